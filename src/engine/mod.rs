@@ -1,0 +1,404 @@
+//! The socket worker: a thread that owns a tokio runtime and every socket.
+//!
+//! The front end (window or CLI) sends [`Command`]s and drains [`Event`]s; the engine knows
+//! nothing of egui. One task runs per session and one per TCP connection; a UDP session reads
+//! on a thread of its own so that a burst at full loopback speed is received whole.
+
+mod batch;
+mod capture;
+mod error;
+mod options;
+mod resolve;
+mod session;
+mod sink;
+mod stats;
+mod tcp_client;
+mod tcp_conn;
+mod tcp_server;
+mod udp;
+
+pub use error::{NetError, NetErrorKind};
+pub use options::SocketOptions;
+pub use resolve::{parse_bind, parse_host, parse_host_port, parse_port, AddressError, HostPort};
+pub use sink::{Notifier, QueueBudget};
+pub use stats::{Counters, CountersSnapshot};
+
+use sink::{EventSink, QueueLoad};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc as tmpsc;
+
+/// Identifies a session (a tab in the window); chosen by the front end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+/// Identifies one TCP connection within the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Which way data went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Received from the peer.
+    Rx,
+    /// Sent to the peer.
+    Tx,
+}
+
+/// What kind of session to open, with its endpoint settings.
+#[derive(Clone, Debug)]
+pub enum SessionConfig {
+    /// Connect to `remote` (`host:port`, `[v6]:port`).
+    TcpClient {
+        remote: String,
+        connect_timeout: Duration,
+        options: SocketOptions,
+    },
+    /// Listen on `bind` and accept many clients.
+    TcpServer {
+        bind: SocketAddr,
+        /// Send back whatever each client sends.
+        echo: bool,
+        options: SocketOptions,
+    },
+    /// Bind a UDP socket (port 0 for an ephemeral one).
+    Udp {
+        bind: SocketAddr,
+        /// Where sends go by default (`host:port`).
+        default_dest: Option<String>,
+        broadcast: bool,
+        /// Send back each datagram to its sender.
+        echo: bool,
+        options: SocketOptions,
+    },
+}
+
+/// Where a send goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendTarget {
+    /// The session's own peer: the client's connection, the UDP default destination, or
+    /// every client of a server.
+    Default,
+    /// One connection of a server.
+    Conn(ConnId),
+    /// Every client of a server.
+    AllClients,
+    /// A UDP destination, `host:port`.
+    To(String),
+    /// The sender of the last datagram a UDP session received.
+    LastSender,
+}
+
+/// Repeat a send every `interval` until stopped or `count` sends are done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    /// Time between sends (at least 1 ms).
+    pub interval: Duration,
+    /// Stop after this many sends; `None` runs until stopped.
+    pub count: Option<u64>,
+}
+
+/// A request to the engine.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Open a session.
+    Open { session: SessionId, config: SessionConfig },
+    /// Close a session and all its connections.
+    Close { session: SessionId },
+    /// Send bytes (once, or repeatedly).
+    Send {
+        session: SessionId,
+        target: SendTarget,
+        bytes: Vec<u8>,
+        repeat: Option<Repeat>,
+    },
+    /// Stop a repeating send.
+    StopRepeat { session: SessionId },
+    /// Disconnect one client of a server.
+    Disconnect { session: SessionId, conn: ConnId },
+    /// Stop accepting; keep or close the connected clients.
+    StopListening { session: SessionId, keep_clients: bool },
+    /// Turn SO_BROADCAST on or off for a UDP session.
+    SetBroadcast { session: SessionId, on: bool },
+    /// Join a multicast group (v4 or v6) on a UDP session; `interface` 0 lets the system pick.
+    JoinMulticast { session: SessionId, group: IpAddr, interface: u32 },
+    /// Leave a multicast group.
+    LeaveMulticast { session: SessionId, group: IpAddr, interface: u32 },
+    /// Write every received byte of the session to a file (`None` stops).
+    Capture { session: SessionId, path: Option<PathBuf> },
+    /// Zero the session's counters.
+    ResetStats { session: SessionId },
+    /// Close everything and end the engine thread.
+    Shutdown,
+}
+
+/// One piece of data with where and when it came from or went to.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    /// The remote end.
+    pub peer: SocketAddr,
+    /// When it was received or sent.
+    pub time: SystemTime,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The peer closed its side.
+    PeerClosed,
+    /// The user (or the session closing) closed it.
+    LocalClosed,
+    /// A network failure.
+    Failed(NetError),
+}
+
+/// Counters and rates of a session, sent a few times a second while they change.
+#[derive(Clone, Debug, Default)]
+pub struct SessionStats {
+    /// Totals of the session.
+    pub total: CountersSnapshot,
+    /// Received bytes per second over the last interval.
+    pub rx_rate: f64,
+    /// Sent bytes per second over the last interval.
+    pub tx_rate: f64,
+    /// Per-connection totals (server clients; the client's one connection).
+    pub conns: Vec<(ConnId, CountersSnapshot)>,
+    /// Sends done by the running repeat, if one runs.
+    pub repeat_sent: Option<u64>,
+}
+
+/// Something that happened in the engine.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The session is open: listening, connected or bound at `local`.
+    Opened {
+        session: SessionId,
+        local: SocketAddr,
+        peer: Option<SocketAddr>,
+    },
+    /// A TCP connection started (a server's client, or the client's connection).
+    ConnOpened {
+        session: SessionId,
+        conn: ConnId,
+        peer: SocketAddr,
+        local: SocketAddr,
+    },
+    /// A TCP connection ended.
+    ConnClosed {
+        session: SessionId,
+        conn: ConnId,
+        peer: SocketAddr,
+        reason: CloseReason,
+    },
+    /// Data received or sent. `omitted_*` count data not queued for display (the queue was
+    /// full) since the previous data event of this connection or session.
+    Data {
+        session: SessionId,
+        conn: Option<ConnId>,
+        dir: Direction,
+        chunks: Vec<Chunk>,
+        omitted_bytes: u64,
+        omitted_packets: u64,
+    },
+    /// Counters and rates.
+    Stats { session: SessionId, stats: SessionStats },
+    /// A server stopped accepting new clients.
+    ListenStopped { session: SessionId },
+    /// A repeating send ended after `sent` sends.
+    RepeatDone { session: SessionId, sent: u64 },
+    /// Capture to file started.
+    CaptureStarted { session: SessionId, path: PathBuf },
+    /// Capture to file ended with `bytes` written.
+    CaptureStopped {
+        session: SessionId,
+        path: PathBuf,
+        bytes: u64,
+    },
+    /// A failure that did not end the session (a send, a join, a capture).
+    Error { session: SessionId, error: NetError },
+    /// The session ended; `error` says why when it failed.
+    Closed {
+        session: SessionId,
+        error: Option<NetError>,
+    },
+}
+
+impl Event {
+    /// The session the event belongs to.
+    pub fn session(&self) -> SessionId {
+        match self {
+            Event::Opened { session, .. }
+            | Event::ConnOpened { session, .. }
+            | Event::ConnClosed { session, .. }
+            | Event::Data { session, .. }
+            | Event::Stats { session, .. }
+            | Event::ListenStopped { session }
+            | Event::RepeatDone { session, .. }
+            | Event::CaptureStarted { session, .. }
+            | Event::CaptureStopped { session, .. }
+            | Event::Error { session, .. }
+            | Event::Closed { session, .. } => *session,
+        }
+    }
+
+    /// Bytes of data this event holds, for the queue budget.
+    fn queued_bytes(&self) -> usize {
+        match self {
+            Event::Data { chunks, .. } => chunks.iter().map(|c| c.bytes.len()).sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// Starts engines.
+pub struct Engine;
+
+/// The front end's end of the engine: send commands, drain events.
+pub struct EngineHandle {
+    commands: tmpsc::UnboundedSender<Command>,
+    events: mpsc::Receiver<Event>,
+    load: Arc<QueueLoad>,
+    next_session: AtomicU64,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Spawns the engine thread with the default queue budget.
+    pub fn spawn(notifier: Notifier) -> std::io::Result<EngineHandle> {
+        Self::spawn_with_budget(notifier, QueueBudget::default())
+    }
+
+    /// Spawns the engine thread; `budget` bounds the display data waiting in the queue.
+    pub fn spawn_with_budget(
+        notifier: Notifier,
+        budget: QueueBudget,
+    ) -> std::io::Result<EngineHandle> {
+        let (cmd_tx, cmd_rx) = tmpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::channel();
+        let load = Arc::new(QueueLoad::default());
+        let sink = EventSink::new(ev_tx, load.clone(), budget, notifier);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sockscope-engine")
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name("sockscope-engine".into())
+            .spawn(move || runtime.block_on(run(cmd_rx, sink)))?;
+        Ok(EngineHandle {
+            commands: cmd_tx,
+            events: ev_rx,
+            load,
+            next_session: AtomicU64::new(1),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl EngineHandle {
+    /// A fresh session id.
+    pub fn new_session_id(&self) -> SessionId {
+        SessionId(self.next_session.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Queues a command; never blocks.
+    pub fn send(&self, command: Command) {
+        // The engine only stops on Shutdown or drop, after which commands have no effect.
+        let _ = self.commands.send(command);
+    }
+
+    /// Takes one waiting event, if any.
+    pub fn try_recv(&self) -> Option<Event> {
+        match self.events.try_recv() {
+            Ok(event) => Some(self.account(event)),
+            Err(_) => {
+                self.load.woken.store(false, Ordering::Release);
+                None
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for an event.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        self.load.woken.store(false, Ordering::Release);
+        self.events
+            .recv_timeout(timeout)
+            .ok()
+            .map(|e| self.account(e))
+    }
+
+    fn account(&self, event: Event) -> Event {
+        self.load
+            .bytes
+            .fetch_sub(event.queued_bytes(), Ordering::Relaxed);
+        self.load.events.fetch_sub(1, Ordering::Relaxed);
+        event
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The engine's main loop: routes commands to session tasks.
+async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
+    let mut sessions: HashMap<SessionId, session::SessionHandle> = HashMap::new();
+    while let Some(command) = commands.recv().await {
+        sessions.retain(|_, s| !s.is_finished());
+        match command {
+            Command::Shutdown => break,
+            Command::Open { session, config } => {
+                if let Some(old) = sessions.remove(&session) {
+                    old.close().await;
+                }
+                sessions.insert(session, session::spawn(session, config, sink.clone()));
+            }
+            Command::Close { session } => {
+                if let Some(handle) = sessions.remove(&session) {
+                    handle.close().await;
+                }
+            }
+            other => {
+                let id = session_of(&other);
+                match sessions.get(&id) {
+                    Some(handle) => handle.forward(other),
+                    None => sink.send(Event::Error {
+                        session: id,
+                        error: NetError::new(NetErrorKind::NotConnected, "session is not open"),
+                    }),
+                }
+            }
+        }
+    }
+    for (_, handle) in sessions.drain() {
+        handle.close().await;
+    }
+}
+
+fn session_of(command: &Command) -> SessionId {
+    match command {
+        Command::Open { session, .. }
+        | Command::Close { session }
+        | Command::Send { session, .. }
+        | Command::StopRepeat { session }
+        | Command::Disconnect { session, .. }
+        | Command::StopListening { session, .. }
+        | Command::SetBroadcast { session, .. }
+        | Command::JoinMulticast { session, .. }
+        | Command::LeaveMulticast { session, .. }
+        | Command::Capture { session, .. }
+        | Command::ResetStats { session } => *session,
+        Command::Shutdown => SessionId(0),
+    }
+}

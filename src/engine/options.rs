@@ -1,0 +1,90 @@
+//! Socket options a tester may want, applied through socket2 before bind or connect.
+
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Options applied to a session's sockets; `None` keeps the system default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// SO_REUSEADDR (`None`: on for servers on Unix, where it only allows TIME_WAIT reuse).
+    pub reuse_addr: Option<bool>,
+    /// TCP_NODELAY: send small writes at once (on by default: a debugging tool sends
+    /// messages, not streams).
+    pub nodelay: Option<bool>,
+    /// TCP keepalive idle time.
+    pub keepalive: Option<Duration>,
+    /// SO_RCVBUF in bytes.
+    pub recv_buffer: Option<usize>,
+    /// IP TTL / IPv6 unicast hops.
+    pub ttl: Option<u32>,
+}
+
+/// Default receive buffer of a UDP session: large enough for a burst at loopback speed.
+pub(crate) const UDP_RECV_BUFFER: usize = 32 << 20;
+
+/// Creates a socket for `addr`'s family; for `::` it accepts IPv4 too.
+pub(crate) fn new_socket(addr: &SocketAddr, udp: bool) -> std::io::Result<Socket> {
+    let domain = Domain::for_address(*addr);
+    let socket = if udp {
+        Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?
+    } else {
+        Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?
+    };
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        // Dual stack where the system allows it; not fatal where it does not.
+        let _ = socket.set_only_v6(false);
+    }
+    Ok(socket)
+}
+
+impl SocketOptions {
+    /// Applies the options that matter before bind/connect.
+    pub(crate) fn apply(&self, socket: &Socket, is_server: bool) -> std::io::Result<()> {
+        let reuse = self.reuse_addr.unwrap_or(is_server && cfg!(unix));
+        if reuse {
+            socket.set_reuse_address(true)?;
+        }
+        if let Some(size) = self.recv_buffer {
+            set_recv_buffer(socket, size);
+        }
+        if let Some(ttl) = self.ttl {
+            if socket.domain()? == Domain::IPV6 {
+                socket.set_unicast_hops_v6(ttl)?;
+            } else {
+                socket.set_ttl_v4(ttl)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the per-connection TCP options to an open stream.
+    pub(crate) fn apply_stream(&self, stream: &tokio::net::TcpStream) -> std::io::Result<()> {
+        stream.set_nodelay(self.nodelay.unwrap_or(true))?;
+        if let Some(idle) = self.keepalive {
+            SockRef::from(stream).set_tcp_keepalive(&TcpKeepalive::new().with_time(idle))?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets SO_RCVBUF; where the system caps it below `size`, tries SO_RCVBUFFORCE (Linux, with
+/// privileges). Best effort: a smaller buffer still works, it only drops sooner in a burst.
+pub(crate) fn set_recv_buffer(socket: &Socket, size: usize) {
+    let _ = socket.set_recv_buffer_size(size);
+    #[cfg(target_os = "linux")]
+    if socket.recv_buffer_size().unwrap_or(0) < size {
+        use std::os::fd::AsRawFd;
+        let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+        // SAFETY: a valid socket fd and a pointer to a c_int that lives across the call.
+        unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! TCP client session: one connection to a host the user named.
+
+use super::resolve::resolve;
+use super::session::{SessionCore, SessionKind, Step};
+use super::tcp_conn::{self, ConnHandle};
+use super::{
+    options, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
+    SocketOptions,
+};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+/// A connected TCP client session.
+pub(crate) struct TcpClient {
+    conn: Option<ConnHandle>,
+    ended: UnboundedReceiver<ConnId>,
+}
+
+/// Connects, trying each resolved address in turn.
+pub(crate) async fn open(
+    core: &SessionCore,
+    remote: &str,
+    timeout: Duration,
+    options: &SocketOptions,
+) -> Result<TcpClient, NetError> {
+    let mut last_error = NetError::new(NetErrorKind::HostNotFound, remote.to_string());
+    for addr in resolve(remote).await? {
+        match connect(addr, timeout, options).await {
+            Ok(stream) => {
+                let local = stream.local_addr().map_err(NetError::from)?;
+                core.sink.send(Event::Opened {
+                    session: core.id,
+                    local,
+                    peer: Some(addr),
+                });
+                let (ended_tx, ended) = unbounded_channel();
+                let conn = tcp_conn::spawn(core, stream, addr, false, ended_tx);
+                return Ok(TcpClient {
+                    conn: Some(conn),
+                    ended,
+                });
+            }
+            Err(e) => last_error = e,
+        }
+    }
+    Err(last_error)
+}
+
+async fn connect(
+    addr: SocketAddr,
+    timeout: Duration,
+    options: &SocketOptions,
+) -> Result<TcpStream, NetError> {
+    let socket = options::new_socket(&addr, false)?;
+    options.apply(&socket, false)?;
+    socket.set_nonblocking(true)?;
+    let socket = TcpSocket::from_std_stream(socket.into());
+    let stream = tokio::time::timeout(timeout, socket.connect(addr))
+        .await
+        .map_err(|_| {
+            NetError::new(
+                NetErrorKind::Timeout,
+                format!("no answer from {addr} within {} ms", timeout.as_millis()),
+            )
+        })?
+        .map_err(|e| {
+            let mut err = NetError::from_io(&e);
+            err.detail = format!("{addr}: {}", err.detail);
+            err
+        })?;
+    options.apply_stream(&stream)?;
+    Ok(stream)
+}
+
+impl SessionKind for TcpClient {
+    async fn next(&mut self, _core: &SessionCore) -> Step {
+        match self.ended.recv().await {
+            // The connection ended (it already said why): so does the session.
+            Some(_) | None => {
+                self.conn = None;
+                Step::End(None)
+            }
+        }
+    }
+
+    async fn send(
+        &mut self,
+        _core: &SessionCore,
+        target: &SendTarget,
+        bytes: &[u8],
+    ) -> Result<(), NetError> {
+        match target {
+            SendTarget::Default | SendTarget::AllClients => {}
+            SendTarget::Conn(id) if self.conn.as_ref().is_some_and(|c| c.id == *id) => {}
+            _ => {
+                return Err(NetError::new(
+                    NetErrorKind::InvalidAddress,
+                    "a TCP client sends only to the host it is connected to",
+                ))
+            }
+        }
+        match &self.conn {
+            Some(conn) => conn.try_send(bytes),
+            None => Err(NetError::new(NetErrorKind::NotConnected, "not connected")),
+        }
+    }
+
+    async fn command(&mut self, core: &SessionCore, command: Command) {
+        match command {
+            Command::Disconnect { .. } => {
+                if let Some(conn) = &self.conn {
+                    conn.close();
+                }
+            }
+            _ => core.error(NetError::new(
+                NetErrorKind::Other,
+                "not available for a TCP client session",
+            )),
+        }
+    }
+
+    fn conn_stats(&self) -> Vec<(ConnId, CountersSnapshot)> {
+        self.conn
+            .iter()
+            .map(|c| (c.id, c.counters.snapshot()))
+            .collect()
+    }
+
+    fn reset_stats(&self) {
+        if let Some(c) = &self.conn {
+            c.counters.reset();
+        }
+    }
+
+    async fn shutdown(mut self, _core: &SessionCore) {
+        if let Some(conn) = self.conn.take() {
+            conn.close_and_wait().await;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! TCP server session: listens where the user said and serves many clients at once.
+
+use super::session::{SessionCore, SessionKind, Step};
+use super::tcp_conn::{self, ConnHandle};
+use super::{
+    options, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
+    SocketOptions,
+};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// A listening (or formerly listening) TCP server session.
+pub(crate) struct TcpServer {
+    listener: Option<TcpListener>,
+    conns: BTreeMap<ConnId, ConnHandle>,
+    ended_tx: UnboundedSender<ConnId>,
+    ended: UnboundedReceiver<ConnId>,
+    echo: bool,
+    options: SocketOptions,
+}
+
+/// Binds and listens; fails with "address in use" and the like before anything is shown open.
+pub(crate) fn open(
+    core: &SessionCore,
+    bind: SocketAddr,
+    echo: bool,
+    options: &SocketOptions,
+) -> Result<TcpServer, NetError> {
+    let with_addr = |e: std::io::Error| {
+        let mut err = NetError::from_io(&e);
+        err.detail = format!("{bind}: {}", err.detail);
+        err
+    };
+    let socket = options::new_socket(&bind, false).map_err(with_addr)?;
+    options.apply(&socket, true).map_err(with_addr)?;
+    socket.bind(&bind.into()).map_err(with_addr)?;
+    socket.listen(1024).map_err(with_addr)?;
+    socket.set_nonblocking(true).map_err(with_addr)?;
+    let listener = TcpListener::from_std(socket.into()).map_err(with_addr)?;
+    let local = listener.local_addr().map_err(with_addr)?;
+    core.sink.send(Event::Opened {
+        session: core.id,
+        local,
+        peer: None,
+    });
+    let (ended_tx, ended) = unbounded_channel();
+    Ok(TcpServer {
+        listener: Some(listener),
+        conns: BTreeMap::new(),
+        ended_tx,
+        ended,
+        echo,
+        options: options.clone(),
+    })
+}
+
+async fn accept(listener: &Option<TcpListener>) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl SessionKind for TcpServer {
+    async fn next(&mut self, core: &SessionCore) -> Step {
+        tokio::select! {
+            accepted = accept(&self.listener) => match accepted {
+                Ok((stream, peer)) => {
+                    if let Err(e) = self.options.apply_stream(&stream) {
+                        core.error(e.into());
+                    }
+                    let conn = tcp_conn::spawn(core, stream, peer, self.echo, self.ended_tx.clone());
+                    self.conns.insert(conn.id, conn);
+                }
+                Err(e) => {
+                    // E.g. out of file descriptors: say so, and do not spin.
+                    core.error(NetError::from_io(&e));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(id) = self.ended.recv() => {
+                self.conns.remove(&id);
+            }
+        }
+        Step::Continue
+    }
+
+    async fn send(
+        &mut self,
+        _core: &SessionCore,
+        target: &SendTarget,
+        bytes: &[u8],
+    ) -> Result<(), NetError> {
+        match target {
+            SendTarget::Default | SendTarget::AllClients => {
+                if self.conns.is_empty() {
+                    return Err(NetError::new(NetErrorKind::NotConnected, "no client is connected"));
+                }
+                // Every client gets its copy; report the first failure after trying all.
+                let mut first_error = None;
+                for conn in self.conns.values() {
+                    if let Err(e) = conn.try_send(bytes) {
+                        first_error.get_or_insert(e);
+                    }
+                }
+                first_error.map_or(Ok(()), Err)
+            }
+            SendTarget::Conn(id) => match self.conns.get(id) {
+                Some(conn) => conn.try_send(bytes),
+                None => Err(NetError::new(
+                    NetErrorKind::NotConnected,
+                    "that client is no longer connected",
+                )),
+            },
+            SendTarget::To(_) | SendTarget::LastSender => Err(NetError::new(
+                NetErrorKind::InvalidAddress,
+                "a TCP server sends to its connected clients",
+            )),
+        }
+    }
+
+    async fn command(&mut self, core: &SessionCore, command: Command) {
+        match command {
+            Command::Disconnect { conn, .. } => match self.conns.get(&conn) {
+                Some(c) => c.close(),
+                None => core.error(NetError::new(
+                    NetErrorKind::NotConnected,
+                    "that client is no longer connected",
+                )),
+            },
+            Command::StopListening { keep_clients, .. } => {
+                if self.listener.take().is_some() {
+                    core.sink.send(Event::ListenStopped { session: core.id });
+                }
+                if !keep_clients {
+                    for conn in self.conns.values() {
+                        conn.close();
+                    }
+                }
+            }
+            _ => core.error(NetError::new(
+                NetErrorKind::Other,
+                "not available for a TCP server session",
+            )),
+        }
+    }
+
+    fn conn_stats(&self) -> Vec<(ConnId, CountersSnapshot)> {
+        self.conns
+            .values()
+            .map(|c| (c.id, c.counters.snapshot()))
+            .collect()
+    }
+
+    fn reset_stats(&self) {
+        for c in self.conns.values() {
+            c.counters.reset();
+        }
+    }
+
+    async fn shutdown(mut self, _core: &SessionCore) {
+        self.listener = None;
+        for (_, conn) in std::mem::take(&mut self.conns) {
+            conn.close_and_wait().await;
+        }
+    }
+}

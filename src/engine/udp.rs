@@ -1,0 +1,267 @@
+//! UDP session: send to any host:port, receive with the sender's address, broadcast, multicast.
+//!
+//! Datagrams are read on a thread of the session's own with blocking reads and a large receive
+//! buffer: a burst at full loopback speed is drained faster than an async wake-up per datagram
+//! would allow, so none is dropped.
+
+use super::batch::{report_sent, Batcher, TICK};
+use super::resolve::resolve;
+use super::session::{SessionCore, SessionKind, Step};
+use super::{
+    options, Command, ConnId, CountersSnapshot, NetError, NetErrorKind, SendTarget, SocketOptions,
+};
+use socket2::{InterfaceIndexOrAddress, SockRef};
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a read waits when nothing is pending, so that a close is noticed promptly.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// An open UDP session.
+pub(crate) struct Udp {
+    socket: Arc<UdpSocket>,
+    default_dest: Option<String>,
+    /// The last destination resolved, so repeating sends do not resolve each time.
+    resolved: Option<(String, SocketAddr)>,
+    last_sender: Arc<Mutex<Option<SocketAddr>>>,
+    stop: Arc<AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Binds the socket and starts its reader thread.
+pub(crate) async fn open(
+    core: &SessionCore,
+    bind: SocketAddr,
+    default_dest: Option<String>,
+    broadcast: bool,
+    echo: bool,
+    options: &SocketOptions,
+) -> Result<Udp, NetError> {
+    let with_addr = |e: std::io::Error| {
+        let mut err = NetError::from_io(&e);
+        err.detail = format!("{bind}: {}", err.detail);
+        err
+    };
+    let socket = options::new_socket(&bind, true).map_err(with_addr)?;
+    options.apply(&socket, false).map_err(with_addr)?;
+    if options.recv_buffer.is_none() {
+        options::set_recv_buffer(&socket, options::UDP_RECV_BUFFER);
+    }
+    socket.set_broadcast(broadcast).map_err(with_addr)?;
+    socket.bind(&bind.into()).map_err(with_addr)?;
+    let socket: UdpSocket = socket.into();
+    let local = socket.local_addr().map_err(with_addr)?;
+    let socket = Arc::new(socket);
+    core.sink.send(super::Event::Opened {
+        session: core.id,
+        local,
+        peer: None,
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let last_sender = Arc::new(Mutex::new(None));
+    let reader = {
+        let (socket, core, stop, last_sender) =
+            (socket.clone(), core.clone(), stop.clone(), last_sender.clone());
+        std::thread::Builder::new()
+            .name("sockscope-udp".into())
+            .spawn(move || read_loop(&socket, &core, echo, &stop, &last_sender))
+            .map_err(NetError::from)?
+    };
+    Ok(Udp {
+        socket,
+        default_dest,
+        resolved: None,
+        last_sender,
+        stop,
+        reader: Some(reader),
+    })
+}
+
+fn read_loop(
+    socket: &UdpSocket,
+    core: &SessionCore,
+    echo: bool,
+    stop: &AtomicBool,
+    last_sender: &Mutex<Option<SocketAddr>>,
+) {
+    let mut buf = vec![0u8; 65536];
+    let mut batch = Batcher::new(core.id, None);
+    let mut waiting_short = false;
+    let _ = socket.set_read_timeout(Some(IDLE_WAIT));
+    while !stop.load(Ordering::Relaxed) {
+        // Wait briefly while a batch is pending so it goes out on time; longer when idle.
+        let pending = batch.deadline().is_some();
+        if pending != waiting_short {
+            let _ = socket.set_read_timeout(Some(if pending { TICK } else { IDLE_WAIT }));
+            waiting_short = pending;
+        }
+        match socket.recv_from(&mut buf) {
+            Ok((n, peer)) => {
+                let data = &buf[..n];
+                core.counters.add_rx(n);
+                core.capture(data);
+                batch.push_datagram(peer, data);
+                if let Ok(mut last) = last_sender.lock() {
+                    *last = Some(peer);
+                }
+                if echo && socket.send_to(data, peer).is_ok() {
+                    core.counters.add_tx(n);
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            // ICMP "port unreachable" from an earlier send (Windows reports it here): not ours.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                core.error(NetError::from_io(&e));
+                std::thread::sleep(IDLE_WAIT);
+            }
+        }
+        if batch.due() {
+            batch.flush(&core.sink);
+        }
+    }
+    batch.finish(&core.sink);
+}
+
+impl Udp {
+    async fn destination(&mut self, target: &SendTarget) -> Result<SocketAddr, NetError> {
+        let text = match target {
+            SendTarget::LastSender => {
+                let last = self.last_sender.lock().ok().and_then(|l| *l);
+                return last.ok_or_else(|| {
+                    NetError::new(NetErrorKind::NotConnected, "nothing has been received yet")
+                });
+            }
+            SendTarget::To(text) => text.clone(),
+            SendTarget::Default | SendTarget::AllClients => {
+                self.default_dest.clone().ok_or_else(|| {
+                    NetError::new(NetErrorKind::NotConnected, "no destination host:port given")
+                })?
+            }
+            SendTarget::Conn(_) => {
+                return Err(NetError::new(
+                    NetErrorKind::InvalidAddress,
+                    "a UDP session has no connections",
+                ))
+            }
+        };
+        if let Some((cached_text, addr)) = &self.resolved {
+            if *cached_text == text {
+                return Ok(*addr);
+            }
+        }
+        let local_v6 = self.socket.local_addr().is_ok_and(|a| a.is_ipv6());
+        let found = resolve(&text).await?;
+        // Prefer an address of the socket's family; a v4 socket cannot reach a v6 peer.
+        let addr = found
+            .iter()
+            .find(|a| a.is_ipv6() == local_v6)
+            .or_else(|| found.first())
+            .copied()
+            .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, text.clone()))?;
+        let addr = match (local_v6, addr) {
+            // A dual-stack socket reaches IPv4 peers through mapped addresses.
+            (true, SocketAddr::V4(v4)) => {
+                SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+            }
+            _ => addr,
+        };
+        self.resolved = Some((text, addr));
+        Ok(addr)
+    }
+}
+
+impl SessionKind for Udp {
+    async fn next(&mut self, _core: &SessionCore) -> Step {
+        std::future::pending().await
+    }
+
+    async fn send(
+        &mut self,
+        core: &SessionCore,
+        target: &SendTarget,
+        bytes: &[u8],
+    ) -> Result<(), NetError> {
+        let dest = self.destination(target).await?;
+        self.socket.send_to(bytes, dest).map_err(|e| {
+            let mut err = NetError::from_io(&e);
+            err.detail = format!("{dest}: {}", err.detail);
+            err
+        })?;
+        core.counters.add_tx(bytes.len());
+        report_sent(&core.sink, core.id, None, dest, bytes);
+        Ok(())
+    }
+
+    async fn command(&mut self, core: &SessionCore, command: Command) {
+        let result = match command {
+            Command::SetBroadcast { on, .. } => self.socket.set_broadcast(on),
+            Command::JoinMulticast {
+                group, interface, ..
+            } => multicast(&self.socket, group, interface, true),
+            Command::LeaveMulticast {
+                group, interface, ..
+            } => multicast(&self.socket, group, interface, false),
+            _ => {
+                core.error(NetError::new(
+                    NetErrorKind::Other,
+                    "not available for a UDP session",
+                ));
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            core.error(NetError::from_io(&e));
+        }
+    }
+
+    fn conn_stats(&self) -> Vec<(ConnId, CountersSnapshot)> {
+        Vec::new()
+    }
+
+    fn reset_stats(&self) {}
+
+    async fn shutdown(mut self, _core: &SessionCore) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+        }
+    }
+}
+
+/// Joins or leaves a multicast group; `interface` is an interface index (0: the system's
+/// choice).
+fn multicast(socket: &UdpSocket, group: IpAddr, interface: u32, join: bool) -> std::io::Result<()> {
+    if !group.is_multicast() {
+        return Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!("{group} is not a multicast address"),
+        ));
+    }
+    match group {
+        IpAddr::V4(g) => {
+            let iface = if interface == 0 {
+                InterfaceIndexOrAddress::Address(Ipv4Addr::UNSPECIFIED)
+            } else {
+                InterfaceIndexOrAddress::Index(interface)
+            };
+            let sock = SockRef::from(socket);
+            if join {
+                sock.join_multicast_v4_n(&g, &iface)
+            } else {
+                sock.leave_multicast_v4_n(&g, &iface)
+            }
+        }
+        IpAddr::V6(g) => {
+            if join {
+                socket.join_multicast_v6(&g, interface)
+            } else {
+                socket.leave_multicast_v6(&g, interface)
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! SockScope: a TCP/UDP debugging assistant. The window (`ui`) and the headless commands
+//! (`cli`) drive the same socket `engine`; `payload` and `addr` are pure functions.
+pub mod engine;
+pub mod payload;

@@ -1,0 +1,137 @@
+//! Pure functions that turn what a user types into bytes and bytes into what a user reads.
+//!
+//! Shared by the window and the CLI so that both send exactly the same bytes for the same input.
+
+pub mod checksum;
+pub mod encoding;
+pub mod escapes;
+pub mod hex;
+
+pub use checksum::Checksum;
+pub use encoding::TextEncoding;
+pub use escapes::LineEnding;
+
+use std::fmt;
+
+/// How the text a user typed is to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum InputMode {
+    /// Characters, encoded in the chosen text encoding.
+    #[default]
+    Text,
+    /// Hex digits, e.g. `48 65 6C` or `0x48,0x65`.
+    Hex,
+}
+
+/// Everything that decides which bytes a typed message becomes.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SendFormat {
+    /// Text or hex input.
+    pub mode: InputMode,
+    /// Encoding of text input.
+    pub encoding: TextEncoding,
+    /// Whether `\r \n \t \\ \xHH` are interpreted in text input.
+    pub escapes: bool,
+    /// Line ending appended after the data (and after the checksum).
+    pub line_ending: LineEnding,
+    /// Checksum appended after the data.
+    pub checksum: Checksum,
+}
+
+impl Default for SendFormat {
+    fn default() -> Self {
+        Self {
+            mode: InputMode::Text,
+            encoding: TextEncoding::Utf8,
+            escapes: false,
+            line_ending: LineEnding::None,
+            checksum: Checksum::None,
+        }
+    }
+}
+
+/// Why typed input could not be turned into bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayloadError {
+    /// A character that is not a hex digit or separator, at a 1-based character position.
+    HexInvalidChar { position: usize, ch: char },
+    /// A group of hex digits with an odd count, starting at a 1-based character position.
+    HexOddDigits { position: usize },
+    /// A character the chosen encoding cannot represent.
+    Unencodable { position: usize, ch: char, encoding: TextEncoding },
+    /// A backslash escape that is not one of `\r \n \t \\ \0 \xHH`.
+    BadEscape { position: usize },
+}
+
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HexInvalidChar { position, ch } => {
+                write!(f, "'{ch}' at position {position} is not a hex digit")
+            }
+            Self::HexOddDigits { position } => write!(
+                f,
+                "odd number of hex digits in the group starting at position {position}"
+            ),
+            Self::Unencodable {
+                position,
+                ch,
+                encoding,
+            } => write!(
+                f,
+                "'{ch}' at position {position} cannot be encoded in {}",
+                encoding.label()
+            ),
+            Self::BadEscape { position } => write!(
+                f,
+                "unknown escape at position {position} (use \\r \\n \\t \\\\ \\0 \\xHH)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PayloadError {}
+
+/// Turns typed input into the exact bytes to send: data, then checksum, then line ending.
+pub fn build_payload(input: &str, format: &SendFormat) -> Result<Vec<u8>, PayloadError> {
+    let mut bytes = match format.mode {
+        InputMode::Hex => hex::decode_hex(input)?,
+        InputMode::Text if format.escapes => escapes::encode_with_escapes(input, format.encoding)?,
+        InputMode::Text => format.encoding.encode(input)?,
+    };
+    format.checksum.append_to(&mut bytes);
+    bytes.extend_from_slice(format.line_ending.bytes());
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_order_is_data_checksum_line_ending() {
+        let format = SendFormat {
+            mode: InputMode::Hex,
+            checksum: Checksum::Sum8,
+            line_ending: LineEnding::CrLf,
+            ..SendFormat::default()
+        };
+        assert_eq!(
+            build_payload("01 02", &format).unwrap(),
+            vec![1, 2, 3, b'\r', b'\n']
+        );
+    }
+
+    #[test]
+    fn gbk_text_with_escapes() {
+        let format = SendFormat {
+            encoding: TextEncoding::Gbk,
+            escapes: true,
+            ..SendFormat::default()
+        };
+        assert_eq!(
+            build_payload("你好\\r\\n", &format).unwrap(),
+            vec![0xC4, 0xE3, 0xBA, 0xC3, b'\r', b'\n']
+        );
+    }
+}

@@ -169,6 +169,14 @@ async fn run(
     };
     batch.finish(&sink);
     if reason == CloseReason::LocalClosed {
+        // Sends queued before the close still go, as a user who clicked Send expects.
+        outgoing.close();
+        while let Ok(bytes) = outgoing.try_recv() {
+            let write = conn.write(&mut stream, &bytes, true);
+            if !matches!(tokio::time::timeout(Duration::from_secs(1), write).await, Ok(Ok(()))) {
+                break;
+            }
+        }
         // A graceful FIN, bounded so a peer that never reads cannot hold us.
         let _ = tokio::time::timeout(Duration::from_millis(500), stream.shutdown()).await;
     }

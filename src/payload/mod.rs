@@ -3,11 +3,13 @@
 //! Shared by the window and the CLI so that both send exactly the same bytes for the same input.
 
 pub mod checksum;
+pub mod display;
 pub mod encoding;
 pub mod escapes;
 pub mod hex;
 
 pub use checksum::Checksum;
+pub use display::text_for_display;
 pub use encoding::TextEncoding;
 pub use escapes::LineEnding;
 

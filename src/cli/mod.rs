@@ -1,0 +1,461 @@
+//! Headless subcommands over the same engine as the window, for lab scripts and tests.
+//!
+//! Exit status: 0 success, 2 bad arguments or input (one line on stderr), 1 network failure.
+
+mod output;
+
+use crate::engine::{
+    parse_bind, parse_host_port, Command, Direction, Engine, EngineHandle, Event, Repeat, SendTarget,
+    SessionConfig, SessionId, SocketOptions,
+};
+use crate::payload::{build_payload, Checksum, InputMode, LineEnding, SendFormat, TextEncoding};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use output::Printer;
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Command line of `sockscope`.
+#[derive(Parser, Debug)]
+#[command(name = "sockscope", version, about = "TCP/UDP debugging assistant. With no subcommand it opens the window.")]
+pub struct Cli {
+    /// What to run headless; none opens the window.
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+}
+
+/// The headless subcommands.
+#[derive(Subcommand, Debug)]
+pub enum CliCommand {
+    /// Listen for TCP clients and show what they send.
+    TcpServer(TcpServerArgs),
+    /// Connect to a TCP server, optionally send, and show what comes back.
+    TcpClient(TcpClientArgs),
+    /// Send and receive UDP datagrams.
+    Udp(UdpArgs),
+}
+
+/// How events are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One line per message with the text decoded (status lines on stderr).
+    Text,
+    /// One line per message in hex (status lines on stderr).
+    Hex,
+    /// One JSON object per event, then a summary object.
+    Jsonl,
+    /// Only the final summary object.
+    Summary,
+}
+
+/// Options shared by every subcommand.
+#[derive(Args, Debug)]
+pub struct CommonArgs {
+    /// How to print events.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    /// Text encoding of sent text and shown data (utf-8, gbk, gb18030, big5, shift_jis, euc-kr,
+    /// utf-16le, utf-16be, windows-1252).
+    #[arg(long, default_value = "utf-8")]
+    pub encoding: String,
+}
+
+/// What to send, and how the typed data becomes bytes.
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// Data to send (text, or hex with --hex).
+    #[arg(long)]
+    pub send: Option<String>,
+    /// The data is hex: `48 65 6C`, `48656C` or `0x48,0x65`.
+    #[arg(long)]
+    pub hex: bool,
+    /// Interpret \r \n \t \\ \0 \xHH in text data.
+    #[arg(long)]
+    pub escapes: bool,
+    /// Line ending appended to the data.
+    #[arg(long, value_enum, default_value = "none")]
+    pub line_ending: LineEndingArg,
+    /// Checksum appended to the data (before the line ending).
+    #[arg(long, value_enum, default_value = "none")]
+    pub checksum: ChecksumArg,
+}
+
+/// `--line-ending` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LineEndingArg {
+    None,
+    Cr,
+    Lf,
+    Crlf,
+}
+
+/// `--checksum` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ChecksumArg {
+    None,
+    Crc16Modbus,
+    Crc16Ccitt,
+    Crc16Xmodem,
+    Crc32,
+    Sum8,
+    Xor8,
+}
+
+/// `sockscope tcp-server`.
+#[derive(Args, Debug)]
+pub struct TcpServerArgs {
+    /// Where to listen: PORT (all IPv4 interfaces), ADDR:PORT or [V6ADDR]:PORT; port 0 picks one.
+    pub addr: String,
+    /// Send back whatever each client sends.
+    #[arg(long)]
+    pub echo: bool,
+    /// Exit after the first client disconnects.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sockscope tcp-client`.
+#[derive(Args, Debug)]
+pub struct TcpClientArgs {
+    /// Server to connect to: HOST:PORT or [V6ADDR]:PORT.
+    pub target: String,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Keep reading this many milliseconds after sending (default 500 with --send; without
+    /// --send, read until the server closes).
+    #[arg(long)]
+    pub wait: Option<u64>,
+    /// Give up connecting after this many milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub connect_timeout: u64,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sockscope udp`.
+#[derive(Args, Debug)]
+pub struct UdpArgs {
+    /// Local address to bind: ADDR:PORT or PORT (default: an ephemeral port).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Destination HOST:PORT of --send.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Send the data this many times.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u64,
+    /// Milliseconds between repeated sends (0: as fast as possible).
+    #[arg(long, default_value_t = 1000)]
+    pub interval: u64,
+    /// Send back each datagram to its sender.
+    #[arg(long)]
+    pub echo: bool,
+    /// Allow sending to broadcast addresses (SO_BROADCAST).
+    #[arg(long)]
+    pub broadcast: bool,
+    /// Exit after this many datagrams were received.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Exit after this many seconds with nothing received (default 1 when only sending).
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// A failure before anything touched the network: exit status 2.
+struct UsageError(String);
+
+impl<T: std::fmt::Display> From<T> for UsageError {
+    fn from(e: T) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+/// Runs a subcommand and returns the process exit status.
+pub fn run(command: CliCommand) -> ExitCode {
+    let result = match command {
+        CliCommand::TcpServer(args) => tcp_server(args),
+        CliCommand::TcpClient(args) => tcp_client(args),
+        CliCommand::Udp(args) => udp(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(UsageError(reason)) => {
+            eprintln!("sockscope: error: {reason}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn encoding(common: &CommonArgs) -> Result<TextEncoding, UsageError> {
+    TextEncoding::from_name(&common.encoding)
+        .ok_or_else(|| UsageError(format!("unknown encoding '{}'", common.encoding)))
+}
+
+/// The bytes of `--send`, or None without it.
+fn payload(send: &SendArgs, encoding: TextEncoding) -> Result<Option<Vec<u8>>, UsageError> {
+    let Some(data) = &send.send else {
+        return Ok(None);
+    };
+    let format = SendFormat {
+        mode: if send.hex { InputMode::Hex } else { InputMode::Text },
+        encoding,
+        escapes: send.escapes,
+        line_ending: match send.line_ending {
+            LineEndingArg::None => LineEnding::None,
+            LineEndingArg::Cr => LineEnding::Cr,
+            LineEndingArg::Lf => LineEnding::Lf,
+            LineEndingArg::Crlf => LineEnding::CrLf,
+        },
+        checksum: match send.checksum {
+            ChecksumArg::None => Checksum::None,
+            ChecksumArg::Crc16Modbus => Checksum::Crc16Modbus,
+            ChecksumArg::Crc16Ccitt => Checksum::Crc16CcittFalse,
+            ChecksumArg::Crc16Xmodem => Checksum::Crc16Xmodem,
+            ChecksumArg::Crc32 => Checksum::Crc32,
+            ChecksumArg::Sum8 => Checksum::Sum8,
+            ChecksumArg::Xor8 => Checksum::Xor8,
+        },
+    };
+    build_payload(data, &format)
+        .map(Some)
+        .map_err(|e| UsageError(format!("--send: {e}")))
+}
+
+fn start_engine() -> Result<EngineHandle, UsageError> {
+    Engine::spawn(Arc::new(|| {})).map_err(|e| UsageError(format!("cannot start: {e}")))
+}
+
+/// What the event loop should do next.
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// Feeds events to the printer and `on_event` until the session closes; `deadline` closes it.
+fn event_loop(
+    engine: &EngineHandle,
+    session: SessionId,
+    printer: &mut Printer,
+    mut deadline: impl FnMut() -> Option<Instant>,
+    mut on_event: impl FnMut(&Event, &EngineHandle) -> Flow,
+) -> ExitCode {
+    let mut closing = false;
+    loop {
+        let wait = match deadline() {
+            Some(at) if !closing => match at.checked_duration_since(Instant::now()) {
+                Some(left) => left.min(Duration::from_millis(200)),
+                None => {
+                    engine.send(Command::Close { session });
+                    closing = true;
+                    Duration::from_millis(200)
+                }
+            },
+            _ => Duration::from_millis(200),
+        };
+        let Some(event) = engine.recv_timeout(wait) else {
+            printer.flush();
+            continue;
+        };
+        printer.event(&event);
+        if let Event::Closed { .. } = event {
+            printer.finish();
+            return if printer.failed() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+        if !closing {
+            if let Flow::Close = on_event(&event, engine) {
+                engine.send(Command::Close { session });
+                closing = true;
+            }
+        }
+    }
+}
+
+fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, UsageError> {
+    let bind = parse_bind(&args.addr)?;
+    let mut printer = Printer::new(args.common.output, encoding(&args.common)?);
+    let engine = start_engine()?;
+    let session = engine.new_session_id();
+    engine.send(Command::Open {
+        session,
+        config: SessionConfig::TcpServer {
+            bind,
+            echo: args.echo,
+            options: SocketOptions::default(),
+        },
+    });
+    let once = args.once;
+    Ok(event_loop(&engine, session, &mut printer, || None, |event, _| {
+        match event {
+            Event::ConnClosed { .. } if once => Flow::Close,
+            _ => Flow::Continue,
+        }
+    }))
+}
+
+fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, UsageError> {
+    parse_host_port(&args.target)?;
+    let encoding = encoding(&args.common)?;
+    let payload = payload(&args.send, encoding)?;
+    let wait = args
+        .wait
+        .or(payload.as_ref().map(|_| 500))
+        .map(Duration::from_millis);
+    let mut printer = Printer::new(args.common.output, encoding);
+    let engine = start_engine()?;
+    let session = engine.new_session_id();
+    engine.send(Command::Open {
+        session,
+        config: SessionConfig::TcpClient {
+            remote: args.target.clone(),
+            connect_timeout: Duration::from_millis(args.connect_timeout),
+            options: SocketOptions::default(),
+        },
+    });
+    let until: Cell<Option<Instant>> = Cell::new(None);
+    let mut payload = payload;
+    let code = event_loop(
+        &engine,
+        session,
+        &mut printer,
+        || until.get(),
+        |event, engine| {
+            if let Event::Opened { .. } = event {
+                if let Some(bytes) = payload.take() {
+                    engine.send(Command::Send {
+                        session,
+                        target: SendTarget::Default,
+                        bytes,
+                        repeat: None,
+                    });
+                }
+                until.set(wait.map(|w| Instant::now() + w));
+            }
+            Flow::Continue
+        },
+    );
+    Ok(code)
+}
+
+fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
+    let encoding = encoding(&args.common)?;
+    let payload = payload(&args.send, encoding)?;
+    if let Some(to) = &args.to {
+        parse_host_port(to)?;
+    }
+    if payload.is_some() && args.to.is_none() {
+        return Err(UsageError("--send needs --to HOST:PORT".into()));
+    }
+    let bind: SocketAddr = match &args.bind {
+        Some(b) => parse_bind(b)?,
+        None if args.to.as_deref().is_some_and(|t| t.starts_with('[')) => "[::]:0".parse()?,
+        None => "0.0.0.0:0".parse()?,
+    };
+    if let Some(t) = args.timeout {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(UsageError("--timeout must be a positive number of seconds".into()));
+        }
+    }
+    let quiet_limit = args
+        .timeout
+        .or((payload.is_some() && args.count.is_none() && !args.echo).then_some(1.0))
+        .map(Duration::from_secs_f64);
+    let mut printer = Printer::new(args.common.output, encoding);
+    let engine = start_engine()?;
+    let session = engine.new_session_id();
+    engine.send(Command::Open {
+        session,
+        config: SessionConfig::Udp {
+            bind,
+            default_dest: args.to.clone(),
+            broadcast: args.broadcast,
+            echo: args.echo,
+            options: SocketOptions::default(),
+        },
+    });
+    let mut payload = payload;
+    let (repeat, interval, count) = (args.repeat, args.interval, args.count);
+    // The quiet time runs from the last thing that happened: opening, sending, a datagram.
+    let last_activity = Cell::new(Instant::now());
+    let sending = Cell::new(false);
+    let mut received = 0u64;
+    let code = event_loop(
+        &engine,
+        session,
+        &mut printer,
+        || (!sending.get()).then_some(last_activity.get() + quiet_limit?),
+        |event, engine| {
+            match event {
+                Event::Opened { .. } => {
+                    last_activity.set(Instant::now());
+                    if let Some(bytes) = payload.take() {
+                        sending.set(send_repeated(engine, session, bytes, repeat, interval));
+                    }
+                }
+                Event::RepeatDone { .. } => {
+                    sending.set(false);
+                    last_activity.set(Instant::now());
+                }
+                Event::Data {
+                    dir: Direction::Rx,
+                    chunks,
+                    omitted_packets,
+                    ..
+                } => {
+                    last_activity.set(Instant::now());
+                    received += chunks.len() as u64 + omitted_packets;
+                }
+                _ => {}
+            }
+            if count.is_some_and(|c| received >= c) {
+                Flow::Close
+            } else {
+                Flow::Continue
+            }
+        },
+    );
+    Ok(code)
+}
+
+/// Sends `bytes` `times` times; returns whether a repeat is still running in the engine.
+fn send_repeated(
+    engine: &EngineHandle,
+    session: SessionId,
+    bytes: Vec<u8>,
+    times: u64,
+    interval_ms: u64,
+) -> bool {
+    if times <= 1 || interval_ms == 0 {
+        // As fast as possible: queued in order, so a later Close comes after them.
+        for _ in 0..times {
+            engine.send(Command::Send {
+                session,
+                target: SendTarget::Default,
+                bytes: bytes.clone(),
+                repeat: None,
+            });
+        }
+        return false;
+    }
+    engine.send(Command::Send {
+        session,
+        target: SendTarget::Default,
+        bytes,
+        repeat: Some(Repeat {
+            interval: Duration::from_millis(interval_ms),
+            count: Some(times),
+        }),
+    });
+    true
+}

@@ -1,0 +1,197 @@
+//! Prints engine events as text, hex, JSON lines or a summary.
+
+use super::OutputFormat;
+use crate::engine::{CloseReason, CountersSnapshot, Direction, Event};
+use crate::payload::hex::{encode_hex, encode_hex_compact};
+use crate::payload::{text_for_display, TextEncoding};
+use serde_json::json;
+use std::io::{BufWriter, Stdout, Write};
+use std::time::SystemTime;
+
+/// Turns events into lines on stdout (data, JSON) and stderr (status in text/hex modes).
+pub(super) struct Printer {
+    format: OutputFormat,
+    encoding: TextEncoding,
+    out: BufWriter<Stdout>,
+    totals: CountersSnapshot,
+    failed: bool,
+}
+
+fn clock(time: SystemTime) -> String {
+    chrono::DateTime::<chrono::Local>::from(time)
+        .format("%H:%M:%S%.3f")
+        .to_string()
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    chrono::DateTime::<chrono::Local>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
+impl Printer {
+    pub fn new(format: OutputFormat, encoding: TextEncoding) -> Self {
+        Self {
+            format,
+            encoding,
+            out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            totals: CountersSnapshot::default(),
+            failed: false,
+        }
+    }
+
+    /// Did any error happen?
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    fn json(&mut self, value: serde_json::Value) {
+        let _ = writeln!(self.out, "{value}");
+    }
+
+    /// A status line: JSON in jsonl mode, stderr in text and hex modes, nothing in summary.
+    fn status(&mut self, text: String, value: serde_json::Value) {
+        match self.format {
+            OutputFormat::Jsonl => self.json(value),
+            OutputFormat::Text | OutputFormat::Hex => {
+                let _ = self.out.flush();
+                eprintln!("sockscope: {text}");
+            }
+            OutputFormat::Summary => {}
+        }
+    }
+
+    /// Prints one event.
+    pub fn event(&mut self, event: &Event) {
+        match event {
+            Event::Opened { local, peer, .. } => {
+                let text = match peer {
+                    Some(p) => format!("connected to {p} from {local}"),
+                    None => format!("open on {local}"),
+                };
+                self.status(
+                    text,
+                    json!({"event": "opened", "local": local.to_string(),
+                           "peer": peer.map(|p| p.to_string())}),
+                );
+            }
+            Event::ConnOpened { peer, conn, .. } => self.status(
+                format!("{peer} connected"),
+                json!({"event": "connected", "peer": peer.to_string(), "conn": conn.0}),
+            ),
+            Event::ConnClosed {
+                peer, conn, reason, ..
+            } => {
+                let why = match reason {
+                    CloseReason::PeerClosed => "closed by peer".to_string(),
+                    CloseReason::LocalClosed => "closed".to_string(),
+                    CloseReason::Failed(e) => e.to_string(),
+                };
+                self.status(
+                    format!("{peer} disconnected: {why}"),
+                    json!({"event": "disconnected", "peer": peer.to_string(), "conn": conn.0,
+                           "reason": why}),
+                );
+            }
+            Event::Data {
+                dir,
+                chunks,
+                omitted_bytes,
+                omitted_packets,
+                conn,
+                ..
+            } => {
+                if *omitted_bytes > 0 {
+                    self.status(
+                        format!("{omitted_bytes} bytes ({omitted_packets} pieces) not shown: output too slow"),
+                        json!({"event": "omitted", "bytes": omitted_bytes, "packets": omitted_packets}),
+                    );
+                }
+                let dir_name = match dir {
+                    Direction::Rx => "rx",
+                    Direction::Tx => "tx",
+                };
+                for chunk in chunks {
+                    match self.format {
+                        OutputFormat::Jsonl => self.json(json!({
+                            "event": "data",
+                            "time": rfc3339(chunk.time),
+                            "peer": chunk.peer.to_string(),
+                            "conn": conn.map(|c| c.0),
+                            "dir": dir_name,
+                            "len": chunk.bytes.len(),
+                            "hex": encode_hex_compact(&chunk.bytes),
+                            "text": self.encoding.decode(&chunk.bytes),
+                        })),
+                        OutputFormat::Text | OutputFormat::Hex => {
+                            let shown = if self.format == OutputFormat::Hex {
+                                encode_hex(&chunk.bytes)
+                            } else {
+                                text_for_display(&chunk.bytes, self.encoding)
+                            };
+                            let _ = writeln!(
+                                self.out,
+                                "[{}] {} {} ({} B): {}",
+                                clock(chunk.time),
+                                dir_name.to_uppercase(),
+                                chunk.peer,
+                                chunk.bytes.len(),
+                                shown
+                            );
+                        }
+                        OutputFormat::Summary => {}
+                    }
+                }
+            }
+            Event::Stats { stats, .. } => self.totals = stats.total,
+            Event::Error { error, .. } | Event::Closed { error: Some(error), .. } => {
+                self.failed = true;
+                let _ = self.out.flush();
+                match self.format {
+                    OutputFormat::Jsonl => {
+                        self.json(json!({"event": "error", "kind": format!("{:?}", error.kind),
+                                         "message": error.to_string()}));
+                    }
+                    _ => eprintln!("sockscope: error: {error}"),
+                }
+            }
+            Event::ListenStopped { .. } => {
+                self.status("stopped listening".into(), json!({"event": "listen_stopped"}))
+            }
+            Event::RepeatDone { sent, .. } => self.status(
+                format!("sent {sent} times"),
+                json!({"event": "repeat_done", "sent": sent}),
+            ),
+            Event::CaptureStarted { path, .. } => self.status(
+                format!("saving received data to {}", path.display()),
+                json!({"event": "capture_started", "path": path.display().to_string()}),
+            ),
+            Event::CaptureStopped { path, bytes, .. } => self.status(
+                format!("saved {bytes} bytes to {}", path.display()),
+                json!({"event": "capture_stopped", "path": path.display().to_string(), "bytes": bytes}),
+            ),
+            Event::Closed { error: None, .. } => {}
+        }
+        if matches!(event, Event::Closed { .. }) {
+            self.status("closed".into(), json!({"event": "closed"}));
+        }
+    }
+
+    /// Prints the summary and flushes.
+    pub fn finish(&mut self) {
+        let t = self.totals;
+        let summary = json!({"event": "summary", "rx_bytes": t.rx_bytes, "tx_bytes": t.tx_bytes,
+                             "rx_packets": t.rx_packets, "tx_packets": t.tx_packets});
+        match self.format {
+            OutputFormat::Jsonl | OutputFormat::Summary => self.json(summary),
+            OutputFormat::Text | OutputFormat::Hex => eprintln!(
+                "sockscope: received {} B in {} pieces, sent {} B in {} pieces",
+                t.rx_bytes, t.rx_packets, t.tx_bytes, t.tx_packets
+            ),
+        }
+        self.flush();
+    }
+
+    /// Flushes stdout.
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}

@@ -1,0 +1,204 @@
+//! Helpers shared by the integration tests: an engine with an event collector, and the CLI
+//! as a real process whose output lines are read as they come.
+#![allow(dead_code)]
+
+use sockscope::engine::{Command, Engine, EngineHandle, Event, SessionConfig, SessionId};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStderr, ChildStdout, Command as Process, Stdio};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Generous bound for anything on loopback to happen.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// An engine plus every event it sent so far.
+pub struct TestEngine {
+    pub handle: EngineHandle,
+    pub seen: Vec<Event>,
+}
+
+impl TestEngine {
+    pub fn new() -> Self {
+        Self {
+            handle: Engine::spawn(Arc::new(|| {})).expect("engine starts"),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Opens a session and returns its id (without waiting).
+    pub fn open(&mut self, config: SessionConfig) -> SessionId {
+        let session = self.handle.new_session_id();
+        self.handle.send(Command::Open { session, config });
+        session
+    }
+
+    pub fn send(&self, command: Command) {
+        self.handle.send(command);
+    }
+
+    /// Waits until an event matching `pred` arrives; panics with what was seen on timeout.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = Instant::now() + WAIT;
+        // An event already seen counts too.
+        if let Some(e) = self.seen.iter().find(|e| pred(e)) {
+            return e.clone();
+        }
+        while Instant::now() < deadline {
+            if let Some(e) = self.handle.recv_timeout(Duration::from_millis(50)) {
+                let hit = pred(&e);
+                self.seen.push(e.clone());
+                if hit {
+                    return e;
+                }
+            }
+        }
+        panic!("timed out waiting for {what}; saw {:#?}", self.seen);
+    }
+
+    /// Waits until the session is open and returns its local address.
+    pub fn wait_opened(&mut self, session: SessionId) -> SocketAddr {
+        match self.wait_for("opened", |e| {
+            matches!(e, Event::Opened { session: s, .. } | Event::Closed { session: s, .. } if *s == session)
+        }) {
+            Event::Opened { local, .. } => local,
+            other => panic!("session failed to open: {other:?}"),
+        }
+    }
+
+    /// All bytes received so far by a session, in order.
+    pub fn received(&self, session: SessionId) -> Vec<u8> {
+        self.data(session, sockscope::engine::Direction::Rx)
+    }
+
+    /// Collects data of one direction.
+    pub fn data(&self, session: SessionId, dir: sockscope::engine::Direction) -> Vec<u8> {
+        let mut out = Vec::new();
+        for e in &self.seen {
+            if let Event::Data { session: s, dir: d, chunks, .. } = e {
+                if *s == session && *d == dir {
+                    for c in chunks {
+                        out.extend_from_slice(&c.bytes);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits until `n` bytes were received by the session; returns them.
+    pub fn wait_received(&mut self, session: SessionId, n: usize) -> Vec<u8> {
+        let deadline = Instant::now() + WAIT;
+        while self.received(session).len() < n && Instant::now() < deadline {
+            if let Some(e) = self.handle.recv_timeout(Duration::from_millis(50)) {
+                self.seen.push(e);
+            }
+        }
+        let got = self.received(session);
+        assert!(got.len() >= n, "wanted {n} bytes, got {}: {:?}", got.len(), String::from_utf8_lossy(&got));
+        got
+    }
+}
+
+/// The sockscope binary, as cargo built it for the tests.
+pub fn sockscope() -> Process {
+    Process::new(env!("CARGO_BIN_EXE_sockscope"))
+}
+
+/// A running CLI process whose stdout and stderr lines arrive on channels.
+pub struct Running {
+    pub child: Child,
+    pub stdout: mpsc::Receiver<String>,
+    pub stderr: mpsc::Receiver<String>,
+}
+
+fn lines<R: std::io::Read + Send + 'static>(r: R) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Starts the CLI with arguments.
+pub fn start(args: &[&str]) -> Running {
+    let mut child = sockscope()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sockscope starts");
+    let out: ChildStdout = child.stdout.take().unwrap();
+    let err: ChildStderr = child.stderr.take().unwrap();
+    Running {
+        child,
+        stdout: lines(out),
+        stderr: lines(err),
+    }
+}
+
+impl Running {
+    /// Waits for a stderr line containing `needle`.
+    pub fn stderr_line(&self, needle: &str) -> String {
+        wait_line(&self.stderr, needle)
+    }
+
+    /// Waits for a stdout line containing `needle`.
+    pub fn stdout_line(&self, needle: &str) -> String {
+        wait_line(&self.stdout, needle)
+    }
+
+    /// The port from the "open on ADDR:PORT" status line.
+    pub fn open_port(&self) -> u16 {
+        let line = self.stderr_line("open on ");
+        line.rsplit(':').next().unwrap().trim().parse().expect("port in status line")
+    }
+
+    /// Waits for exit; returns the status code and the rest of stdout.
+    pub fn finish(mut self) -> (i32, Vec<String>) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Give the reader threads a moment to pass the last lines on.
+                let mut rest = Vec::new();
+                while let Ok(l) = self.stdout.recv_timeout(Duration::from_millis(300)) {
+                    rest.push(l);
+                }
+                return (status.code().unwrap_or(-1), rest);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("sockscope did not exit in time");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_line(rx: &mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            if line.contains(needle) {
+                return line;
+            }
+            seen.push(line);
+        }
+    }
+    panic!("no line with {needle:?}; saw {seen:#?}");
+}

@@ -1,0 +1,377 @@
+//! TCP client and server sessions against real loopback peers written with std::net.
+
+mod common;
+
+use common::TestEngine;
+use sockscope::engine::{
+    CloseReason, Command, Direction, Event, NetErrorKind, Repeat, SendTarget, SessionConfig,
+    SocketOptions,
+};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+fn client_config(remote: String) -> SessionConfig {
+    SessionConfig::TcpClient {
+        remote,
+        connect_timeout: Duration::from_secs(3),
+        options: SocketOptions::default(),
+    }
+}
+
+fn server_config(bind: &str, echo: bool) -> SessionConfig {
+    SessionConfig::TcpServer {
+        bind: bind.parse().unwrap(),
+        echo,
+        options: SocketOptions::default(),
+    }
+}
+
+fn closed_error(engine: &mut TestEngine, session: sockscope::engine::SessionId) -> Option<sockscope::engine::NetError> {
+    match engine.wait_for("closed", |e| matches!(e, Event::Closed { session: s, .. } if *s == session)) {
+        Event::Closed { error, .. } => error,
+        _ => unreachable!(),
+    }
+}
+
+/// Seed 003: a server that sends back what it gets, upper-cased.
+fn upper_case_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let upper = buf[..n].to_ascii_uppercase();
+                    if s.write_all(&upper).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn client_talks_to_the_seed_upper_case_server() {
+    let addr = upper_case_server();
+    let mut engine = TestEngine::new();
+    let session = engine.open(client_config(addr.to_string()));
+    engine.wait_opened(session);
+    engine.send(Command::Send {
+        session,
+        target: SendTarget::Default,
+        bytes: b"hello world".to_vec(),
+        repeat: None,
+    });
+    assert_eq!(engine.wait_received(session, 11), b"HELLO WORLD");
+    assert_eq!(engine.data(session, Direction::Tx), b"hello world");
+}
+
+#[test]
+fn client_over_ipv6_loopback() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    };
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"v6 hello").unwrap();
+        let mut got = [0u8; 2];
+        s.read_exact(&mut got).unwrap();
+        got
+    });
+    let mut engine = TestEngine::new();
+    let session = engine.open(client_config(format!("[::1]:{}", addr.port())));
+    let local = engine.wait_opened(session);
+    assert!(local.is_ipv6());
+    assert_eq!(engine.wait_received(session, 8), b"v6 hello");
+    engine.send(Command::Send {
+        session,
+        target: SendTarget::Default,
+        bytes: b"ok".to_vec(),
+        repeat: None,
+    });
+    assert_eq!(&peer.join().unwrap(), b"ok");
+}
+
+#[test]
+fn refused_connection_is_its_own_error() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut engine = TestEngine::new();
+    let session = engine.open(client_config(format!("127.0.0.1:{port}")));
+    let error = closed_error(&mut engine, session).expect("an error");
+    assert_eq!(error.kind, NetErrorKind::Refused);
+}
+
+#[test]
+fn connect_timeout_is_its_own_error() {
+    // A listener whose accept queue is full drops further SYNs: the connect hangs.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into()).unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let _ = s.connect(&addr.into());
+        fillers.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mut engine = TestEngine::new();
+    let session = engine.open(SessionConfig::TcpClient {
+        remote: addr.to_string(),
+        connect_timeout: Duration::from_millis(400),
+        options: SocketOptions::default(),
+    });
+    let error = closed_error(&mut engine, session).expect("an error");
+    assert_eq!(error.kind, NetErrorKind::Timeout, "{error}");
+    drop(fillers);
+}
+
+#[test]
+fn peer_reset_is_reported_as_reset() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        // SO_LINGER 0: close sends RST instead of FIN.
+        socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+        drop(s);
+    });
+    let mut engine = TestEngine::new();
+    let session = engine.open(client_config(addr.to_string()));
+    engine.wait_opened(session);
+    let reason = match engine.wait_for("conn closed", |e| matches!(e, Event::ConnClosed { .. })) {
+        Event::ConnClosed { reason, .. } => reason,
+        _ => unreachable!(),
+    };
+    match reason {
+        CloseReason::Failed(e) => assert_eq!(e.kind, NetErrorKind::Reset),
+        other => panic!("expected a reset, got {other:?}"),
+    }
+    closed_error(&mut engine, session);
+}
+
+#[test]
+fn invalid_address_is_an_error_before_any_traffic() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(client_config("127.0.0.1:99999".into()));
+    assert_eq!(closed_error(&mut engine, session).unwrap().kind, NetErrorKind::InvalidAddress);
+    let session = engine.open(client_config("bad host:80".into()));
+    assert_eq!(closed_error(&mut engine, session).unwrap().kind, NetErrorKind::InvalidAddress);
+}
+
+#[test]
+fn server_serves_many_clients_sends_to_one_or_all_and_disconnects_one() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("127.0.0.1:0", false));
+    let local = engine.wait_opened(session);
+    let mut a = TcpStream::connect(local).unwrap();
+    let ida = match engine.wait_for("a", |e| matches!(e, Event::ConnOpened { .. })) {
+        Event::ConnOpened { conn, peer, .. } => {
+            assert_eq!(peer, a.local_addr().unwrap());
+            conn
+        }
+        _ => unreachable!(),
+    };
+    let mut b = TcpStream::connect(local).unwrap();
+    let b_addr = b.local_addr().unwrap();
+    let idb = match engine.wait_for("b", |e| matches!(e, Event::ConnOpened { peer, .. } if *peer == b_addr)) {
+        Event::ConnOpened { conn, .. } => conn,
+        _ => unreachable!(),
+    };
+    a.write_all(b"from a").unwrap();
+    engine.wait_received(session, 6);
+    b.write_all(b"from b").unwrap();
+    assert_eq!(engine.wait_received(session, 12), b"from afrom b");
+
+    engine.send(Command::Send { session, target: SendTarget::Conn(idb), bytes: b"only b".to_vec(), repeat: None });
+    engine.send(Command::Send { session, target: SendTarget::AllClients, bytes: b"all".to_vec(), repeat: None });
+    let mut got = [0u8; 9];
+    b.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"only ball");
+    let mut got = [0u8; 3];
+    a.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"all");
+
+    engine.send(Command::Disconnect { session, conn: ida });
+    engine.wait_for("a gone", |e| matches!(e, Event::ConnClosed { conn, reason: CloseReason::LocalClosed, .. } if *conn == ida));
+    let mut rest = Vec::new();
+    a.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(a.read_to_end(&mut rest).unwrap(), 0, "a sees end of stream");
+
+    // Counters are exact per client and in total.
+    let stats = match engine.wait_for("stats", |e| matches!(e, Event::Stats { stats, .. } if stats.total.tx_bytes == 12)) {
+        Event::Stats { stats, .. } => stats,
+        _ => unreachable!(),
+    };
+    assert_eq!(stats.total.rx_bytes, 12);
+    let b_stats = stats.conns.iter().find(|(c, _)| *c == idb).expect("b listed").1;
+    assert_eq!((b_stats.rx_bytes, b_stats.tx_bytes), (6, 9));
+    drop(b);
+}
+
+#[test]
+fn server_echo_and_peer_close() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("127.0.0.1:0", true));
+    let local = engine.wait_opened(session);
+    let mut c = TcpStream::connect(local).unwrap();
+    c.write_all("回声 echo".as_bytes()).unwrap();
+    let mut got = vec![0u8; "回声 echo".len()];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(got, "回声 echo".as_bytes());
+    c.shutdown(Shutdown::Write).unwrap();
+    engine.wait_for("peer closed", |e| matches!(e, Event::ConnClosed { reason: CloseReason::PeerClosed, .. }));
+}
+
+#[test]
+fn server_on_ipv6_any_accepts_ipv4_and_ipv6_clients() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("[::]:0", false));
+    let Ok(local) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.wait_opened(session))) else {
+        eprintln!("no IPv6 here; skipped");
+        return;
+    };
+    let mut v4 = TcpStream::connect(("127.0.0.1", local.port())).unwrap();
+    v4.write_all(b"4").unwrap();
+    engine.wait_received(session, 1);
+    let mut v6 = TcpStream::connect(("::1", local.port())).unwrap();
+    v6.write_all(b"6").unwrap();
+    assert_eq!(engine.wait_received(session, 2), b"46");
+}
+
+#[test]
+fn port_in_use_is_reported_and_nothing_opens() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = TestEngine::new();
+    let session = engine.open(SessionConfig::TcpServer {
+        bind: taken.local_addr().unwrap(),
+        echo: false,
+        options: SocketOptions::default(),
+    });
+    let error = closed_error(&mut engine, session).expect("an error");
+    assert_eq!(error.kind, NetErrorKind::AddrInUse);
+    assert!(!engine.seen.iter().any(|e| matches!(e, Event::Opened { .. })));
+}
+
+#[test]
+fn binding_an_address_not_on_this_machine_fails_clearly() {
+    let mut engine = TestEngine::new();
+    // 192.0.2.1 is TEST-NET-1: never assigned to a machine. Binding sends nothing.
+    let session = engine.open(server_config("192.0.2.1:0", false));
+    let error = closed_error(&mut engine, session).expect("an error");
+    assert_eq!(error.kind, NetErrorKind::AddrNotAvailable);
+}
+
+#[test]
+fn stop_listening_keeps_clients_when_asked() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("127.0.0.1:0", false));
+    let local = engine.wait_opened(session);
+    let mut c = TcpStream::connect(local).unwrap();
+    engine.wait_for("client", |e| matches!(e, Event::ConnOpened { .. }));
+    engine.send(Command::StopListening { session, keep_clients: true });
+    engine.wait_for("stopped", |e| matches!(e, Event::ListenStopped { .. }));
+    assert!(TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_err(), "no new clients");
+    c.write_all(b"still here").unwrap();
+    assert_eq!(engine.wait_received(session, 10), b"still here");
+}
+
+#[test]
+fn repeat_sends_count_and_stop() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reader = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut lines = 0;
+        for line in BufReader::new(s).lines() {
+            assert_eq!(line.unwrap(), "ping");
+            lines += 1;
+        }
+        lines
+    });
+    let mut engine = TestEngine::new();
+    let session = engine.open(client_config(addr.to_string()));
+    engine.wait_opened(session);
+    engine.send(Command::Send {
+        session,
+        target: SendTarget::Default,
+        bytes: b"ping\n".to_vec(),
+        repeat: Some(Repeat { interval: Duration::from_millis(1), count: Some(50) }),
+    });
+    match engine.wait_for("repeat done", |e| matches!(e, Event::RepeatDone { .. })) {
+        Event::RepeatDone { sent, .. } => assert_eq!(sent, 50),
+        _ => unreachable!(),
+    }
+    engine.send(Command::Close { session });
+    closed_error(&mut engine, session);
+    assert_eq!(reader.join().unwrap(), 50);
+}
+
+#[test]
+fn flood_is_batched_counted_exactly_and_captured_in_full() {
+    const TOTAL: usize = 64 << 20;
+    let dir = std::env::temp_dir().join(format!("sockscope-capture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("flood.bin");
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("127.0.0.1:0", false));
+    let local = engine.wait_opened(session);
+    engine.send(Command::Capture { session, path: Some(path.clone()) });
+    engine.wait_for("capture", |e| matches!(e, Event::CaptureStarted { .. }));
+    let sender = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(local).unwrap();
+        let block: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+        for _ in 0..TOTAL / block.len() {
+            s.write_all(&block).unwrap();
+        }
+    });
+    sender.join().unwrap();
+    let stats = engine.wait_for("all counted", |e| matches!(e, Event::Stats { stats, .. } if stats.total.rx_bytes == TOTAL as u64));
+    let data_events = engine.seen.iter().filter(|e| matches!(e, Event::Data { dir: Direction::Rx, .. })).count();
+    assert!(data_events < 2000, "{data_events} events for 64 MiB: not batched");
+    assert_eq!(engine.received(session).len(), TOTAL, "all data reached the display queue");
+    drop(stats);
+    engine.send(Command::Capture { session, path: None });
+    match engine.wait_for("capture stopped", |e| matches!(e, Event::CaptureStopped { .. })) {
+        Event::CaptureStopped { bytes, .. } => assert_eq!(bytes, TOTAL as u64),
+        _ => unreachable!(),
+    }
+    let saved = std::fs::read(&path).unwrap();
+    assert_eq!(saved.len(), TOTAL);
+    assert!(saved.iter().enumerate().step_by(4099).all(|(i, b)| *b == ((i % 65536) % 251) as u8));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn capture_into_a_missing_folder_is_a_file_error() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("127.0.0.1:0", false));
+    engine.wait_opened(session);
+    engine.send(Command::Capture { session, path: Some("/nonexistent-dir-sockscope/x.bin".into()) });
+    match engine.wait_for("error", |e| matches!(e, Event::Error { .. })) {
+        Event::Error { error, .. } => assert_eq!(error.kind, NetErrorKind::File),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn sending_with_no_client_says_so() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("127.0.0.1:0", false));
+    engine.wait_opened(session);
+    engine.send(Command::Send { session, target: SendTarget::AllClients, bytes: b"x".to_vec(), repeat: None });
+    match engine.wait_for("error", |e| matches!(e, Event::Error { .. })) {
+        Event::Error { error, .. } => assert_eq!(error.kind, NetErrorKind::NotConnected),
+        _ => unreachable!(),
+    }
+}

@@ -57,6 +57,26 @@ impl TestEngine {
         panic!("timed out waiting for {what}; saw {:#?}", self.seen);
     }
 
+    /// Waits for the next error event after those already seen.
+    pub fn next_error(&mut self) -> sockscope::engine::NetError {
+        let errors = |seen: &[Event]| -> Vec<sockscope::engine::NetError> {
+            seen.iter()
+                .filter_map(|e| match e {
+                    Event::Error { error, .. } => Some(error.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let before = errors(&self.seen).len();
+        let deadline = Instant::now() + WAIT;
+        while errors(&self.seen).len() <= before && Instant::now() < deadline {
+            if let Some(e) = self.handle.recv_timeout(Duration::from_millis(50)) {
+                self.seen.push(e);
+            }
+        }
+        errors(&self.seen).get(before).cloned().unwrap_or_else(|| panic!("no new error; saw {:#?}", self.seen))
+    }
+
     /// Waits until the session is open and returns its local address.
     pub fn wait_opened(&mut self, session: SessionId) -> SocketAddr {
         match self.wait_for("opened", |e| {

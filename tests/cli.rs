@@ -1,0 +1,240 @@
+//! The CLI as a real process against std::net peers on loopback.
+
+mod common;
+
+use assert_cmd::Command as Cmd;
+use common::{start, WAIT};
+use sockscope::payload::TextEncoding;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::time::Duration;
+
+fn json(line: &str) -> serde_json::Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+}
+
+#[test]
+fn tcp_server_echoes_and_exits_after_the_first_client_with_exact_summary() {
+    let server = start(&["tcp-server", "127.0.0.1:0", "--echo", "--once", "--output", "jsonl"]);
+    let opened = json(&server.stdout_line("\"opened\""));
+    let local: std::net::SocketAddr = opened["local"].as_str().unwrap().parse().unwrap();
+    let mut c = TcpStream::connect(local).unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    c.write_all(b"hello sockscope").unwrap();
+    let mut back = [0u8; 15];
+    c.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"hello sockscope");
+    let data = json(&server.stdout_line("\"data\""));
+    assert_eq!(data["dir"], "rx");
+    assert_eq!(data["len"], 15);
+    assert_eq!(data["text"], "hello sockscope");
+    assert_eq!(data["hex"], "68656c6c6f20736f636b73636f7065");
+    assert_eq!(data["peer"], c.local_addr().unwrap().to_string());
+    drop(c);
+    let (code, rest) = server.finish();
+    assert_eq!(code, 0);
+    let summary = json(rest.last().expect("a summary line"));
+    assert_eq!(summary, serde_json::json!({"event": "summary", "rx_bytes": 15, "tx_bytes": 15, "rx_packets": summary["rx_packets"], "tx_packets": summary["tx_packets"]}));
+    assert!(summary["rx_packets"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn tcp_client_sends_hex_bytes_exactly() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+        got
+    });
+    Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--send", "0x01,0x03 00 00 00 0a", "--hex", "--checksum", "crc16-modbus", "--wait", "100"])
+        .timeout(WAIT)
+        .assert()
+        .success();
+    assert_eq!(peer.join().unwrap(), vec![0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD]);
+}
+
+#[test]
+fn tcp_client_receives_gbk_text() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap();
+        let asked = TextEncoding::Gbk.decode(&buf[..n]);
+        s.write_all(&TextEncoding::Gbk.encode(&format!("收到:{asked}")).unwrap()).unwrap();
+    });
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--send", "你好啊", "--encoding", "gbk"])
+        .timeout(WAIT)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("RX") && out.contains("收到:你好啊"), "{out}");
+    peer.join().unwrap();
+}
+
+#[test]
+fn seed_004_character_counting_server() {
+    // The book's server: greets, reads a line, answers with its length.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (s, addr) = listener.accept().unwrap();
+        let mut w = s.try_clone().unwrap();
+        write!(w, "welcome,{addr:?}\nPlease enter a string:").unwrap();
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).unwrap();
+        write!(w, "You entered {} characters.\n", line.trim().chars().count()).unwrap();
+    });
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--send", "hello", "--line-ending", "crlf", "--output", "jsonl"])
+        .timeout(WAIT)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text: String = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(json)
+        .filter(|v| v["event"] == "data" && v["dir"] == "rx")
+        .map(|v| v["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(text.starts_with("welcome,"), "{text}");
+    assert!(text.ends_with("You entered 5 characters.\n"), "{text}");
+}
+
+#[test]
+fn udp_receives_gbk_datagram_with_sender_address() {
+    let recv = start(&["udp", "--bind", "127.0.0.1:0", "--count", "1", "--encoding", "gbk", "--output", "jsonl"]);
+    let opened = json(&recv.stdout_line("\"opened\""));
+    let local: std::net::SocketAddr = opened["local"].as_str().unwrap().parse().unwrap();
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.send_to(&TextEncoding::Gbk.encode("你好").unwrap(), local).unwrap();
+    let data = json(&recv.stdout_line("\"data\""));
+    assert_eq!(data["text"], "你好");
+    assert_eq!(data["hex"], "c4e3bac3");
+    assert_eq!(data["peer"], s.local_addr().unwrap().to_string());
+    let (code, rest) = recv.finish();
+    assert_eq!(code, 0);
+    assert_eq!(json(rest.last().unwrap())["rx_packets"], 1);
+}
+
+#[test]
+fn udp_repeat_sends_n_datagrams_to_a_peer() {
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    let to = peer.local_addr().unwrap().to_string();
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["udp", "--to", &to, "--send", "AA BB", "--hex", "--repeat", "3", "--interval", "10", "--timeout", "0.2", "--output", "summary"])
+        .timeout(WAIT)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let summary = json(String::from_utf8(out).unwrap().trim());
+    assert_eq!(summary["tx_packets"], 3);
+    assert_eq!(summary["tx_bytes"], 6);
+    let mut buf = [0u8; 16];
+    for _ in 0..3 {
+        let (n, _) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &[0xAA, 0xBB]);
+    }
+}
+
+#[test]
+fn udp_echo_answers_each_datagram() {
+    let echo = start(&["udp", "--bind", "127.0.0.1:0", "--echo", "--count", "2"]);
+    let port = echo.open_port();
+    let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = [0u8; 16];
+    for msg in [&b"one"[..], b"two"] {
+        c.send_to(msg, ("127.0.0.1", port)).unwrap();
+        let (n, _) = c.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], msg);
+    }
+    assert_eq!(echo.finish().0, 0);
+}
+
+#[test]
+fn udp_timeout_with_nothing_received_exits_cleanly() {
+    Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["udp", "--bind", "127.0.0.1:0", "--timeout", "0.3", "--output", "summary"])
+        .timeout(WAIT)
+        .assert()
+        .success()
+        .stdout("{\"event\":\"summary\",\"rx_bytes\":0,\"tx_bytes\":0,\"rx_packets\":0,\"tx_packets\":0}\n");
+}
+
+#[test]
+fn bad_input_exits_2_with_a_one_line_reason() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["tcp-client", "127.0.0.1:80", "--send", "4G", "--hex"], "'G' at position 2 is not a hex digit"),
+        (&["tcp-client", "127.0.0.1:80", "--send", "123", "--hex"], "odd number of hex digits"),
+        (&["tcp-client", "127.0.0.1:80", "--send", "x", "--encoding", "klingon"], "unknown encoding 'klingon'"),
+        (&["tcp-client", "127.0.0.1:80", "--send", "😀", "--encoding", "gbk"], "cannot be encoded in GBK"),
+        (&["tcp-client", "127.0.0.1:99999"], "port must be a number from 0 to 65535"),
+        (&["tcp-client", "300.1.1.1:80"], "not a valid host name or IP address"),
+        (&["tcp-server", "abc"], "port must be a number"),
+        (&["udp", "--send", "x"], "--send needs --to"),
+        (&["udp", "--timeout", "0"], "--timeout must be a positive number"),
+        (&["no-such-command"], "unrecognized subcommand"),
+    ];
+    for (args, reason) in cases {
+        let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope")).args(*args).timeout(WAIT).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn network_failures_exit_1() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--send", "x"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("connection refused"));
+
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["tcp-server", &taken.local_addr().unwrap().to_string(), "--output", "jsonl"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let error = stdout.lines().map(json).find(|v| v["event"] == "error").expect("an error line");
+    assert!(error["message"].as_str().unwrap().contains("address already in use"));
+}
+
+#[test]
+fn tcp_client_without_send_reads_until_the_server_closes() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"banner\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--output", "hex"])
+        .timeout(WAIT)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("62 61 6E 6E 65 72 0D 0A"));
+}

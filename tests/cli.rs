@@ -15,7 +15,14 @@ fn json(line: &str) -> serde_json::Value {
 
 #[test]
 fn tcp_server_echoes_and_exits_after_the_first_client_with_exact_summary() {
-    let server = start(&["tcp-server", "127.0.0.1:0", "--echo", "--once", "--output", "jsonl"]);
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--echo",
+        "--once",
+        "--output",
+        "jsonl",
+    ]);
     let opened = json(&server.stdout_line("\"opened\""));
     let local: std::net::SocketAddr = opened["local"].as_str().unwrap().parse().unwrap();
     let mut c = TcpStream::connect(local).unwrap();
@@ -34,7 +41,10 @@ fn tcp_server_echoes_and_exits_after_the_first_client_with_exact_summary() {
     let (code, rest) = server.finish();
     assert_eq!(code, 0);
     let summary = json(rest.last().expect("a summary line"));
-    assert_eq!(summary, serde_json::json!({"event": "summary", "rx_bytes": 15, "tx_bytes": 15, "rx_packets": summary["rx_packets"], "tx_packets": summary["tx_packets"]}));
+    assert_eq!(
+        summary,
+        serde_json::json!({"event": "summary", "rx_bytes": 15, "tx_bytes": 15, "rx_packets": summary["rx_packets"], "tx_packets": summary["tx_packets"]})
+    );
     assert!(summary["rx_packets"].as_u64().unwrap() >= 1);
 }
 
@@ -49,11 +59,24 @@ fn tcp_client_sends_hex_bytes_exactly() {
         got
     });
     Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--send", "0x01,0x03 00 00 00 0a", "--hex", "--checksum", "crc16-modbus", "--wait", "100"])
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{port}"),
+            "--send",
+            "0x01,0x03 00 00 00 0a",
+            "--hex",
+            "--checksum",
+            "crc16-modbus",
+            "--wait",
+            "100",
+        ])
         .timeout(WAIT)
         .assert()
         .success();
-    assert_eq!(peer.join().unwrap(), vec![0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD]);
+    assert_eq!(
+        peer.join().unwrap(),
+        vec![0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD]
+    );
 }
 
 #[test]
@@ -65,10 +88,18 @@ fn tcp_client_receives_gbk_text() {
         let mut buf = [0u8; 64];
         let n = s.read(&mut buf).unwrap();
         let asked = TextEncoding::Gbk.decode(&buf[..n]);
-        s.write_all(&TextEncoding::Gbk.encode(&format!("收到:{asked}")).unwrap()).unwrap();
+        s.write_all(&TextEncoding::Gbk.encode(&format!("收到:{asked}")).unwrap())
+            .unwrap();
     });
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--send", "你好啊", "--encoding", "gbk"])
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{port}"),
+            "--send",
+            "你好啊",
+            "--encoding",
+            "gbk",
+        ])
         .timeout(WAIT)
         .assert()
         .success()
@@ -91,10 +122,24 @@ fn seed_004_character_counting_server() {
         write!(w, "welcome,{addr:?}\nPlease enter a string:").unwrap();
         let mut line = String::new();
         BufReader::new(s).read_line(&mut line).unwrap();
-        write!(w, "You entered {} characters.\n", line.trim().chars().count()).unwrap();
+        write!(
+            w,
+            "You entered {} characters.\n",
+            line.trim().chars().count()
+        )
+        .unwrap();
     });
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--send", "hello", "--line-ending", "crlf", "--output", "jsonl"])
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{port}"),
+            "--send",
+            "hello",
+            "--line-ending",
+            "crlf",
+            "--output",
+            "jsonl",
+        ])
         .timeout(WAIT)
         .assert()
         .success()
@@ -114,11 +159,22 @@ fn seed_004_character_counting_server() {
 
 #[test]
 fn udp_receives_gbk_datagram_with_sender_address() {
-    let recv = start(&["udp", "--bind", "127.0.0.1:0", "--count", "1", "--encoding", "gbk", "--output", "jsonl"]);
+    let recv = start(&[
+        "udp",
+        "--bind",
+        "127.0.0.1:0",
+        "--count",
+        "1",
+        "--encoding",
+        "gbk",
+        "--output",
+        "jsonl",
+    ]);
     let opened = json(&recv.stdout_line("\"opened\""));
     let local: std::net::SocketAddr = opened["local"].as_str().unwrap().parse().unwrap();
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.send_to(&TextEncoding::Gbk.encode("你好").unwrap(), local).unwrap();
+    s.send_to(&TextEncoding::Gbk.encode("你好").unwrap(), local)
+        .unwrap();
     let data = json(&recv.stdout_line("\"data\""));
     assert_eq!(data["text"], "你好");
     assert_eq!(data["hex"], "c4e3bac3");
@@ -134,7 +190,22 @@ fn udp_repeat_sends_n_datagrams_to_a_peer() {
     peer.set_read_timeout(Some(WAIT)).unwrap();
     let to = peer.local_addr().unwrap().to_string();
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(["udp", "--to", &to, "--send", "AA BB", "--hex", "--repeat", "3", "--interval", "10", "--timeout", "0.2", "--output", "summary"])
+        .args([
+            "udp",
+            "--to",
+            &to,
+            "--send",
+            "AA BB",
+            "--hex",
+            "--repeat",
+            "3",
+            "--interval",
+            "10",
+            "--timeout",
+            "0.2",
+            "--output",
+            "summary",
+        ])
         .timeout(WAIT)
         .assert()
         .success()
@@ -179,19 +250,58 @@ fn udp_timeout_with_nothing_received_exits_cleanly() {
 #[test]
 fn bad_input_exits_2_with_a_one_line_reason() {
     let cases: &[(&[&str], &str)] = &[
-        (&["tcp-client", "127.0.0.1:80", "--send", "4G", "--hex"], "'G' at position 2 is not a hex digit"),
-        (&["tcp-client", "127.0.0.1:80", "--send", "123", "--hex"], "odd number of hex digits"),
-        (&["tcp-client", "127.0.0.1:80", "--send", "x", "--encoding", "klingon"], "unknown encoding 'klingon'"),
-        (&["tcp-client", "127.0.0.1:80", "--send", "😀", "--encoding", "gbk"], "cannot be encoded in GBK"),
-        (&["tcp-client", "127.0.0.1:99999"], "port must be a number from 0 to 65535"),
-        (&["tcp-client", "300.1.1.1:80"], "not a valid host name or IP address"),
+        (
+            &["tcp-client", "127.0.0.1:80", "--send", "4G", "--hex"],
+            "'G' at position 2 is not a hex digit",
+        ),
+        (
+            &["tcp-client", "127.0.0.1:80", "--send", "123", "--hex"],
+            "odd number of hex digits",
+        ),
+        (
+            &[
+                "tcp-client",
+                "127.0.0.1:80",
+                "--send",
+                "x",
+                "--encoding",
+                "klingon",
+            ],
+            "unknown encoding 'klingon'",
+        ),
+        (
+            &[
+                "tcp-client",
+                "127.0.0.1:80",
+                "--send",
+                "😀",
+                "--encoding",
+                "gbk",
+            ],
+            "cannot be encoded in GBK",
+        ),
+        (
+            &["tcp-client", "127.0.0.1:99999"],
+            "port must be a number from 0 to 65535",
+        ),
+        (
+            &["tcp-client", "300.1.1.1:80"],
+            "not a valid host name or IP address",
+        ),
         (&["tcp-server", "abc"], "port must be a number"),
         (&["udp", "--send", "x"], "--send needs --to"),
-        (&["udp", "--timeout", "0"], "--timeout must be a positive number"),
+        (
+            &["udp", "--timeout", "0"],
+            "--timeout must be a positive number",
+        ),
         (&["no-such-command"], "unrecognized subcommand"),
     ];
     for (args, reason) in cases {
-        let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope")).args(*args).timeout(WAIT).output().unwrap();
+        let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(*args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(reason), "{args:?}: {stderr}");
@@ -201,7 +311,11 @@ fn bad_input_exits_2_with_a_one_line_reason() {
 
 #[test]
 fn network_failures_exit_1() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
         .args(["tcp-client", &format!("127.0.0.1:{port}"), "--send", "x"])
         .timeout(WAIT)
@@ -212,14 +326,26 @@ fn network_failures_exit_1() {
 
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(["tcp-server", &taken.local_addr().unwrap().to_string(), "--output", "jsonl"])
+        .args([
+            "tcp-server",
+            &taken.local_addr().unwrap().to_string(),
+            "--output",
+            "jsonl",
+        ])
         .timeout(WAIT)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let error = stdout.lines().map(json).find(|v| v["event"] == "error").expect("an error line");
-    assert!(error["message"].as_str().unwrap().contains("address already in use"));
+    let error = stdout
+        .lines()
+        .map(json)
+        .find(|v| v["event"] == "error")
+        .expect("an error line");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("address already in use"));
 }
 
 #[test]
@@ -232,7 +358,12 @@ fn tcp_client_without_send_reads_until_the_server_closes() {
         std::thread::sleep(Duration::from_millis(100));
     });
     Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(["tcp-client", &format!("127.0.0.1:{port}"), "--output", "hex"])
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{port}"),
+            "--output",
+            "hex",
+        ])
         .timeout(WAIT)
         .assert()
         .success()

@@ -27,8 +27,14 @@ fn server_config(bind: &str, echo: bool) -> SessionConfig {
     }
 }
 
-fn closed_error(engine: &mut TestEngine, session: sockscope::engine::SessionId) -> Option<sockscope::engine::NetError> {
-    match engine.wait_for("closed", |e| matches!(e, Event::Closed { session: s, .. } if *s == session)) {
+fn closed_error(
+    engine: &mut TestEngine,
+    session: sockscope::engine::SessionId,
+) -> Option<sockscope::engine::NetError> {
+    match engine.wait_for(
+        "closed",
+        |e| matches!(e, Event::Closed { session: s, .. } if *s == session),
+    ) {
         Event::Closed { error, .. } => error,
         _ => unreachable!(),
     }
@@ -102,7 +108,11 @@ fn client_over_ipv6_loopback() {
 
 #[test]
 fn refused_connection_is_its_own_error() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut engine = TestEngine::new();
     let session = engine.open(client_config(format!("127.0.0.1:{port}")));
     let error = closed_error(&mut engine, session).expect("an error");
@@ -113,7 +123,9 @@ fn refused_connection_is_its_own_error() {
 fn connect_timeout_is_its_own_error() {
     // A listener whose accept queue is full drops further SYNs: the connect hangs.
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into()).unwrap();
+    socket
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
     socket.listen(0).unwrap();
     let addr = socket.local_addr().unwrap().as_socket().unwrap();
     let mut fillers = Vec::new();
@@ -143,7 +155,9 @@ fn peer_reset_is_reported_as_reset() {
         let (s, _) = listener.accept().unwrap();
         std::thread::sleep(Duration::from_millis(200));
         // SO_LINGER 0: close sends RST instead of FIN.
-        socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
         drop(s);
     });
     let mut engine = TestEngine::new();
@@ -164,9 +178,15 @@ fn peer_reset_is_reported_as_reset() {
 fn invalid_address_is_an_error_before_any_traffic() {
     let mut engine = TestEngine::new();
     let session = engine.open(client_config("127.0.0.1:99999".into()));
-    assert_eq!(closed_error(&mut engine, session).unwrap().kind, NetErrorKind::InvalidAddress);
+    assert_eq!(
+        closed_error(&mut engine, session).unwrap().kind,
+        NetErrorKind::InvalidAddress
+    );
     let session = engine.open(client_config("bad host:80".into()));
-    assert_eq!(closed_error(&mut engine, session).unwrap().kind, NetErrorKind::InvalidAddress);
+    assert_eq!(
+        closed_error(&mut engine, session).unwrap().kind,
+        NetErrorKind::InvalidAddress
+    );
 }
 
 #[test]
@@ -184,7 +204,10 @@ fn server_serves_many_clients_sends_to_one_or_all_and_disconnects_one() {
     };
     let mut b = TcpStream::connect(local).unwrap();
     let b_addr = b.local_addr().unwrap();
-    let idb = match engine.wait_for("b", |e| matches!(e, Event::ConnOpened { peer, .. } if *peer == b_addr)) {
+    let idb = match engine.wait_for(
+        "b",
+        |e| matches!(e, Event::ConnOpened { peer, .. } if *peer == b_addr),
+    ) {
         Event::ConnOpened { conn, .. } => conn,
         _ => unreachable!(),
     };
@@ -193,8 +216,18 @@ fn server_serves_many_clients_sends_to_one_or_all_and_disconnects_one() {
     b.write_all(b"from b").unwrap();
     assert_eq!(engine.wait_received(session, 12), b"from afrom b");
 
-    engine.send(Command::Send { session, target: SendTarget::Conn(idb), bytes: b"only b".to_vec(), repeat: None });
-    engine.send(Command::Send { session, target: SendTarget::AllClients, bytes: b"all".to_vec(), repeat: None });
+    engine.send(Command::Send {
+        session,
+        target: SendTarget::Conn(idb),
+        bytes: b"only b".to_vec(),
+        repeat: None,
+    });
+    engine.send(Command::Send {
+        session,
+        target: SendTarget::AllClients,
+        bytes: b"all".to_vec(),
+        repeat: None,
+    });
     let mut got = [0u8; 9];
     b.read_exact(&mut got).unwrap();
     assert_eq!(&got, b"only ball");
@@ -209,12 +242,20 @@ fn server_serves_many_clients_sends_to_one_or_all_and_disconnects_one() {
     assert_eq!(a.read_to_end(&mut rest).unwrap(), 0, "a sees end of stream");
 
     // Counters are exact per client and in total.
-    let stats = match engine.wait_for("stats", |e| matches!(e, Event::Stats { stats, .. } if stats.total.tx_bytes == 12)) {
+    let stats = match engine.wait_for(
+        "stats",
+        |e| matches!(e, Event::Stats { stats, .. } if stats.total.tx_bytes == 12),
+    ) {
         Event::Stats { stats, .. } => stats,
         _ => unreachable!(),
     };
     assert_eq!(stats.total.rx_bytes, 12);
-    let b_stats = stats.conns.iter().find(|(c, _)| *c == idb).expect("b listed").1;
+    let b_stats = stats
+        .conns
+        .iter()
+        .find(|(c, _)| *c == idb)
+        .expect("b listed")
+        .1;
     assert_eq!((b_stats.rx_bytes, b_stats.tx_bytes), (6, 9));
     drop(b);
 }
@@ -230,14 +271,24 @@ fn server_echo_and_peer_close() {
     c.read_exact(&mut got).unwrap();
     assert_eq!(got, "回声 echo".as_bytes());
     c.shutdown(Shutdown::Write).unwrap();
-    engine.wait_for("peer closed", |e| matches!(e, Event::ConnClosed { reason: CloseReason::PeerClosed, .. }));
+    engine.wait_for("peer closed", |e| {
+        matches!(
+            e,
+            Event::ConnClosed {
+                reason: CloseReason::PeerClosed,
+                ..
+            }
+        )
+    });
 }
 
 #[test]
 fn server_on_ipv6_any_accepts_ipv4_and_ipv6_clients() {
     let mut engine = TestEngine::new();
     let session = engine.open(server_config("[::]:0", false));
-    let Ok(local) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.wait_opened(session))) else {
+    let Ok(local) =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.wait_opened(session)))
+    else {
         eprintln!("no IPv6 here; skipped");
         return;
     };
@@ -260,7 +311,10 @@ fn port_in_use_is_reported_and_nothing_opens() {
     });
     let error = closed_error(&mut engine, session).expect("an error");
     assert_eq!(error.kind, NetErrorKind::AddrInUse);
-    assert!(!engine.seen.iter().any(|e| matches!(e, Event::Opened { .. })));
+    assert!(!engine
+        .seen
+        .iter()
+        .any(|e| matches!(e, Event::Opened { .. })));
 }
 
 #[test]
@@ -279,9 +333,15 @@ fn stop_listening_keeps_clients_when_asked() {
     let local = engine.wait_opened(session);
     let mut c = TcpStream::connect(local).unwrap();
     engine.wait_for("client", |e| matches!(e, Event::ConnOpened { .. }));
-    engine.send(Command::StopListening { session, keep_clients: true });
+    engine.send(Command::StopListening {
+        session,
+        keep_clients: true,
+    });
     engine.wait_for("stopped", |e| matches!(e, Event::ListenStopped { .. }));
-    assert!(TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_err(), "no new clients");
+    assert!(
+        TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_err(),
+        "no new clients"
+    );
     c.write_all(b"still here").unwrap();
     assert_eq!(engine.wait_received(session, 10), b"still here");
 }
@@ -306,7 +366,10 @@ fn repeat_sends_count_and_stop() {
         session,
         target: SendTarget::Default,
         bytes: b"ping\n".to_vec(),
-        repeat: Some(Repeat { interval: Duration::from_millis(1), count: Some(50) }),
+        repeat: Some(Repeat {
+            interval: Duration::from_millis(1),
+            count: Some(50),
+        }),
     });
     match engine.wait_for("repeat done", |e| matches!(e, Event::RepeatDone { .. })) {
         Event::RepeatDone { sent, .. } => assert_eq!(sent, 50),
@@ -326,7 +389,10 @@ fn flood_is_batched_counted_exactly_and_captured_in_full() {
     let mut engine = TestEngine::new();
     let session = engine.open(server_config("127.0.0.1:0", false));
     let local = engine.wait_opened(session);
-    engine.send(Command::Capture { session, path: Some(path.clone()) });
+    engine.send(Command::Capture {
+        session,
+        path: Some(path.clone()),
+    });
     engine.wait_for("capture", |e| matches!(e, Event::CaptureStarted { .. }));
     let sender = std::thread::spawn(move || {
         let mut s = TcpStream::connect(local).unwrap();
@@ -336,19 +402,50 @@ fn flood_is_batched_counted_exactly_and_captured_in_full() {
         }
     });
     sender.join().unwrap();
-    let stats = engine.wait_for("all counted", |e| matches!(e, Event::Stats { stats, .. } if stats.total.rx_bytes == TOTAL as u64));
-    let data_events = engine.seen.iter().filter(|e| matches!(e, Event::Data { dir: Direction::Rx, .. })).count();
-    assert!(data_events < 2000, "{data_events} events for 64 MiB: not batched");
-    assert_eq!(engine.received(session).len(), TOTAL, "all data reached the display queue");
+    let stats = engine.wait_for(
+        "all counted",
+        |e| matches!(e, Event::Stats { stats, .. } if stats.total.rx_bytes == TOTAL as u64),
+    );
+    let data_events = engine
+        .seen
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Data {
+                    dir: Direction::Rx,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(
+        data_events < 2000,
+        "{data_events} events for 64 MiB: not batched"
+    );
+    assert_eq!(
+        engine.received(session).len(),
+        TOTAL,
+        "all data reached the display queue"
+    );
     drop(stats);
-    engine.send(Command::Capture { session, path: None });
-    match engine.wait_for("capture stopped", |e| matches!(e, Event::CaptureStopped { .. })) {
+    engine.send(Command::Capture {
+        session,
+        path: None,
+    });
+    match engine.wait_for("capture stopped", |e| {
+        matches!(e, Event::CaptureStopped { .. })
+    }) {
         Event::CaptureStopped { bytes, .. } => assert_eq!(bytes, TOTAL as u64),
         _ => unreachable!(),
     }
     let saved = std::fs::read(&path).unwrap();
     assert_eq!(saved.len(), TOTAL);
-    assert!(saved.iter().enumerate().step_by(4099).all(|(i, b)| *b == ((i % 65536) % 251) as u8));
+    assert!(saved
+        .iter()
+        .enumerate()
+        .step_by(4099)
+        .all(|(i, b)| *b == ((i % 65536) % 251) as u8));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -357,7 +454,10 @@ fn capture_into_a_missing_folder_is_a_file_error() {
     let mut engine = TestEngine::new();
     let session = engine.open(server_config("127.0.0.1:0", false));
     engine.wait_opened(session);
-    engine.send(Command::Capture { session, path: Some("/nonexistent-dir-sockscope/x.bin".into()) });
+    engine.send(Command::Capture {
+        session,
+        path: Some("/nonexistent-dir-sockscope/x.bin".into()),
+    });
     match engine.wait_for("error", |e| matches!(e, Event::Error { .. })) {
         Event::Error { error, .. } => assert_eq!(error.kind, NetErrorKind::File),
         _ => unreachable!(),
@@ -369,7 +469,12 @@ fn sending_with_no_client_says_so() {
     let mut engine = TestEngine::new();
     let session = engine.open(server_config("127.0.0.1:0", false));
     engine.wait_opened(session);
-    engine.send(Command::Send { session, target: SendTarget::AllClients, bytes: b"x".to_vec(), repeat: None });
+    engine.send(Command::Send {
+        session,
+        target: SendTarget::AllClients,
+        bytes: b"x".to_vec(),
+        repeat: None,
+    });
     match engine.wait_for("error", |e| matches!(e, Event::Error { .. })) {
         Event::Error { error, .. } => assert_eq!(error.kind, NetErrorKind::NotConnected),
         _ => unreachable!(),

@@ -21,7 +21,12 @@ fn udp_config(bind: &str, dest: Option<String>, echo: bool) -> SessionConfig {
 }
 
 fn send(engine: &TestEngine, session: SessionId, target: SendTarget, bytes: &[u8]) {
-    engine.send(Command::Send { session, target, bytes: bytes.to_vec(), repeat: None });
+    engine.send(Command::Send {
+        session,
+        target,
+        bytes: bytes.to_vec(),
+        repeat: None,
+    });
 }
 
 fn next_error(engine: &mut TestEngine) -> NetErrorKind {
@@ -34,9 +39,18 @@ fn seed_000_gbk_exchange() {
     let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
     let peer_addr = peer.local_addr().unwrap();
     let mut engine = TestEngine::new();
-    let session = engine.open(udp_config("127.0.0.1:0", Some(peer_addr.to_string()), false));
+    let session = engine.open(udp_config(
+        "127.0.0.1:0",
+        Some(peer_addr.to_string()),
+        false,
+    ));
     let local = engine.wait_opened(session);
-    send(&engine, session, SendTarget::Default, &TextEncoding::Gbk.encode("你好啊").unwrap());
+    send(
+        &engine,
+        session,
+        SendTarget::Default,
+        &TextEncoding::Gbk.encode("你好啊").unwrap(),
+    );
     let mut buf = [0u8; 1024];
     peer.set_read_timeout(Some(common::WAIT)).unwrap();
     let (n, from) = peer.recv_from(&mut buf).unwrap();
@@ -46,7 +60,17 @@ fn seed_000_gbk_exchange() {
     peer.send_to(&answer, from).unwrap();
     let got = engine.wait_received(session, answer.len());
     assert_eq!(TextEncoding::Gbk.decode(&got), "我很好,你呢");
-    let Event::Data { chunks, .. } = engine.wait_for("rx", |e| matches!(e, Event::Data { dir: Direction::Rx, .. })) else { unreachable!() };
+    let Event::Data { chunks, .. } = engine.wait_for("rx", |e| {
+        matches!(
+            e,
+            Event::Data {
+                dir: Direction::Rx,
+                ..
+            }
+        )
+    }) else {
+        unreachable!()
+    };
     assert_eq!(chunks[0].peer, peer_addr, "the sender's address is shown");
 }
 
@@ -69,7 +93,12 @@ fn reply_to_last_sender_and_per_send_destination() {
 
     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
     b.set_read_timeout(Some(common::WAIT)).unwrap();
-    send(&engine, session, SendTarget::To(b.local_addr().unwrap().to_string()), b"to b");
+    send(
+        &engine,
+        session,
+        SendTarget::To(b.local_addr().unwrap().to_string()),
+        b"to b",
+    );
     let (n, _) = b.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"to b");
 }
@@ -78,7 +107,9 @@ fn reply_to_last_sender_and_per_send_destination() {
 fn udp_over_ipv6_with_echo() {
     let mut engine = TestEngine::new();
     let session = engine.open(udp_config("[::1]:0", None, true));
-    let local = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.wait_opened(session))) {
+    let local = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        engine.wait_opened(session)
+    })) {
         Ok(l) => l,
         Err(_) => {
             eprintln!("no IPv6 here; skipped");
@@ -97,13 +128,25 @@ fn udp_over_ipv6_with_echo() {
 fn broadcast_needs_the_option() {
     // 127.255.255.255 is the loopback network's broadcast: the traffic stays on this machine.
     let mut engine = TestEngine::new();
-    let session = engine.open(udp_config("127.0.0.1:0", Some("127.255.255.255:9".into()), false));
+    let session = engine.open(udp_config(
+        "127.0.0.1:0",
+        Some("127.255.255.255:9".into()),
+        false,
+    ));
     engine.wait_opened(session);
     send(&engine, session, SendTarget::Default, b"b");
     assert_eq!(next_error(&mut engine), NetErrorKind::PermissionDenied);
     engine.send(Command::SetBroadcast { session, on: true });
     send(&engine, session, SendTarget::Default, b"b");
-    engine.wait_for("sent", |e| matches!(e, Event::Data { dir: Direction::Tx, .. }));
+    engine.wait_for("sent", |e| {
+        matches!(
+            e,
+            Event::Data {
+                dir: Direction::Tx,
+                ..
+            }
+        )
+    });
 }
 
 #[test]
@@ -112,20 +155,61 @@ fn multicast_join_and_leave_v4_and_v6() {
     let session = engine.open(udp_config("0.0.0.0:0", None, false));
     engine.wait_opened(session);
     // Joining sends no datagram of ours; a bad group is refused with a message.
-    engine.send(Command::JoinMulticast { session, group: "239.255.42.99".parse().unwrap(), interface: 0 });
-    engine.send(Command::LeaveMulticast { session, group: "239.255.42.99".parse().unwrap(), interface: 0 });
-    engine.send(Command::JoinMulticast { session, group: "10.0.0.1".parse().unwrap(), interface: 0 });
-    let Event::Error { error, .. } = engine.wait_for("error", |e| matches!(e, Event::Error { .. })) else { unreachable!() };
+    engine.send(Command::JoinMulticast {
+        session,
+        group: "239.255.42.99".parse().unwrap(),
+        interface: 0,
+    });
+    engine.send(Command::LeaveMulticast {
+        session,
+        group: "239.255.42.99".parse().unwrap(),
+        interface: 0,
+    });
+    engine.send(Command::JoinMulticast {
+        session,
+        group: "10.0.0.1".parse().unwrap(),
+        interface: 0,
+    });
+    let Event::Error { error, .. } = engine.wait_for("error", |e| matches!(e, Event::Error { .. }))
+    else {
+        unreachable!()
+    };
     assert!(error.detail.contains("not a multicast address"), "{error}");
-    assert_eq!(engine.seen.iter().filter(|e| matches!(e, Event::Error { .. })).count(), 1, "join and leave of a real group succeed");
+    assert_eq!(
+        engine
+            .seen
+            .iter()
+            .filter(|e| matches!(e, Event::Error { .. }))
+            .count(),
+        1,
+        "join and leave of a real group succeed"
+    );
 
     let v6 = engine.open(udp_config("[::]:0", None, false));
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.wait_opened(v6))).is_ok() {
-        engine.send(Command::JoinMulticast { session: v6, group: "ff02::4242".parse().unwrap(), interface: 1 });
-        engine.send(Command::LeaveMulticast { session: v6, group: "ff02::4242".parse().unwrap(), interface: 1 });
+        engine.send(Command::JoinMulticast {
+            session: v6,
+            group: "ff02::4242".parse().unwrap(),
+            interface: 1,
+        });
+        engine.send(Command::LeaveMulticast {
+            session: v6,
+            group: "ff02::4242".parse().unwrap(),
+            interface: 1,
+        });
         engine.send(Command::Close { session: v6 });
-        engine.wait_for("closed", |e| matches!(e, Event::Closed { session, .. } if *session == v6));
-        assert_eq!(engine.seen.iter().filter(|e| matches!(e, Event::Error { .. })).count(), 1);
+        engine.wait_for(
+            "closed",
+            |e| matches!(e, Event::Closed { session, .. } if *session == v6),
+        );
+        assert_eq!(
+            engine
+                .seen
+                .iter()
+                .filter(|e| matches!(e, Event::Error { .. }))
+                .count(),
+            1
+        );
     }
 }
 
@@ -133,7 +217,11 @@ fn multicast_join_and_leave_v4_and_v6() {
 fn oversized_datagram_is_an_error_not_a_crash() {
     let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut engine = TestEngine::new();
-    let session = engine.open(udp_config("127.0.0.1:0", Some(peer.local_addr().unwrap().to_string()), false));
+    let session = engine.open(udp_config(
+        "127.0.0.1:0",
+        Some(peer.local_addr().unwrap().to_string()),
+        false,
+    ));
     engine.wait_opened(session);
     send(&engine, session, SendTarget::Default, &vec![0u8; 70_000]);
     engine.wait_for("error", |e| matches!(e, Event::Error { .. }));
@@ -143,8 +231,16 @@ fn oversized_datagram_is_an_error_not_a_crash() {
 fn port_in_use_for_udp() {
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut engine = TestEngine::new();
-    let session = engine.open(udp_config(&taken.local_addr().unwrap().to_string(), None, false));
-    let Event::Closed { error, .. } = engine.wait_for("closed", |e| matches!(e, Event::Closed { .. })) else { unreachable!() };
+    let session = engine.open(udp_config(
+        &taken.local_addr().unwrap().to_string(),
+        None,
+        false,
+    ));
+    let Event::Closed { error, .. } =
+        engine.wait_for("closed", |e| matches!(e, Event::Closed { .. }))
+    else {
+        unreachable!()
+    };
     assert_eq!(error.unwrap().kind, NetErrorKind::AddrInUse);
     let _ = session;
 }
@@ -167,7 +263,9 @@ fn burst_of_100000_datagrams_is_received_whole() {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let mut rx = 0;
     while std::time::Instant::now() < deadline && rx < COUNT {
-        if let Some(Event::Stats { stats, .. }) = engine.handle.recv_timeout(Duration::from_millis(100)) {
+        if let Some(Event::Stats { stats, .. }) =
+            engine.handle.recv_timeout(Duration::from_millis(100))
+        {
             rx = stats.total.rx_packets;
         }
     }

@@ -5,8 +5,8 @@
 mod output;
 
 use crate::engine::{
-    parse_bind, parse_host_port, Command, Direction, Engine, EngineHandle, Event, Repeat, SendTarget,
-    SessionConfig, SessionId, SocketOptions,
+    parse_bind, parse_host_port, Command, Direction, Engine, EngineHandle, Event, Repeat,
+    SendTarget, SessionConfig, SessionId, SocketOptions,
 };
 use crate::payload::{build_payload, Checksum, InputMode, LineEnding, SendFormat, TextEncoding};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -19,7 +19,11 @@ use std::time::{Duration, Instant};
 
 /// Command line of `sockscope`.
 #[derive(Parser, Debug)]
-#[command(name = "sockscope", version, about = "TCP/UDP debugging assistant. With no subcommand it opens the window.")]
+#[command(
+    name = "sockscope",
+    version,
+    about = "TCP/UDP debugging assistant. With no subcommand it opens the window."
+)]
 pub struct Cli {
     /// What to run headless; none opens the window.
     #[command(subcommand)]
@@ -205,7 +209,11 @@ fn payload(send: &SendArgs, encoding: TextEncoding) -> Result<Option<Vec<u8>>, U
         return Ok(None);
     };
     let format = SendFormat {
-        mode: if send.hex { InputMode::Hex } else { InputMode::Text },
+        mode: if send.hex {
+            InputMode::Hex
+        } else {
+            InputMode::Text
+        },
         encoding,
         escapes: send.escapes,
         line_ending: match send.line_ending {
@@ -296,12 +304,16 @@ fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, UsageError> {
         },
     });
     let once = args.once;
-    Ok(event_loop(&engine, session, &mut printer, || None, |event, _| {
-        match event {
+    Ok(event_loop(
+        &engine,
+        session,
+        &mut printer,
+        || None,
+        |event, _| match event {
             Event::ConnClosed { .. } if once => Flow::Close,
             _ => Flow::Continue,
-        }
-    }))
+        },
+    ))
 }
 
 fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, UsageError> {
@@ -364,7 +376,9 @@ fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
     };
     if let Some(t) = args.timeout {
         if !(t.is_finite() && t > 0.0) {
-            return Err(UsageError("--timeout must be a positive number of seconds".into()));
+            return Err(UsageError(
+                "--timeout must be a positive number of seconds".into(),
+            ));
         }
     }
     let quiet_limit = args

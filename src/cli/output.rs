@@ -24,7 +24,8 @@ fn clock(time: SystemTime) -> String {
 }
 
 fn rfc3339(time: SystemTime) -> String {
-    chrono::DateTime::<chrono::Local>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+    chrono::DateTime::<chrono::Local>::from(time)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 impl Printer {

@@ -65,7 +65,6 @@ impl Capture {
         }
     }
 
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Target>> {
         self.target.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -106,7 +106,10 @@ pub struct Repeat {
 #[derive(Clone, Debug)]
 pub enum Command {
     /// Open a session.
-    Open { session: SessionId, config: SessionConfig },
+    Open {
+        session: SessionId,
+        config: SessionConfig,
+    },
     /// Close a session and all its connections.
     Close { session: SessionId },
     /// Send bytes (once, or repeatedly).
@@ -121,15 +124,29 @@ pub enum Command {
     /// Disconnect one client of a server.
     Disconnect { session: SessionId, conn: ConnId },
     /// Stop accepting; keep or close the connected clients.
-    StopListening { session: SessionId, keep_clients: bool },
+    StopListening {
+        session: SessionId,
+        keep_clients: bool,
+    },
     /// Turn SO_BROADCAST on or off for a UDP session.
     SetBroadcast { session: SessionId, on: bool },
     /// Join a multicast group (v4 or v6) on a UDP session; `interface` 0 lets the system pick.
-    JoinMulticast { session: SessionId, group: IpAddr, interface: u32 },
+    JoinMulticast {
+        session: SessionId,
+        group: IpAddr,
+        interface: u32,
+    },
     /// Leave a multicast group.
-    LeaveMulticast { session: SessionId, group: IpAddr, interface: u32 },
+    LeaveMulticast {
+        session: SessionId,
+        group: IpAddr,
+        interface: u32,
+    },
     /// Write every received byte of the session to a file (`None` stops).
-    Capture { session: SessionId, path: Option<PathBuf> },
+    Capture {
+        session: SessionId,
+        path: Option<PathBuf>,
+    },
     /// Zero the session's counters.
     ResetStats { session: SessionId },
     /// Close everything and end the engine thread.
@@ -207,7 +224,10 @@ pub enum Event {
         omitted_packets: u64,
     },
     /// Counters and rates.
-    Stats { session: SessionId, stats: SessionStats },
+    Stats {
+        session: SessionId,
+        stats: SessionStats,
+    },
     /// A server stopped accepting new clients.
     ListenStopped { session: SessionId },
     /// A repeating send ended after `sent` sends.

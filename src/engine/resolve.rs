@@ -153,14 +153,20 @@ mod tests {
             port: p,
         };
         assert_eq!(parse_host_port("127.0.0.1:8080"), Ok(hp("127.0.0.1", 8080)));
-        assert_eq!(parse_host_port(" localhost:9999 "), Ok(hp("localhost", 9999)));
+        assert_eq!(
+            parse_host_port(" localhost:9999 "),
+            Ok(hp("localhost", 9999))
+        );
         assert_eq!(parse_host_port("[::1]:80"), Ok(hp("::1", 80)));
         assert_eq!(parse_host_port("[fe80::1%2]:80").map(|h| h.port), Ok(80));
         assert_eq!(parse_host_port("::1:80"), Err(AddressError::BracketsNeeded));
         assert_eq!(parse_host_port("host"), Err(AddressError::MissingPort));
         assert_eq!(parse_host_port("host:70000"), Err(AddressError::BadPort));
         assert_eq!(parse_host_port("host:-1"), Err(AddressError::BadPort));
-        assert_eq!(parse_host_port("192.168.1.300:80"), Err(AddressError::BadHost));
+        assert_eq!(
+            parse_host_port("192.168.1.300:80"),
+            Err(AddressError::BadHost)
+        );
         assert_eq!(parse_host_port("bad host:80"), Err(AddressError::BadHost));
         assert_eq!(parse_host_port(""), Err(AddressError::Empty));
     }
@@ -168,7 +174,10 @@ mod tests {
     #[test]
     fn bind_forms() {
         assert_eq!(parse_bind("8080"), Ok("0.0.0.0:8080".parse().unwrap()));
-        assert_eq!(parse_bind("127.0.0.1:0"), Ok("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(
+            parse_bind("127.0.0.1:0"),
+            Ok("127.0.0.1:0".parse().unwrap())
+        );
         assert_eq!(parse_bind("[::]:7788"), Ok("[::]:7788".parse().unwrap()));
         assert_eq!(parse_bind("localhost:80"), Err(AddressError::BadHost));
         assert_eq!(parse_bind("65536"), Err(AddressError::BadPort));

@@ -110,12 +110,23 @@ struct Conn {
 }
 
 impl Conn {
-    async fn write(&self, stream: &mut TcpStream, bytes: &[u8], report: bool) -> Result<(), NetError> {
+    async fn write(
+        &self,
+        stream: &mut TcpStream,
+        bytes: &[u8],
+        report: bool,
+    ) -> Result<(), NetError> {
         stream.write_all(bytes).await.map_err(NetError::from)?;
         self.counters.add_tx(bytes.len());
         self.core.counters.add_tx(bytes.len());
         if report {
-            report_sent(&self.core.sink, self.core.id, Some(self.id), self.peer, bytes);
+            report_sent(
+                &self.core.sink,
+                self.core.id,
+                Some(self.id),
+                self.peer,
+                bytes,
+            );
         }
         Ok(())
     }
@@ -173,7 +184,10 @@ async fn run(
         outgoing.close();
         while let Ok(bytes) = outgoing.try_recv() {
             let write = conn.write(&mut stream, &bytes, true);
-            if !matches!(tokio::time::timeout(Duration::from_secs(1), write).await, Ok(Ok(()))) {
+            if !matches!(
+                tokio::time::timeout(Duration::from_secs(1), write).await,
+                Ok(Ok(()))
+            ) {
                 break;
             }
         }
@@ -189,4 +203,3 @@ async fn run(
     });
     let _ = ended.send(conn.id);
 }
-

@@ -57,7 +57,9 @@ pub(crate) fn open(
     })
 }
 
-async fn accept(listener: &Option<TcpListener>) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+async fn accept(
+    listener: &Option<TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
     match listener {
         Some(l) => l.accept().await,
         None => std::future::pending().await,
@@ -97,7 +99,10 @@ impl SessionKind for TcpServer {
         match target {
             SendTarget::Default | SendTarget::AllClients => {
                 if self.conns.is_empty() {
-                    return Err(NetError::new(NetErrorKind::NotConnected, "no client is connected"));
+                    return Err(NetError::new(
+                        NetErrorKind::NotConnected,
+                        "no client is connected",
+                    ));
                 }
                 // Every client gets its copy; report the first failure after trying all.
                 let mut first_error = None;

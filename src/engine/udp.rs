@@ -63,8 +63,12 @@ pub(crate) async fn open(
     let stop = Arc::new(AtomicBool::new(false));
     let last_sender = Arc::new(Mutex::new(None));
     let reader = {
-        let (socket, core, stop, last_sender) =
-            (socket.clone(), core.clone(), stop.clone(), last_sender.clone());
+        let (socket, core, stop, last_sender) = (
+            socket.clone(),
+            core.clone(),
+            stop.clone(),
+            last_sender.clone(),
+        );
         std::thread::Builder::new()
             .name("sockscope-udp".into())
             .spawn(move || read_loop(&socket, &core, echo, &stop, &last_sender))

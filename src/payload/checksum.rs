@@ -93,10 +93,7 @@ mod tests {
         assert_eq!(Checksum::Crc16Modbus.compute(check), vec![0x37, 0x4B]); // 0x4B37
         assert_eq!(Checksum::Crc16CcittFalse.compute(check), vec![0x29, 0xB1]);
         assert_eq!(Checksum::Crc16Xmodem.compute(check), vec![0x31, 0xC3]);
-        assert_eq!(
-            Checksum::Crc32.compute(check),
-            vec![0xCB, 0xF4, 0x39, 0x26]
-        );
+        assert_eq!(Checksum::Crc32.compute(check), vec![0xCB, 0xF4, 0x39, 0x26]);
         assert_eq!(Checksum::Sum8.compute(check), vec![0xDD]);
         assert_eq!(Checksum::Xor8.compute(check), vec![0x31]);
         assert!(Checksum::None.compute(check).is_empty());

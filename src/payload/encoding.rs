@@ -7,7 +7,9 @@ use encoding_rs::{DecoderResult, EncoderResult, Encoding};
 use std::fmt::Write as _;
 
 /// A text encoding offered to the user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum TextEncoding {
     /// UTF-8.
     #[default]
@@ -230,7 +232,10 @@ mod tests {
         assert_eq!(TextEncoding::from_name("gbk"), Some(TextEncoding::Gbk));
         assert_eq!(TextEncoding::from_name("UTF-8"), Some(TextEncoding::Utf8));
         assert_eq!(TextEncoding::from_name("cp936"), Some(TextEncoding::Gbk));
-        assert_eq!(TextEncoding::from_name("Shift_JIS"), Some(TextEncoding::ShiftJis));
+        assert_eq!(
+            TextEncoding::from_name("Shift_JIS"),
+            Some(TextEncoding::ShiftJis)
+        );
         assert_eq!(TextEncoding::from_name("klingon"), None);
         for enc in TextEncoding::ALL {
             assert_eq!(TextEncoding::from_name(enc.label()), Some(enc));

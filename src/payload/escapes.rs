@@ -84,7 +84,10 @@ pub fn encode_with_escapes(text: &str, encoding: TextEncoding) -> Result<Vec<u8>
             Some('0') => out.push(0),
             Some('\\') => out.push(b'\\'),
             Some('x') => {
-                let hi = chars.get(i + 2).and_then(|c| c.to_digit(16)).ok_or(bad.clone())?;
+                let hi = chars
+                    .get(i + 2)
+                    .and_then(|c| c.to_digit(16))
+                    .ok_or(bad.clone())?;
                 let lo = chars.get(i + 3).and_then(|c| c.to_digit(16)).ok_or(bad)?;
                 out.push((hi << 4 | lo) as u8);
                 i += 4;

@@ -60,7 +60,11 @@ pub enum PayloadError {
     /// A group of hex digits with an odd count, starting at a 1-based character position.
     HexOddDigits { position: usize },
     /// A character the chosen encoding cannot represent.
-    Unencodable { position: usize, ch: char, encoding: TextEncoding },
+    Unencodable {
+        position: usize,
+        ch: char,
+        encoding: TextEncoding,
+    },
     /// A backslash escape that is not one of `\r \n \t \\ \0 \xHH`.
     BadEscape { position: usize },
 }

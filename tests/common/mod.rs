@@ -74,7 +74,10 @@ impl TestEngine {
                 self.seen.push(e);
             }
         }
-        errors(&self.seen).get(before).cloned().unwrap_or_else(|| panic!("no new error; saw {:#?}", self.seen))
+        errors(&self.seen)
+            .get(before)
+            .cloned()
+            .unwrap_or_else(|| panic!("no new error; saw {:#?}", self.seen))
     }
 
     /// Waits until the session is open and returns its local address.
@@ -96,7 +99,13 @@ impl TestEngine {
     pub fn data(&self, session: SessionId, dir: sockscope::engine::Direction) -> Vec<u8> {
         let mut out = Vec::new();
         for e in &self.seen {
-            if let Event::Data { session: s, dir: d, chunks, .. } = e {
+            if let Event::Data {
+                session: s,
+                dir: d,
+                chunks,
+                ..
+            } = e
+            {
                 if *s == session && *d == dir {
                     for c in chunks {
                         out.extend_from_slice(&c.bytes);
@@ -116,7 +125,12 @@ impl TestEngine {
             }
         }
         let got = self.received(session);
-        assert!(got.len() >= n, "wanted {n} bytes, got {}: {:?}", got.len(), String::from_utf8_lossy(&got));
+        assert!(
+            got.len() >= n,
+            "wanted {n} bytes, got {}: {:?}",
+            got.len(),
+            String::from_utf8_lossy(&got)
+        );
         got
     }
 }
@@ -178,7 +192,12 @@ impl Running {
     /// The port from the "open on ADDR:PORT" status line.
     pub fn open_port(&self) -> u16 {
         let line = self.stderr_line("open on ");
-        line.rsplit(':').next().unwrap().trim().parse().expect("port in status line")
+        line.rsplit(':')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .expect("port in status line")
     }
 
     /// Waits for exit; returns the status code and the rest of stdout.

@@ -122,12 +122,7 @@ fn seed_004_character_counting_server() {
         write!(w, "welcome,{addr:?}\nPlease enter a string:").unwrap();
         let mut line = String::new();
         BufReader::new(s).read_line(&mut line).unwrap();
-        write!(
-            w,
-            "You entered {} characters.\n",
-            line.trim().chars().count()
-        )
-        .unwrap();
+        writeln!(w, "You entered {} characters.", line.trim().chars().count()).unwrap();
     });
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
         .args([

@@ -117,22 +117,22 @@ pub(crate) fn spawn(id: SessionId, config: SessionConfig, sink: EventSink) -> Se
         capture: Arc::new(Capture::default()),
     };
     let task = tokio::spawn(async move {
-        let opened = match config {
+        let error = match config {
             SessionConfig::TcpClient {
                 remote,
                 connect_timeout,
                 options,
             } => match super::tcp_client::open(&core, &remote, connect_timeout, &options).await {
-                Ok(kind) => Ok(drive(kind, core.clone(), rx).await),
-                Err(e) => Err(e),
+                Ok(kind) => return drive(kind, core, rx).await,
+                Err(e) => e,
             },
             SessionConfig::TcpServer {
                 bind,
                 echo,
                 options,
             } => match super::tcp_server::open(&core, bind, echo, &options) {
-                Ok(kind) => Ok(drive(kind, core.clone(), rx).await),
-                Err(e) => Err(e),
+                Ok(kind) => return drive(kind, core, rx).await,
+                Err(e) => e,
             },
             SessionConfig::Udp {
                 bind,
@@ -142,16 +142,14 @@ pub(crate) fn spawn(id: SessionId, config: SessionConfig, sink: EventSink) -> Se
                 options,
             } => match super::udp::open(&core, bind, default_dest, broadcast, echo, &options).await
             {
-                Ok(kind) => Ok(drive(kind, core.clone(), rx).await),
-                Err(e) => Err(e),
+                Ok(kind) => return drive(kind, core, rx).await,
+                Err(e) => e,
             },
         };
-        if let Err(error) = opened {
-            core.sink.send(Event::Closed {
-                session: id,
-                error: Some(error),
-            });
-        }
+        core.sink.send(Event::Closed {
+            session: id,
+            error: Some(error),
+        });
     });
     SessionHandle { id, tx, task }
 }

@@ -1,0 +1,362 @@
+//! The window: a toolbar, session tabs, and the active tab. Owns UI state; sockets live in the
+//! engine, whose events are drained here a bounded amount per frame.
+
+use super::i18n::Lang;
+use super::log_view::{write_log, LogEntry};
+use super::session_tab::{SessionKind, SessionTab, TabRequest, TabSettings};
+use crate::engine::{Command, EngineHandle};
+use crate::payload::TextEncoding;
+use eframe::egui::{self, RichText};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Key of the saved state in eframe's storage.
+pub const STORAGE_KEY: &str = "sockscope";
+/// Events taken from the engine per frame at most, so a flood cannot stall drawing.
+const EVENTS_PER_FRAME: usize = 5000;
+/// Time spent taking events per frame at most.
+const DRAIN_BUDGET: Duration = Duration::from_millis(8);
+
+/// What survives a restart.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SavedState {
+    /// The chosen language; `None` follows the system.
+    pub lang: Option<Lang>,
+    /// The open tabs' settings.
+    pub tabs: Vec<TabSettings>,
+    /// The tab in front.
+    pub active: usize,
+}
+
+/// A question for a file path, answered by typing or through the file dialog.
+struct PathPrompt {
+    purpose: PathPurpose,
+    path: String,
+    browsing: Option<mpsc::Receiver<Option<PathBuf>>>,
+}
+
+#[derive(Clone, Copy)]
+enum PathPurpose {
+    SaveLog { tab: usize, csv: bool },
+    Capture { tab: usize },
+}
+
+/// Results of work done off the UI thread.
+enum Notice {
+    Done(String),
+    Failed(String),
+}
+
+/// The application.
+pub struct SockScopeApp {
+    engine: EngineHandle,
+    /// The window's language.
+    pub lang: Lang,
+    /// Open session tabs.
+    pub tabs: Vec<SessionTab>,
+    /// Index of the tab in front.
+    pub active: usize,
+    local_ips: Vec<IpAddr>,
+    prompt: Option<PathPrompt>,
+    notices: (mpsc::Sender<Notice>, mpsc::Receiver<Notice>),
+    status: Option<(String, bool)>,
+}
+
+impl SockScopeApp {
+    /// Builds the app around a running engine, restoring saved tabs.
+    pub fn new(engine: EngineHandle, saved: SavedState) -> Self {
+        let tabs: Vec<SessionTab> = saved
+            .tabs
+            .into_iter()
+            .map(|settings| SessionTab::new(engine.new_session_id(), settings))
+            .collect();
+        Self {
+            lang: saved.lang.unwrap_or_else(Lang::from_system),
+            active: saved.active.min(tabs.len().saturating_sub(1)),
+            tabs,
+            engine,
+            local_ips: interface_ips(),
+            prompt: None,
+            notices: mpsc::channel(),
+            status: None,
+        }
+    }
+
+    /// What to save for the next start.
+    pub fn saved_state(&self) -> SavedState {
+        SavedState {
+            lang: Some(self.lang),
+            tabs: self.tabs.iter().map(|t| t.settings.clone()).collect(),
+            active: self.active,
+        }
+    }
+
+    /// Opens a new tab of `kind` and brings it to the front.
+    pub fn add_tab(&mut self, kind: SessionKind) {
+        let tab = SessionTab::new(self.engine.new_session_id(), TabSettings::new(kind));
+        self.tabs.push(tab);
+        self.active = self.tabs.len() - 1;
+    }
+
+    /// Takes engine events into the tabs, within a per-frame budget; true if more wait.
+    pub fn drain_events(&mut self) -> bool {
+        let start = Instant::now();
+        for _ in 0..EVENTS_PER_FRAME {
+            let Some(event) = self.engine.try_recv() else {
+                return false;
+            };
+            let session = event.session();
+            if let Some(tab) = self.tabs.iter_mut().find(|t| t.id == session) {
+                tab.on_event(event, self.lang);
+            }
+            if start.elapsed() > DRAIN_BUDGET {
+                return true;
+            }
+        }
+        true
+    }
+
+    /// Draws the whole window.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        if self.drain_events() {
+            ui.ctx().request_repaint();
+        }
+        while let Ok(notice) = self.notices.1.try_recv() {
+            self.status = Some(match notice {
+                Notice::Done(s) => (s, false),
+                Notice::Failed(s) => (s, true),
+            });
+        }
+        let t = self.lang.t();
+        egui::Panel::top("toolbar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading("SockScope");
+                ui.separator();
+                ui.label(t.new_session);
+                for kind in [SessionKind::TcpClient, SessionKind::TcpServer, SessionKind::Udp] {
+                    if ui.button(format!("+ {}", kind.label(t))).clicked() {
+                        self.add_tab(kind);
+                    }
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    egui::ComboBox::from_id_salt("language")
+                        .selected_text(match self.lang {
+                            Lang::Zh => "中文",
+                            Lang::En => "English",
+                        })
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut self.lang, Lang::Zh, "中文");
+                            ui.selectable_value(&mut self.lang, Lang::En, "English");
+                        });
+                    ui.label(t.language);
+                });
+            });
+            if !self.tabs.is_empty() {
+                self.tab_strip(ui);
+            }
+        });
+        if let Some((text, failed)) = &self.status {
+            let color = if *failed { egui::Color32::from_rgb(220, 60, 60) } else { ui.visuals().text_color() };
+            let mut dismiss = false;
+            egui::Panel::bottom("status").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.colored_label(color, text);
+                    dismiss = ui.small_button("✖").clicked();
+                });
+            });
+            if dismiss {
+                self.status = None;
+            }
+        }
+        let mut commands = Vec::new();
+        let mut request = None;
+        egui::CentralPanel::default().show(ui, |ui| {
+            match self.tabs.get_mut(self.active) {
+                Some(tab) => request = tab.ui(ui, self.lang, &self.local_ips, &mut commands),
+                None => {
+                    ui.add_space(40.0);
+                    ui.vertical_centered(|ui| ui.label(RichText::new(t.no_sessions).size(16.0)));
+                }
+            }
+        });
+        for command in commands {
+            self.engine.send(command);
+        }
+        match request {
+            Some(TabRequest::SaveLog { csv }) => self.ask_path(PathPurpose::SaveLog { tab: self.active, csv }),
+            Some(TabRequest::Capture) => self.ask_path(PathPurpose::Capture { tab: self.active }),
+            None => {}
+        }
+        self.prompt_ui(ui.ctx());
+    }
+
+    fn tab_strip(&mut self, ui: &mut egui::Ui) {
+        let t = self.lang.t();
+        let mut close = None;
+        ui.horizontal_wrapped(|ui| {
+            for (i, tab) in self.tabs.iter().enumerate() {
+                let dot = if tab.is_active() { "● " } else { "○ " };
+                if ui.selectable_label(i == self.active, format!("{dot}{}", tab.title(t))).clicked() {
+                    self.active = i;
+                }
+                if ui.small_button("✖").on_hover_text(t.close_tab).clicked() {
+                    close = Some(i);
+                }
+                ui.separator();
+            }
+        });
+        if let Some(i) = close {
+            let tab = self.tabs.remove(i);
+            self.engine.send(Command::Close { session: tab.id });
+            if self.active >= self.tabs.len() {
+                self.active = self.tabs.len().saturating_sub(1);
+            }
+        }
+    }
+
+    fn ask_path(&mut self, purpose: PathPurpose) {
+        let name = match purpose {
+            PathPurpose::SaveLog { csv: true, .. } => "sockscope-log.csv",
+            PathPurpose::SaveLog { csv: false, .. } => "sockscope-log.txt",
+            PathPurpose::Capture { .. } => "sockscope-received.bin",
+        };
+        self.prompt = Some(PathPrompt {
+            purpose,
+            path: default_dir().join(name).display().to_string(),
+            browsing: None,
+        });
+    }
+
+    fn prompt_ui(&mut self, ctx: &egui::Context) {
+        let t = self.lang.t();
+        let Some(prompt) = &mut self.prompt else { return };
+        if let Some(rx) = &prompt.browsing {
+            if let Ok(choice) = rx.try_recv() {
+                if let Some(path) = choice {
+                    prompt.path = path.display().to_string();
+                }
+                prompt.browsing = None;
+            }
+        }
+        let title = match prompt.purpose {
+            PathPurpose::SaveLog { csv: true, .. } => t.save_csv,
+            PathPurpose::SaveLog { csv: false, .. } => t.save_log,
+            PathPurpose::Capture { .. } => t.save_received,
+        };
+        let mut decision = None;
+        egui::Window::new(title).collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.label(t.path_fallback);
+            ui.add(egui::TextEdit::singleline(&mut prompt.path).desired_width(420.0));
+            ui.horizontal(|ui| {
+                if ui.add_enabled(prompt.browsing.is_none(), egui::Button::new("…")).clicked() {
+                    let (tx, rx) = mpsc::channel();
+                    let start = PathBuf::from(&prompt.path);
+                    let ctx = ui.ctx().clone();
+                    // The dialog blocks its thread, never the window.
+                    std::thread::spawn(move || {
+                        let mut dialog = rfd::FileDialog::new();
+                        if let Some(dir) = start.parent() {
+                            dialog = dialog.set_directory(dir);
+                        }
+                        if let Some(name) = start.file_name() {
+                            dialog = dialog.set_file_name(name.to_string_lossy());
+                        }
+                        let _ = tx.send(dialog.save_file());
+                        ctx.request_repaint();
+                    });
+                    prompt.browsing = Some(rx);
+                }
+                if ui.button(t.ok).clicked() {
+                    decision = Some(true);
+                }
+                if ui.button(t.cancel).clicked() {
+                    decision = Some(false);
+                }
+            });
+        });
+        match decision {
+            Some(true) => {
+                let path = PathBuf::from(prompt.path.trim());
+                let purpose = prompt.purpose;
+                self.prompt = None;
+                self.act_on_path(purpose, path, ctx);
+            }
+            Some(false) => self.prompt = None,
+            None => {}
+        }
+    }
+
+    fn act_on_path(&mut self, purpose: PathPurpose, path: PathBuf, ctx: &egui::Context) {
+        let t = self.lang.t();
+        match purpose {
+            PathPurpose::Capture { tab } => {
+                if let Some(tab) = self.tabs.get(tab) {
+                    self.engine.send(Command::Capture { session: tab.id, path: Some(path) });
+                }
+            }
+            PathPurpose::SaveLog { tab, csv } => {
+                let Some(tab) = self.tabs.get(tab) else { return };
+                let entries = tab.log.snapshot();
+                let encoding = tab.log.encoding;
+                let tx = self.notices.0.clone();
+                let ctx = ctx.clone();
+                let done = t.log_saved;
+                std::thread::spawn(move || {
+                    let notice = match save_log(&entries, csv, encoding, &path) {
+                        Ok(()) => Notice::Done(format!("{done} {} ({} )", path.display(), entries.len())),
+                        Err(e) => Notice::Failed(format!("{}: {e}", path.display())),
+                    };
+                    let _ = tx.send(notice);
+                    ctx.request_repaint();
+                });
+            }
+        }
+    }
+}
+
+fn save_log(entries: &[Arc<LogEntry>], csv: bool, encoding: TextEncoding, path: &std::path::Path) -> std::io::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    write_log(entries, csv, encoding, &mut file)?;
+    std::io::Write::flush(&mut file)
+}
+
+/// This machine's interface addresses (not loopback), for the local-address list.
+pub fn interface_ips() -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|list| list.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default();
+    ips.push(IpAddr::from([127, 0, 0, 1]));
+    ips.push(IpAddr::from(std::net::Ipv6Addr::LOCALHOST));
+    ips.sort();
+    ips.dedup();
+    ips
+}
+
+/// Where save prompts start: the user's home folder, else the current folder.
+fn default_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+impl eframe::App for SockScopeApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        // Also runs while the window is hidden: keep draining so the queue stays short.
+        if self.drain_events() {
+            ctx.request_repaint();
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        SockScopeApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.saved_state());
+    }
+}

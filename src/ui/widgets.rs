@@ -1,0 +1,67 @@
+//! Small reusable controls: pickers for encodings, line endings and checksums, and a text field
+//! that shows why its content is not valid.
+
+use crate::payload::{Checksum, LineEnding, TextEncoding};
+use eframe::egui::{self, Color32};
+
+/// A combo box of text encodings.
+pub fn encoding_combo(ui: &mut egui::Ui, id: &str, value: &mut TextEncoding) {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.label())
+        .width(110.0)
+        .show_ui(ui, |ui| {
+            for enc in TextEncoding::ALL {
+                ui.selectable_value(value, enc, enc.label());
+            }
+        });
+}
+
+/// A combo box of line endings.
+pub fn line_ending_combo(ui: &mut egui::Ui, id: &str, value: &mut LineEnding) {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.label())
+        .width(70.0)
+        .show_ui(ui, |ui| {
+            for le in LineEnding::ALL {
+                ui.selectable_value(value, le, le.label());
+            }
+        });
+}
+
+/// A combo box of checksums.
+pub fn checksum_combo(ui: &mut egui::Ui, id: &str, value: &mut Checksum) {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.label())
+        .width(150.0)
+        .show_ui(ui, |ui| {
+            for c in Checksum::ALL {
+                ui.selectable_value(value, c, c.label());
+            }
+        });
+}
+
+/// A labelled single-line field; when `error` is set the field is outlined red and the reason
+/// is shown under it.
+pub fn checked_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut String,
+    width: f32,
+    error: Option<&str>,
+) -> egui::Response {
+    ui.vertical(|ui| {
+        let label_response = ui.label(label);
+        let mut edit = egui::TextEdit::singleline(value).desired_width(width);
+        if error.is_some() {
+            edit = edit.text_color(Color32::from_rgb(220, 60, 60));
+        }
+        let response = ui
+            .add(edit.id_salt(label))
+            .labelled_by(label_response.id);
+        if let Some(reason) = error {
+            ui.colored_label(Color32::from_rgb(220, 60, 60), reason);
+        }
+        response
+    })
+    .inner
+}

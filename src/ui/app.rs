@@ -137,13 +137,18 @@ impl SockScopeApp {
                 ui.heading("SockScope");
                 ui.separator();
                 ui.label(t.new_session);
-                for kind in [SessionKind::TcpClient, SessionKind::TcpServer, SessionKind::Udp] {
+                for kind in [
+                    SessionKind::TcpClient,
+                    SessionKind::TcpServer,
+                    SessionKind::Udp,
+                ] {
                     if ui.button(format!("+ {}", kind.label(t))).clicked() {
                         self.add_tab(kind);
                     }
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    egui::ComboBox::from_id_salt("language")
+                    // Right to left: the combo first, then its label on its left.
+                    let combo = egui::ComboBox::from_id_salt("language")
                         .selected_text(match self.lang {
                             Lang::Zh => "中文",
                             Lang::En => "English",
@@ -151,8 +156,10 @@ impl SockScopeApp {
                         .show_ui(ui, |ui| {
                             ui.selectable_value(&mut self.lang, Lang::Zh, "中文");
                             ui.selectable_value(&mut self.lang, Lang::En, "English");
-                        });
-                    ui.label(t.language);
+                        })
+                        .response;
+                    let label = ui.label(t.language);
+                    combo.labelled_by(label.id);
                 });
             });
             if !self.tabs.is_empty() {
@@ -160,12 +167,16 @@ impl SockScopeApp {
             }
         });
         if let Some((text, failed)) = &self.status {
-            let color = if *failed { egui::Color32::from_rgb(220, 60, 60) } else { ui.visuals().text_color() };
+            let color = if *failed {
+                egui::Color32::from_rgb(220, 60, 60)
+            } else {
+                ui.visuals().text_color()
+            };
             let mut dismiss = false;
             egui::Panel::bottom("status").show(ui, |ui| {
                 ui.horizontal(|ui| {
                     ui.colored_label(color, text);
-                    dismiss = ui.small_button("✖").clicked();
+                    dismiss = ui.small_button("×").clicked();
                 });
             });
             if dismiss {
@@ -174,20 +185,21 @@ impl SockScopeApp {
         }
         let mut commands = Vec::new();
         let mut request = None;
-        egui::CentralPanel::default().show(ui, |ui| {
-            match self.tabs.get_mut(self.active) {
-                Some(tab) => request = tab.ui(ui, self.lang, &self.local_ips, &mut commands),
-                None => {
-                    ui.add_space(40.0);
-                    ui.vertical_centered(|ui| ui.label(RichText::new(t.no_sessions).size(16.0)));
-                }
+        egui::CentralPanel::default().show(ui, |ui| match self.tabs.get_mut(self.active) {
+            Some(tab) => request = tab.ui(ui, self.lang, &self.local_ips, &mut commands),
+            None => {
+                ui.add_space(40.0);
+                ui.vertical_centered(|ui| ui.label(RichText::new(t.no_sessions).size(16.0)));
             }
         });
         for command in commands {
             self.engine.send(command);
         }
         match request {
-            Some(TabRequest::SaveLog { csv }) => self.ask_path(PathPurpose::SaveLog { tab: self.active, csv }),
+            Some(TabRequest::SaveLog { csv }) => self.ask_path(PathPurpose::SaveLog {
+                tab: self.active,
+                csv,
+            }),
             Some(TabRequest::Capture) => self.ask_path(PathPurpose::Capture { tab: self.active }),
             None => {}
         }
@@ -200,10 +212,13 @@ impl SockScopeApp {
         ui.horizontal_wrapped(|ui| {
             for (i, tab) in self.tabs.iter().enumerate() {
                 let dot = if tab.is_active() { "● " } else { "○ " };
-                if ui.selectable_label(i == self.active, format!("{dot}{}", tab.title(t))).clicked() {
+                if ui
+                    .selectable_label(i == self.active, format!("{dot}{}", tab.title(t)))
+                    .clicked()
+                {
                     self.active = i;
                 }
-                if ui.small_button("✖").on_hover_text(t.close_tab).clicked() {
+                if ui.small_button("×").on_hover_text(t.close_tab).clicked() {
                     close = Some(i);
                 }
                 ui.separator();
@@ -233,7 +248,9 @@ impl SockScopeApp {
 
     fn prompt_ui(&mut self, ctx: &egui::Context) {
         let t = self.lang.t();
-        let Some(prompt) = &mut self.prompt else { return };
+        let Some(prompt) = &mut self.prompt else {
+            return;
+        };
         if let Some(rx) = &prompt.browsing {
             if let Ok(choice) = rx.try_recv() {
                 if let Some(path) = choice {
@@ -248,36 +265,42 @@ impl SockScopeApp {
             PathPurpose::Capture { .. } => t.save_received,
         };
         let mut decision = None;
-        egui::Window::new(title).collapsible(false).resizable(false).show(ctx, |ui| {
-            ui.label(t.path_fallback);
-            ui.add(egui::TextEdit::singleline(&mut prompt.path).desired_width(420.0));
-            ui.horizontal(|ui| {
-                if ui.add_enabled(prompt.browsing.is_none(), egui::Button::new("…")).clicked() {
-                    let (tx, rx) = mpsc::channel();
-                    let start = PathBuf::from(&prompt.path);
-                    let ctx = ui.ctx().clone();
-                    // The dialog blocks its thread, never the window.
-                    std::thread::spawn(move || {
-                        let mut dialog = rfd::FileDialog::new();
-                        if let Some(dir) = start.parent() {
-                            dialog = dialog.set_directory(dir);
-                        }
-                        if let Some(name) = start.file_name() {
-                            dialog = dialog.set_file_name(name.to_string_lossy());
-                        }
-                        let _ = tx.send(dialog.save_file());
-                        ctx.request_repaint();
-                    });
-                    prompt.browsing = Some(rx);
-                }
-                if ui.button(t.ok).clicked() {
-                    decision = Some(true);
-                }
-                if ui.button(t.cancel).clicked() {
-                    decision = Some(false);
-                }
+        egui::Window::new(title)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(t.path_fallback);
+                ui.add(egui::TextEdit::singleline(&mut prompt.path).desired_width(420.0));
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(prompt.browsing.is_none(), egui::Button::new("…"))
+                        .clicked()
+                    {
+                        let (tx, rx) = mpsc::channel();
+                        let start = PathBuf::from(&prompt.path);
+                        let ctx = ui.ctx().clone();
+                        // The dialog blocks its thread, never the window.
+                        std::thread::spawn(move || {
+                            let mut dialog = rfd::FileDialog::new();
+                            if let Some(dir) = start.parent() {
+                                dialog = dialog.set_directory(dir);
+                            }
+                            if let Some(name) = start.file_name() {
+                                dialog = dialog.set_file_name(name.to_string_lossy());
+                            }
+                            let _ = tx.send(dialog.save_file());
+                            ctx.request_repaint();
+                        });
+                        prompt.browsing = Some(rx);
+                    }
+                    if ui.button(t.ok).clicked() {
+                        decision = Some(true);
+                    }
+                    if ui.button(t.cancel).clicked() {
+                        decision = Some(false);
+                    }
+                });
             });
-        });
         match decision {
             Some(true) => {
                 let path = PathBuf::from(prompt.path.trim());
@@ -295,11 +318,16 @@ impl SockScopeApp {
         match purpose {
             PathPurpose::Capture { tab } => {
                 if let Some(tab) = self.tabs.get(tab) {
-                    self.engine.send(Command::Capture { session: tab.id, path: Some(path) });
+                    self.engine.send(Command::Capture {
+                        session: tab.id,
+                        path: Some(path),
+                    });
                 }
             }
             PathPurpose::SaveLog { tab, csv } => {
-                let Some(tab) = self.tabs.get(tab) else { return };
+                let Some(tab) = self.tabs.get(tab) else {
+                    return;
+                };
                 let entries = tab.log.snapshot();
                 let encoding = tab.log.encoding;
                 let tx = self.notices.0.clone();
@@ -307,7 +335,9 @@ impl SockScopeApp {
                 let done = t.log_saved;
                 std::thread::spawn(move || {
                     let notice = match save_log(&entries, csv, encoding, &path) {
-                        Ok(()) => Notice::Done(format!("{done} {} ({} )", path.display(), entries.len())),
+                        Ok(()) => {
+                            Notice::Done(format!("{done} {} ({} )", path.display(), entries.len()))
+                        }
                         Err(e) => Notice::Failed(format!("{}: {e}", path.display())),
                     };
                     let _ = tx.send(notice);
@@ -318,7 +348,12 @@ impl SockScopeApp {
     }
 }
 
-fn save_log(entries: &[Arc<LogEntry>], csv: bool, encoding: TextEncoding, path: &std::path::Path) -> std::io::Result<()> {
+fn save_log(
+    entries: &[Arc<LogEntry>],
+    csv: bool,
+    encoding: TextEncoding,
+    path: &std::path::Path,
+) -> std::io::Result<()> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
     write_log(entries, csv, encoding, &mut file)?;
     std::io::Write::flush(&mut file)

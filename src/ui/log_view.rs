@@ -189,11 +189,18 @@ impl LogView {
 
     /// Sequence numbers of the rows to show, honouring filter and pause.
     fn visible(&mut self) -> RowSet {
-        let end = self.paused.unwrap_or_else(|| self.end_seq()).min(self.end_seq());
+        let end = self
+            .paused
+            .unwrap_or_else(|| self.end_seq())
+            .min(self.end_seq());
         if self.filter.is_empty() {
             return RowSet::Range(self.first_seq.min(end), end);
         }
-        let key = (self.filter.to_lowercase(), self.display, Some(self.encoding));
+        let key = (
+            self.filter.to_lowercase(),
+            self.display,
+            Some(self.encoding),
+        );
         if self.matches.key != key {
             self.matches = FilterCache {
                 key,
@@ -201,7 +208,12 @@ impl LogView {
                 checked_to: self.first_seq,
             };
         }
-        while self.matches.seqs.front().is_some_and(|s| *s < self.first_seq) {
+        while self
+            .matches
+            .seqs
+            .front()
+            .is_some_and(|s| *s < self.first_seq)
+        {
             self.matches.seqs.pop_front();
         }
         let needle = self.matches.key.0.clone();
@@ -215,7 +227,14 @@ impl LogView {
             seq += 1;
         }
         self.matches.checked_to = seq;
-        RowSet::List(self.matches.seqs.iter().copied().filter(|s| *s < end).collect())
+        RowSet::List(
+            self.matches
+                .seqs
+                .iter()
+                .copied()
+                .filter(|s| *s < end)
+                .collect(),
+        )
     }
 
     /// Draws the toolbar, the rows and the detail of the selected row.
@@ -224,7 +243,10 @@ impl LogView {
         let mut action = None;
         self.toolbar(ui, t, &mut action);
         if self.dropped > 0 {
-            ui.colored_label(Color32::from_rgb(200, 140, 0), format!("{} {}", self.dropped, t.dropped_note));
+            ui.colored_label(
+                Color32::from_rgb(200, 140, 0),
+                format!("{} {}", self.dropped, t.dropped_note),
+            );
         }
         if self.not_shown > 0 {
             ui.colored_label(
@@ -242,20 +264,29 @@ impl LogView {
             .max_height(available)
             .auto_shrink([false, false])
             .stick_to_bottom(self.auto_scroll)
-            .show_rows(ui, row_height, if self.wrap { 0 } else { rows.len() }, |ui, range| {
-                if self.wrap {
-                    let n = rows.len();
-                    for i in n.saturating_sub(WRAP_ROWS)..n {
-                        self.row(ui, rows.get(i), true, &mut clicked);
+            .show_rows(
+                ui,
+                row_height,
+                if self.wrap { 0 } else { rows.len() },
+                |ui, range| {
+                    if self.wrap {
+                        let n = rows.len();
+                        for i in n.saturating_sub(WRAP_ROWS)..n {
+                            self.row(ui, rows.get(i), true, &mut clicked);
+                        }
+                    } else {
+                        for i in range {
+                            self.row(ui, rows.get(i), false, &mut clicked);
+                        }
                     }
-                } else {
-                    for i in range {
-                        self.row(ui, rows.get(i), false, &mut clicked);
-                    }
-                }
-            });
+                },
+            );
         if let Some(seq) = clicked {
-            self.selected = if self.selected == Some(seq) { None } else { Some(seq) };
+            self.selected = if self.selected == Some(seq) {
+                None
+            } else {
+                Some(seq)
+            };
         }
         self.detail(ui);
         action
@@ -267,15 +298,16 @@ impl LogView {
             ui.radio_value(&mut self.display, DisplayMode::Text, t.show_text);
             ui.radio_value(&mut self.display, DisplayMode::Hex, t.show_hex);
             ui.radio_value(&mut self.display, DisplayMode::Both, t.show_both);
-            super::widgets::encoding_combo(ui, "log_encoding", &mut self.encoding);
+            super::widgets::encoding_combo(ui, "log_encoding", t.encoding, &mut self.encoding);
             let mut paused = self.paused.is_some();
             if ui.checkbox(&mut paused, t.pause).changed() {
                 self.paused = paused.then(|| self.end_seq());
             }
             ui.checkbox(&mut self.auto_scroll, t.auto_scroll);
             ui.checkbox(&mut self.wrap, t.wrap);
-            ui.label(t.filter);
-            ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(120.0));
+            let label = ui.label(t.filter);
+            ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(120.0))
+                .labelled_by(label.id);
             if ui.button(t.copy).clicked() {
                 let text = self.copy_text();
                 ui.ctx().copy_text(text);
@@ -289,8 +321,13 @@ impl LogView {
             if ui.button(t.save_csv).clicked() {
                 *action = Some(LogAction::Save { csv: true });
             }
-            ui.label(t.max_entries);
-            ui.add(egui::DragValue::new(&mut self.max_entries).range(100..=10_000_000).speed(1000));
+            let label = ui.label(t.max_entries);
+            ui.add(
+                egui::DragValue::new(&mut self.max_entries)
+                    .range(100..=10_000_000)
+                    .speed(1000),
+            )
+            .labelled_by(label.id);
         });
     }
 
@@ -320,12 +357,15 @@ impl LogView {
             EntryKind::Info => ui.visuals().weak_text_color(),
             EntryKind::Error => Color32::from_rgb(220, 60, 60),
         };
-        let text = RichText::new(self.row_text(entry, ROW_BYTES)).monospace().color(color);
+        let text = RichText::new(self.row_text(entry, ROW_BYTES))
+            .monospace()
+            .color(color);
         let label = egui::Label::new(text).sense(egui::Sense::click());
         let label = if wrap { label.wrap() } else { label.extend() };
         let response = ui.add(label);
         if self.selected == Some(seq) {
-            ui.painter().rect_stroke(response.rect, 2.0, (1.0, color), egui::StrokeKind::Outside);
+            ui.painter()
+                .rect_stroke(response.rect, 2.0, (1.0, color), egui::StrokeKind::Outside);
         }
         if response.clicked() {
             *clicked = Some(seq);
@@ -337,18 +377,25 @@ impl LogView {
             return;
         };
         ui.separator();
-        egui::ScrollArea::vertical().id_salt("log_detail").max_height(110.0).show(ui, |ui| {
-            let shown = &entry.bytes[..entry.bytes.len().min(DETAIL_BYTES)];
-            let mut text = format!("{} B\n", entry.bytes.len());
-            if matches!(entry.kind, EntryKind::Rx | EntryKind::Tx) {
-                text.push_str(&text_for_display(shown, self.encoding));
-                text.push('\n');
-                text.push_str(&encode_hex(shown));
-            } else {
-                text.push_str(&String::from_utf8_lossy(shown));
-            }
-            ui.add(egui::Label::new(RichText::new(text).monospace()).wrap().selectable(true));
-        });
+        egui::ScrollArea::vertical()
+            .id_salt("log_detail")
+            .max_height(110.0)
+            .show(ui, |ui| {
+                let shown = &entry.bytes[..entry.bytes.len().min(DETAIL_BYTES)];
+                let mut text = format!("{} B\n", entry.bytes.len());
+                if matches!(entry.kind, EntryKind::Rx | EntryKind::Tx) {
+                    text.push_str(&text_for_display(shown, self.encoding));
+                    text.push('\n');
+                    text.push_str(&encode_hex(shown));
+                } else {
+                    text.push_str(&String::from_utf8_lossy(shown));
+                }
+                ui.add(
+                    egui::Label::new(RichText::new(text).monospace())
+                        .wrap()
+                        .selectable(true),
+                );
+            });
     }
 }
 
@@ -374,7 +421,12 @@ impl RowSet {
 }
 
 /// One line for an entry: time, direction, peer, size and data (at most `limit` bytes).
-pub fn format_row(entry: &LogEntry, display: DisplayMode, encoding: TextEncoding, limit: usize) -> String {
+pub fn format_row(
+    entry: &LogEntry,
+    display: DisplayMode,
+    encoding: TextEncoding,
+    limit: usize,
+) -> String {
     let mut out = clock(entry.time);
     let tag = match entry.kind {
         EntryKind::Rx => "RX",
@@ -440,7 +492,11 @@ pub fn write_log(
                 encode_hex(&e.bytes)
             )?;
         } else {
-            writeln!(out, "{}", format_row(e, DisplayMode::Both, encoding, usize::MAX))?;
+            writeln!(
+                out,
+                "{}",
+                format_row(e, DisplayMode::Both, encoding, usize::MAX)
+            )?;
         }
     }
     Ok(())
@@ -507,16 +563,30 @@ mod tests {
     fn rows_show_gbk_and_truncate_long_data() {
         let e = entry(EntryKind::Rx, &[0xC4, 0xE3, 0xBA, 0xC3]);
         let row = format_row(&e, DisplayMode::Both, TextEncoding::Gbk, 1024);
-        assert!(row.contains("RX  127.0.0.1:5000  (4 B)  你好  |  C4 E3 BA C3"), "{row}");
+        assert!(
+            row.contains("RX  127.0.0.1:5000  (4 B)  你好  |  C4 E3 BA C3"),
+            "{row}"
+        );
         let long = entry(EntryKind::Rx, &[b'a'; 3000]);
-        assert!(format_row(&long, DisplayMode::Text, TextEncoding::Utf8, 1024).ends_with("… (+1976 B)"));
+        assert!(
+            format_row(&long, DisplayMode::Text, TextEncoding::Utf8, 1024).ends_with("… (+1976 B)")
+        );
     }
 
     #[test]
     fn csv_quotes_text() {
         let mut out = Vec::new();
-        write_log(&[Arc::new(entry(EntryKind::Rx, b"say \"hi\", ok"))], true, TextEncoding::Utf8, &mut out).unwrap();
+        write_log(
+            &[Arc::new(entry(EntryKind::Rx, b"say \"hi\", ok"))],
+            true,
+            TextEncoding::Utf8,
+            &mut out,
+        )
+        .unwrap();
         let csv = String::from_utf8(out).unwrap();
-        assert!(csv.contains(",rx,127.0.0.1:5000,12,\"say \"\"hi\"\", ok\",73 61"), "{csv}");
+        assert!(
+            csv.contains(",rx,127.0.0.1:5000,12,\"say \"\"hi\"\", ok\",73 61"),
+            "{csv}"
+        );
     }
 }

@@ -208,7 +208,9 @@ impl SessionTab {
         let mut e = EndpointErrors::default();
         match s.kind {
             SessionKind::TcpClient => {
-                e.host = parse_host(&s.remote_host).err().map(|x| i18n::address_error(lang, x));
+                e.host = parse_host(&s.remote_host)
+                    .err()
+                    .map(|x| i18n::address_error(lang, x));
                 e.port = match parse_port(&s.remote_port) {
                     Ok(0) | Err(_) => Some(t.err_port),
                     Ok(_) => None,
@@ -221,7 +223,9 @@ impl SessionTab {
                 };
                 e.port = parse_port(&s.local_port).err().map(|_| t.err_port);
                 if s.kind == SessionKind::Udp && !s.udp_dest.trim().is_empty() {
-                    e.dest = parse_host_port(&s.udp_dest).err().map(|x| i18n::address_error(lang, x));
+                    e.dest = parse_host_port(&s.udp_dest)
+                        .err()
+                        .map(|x| i18n::address_error(lang, x));
                 }
             }
         }
@@ -235,7 +239,11 @@ impl SessionTab {
         Some(match s.kind {
             SessionKind::TcpClient => {
                 let host = parse_host(&s.remote_host).ok()?;
-                let host = if host.contains(':') { format!("[{host}]") } else { host };
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
                 SessionConfig::TcpClient {
                     remote: format!("{host}:{}", parse_port(&s.remote_port).ok()?),
                     connect_timeout: Duration::from_secs(5),
@@ -243,13 +251,20 @@ impl SessionTab {
                 }
             }
             SessionKind::TcpServer => SessionConfig::TcpServer {
-                bind: SocketAddr::new(s.local_addr.trim().parse().ok()?, parse_port(&s.local_port).ok()?),
+                bind: SocketAddr::new(
+                    s.local_addr.trim().parse().ok()?,
+                    parse_port(&s.local_port).ok()?,
+                ),
                 echo: s.echo,
                 options,
             },
             SessionKind::Udp => SessionConfig::Udp {
-                bind: SocketAddr::new(s.local_addr.trim().parse().ok()?, parse_port(&s.local_port).ok()?),
-                default_dest: (!s.udp_dest.trim().is_empty()).then(|| s.udp_dest.trim().to_string()),
+                bind: SocketAddr::new(
+                    s.local_addr.trim().parse().ok()?,
+                    parse_port(&s.local_port).ok()?,
+                ),
+                default_dest: (!s.udp_dest.trim().is_empty())
+                    .then(|| s.udp_dest.trim().to_string()),
                 broadcast: s.broadcast,
                 echo: s.echo,
                 options,
@@ -285,10 +300,13 @@ impl SessionTab {
                     },
                 );
                 if self.settings.kind == SessionKind::TcpServer {
-                    self.log.info(EntryKind::Info, format!("{peer} {}", t.client_connected));
+                    self.log
+                        .info(EntryKind::Info, format!("{peer} {}", t.client_connected));
                 }
             }
-            Event::ConnClosed { conn, peer, reason, .. } => {
+            Event::ConnClosed {
+                conn, peer, reason, ..
+            } => {
                 self.clients.remove(&conn);
                 if self.send_to == Some(conn) {
                     self.send_to = None;
@@ -298,9 +316,15 @@ impl SessionTab {
                     CloseReason::LocalClosed => (EntryKind::Info, t.closed_locally.to_string()),
                     CloseReason::Failed(e) => (EntryKind::Error, i18n::net_error(lang, e)),
                 };
-                self.log.info(kind, format!("{peer} {}: {why}", t.client_left));
+                self.log
+                    .info(kind, format!("{peer} {}: {why}", t.client_left));
             }
-            Event::Data { dir, chunks, omitted_bytes, .. } => {
+            Event::Data {
+                dir,
+                chunks,
+                omitted_bytes,
+                ..
+            } => {
                 self.log.not_shown += omitted_bytes;
                 let kind = match dir {
                     Direction::Rx => EntryKind::Rx,
@@ -335,7 +359,10 @@ impl SessionTab {
             }
             Event::RepeatDone { .. } => self.repeating = false,
             Event::CaptureStarted { path, .. } => {
-                self.log.info(EntryKind::Info, format!("{} {}", t.saving_to, path.display()));
+                self.log.info(
+                    EntryKind::Info,
+                    format!("{} {}", t.saving_to, path.display()),
+                );
                 self.capture = Some(path);
             }
             Event::CaptureStopped { path, bytes, .. } => {
@@ -371,7 +398,9 @@ impl SessionTab {
     fn target(&self) -> SendTarget {
         match self.settings.kind {
             SessionKind::TcpClient => SendTarget::Default,
-            SessionKind::TcpServer => self.send_to.map_or(SendTarget::AllClients, SendTarget::Conn),
+            SessionKind::TcpServer => self
+                .send_to
+                .map_or(SendTarget::AllClients, SendTarget::Conn),
             SessionKind::Udp if self.reply_to_last => SendTarget::LastSender,
             SessionKind::Udp => SendTarget::To(self.settings.udp_dest.trim().to_string()),
         }
@@ -410,42 +439,77 @@ impl SessionTab {
         request
     }
 
-    fn endpoint_ui(&mut self, ui: &mut egui::Ui, lang: Lang, local_ips: &[IpAddr], commands: &mut Vec<Command>) {
+    fn endpoint_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: Lang,
+        local_ips: &[IpAddr],
+        commands: &mut Vec<Command>,
+    ) {
         let t = lang.t();
         let errors = self.endpoint_errors(lang, local_ips);
         let active = self.is_active();
         ui.horizontal(|ui| {
             ui.add_enabled_ui(!active, |ui| match self.settings.kind {
                 SessionKind::TcpClient => {
-                    checked_field(ui, t.remote_host, &mut self.settings.remote_host, 180.0, errors.host);
-                    checked_field(ui, t.remote_port, &mut self.settings.remote_port, 70.0, errors.port);
+                    checked_field(
+                        ui,
+                        t.remote_host,
+                        &mut self.settings.remote_host,
+                        180.0,
+                        errors.host,
+                    );
+                    checked_field(
+                        ui,
+                        t.remote_port,
+                        &mut self.settings.remote_port,
+                        70.0,
+                        errors.port,
+                    );
                 }
                 SessionKind::TcpServer | SessionKind::Udp => {
                     ui.vertical(|ui| {
                         let label = ui.label(t.local_addr);
                         ui.horizontal(|ui| {
-                            let mut edit = egui::TextEdit::singleline(&mut self.settings.local_addr).desired_width(150.0);
+                            let mut edit =
+                                egui::TextEdit::singleline(&mut self.settings.local_addr)
+                                    .desired_width(150.0);
                             if errors.local.is_some() {
                                 edit = edit.text_color(Color32::from_rgb(220, 60, 60));
                             }
                             ui.add(edit).labelled_by(label.id);
                             egui::ComboBox::from_id_salt(("local_choices", self.id.0))
-                                .selected_text("▾")
-                                .width(20.0)
+                                .selected_text("")
+                                .width(16.0)
                                 .show_ui(ui, |ui| {
                                     for ip in local_choices(local_ips) {
                                         let text = ip.to_string();
-                                        if ui.selectable_label(self.settings.local_addr == text, &text).clicked() {
+                                        if ui
+                                            .selectable_label(
+                                                self.settings.local_addr == text,
+                                                &text,
+                                            )
+                                            .clicked()
+                                        {
                                             self.settings.local_addr = text;
                                         }
                                     }
-                                });
+                                })
+                                .response
+                                .on_hover_text(t.local_addr)
+                                .accessible_name(format!("{} ⏷", t.local_addr));
                         });
                         if let Some(e) = errors.local {
                             ui.colored_label(Color32::from_rgb(220, 60, 60), e);
                         }
                     });
-                    checked_field(ui, t.local_port, &mut self.settings.local_port, 70.0, errors.port);
+                    checked_field(
+                        ui,
+                        t.local_port,
+                        &mut self.settings.local_port,
+                        70.0,
+                        errors.port,
+                    );
                     ui.vertical(|ui| {
                         ui.add_space(ui.spacing().interact_size.y);
                         ui.checkbox(&mut self.settings.echo, t.echo);
@@ -453,7 +517,13 @@ impl SessionTab {
                 }
             });
             if self.settings.kind == SessionKind::Udp {
-                checked_field(ui, t.destination, &mut self.settings.udp_dest, 180.0, errors.dest);
+                checked_field(
+                    ui,
+                    t.destination,
+                    &mut self.settings.udp_dest,
+                    180.0,
+                    errors.dest,
+                );
             }
             ui.vertical(|ui| {
                 ui.add_space(ui.spacing().interact_size.y);
@@ -469,11 +539,17 @@ impl SessionTab {
                         }
                     } else {
                         let ok = errors.is_empty();
-                        if ui.add_enabled(ok, egui::Button::new(RichText::new(open_text).strong())).clicked() {
+                        if ui
+                            .add_enabled(ok, egui::Button::new(RichText::new(open_text).strong()))
+                            .clicked()
+                        {
                             if let Some(config) = self.config() {
                                 self.state = TabState::Opening;
                                 self.last_error = None;
-                                commands.push(Command::Open { session: self.id, config });
+                                commands.push(Command::Open {
+                                    session: self.id,
+                                    config,
+                                });
                             }
                         }
                     }
@@ -487,27 +563,51 @@ impl SessionTab {
         }
         if self.settings.kind == SessionKind::Udp {
             ui.horizontal(|ui| {
-                if ui.checkbox(&mut self.settings.broadcast, t.broadcast).changed() && active {
-                    commands.push(Command::SetBroadcast { session: self.id, on: self.settings.broadcast });
+                if ui
+                    .checkbox(&mut self.settings.broadcast, t.broadcast)
+                    .changed()
+                    && active
+                {
+                    commands.push(Command::SetBroadcast {
+                        session: self.id,
+                        on: self.settings.broadcast,
+                    });
                 }
                 ui.checkbox(&mut self.reply_to_last, t.reply_to_last);
                 ui.separator();
-                ui.label(t.multicast_group);
-                let group = self.settings.multicast_group.trim().parse::<IpAddr>().ok().filter(|g| g.is_multicast());
-                let mut edit = egui::TextEdit::singleline(&mut self.settings.multicast_group).desired_width(140.0);
+                let group_label = ui.label(t.multicast_group);
+                let group = self
+                    .settings
+                    .multicast_group
+                    .trim()
+                    .parse::<IpAddr>()
+                    .ok()
+                    .filter(|g| g.is_multicast());
+                let mut edit = egui::TextEdit::singleline(&mut self.settings.multicast_group)
+                    .desired_width(140.0);
                 if group.is_none() {
                     edit = edit.text_color(Color32::from_rgb(220, 60, 60));
                 }
-                ui.add(edit).on_hover_text(t.err_group);
+                ui.add(edit)
+                    .labelled_by(group_label.id)
+                    .on_hover_text(t.err_group);
                 let can = active && group.is_some();
                 if ui.add_enabled(can, egui::Button::new(t.join)).clicked() {
                     if let Some(group) = group {
-                        commands.push(Command::JoinMulticast { session: self.id, group, interface: 0 });
+                        commands.push(Command::JoinMulticast {
+                            session: self.id,
+                            group,
+                            interface: 0,
+                        });
                     }
                 }
                 if ui.add_enabled(can, egui::Button::new(t.leave)).clicked() {
                     if let Some(group) = group {
-                        commands.push(Command::LeaveMulticast { session: self.id, group, interface: 0 });
+                        commands.push(Command::LeaveMulticast {
+                            session: self.id,
+                            group,
+                            interface: 0,
+                        });
                     }
                 }
             });
@@ -518,35 +618,51 @@ impl SessionTab {
         match &self.state {
             TabState::Closed(_) => (t.state_closed.into(), Color32::GRAY),
             TabState::Opening => (t.state_opening.into(), Color32::from_rgb(200, 140, 0)),
-            TabState::Open { local, peer, listening } => {
+            TabState::Open {
+                local,
+                peer,
+                listening,
+            } => {
                 let green = Color32::from_rgb(40, 170, 80);
                 match (self.settings.kind, peer) {
                     (_, Some(p)) => (format!("{} {p}", t.state_connected), green),
-                    (SessionKind::TcpServer, _) if *listening => (format!("{} {local}", t.state_listening), green),
-                    (SessionKind::TcpServer, _) => (t.state_not_listening.into(), Color32::from_rgb(200, 140, 0)),
+                    (SessionKind::TcpServer, _) if *listening => {
+                        (format!("{} {local}", t.state_listening), green)
+                    }
+                    (SessionKind::TcpServer, _) => {
+                        (t.state_not_listening.into(), Color32::from_rgb(200, 140, 0))
+                    }
                     _ => (format!("{} {local}", t.state_bound), green),
                 }
             }
         }
     }
 
-    fn side_ui(&mut self, ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>, request: &mut Option<TabRequest>) {
+    fn side_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: Lang,
+        commands: &mut Vec<Command>,
+        request: &mut Option<TabRequest>,
+    ) {
         let t = lang.t();
         let s = self.stats.total;
-        egui::Grid::new(("counters", self.id.0)).num_columns(3).show(ui, |ui| {
-            ui.strong(t.rx);
-            ui.label(human_bytes(s.rx_bytes));
-            ui.label(format!("{} {}", s.rx_packets, t.packets));
-            ui.end_row();
-            ui.strong(t.tx);
-            ui.label(human_bytes(s.tx_bytes));
-            ui.label(format!("{} {}", s.tx_packets, t.packets));
-            ui.end_row();
-            ui.strong(t.rate);
-            ui.label(format!("↓ {}/s", human_bytes(self.stats.rx_rate as u64)));
-            ui.label(format!("↑ {}/s", human_bytes(self.stats.tx_rate as u64)));
-            ui.end_row();
-        });
+        egui::Grid::new(("counters", self.id.0))
+            .num_columns(3)
+            .show(ui, |ui| {
+                ui.strong(t.rx);
+                ui.label(human_bytes(s.rx_bytes));
+                ui.label(format!("{} {}", s.rx_packets, t.packets));
+                ui.end_row();
+                ui.strong(t.tx);
+                ui.label(human_bytes(s.tx_bytes));
+                ui.label(format!("{} {}", s.tx_packets, t.packets));
+                ui.end_row();
+                ui.strong(t.rate);
+                ui.label(format!("↓ {}/s", human_bytes(self.stats.rx_rate as u64)));
+                ui.label(format!("↑ {}/s", human_bytes(self.stats.tx_rate as u64)));
+                ui.end_row();
+            });
         ui.horizontal(|ui| {
             if ui.button(t.reset).clicked() {
                 commands.push(Command::ResetStats { session: self.id });
@@ -556,11 +672,17 @@ impl SessionTab {
             match &self.capture {
                 Some(_) => {
                     if ui.button(t.stop_saving).clicked() {
-                        commands.push(Command::Capture { session: self.id, path: None });
+                        commands.push(Command::Capture {
+                            session: self.id,
+                            path: None,
+                        });
                     }
                 }
                 None => {
-                    if ui.add_enabled(self.is_active(), egui::Button::new(t.save_received)).clicked() {
+                    if ui
+                        .add_enabled(self.is_active(), egui::Button::new(t.save_received))
+                        .clicked()
+                    {
                         *request = Some(TabRequest::Capture);
                     }
                 }
@@ -589,38 +711,55 @@ impl SessionTab {
     fn clients_ui(&mut self, ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>) {
         let t = lang.t();
         ui.strong(format!("{} ({})", t.clients, self.clients.len()));
-        if let TabState::Open { listening: true, .. } = self.state {
-            if ui.small_button(t.state_not_listening).on_hover_text(t.stop).clicked() {
-                commands.push(Command::StopListening { session: self.id, keep_clients: true });
+        if let TabState::Open {
+            listening: true, ..
+        } = self.state
+        {
+            if ui.small_button(t.stop_accepting).clicked() {
+                commands.push(Command::StopListening {
+                    session: self.id,
+                    keep_clients: true,
+                });
             }
         }
         if self.clients.is_empty() {
             ui.label(t.no_clients);
             return;
         }
-        egui::ScrollArea::vertical().id_salt("clients").show(ui, |ui| {
-            egui::Grid::new(("clients_grid", self.id.0)).striped(true).num_columns(5).show(ui, |ui| {
-                ui.strong(t.address);
-                ui.strong(t.since);
-                ui.strong(t.bytes_in);
-                ui.strong(t.bytes_out);
-                ui.label("");
-                ui.end_row();
-                for (id, row) in &self.clients {
-                    let selected = self.send_to == Some(*id);
-                    if ui.selectable_label(selected, row.peer.to_string()).clicked() {
-                        self.send_to = if selected { None } else { Some(*id) };
-                    }
-                    ui.label(clock(row.since));
-                    ui.label(human_bytes(row.counters.rx_bytes));
-                    ui.label(human_bytes(row.counters.tx_bytes));
-                    if ui.small_button("✖").on_hover_text(t.disconnect).clicked() {
-                        commands.push(Command::Disconnect { session: self.id, conn: *id });
-                    }
-                    ui.end_row();
-                }
+        egui::ScrollArea::vertical()
+            .id_salt("clients")
+            .show(ui, |ui| {
+                egui::Grid::new(("clients_grid", self.id.0))
+                    .striped(true)
+                    .num_columns(5)
+                    .show(ui, |ui| {
+                        ui.strong(t.address);
+                        ui.strong(t.since);
+                        ui.strong(t.bytes_in);
+                        ui.strong(t.bytes_out);
+                        ui.label("");
+                        ui.end_row();
+                        for (id, row) in &self.clients {
+                            let selected = self.send_to == Some(*id);
+                            if ui
+                                .selectable_label(selected, row.peer.to_string())
+                                .clicked()
+                            {
+                                self.send_to = if selected { None } else { Some(*id) };
+                            }
+                            ui.label(clock(row.since));
+                            ui.label(human_bytes(row.counters.rx_bytes));
+                            ui.label(human_bytes(row.counters.tx_bytes));
+                            if ui.small_button("×").on_hover_text(t.disconnect).clicked() {
+                                commands.push(Command::Disconnect {
+                                    session: self.id,
+                                    conn: *id,
+                                });
+                            }
+                            ui.end_row();
+                        }
+                    });
             });
-        });
     }
 
     fn send_ui(&mut self, ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>) {
@@ -630,12 +769,27 @@ impl SessionTab {
             ui.radio_value(&mut f.mode, InputMode::Text, t.text);
             ui.radio_value(&mut f.mode, InputMode::Hex, t.hex);
             ui.label(t.encoding);
-            encoding_combo(ui, &format!("send_enc{}", self.id.0), &mut f.encoding);
+            encoding_combo(
+                ui,
+                &format!("send_enc{}", self.id.0),
+                t.encoding,
+                &mut f.encoding,
+            );
             ui.checkbox(&mut f.escapes, t.escapes);
             ui.label(t.line_ending);
-            line_ending_combo(ui, &format!("send_le{}", self.id.0), &mut f.line_ending);
+            line_ending_combo(
+                ui,
+                &format!("send_le{}", self.id.0),
+                t.line_ending,
+                &mut f.line_ending,
+            );
             ui.label(t.checksum);
-            checksum_combo(ui, &format!("send_ck{}", self.id.0), &mut f.checksum);
+            checksum_combo(
+                ui,
+                &format!("send_ck{}", self.id.0),
+                t.checksum,
+                &mut f.checksum,
+            );
         });
         if self.settings.kind == SessionKind::TcpServer {
             ui.horizontal(|ui| {
@@ -644,12 +798,16 @@ impl SessionTab {
                     Some(row) => row.peer.to_string(),
                     None => t.all_clients.to_string(),
                 };
-                egui::ComboBox::from_id_salt(("send_to", self.id.0)).selected_text(selected).show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.send_to, None, t.all_clients);
-                    for (id, row) in &self.clients {
-                        ui.selectable_value(&mut self.send_to, Some(*id), row.peer.to_string());
-                    }
-                });
+                egui::ComboBox::from_id_salt(("send_to", self.id.0))
+                    .selected_text(selected)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut self.send_to, None, t.all_clients);
+                        for (id, row) in &self.clients {
+                            ui.selectable_value(&mut self.send_to, Some(*id), row.peer.to_string());
+                        }
+                    })
+                    .response
+                    .accessible_name(t.send_to);
             });
         }
         let payload = build_payload(&self.settings.input, &self.settings.format);
@@ -666,14 +824,21 @@ impl SessionTab {
                 i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)
                     || i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter)
             });
-        let send_label = ui.label(t.send);
+        let send_label = ui.label(t.send_data);
         ui.add(edit).labelled_by(send_label.id);
         let can_send = self.is_active() && payload.is_ok();
         ui.horizontal(|ui| {
-            let clicked = ui.add_enabled(can_send, egui::Button::new(RichText::new(t.send).strong())).clicked();
+            let clicked = ui
+                .add_enabled(can_send, egui::Button::new(RichText::new(t.send).strong()))
+                .clicked();
             if (clicked || (enter_pressed && can_send)) && !self.repeating {
                 if let Ok(bytes) = &payload {
-                    commands.push(Command::Send { session: self.id, target: self.target(), bytes: bytes.clone(), repeat: None });
+                    commands.push(Command::Send {
+                        session: self.id,
+                        target: self.target(),
+                        bytes: bytes.clone(),
+                        repeat: None,
+                    });
                     self.remember();
                 }
             }
@@ -686,43 +851,62 @@ impl SessionTab {
                 }
             }
             ui.separator();
-            ui.label(t.repeat_every);
-            ui.add(egui::DragValue::new(&mut self.settings.repeat_ms).range(1..=3_600_000));
+            let repeat_label = ui.label(t.repeat_every);
+            ui.add(egui::DragValue::new(&mut self.settings.repeat_ms).range(1..=3_600_000))
+                .labelled_by(repeat_label.id);
             ui.label(t.ms);
             if self.repeating {
                 if ui.button(t.stop_repeat).clicked() {
                     commands.push(Command::StopRepeat { session: self.id });
                     self.repeating = false;
                 }
-                ui.label(format!("{} {}", t.sent_times, self.stats.repeat_sent.unwrap_or(0)));
-            } else if ui.add_enabled(can_send, egui::Button::new(t.start_repeat)).clicked() {
+                ui.label(format!(
+                    "{} {}",
+                    t.sent_times,
+                    self.stats.repeat_sent.unwrap_or(0)
+                ));
+            } else if ui
+                .add_enabled(can_send, egui::Button::new(t.start_repeat))
+                .clicked()
+            {
                 if let Ok(bytes) = &payload {
                     commands.push(Command::Send {
                         session: self.id,
                         target: self.target(),
                         bytes: bytes.clone(),
-                        repeat: Some(Repeat { interval: Duration::from_millis(self.settings.repeat_ms.max(1)), count: None }),
+                        repeat: Some(Repeat {
+                            interval: Duration::from_millis(self.settings.repeat_ms.max(1)),
+                            count: None,
+                        }),
                     });
                     self.repeating = true;
                     self.remember();
                 }
             }
             ui.separator();
-            egui::ComboBox::from_id_salt(("history", self.id.0)).selected_text(t.history).width(90.0).show_ui(ui, |ui| {
-                for item in self.settings.history.clone().iter().rev() {
-                    let shown: String = item.input.chars().take(60).collect();
-                    if ui.selectable_label(false, shown).clicked() {
-                        self.settings.input = item.input.clone();
-                        self.settings.format = item.format.clone();
+            egui::ComboBox::from_id_salt(("history", self.id.0))
+                .selected_text(t.history)
+                .width(90.0)
+                .show_ui(ui, |ui| {
+                    for item in self.settings.history.clone().iter().rev() {
+                        let shown: String = item.input.chars().take(60).collect();
+                        if ui.selectable_label(false, shown).clicked() {
+                            self.settings.input = item.input.clone();
+                            self.settings.format = item.format.clone();
+                        }
                     }
-                }
-            });
+                })
+                .response
+                .accessible_name(t.history);
         });
     }
 
     /// Puts the current input at the end of the history (once).
     fn remember(&mut self) {
-        let item = HistoryItem { input: self.settings.input.clone(), format: self.settings.format.clone() };
+        let item = HistoryItem {
+            input: self.settings.input.clone(),
+            format: self.settings.format.clone(),
+        };
         self.settings.history.retain(|h| *h != item);
         self.settings.history.push(item);
         let excess = self.settings.history.len().saturating_sub(50);

@@ -5,7 +5,7 @@ use crate::payload::{Checksum, LineEnding, TextEncoding};
 use eframe::egui::{self, Color32};
 
 /// A combo box of text encodings.
-pub fn encoding_combo(ui: &mut egui::Ui, id: &str, value: &mut TextEncoding) {
+pub fn encoding_combo(ui: &mut egui::Ui, id: &str, name: &str, value: &mut TextEncoding) {
     egui::ComboBox::from_id_salt(id)
         .selected_text(value.label())
         .width(110.0)
@@ -13,11 +13,13 @@ pub fn encoding_combo(ui: &mut egui::Ui, id: &str, value: &mut TextEncoding) {
             for enc in TextEncoding::ALL {
                 ui.selectable_value(value, enc, enc.label());
             }
-        });
+        })
+        .response
+        .accessible_name(name);
 }
 
 /// A combo box of line endings.
-pub fn line_ending_combo(ui: &mut egui::Ui, id: &str, value: &mut LineEnding) {
+pub fn line_ending_combo(ui: &mut egui::Ui, id: &str, name: &str, value: &mut LineEnding) {
     egui::ComboBox::from_id_salt(id)
         .selected_text(value.label())
         .width(70.0)
@@ -25,11 +27,13 @@ pub fn line_ending_combo(ui: &mut egui::Ui, id: &str, value: &mut LineEnding) {
             for le in LineEnding::ALL {
                 ui.selectable_value(value, le, le.label());
             }
-        });
+        })
+        .response
+        .accessible_name(name);
 }
 
 /// A combo box of checksums.
-pub fn checksum_combo(ui: &mut egui::Ui, id: &str, value: &mut Checksum) {
+pub fn checksum_combo(ui: &mut egui::Ui, id: &str, name: &str, value: &mut Checksum) {
     egui::ComboBox::from_id_salt(id)
         .selected_text(value.label())
         .width(150.0)
@@ -37,7 +41,9 @@ pub fn checksum_combo(ui: &mut egui::Ui, id: &str, value: &mut Checksum) {
             for c in Checksum::ALL {
                 ui.selectable_value(value, c, c.label());
             }
-        });
+        })
+        .response
+        .accessible_name(name);
 }
 
 /// A labelled single-line field; when `error` is set the field is outlined red and the reason
@@ -55,9 +61,7 @@ pub fn checked_field(
         if error.is_some() {
             edit = edit.text_color(Color32::from_rgb(220, 60, 60));
         }
-        let response = ui
-            .add(edit.id_salt(label))
-            .labelled_by(label_response.id);
+        let response = ui.add(edit.id_salt(label)).labelled_by(label_response.id);
         if let Some(reason) = error {
             ui.colored_label(Color32::from_rgb(220, 60, 60), reason);
         }

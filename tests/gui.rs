@@ -1,0 +1,213 @@
+//! The window driven as a user would, through egui_kittest: widgets found by their labels,
+//! real sockets on loopback behind them.
+
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use sockscope::engine::Engine;
+use sockscope::ui::i18n::Lang;
+use sockscope::ui::session_tab::TabState;
+use sockscope::ui::{SavedState, SockScopeApp};
+use std::io::Read;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn app(lang: Lang) -> Harness<'static, SockScopeApp> {
+    let engine = Engine::spawn(Arc::new(|| {})).unwrap();
+    let app = SockScopeApp::new(
+        engine,
+        SavedState {
+            lang: Some(lang),
+            ..SavedState::default()
+        },
+    );
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 820.0))
+        .with_context_setup(sockscope::ui::fonts::install)
+        .build_ui_state(|ui, app: &mut SockScopeApp| app.ui(ui), app)
+}
+
+/// Steps the UI until `done` holds (events from the engine arrive between steps).
+fn step_until(
+    harness: &mut Harness<'static, SockScopeApp>,
+    what: &str,
+    done: impl Fn(&Harness<'static, SockScopeApp>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Replaces the text of the field labelled `label`.
+fn type_into(harness: &mut Harness<'static, SockScopeApp>, label: &str, text: &str) {
+    harness.get_by_label(label).click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_steps(1);
+    harness.get_by_label(label).type_text(text);
+    harness.run_steps(2);
+}
+
+fn listening_addr(harness: &Harness<'static, SockScopeApp>) -> Option<SocketAddr> {
+    match harness.state().tabs.first()?.state {
+        TabState::Open { local, .. } => Some(local),
+        _ => None,
+    }
+}
+
+#[test]
+fn tcp_server_tab_shows_what_a_client_sends() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP server").click();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Local address")
+        .click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Local address")
+        .type_text("127.0.0.1");
+    harness.run_steps(2);
+    type_into(&mut harness, "Local port", "0");
+    harness.get_by_label("Listen").click();
+    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    assert!(harness
+        .query_by_label_contains("Listening 127.0.0.1:")
+        .is_some());
+
+    let mut client = TcpStream::connect(local).unwrap();
+    client.write_all(b"hello from a client").unwrap();
+    step_until(&mut harness, "the data in the log", |h| {
+        h.query_by_label_contains("hello from a client").is_some()
+    });
+    let row = format!(
+        "RX  {}  (19 B)  hello from a client",
+        client.local_addr().unwrap()
+    );
+    assert!(
+        harness.query_by_label_contains(&row).is_some(),
+        "a row reading {row:?}"
+    );
+    assert!(harness.query_by_label_contains("Clients (1)").is_some());
+}
+
+#[test]
+fn hex_typed_in_the_send_box_reaches_the_peer_exactly() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut got = [0u8; 7];
+        s.read_exact(&mut got).unwrap();
+        got
+    });
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP client").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Remote host", "127.0.0.1");
+    type_into(&mut harness, "Remote port", &port.to_string());
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |h| {
+        h.query_by_label_contains("Connected 127.0.0.1").is_some()
+    });
+    harness.get_by_label("Hex").click();
+    harness.run_steps(1);
+    harness.get_by_label("Data to send").click();
+    harness.run_steps(1);
+    harness
+        .get_by_label("Data to send")
+        .type_text("48 65 6c 6C 6f 0D 0A");
+    harness.run_steps(2);
+    assert!(harness.query_by_label("7 bytes to send").is_some());
+    harness.get_by_label("Send").click();
+    step_until(&mut harness, "sent", |h| {
+        h.query_by_label_contains("TX").is_some()
+    });
+    assert_eq!(&peer.join().unwrap(), b"Hello\r\n");
+}
+
+#[test]
+fn a_bad_hex_digit_is_explained_and_send_stays_disabled() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ UDP").click();
+    harness.run_steps(2);
+    harness.get_by_label("Hex").click();
+    harness.run_steps(1);
+    harness.get_by_label("Data to send").click();
+    harness.run_steps(1);
+    harness.get_by_label("Data to send").type_text("41 4G");
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label("'G' at position 5 is not a hex digit")
+        .is_some());
+    let send = harness.get_by_label("Send");
+    assert!(send.accesskit_node().is_disabled());
+}
+
+#[test]
+fn language_switches_at_run_time() {
+    let mut harness = app(Lang::En);
+    assert!(harness.query_by_label("+ TCP server").is_some());
+    harness.get_by_label("Language").click();
+    harness.run_steps(2);
+    harness.get_by_label("中文").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("+ TCP 服务器").is_some());
+    harness.get_by_label("+ TCP 服务器").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("开始监听").is_some());
+    assert!(harness.query_by_label("本地端口").is_some());
+    assert_eq!(harness.state().lang, Lang::Zh);
+}
+
+#[test]
+fn an_invalid_port_is_marked_and_listen_is_disabled() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP server").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Local port", "70000");
+    assert!(harness
+        .query_by_label("Port must be a number from 0 to 65535")
+        .is_some());
+    assert!(harness
+        .get_by_label("Listen")
+        .accesskit_node()
+        .is_disabled());
+    type_into(&mut harness, "Local port", "0");
+    assert!(harness
+        .query_by_label("Port must be a number from 0 to 65535")
+        .is_none());
+    assert!(!harness
+        .get_by_label("Listen")
+        .accesskit_node()
+        .is_disabled());
+}
+
+#[test]
+fn port_in_use_is_shown_in_chinese() {
+    let taken = TcpListener::bind("0.0.0.0:0").unwrap();
+    let mut harness = app(Lang::Zh);
+    harness.get_by_label("+ TCP 服务器").click();
+    harness.run_steps(2);
+    type_into(
+        &mut harness,
+        "本地端口",
+        &taken.local_addr().unwrap().port().to_string(),
+    );
+    harness.get_by_label("开始监听").click();
+    step_until(&mut harness, "the error", |h| {
+        h.query_all_by_label_contains("端口已被占用")
+            .next()
+            .is_some()
+    });
+    assert!(harness.query_by_label("已关闭").is_some());
+}

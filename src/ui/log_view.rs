@@ -555,7 +555,7 @@ mod tests {
         log.push(entry(EntryKind::Tx, b"alphabet"));
         assert_eq!(log.visible().len(), 2);
         log.display = DisplayMode::Hex;
-        log.filter = "62 65".into(); // "be"
+        log.filter = "62 65 74 61".into(); // "beta", not "alphabet"
         assert_eq!(log.visible().len(), 1);
     }
 

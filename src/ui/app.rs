@@ -4,6 +4,7 @@
 use super::i18n::Lang;
 use super::log_view::{write_log, LogEntry};
 use super::session_tab::{SessionKind, SessionTab, TabRequest, TabSettings};
+use super::widgets::ERROR_COLOR;
 use crate::engine::{Command, EngineHandle};
 use crate::payload::TextEncoding;
 use eframe::egui::{self, RichText};
@@ -168,7 +169,7 @@ impl SockScopeApp {
         });
         if let Some((text, failed)) = &self.status {
             let color = if *failed {
-                egui::Color32::from_rgb(220, 60, 60)
+                ERROR_COLOR
             } else {
                 ui.visuals().text_color()
             };

@@ -5,9 +5,10 @@
 //! the view with a visible note; what the user saves to file through the engine is complete.
 
 use super::i18n::{Lang, Texts};
+use super::widgets::{ERROR_COLOR, RX_COLOR, TX_COLOR, WARN_COLOR};
 use crate::payload::hex::encode_hex;
 use crate::payload::{text_for_display, TextEncoding};
-use eframe::egui::{self, Color32, RichText};
+use eframe::egui::{self, RichText};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -243,14 +244,11 @@ impl LogView {
         let mut action = None;
         self.toolbar(ui, t, &mut action);
         if self.dropped > 0 {
-            ui.colored_label(
-                Color32::from_rgb(200, 140, 0),
-                format!("{} {}", self.dropped, t.dropped_note),
-            );
+            ui.colored_label(WARN_COLOR, format!("{} {}", self.dropped, t.dropped_note));
         }
         if self.not_shown > 0 {
             ui.colored_label(
-                Color32::from_rgb(200, 140, 0),
+                WARN_COLOR,
                 format!("{} {}", human_bytes(self.not_shown), t.not_shown_note),
             );
         }
@@ -352,10 +350,10 @@ impl LogView {
             return;
         };
         let color = match entry.kind {
-            EntryKind::Rx => Color32::from_rgb(40, 160, 80),
-            EntryKind::Tx => Color32::from_rgb(60, 120, 220),
+            EntryKind::Rx => RX_COLOR,
+            EntryKind::Tx => TX_COLOR,
             EntryKind::Info => ui.visuals().weak_text_color(),
-            EntryKind::Error => Color32::from_rgb(220, 60, 60),
+            EntryKind::Error => ERROR_COLOR,
         };
         let text = RichText::new(self.row_text(entry, ROW_BYTES))
             .monospace()

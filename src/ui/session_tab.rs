@@ -3,7 +3,10 @@
 
 use super::i18n::{self, Lang, Texts};
 use super::log_view::{clock, human_bytes, EntryKind, LogAction, LogEntry, LogView};
-use super::widgets::{checked_field, checksum_combo, encoding_combo, line_ending_combo};
+use super::widgets::{
+    checked_field, checksum_combo, encoding_combo, line_ending_combo, ERROR_COLOR, OK_COLOR,
+    RX_COLOR, TX_COLOR, WARN_COLOR,
+};
 use crate::engine::{
     parse_host, parse_host_port, parse_port, CloseReason, Command, ConnId, CountersSnapshot,
     Direction, Event, NetError, Repeat, SendTarget, SessionConfig, SessionId, SessionStats,
@@ -475,7 +478,7 @@ impl SessionTab {
                                 egui::TextEdit::singleline(&mut self.settings.local_addr)
                                     .desired_width(150.0);
                             if errors.local.is_some() {
-                                edit = edit.text_color(Color32::from_rgb(220, 60, 60));
+                                edit = edit.text_color(ERROR_COLOR);
                             }
                             ui.add(edit).labelled_by(label.id);
                             egui::ComboBox::from_id_salt(("local_choices", self.id.0))
@@ -500,7 +503,7 @@ impl SessionTab {
                                 .accessible_name(format!("{} ⏷", t.local_addr));
                         });
                         if let Some(e) = errors.local {
-                            ui.colored_label(Color32::from_rgb(220, 60, 60), e);
+                            ui.colored_label(ERROR_COLOR, e);
                         }
                     });
                     checked_field(
@@ -559,7 +562,7 @@ impl SessionTab {
             });
         });
         if let Some(e) = &self.last_error {
-            ui.colored_label(Color32::from_rgb(220, 60, 60), e);
+            ui.colored_label(ERROR_COLOR, e);
         }
         if self.settings.kind == SessionKind::Udp {
             ui.horizontal(|ui| {
@@ -586,7 +589,7 @@ impl SessionTab {
                 let mut edit = egui::TextEdit::singleline(&mut self.settings.multicast_group)
                     .desired_width(140.0);
                 if group.is_none() {
-                    edit = edit.text_color(Color32::from_rgb(220, 60, 60));
+                    edit = edit.text_color(ERROR_COLOR);
                 }
                 ui.add(edit)
                     .labelled_by(group_label.id)
@@ -617,21 +620,19 @@ impl SessionTab {
     fn state_text(&self, t: &Texts) -> (String, Color32) {
         match &self.state {
             TabState::Closed(_) => (t.state_closed.into(), Color32::GRAY),
-            TabState::Opening => (t.state_opening.into(), Color32::from_rgb(200, 140, 0)),
+            TabState::Opening => (t.state_opening.into(), WARN_COLOR),
             TabState::Open {
                 local,
                 peer,
                 listening,
             } => {
-                let green = Color32::from_rgb(40, 170, 80);
+                let green = OK_COLOR;
                 match (self.settings.kind, peer) {
                     (_, Some(p)) => (format!("{} {p}", t.state_connected), green),
                     (SessionKind::TcpServer, _) if *listening => {
                         (format!("{} {local}", t.state_listening), green)
                     }
-                    (SessionKind::TcpServer, _) => {
-                        (t.state_not_listening.into(), Color32::from_rgb(200, 140, 0))
-                    }
+                    (SessionKind::TcpServer, _) => (t.state_not_listening.into(), WARN_COLOR),
                     _ => (format!("{} {local}", t.state_bound), green),
                 }
             }
@@ -699,8 +700,8 @@ impl SessionTab {
             .show_axes([false, true])
             .legend(egui_plot::Legend::default())
             .show(ui, |plot| {
-                plot.line(egui_plot::Line::new(t.rx, rx));
-                plot.line(egui_plot::Line::new(t.tx, tx));
+                plot.line(egui_plot::Line::new(t.rx, rx).color(RX_COLOR));
+                plot.line(egui_plot::Line::new(t.tx, tx).color(TX_COLOR));
             });
         if self.settings.kind == SessionKind::TcpServer {
             ui.separator();
@@ -847,7 +848,7 @@ impl SessionTab {
                     ui.label(format!("{} {}", bytes.len(), t.bytes_to_send));
                 }
                 Err(e) => {
-                    ui.colored_label(Color32::from_rgb(220, 60, 60), i18n::payload_error(lang, e));
+                    ui.colored_label(ERROR_COLOR, i18n::payload_error(lang, e));
                 }
             }
             ui.separator();

@@ -4,6 +4,17 @@
 use crate::payload::{Checksum, LineEnding, TextEncoding};
 use eframe::egui::{self, Color32};
 
+/// Received data, in the log and the graph.
+pub const RX_COLOR: Color32 = Color32::from_rgb(40, 160, 80);
+/// Sent data, in the log and the graph.
+pub const TX_COLOR: Color32 = Color32::from_rgb(60, 120, 220);
+/// Errors and invalid input.
+pub const ERROR_COLOR: Color32 = Color32::from_rgb(220, 60, 60);
+/// Warnings and in-between states.
+pub const WARN_COLOR: Color32 = Color32::from_rgb(200, 140, 0);
+/// Open, connected, listening.
+pub const OK_COLOR: Color32 = Color32::from_rgb(40, 170, 80);
+
 /// A combo box of text encodings.
 pub fn encoding_combo(ui: &mut egui::Ui, id: &str, name: &str, value: &mut TextEncoding) {
     egui::ComboBox::from_id_salt(id)
@@ -59,11 +70,11 @@ pub fn checked_field(
         let label_response = ui.label(label);
         let mut edit = egui::TextEdit::singleline(value).desired_width(width);
         if error.is_some() {
-            edit = edit.text_color(Color32::from_rgb(220, 60, 60));
+            edit = edit.text_color(ERROR_COLOR);
         }
         let response = ui.add(edit.id_salt(label)).labelled_by(label_response.id);
         if let Some(reason) = error {
-            ui.colored_label(Color32::from_rgb(220, 60, 60), reason);
+            ui.colored_label(ERROR_COLOR, reason);
         }
         response
     })

@@ -57,6 +57,8 @@ pub enum DisplayMode {
 const ROW_BYTES: usize = 1024;
 /// Bytes shown in the detail pane of the selected entry.
 const DETAIL_BYTES: usize = 64 << 10;
+/// Entries tested against the filter per frame, so a new filter never stalls the window.
+const FILTER_STEP: u64 = 25_000;
 /// Rows drawn with wrapping (not virtualised) when wrap is on.
 const WRAP_ROWS: usize = 2000;
 
@@ -219,7 +221,8 @@ impl LogView {
         }
         let needle = self.matches.key.0.clone();
         let mut seq = self.matches.checked_to.max(self.first_seq);
-        while seq < end {
+        let stop = end.min(seq + FILTER_STEP);
+        while seq < stop {
             if let Some(e) = self.get(seq) {
                 if self.row_text(e, ROW_BYTES).to_lowercase().contains(&needle) {
                     self.matches.seqs.push_back(seq);
@@ -238,6 +241,12 @@ impl LogView {
         )
     }
 
+    /// Is the filter still working through entries (over the next frames)?
+    fn filter_pending(&self) -> bool {
+        !self.filter.is_empty()
+            && self.matches.checked_to < self.paused.unwrap_or_else(|| self.end_seq())
+    }
+
     /// Draws the toolbar, the rows and the detail of the selected row.
     pub fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) -> Option<LogAction> {
         let t = lang.t();
@@ -253,6 +262,9 @@ impl LogView {
             );
         }
         let rows = self.visible();
+        if self.filter_pending() {
+            ui.ctx().request_repaint();
+        }
         let detail_height = if self.selected.is_some() { 120.0 } else { 0.0 };
         let row_height = ui.text_style_height(&egui::TextStyle::Monospace) + 2.0;
         let available = (ui.available_height() - detail_height).max(80.0);

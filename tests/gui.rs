@@ -211,3 +211,37 @@ fn port_in_use_is_shown_in_chinese() {
     });
     assert!(harness.query_by_label("已关闭").is_some());
 }
+
+#[test]
+fn tabs_language_and_history_survive_a_restart() {
+    let mut harness = app(Lang::Zh);
+    harness.get_by_label("+ UDP").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "本地端口", "0");
+    harness.get_by_label("打开").click();
+    step_until(&mut harness, "open", |h| listening_addr(h).is_some());
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    type_into(&mut harness, "目标地址", &peer.local_addr().unwrap().to_string());
+    harness.get_by_label("发送内容").click();
+    harness.run_steps(1);
+    harness.get_by_label("发送内容").type_text("ping");
+    harness.run_steps(1);
+    // Enter sends.
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(2);
+    let mut buf = [0u8; 16];
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let (n, _) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"ping");
+
+    // What eframe stores is JSON-serialisable state; a new window built from it matches.
+    let saved = serde_json::to_string(&harness.state().saved_state()).unwrap();
+    let restored: SavedState = serde_json::from_str(&saved).unwrap();
+    let engine = Engine::spawn(Arc::new(|| {})).unwrap();
+    let app = SockScopeApp::new(engine, restored);
+    assert_eq!(app.lang, Lang::Zh);
+    assert_eq!(app.tabs.len(), 1);
+    let settings = &app.tabs[0].settings;
+    assert_eq!(settings.udp_dest, peer.local_addr().unwrap().to_string());
+    assert_eq!(settings.history.last().map(|h| h.input.as_str()), Some("ping"));
+}

@@ -221,7 +221,11 @@ fn tabs_language_and_history_survive_a_restart() {
     harness.get_by_label("打开").click();
     step_until(&mut harness, "open", |h| listening_addr(h).is_some());
     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    type_into(&mut harness, "目标地址", &peer.local_addr().unwrap().to_string());
+    type_into(
+        &mut harness,
+        "目标地址",
+        &peer.local_addr().unwrap().to_string(),
+    );
     harness.get_by_label("发送内容").click();
     harness.run_steps(1);
     harness.get_by_label("发送内容").type_text("ping");
@@ -243,5 +247,8 @@ fn tabs_language_and_history_survive_a_restart() {
     assert_eq!(app.tabs.len(), 1);
     let settings = &app.tabs[0].settings;
     assert_eq!(settings.udp_dest, peer.local_addr().unwrap().to_string());
-    assert_eq!(settings.history.last().map(|h| h.input.as_str()), Some("ping"));
+    assert_eq!(
+        settings.history.last().map(|h| h.input.as_str()),
+        Some("ping")
+    );
 }

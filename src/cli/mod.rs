@@ -2,6 +2,7 @@
 //!
 //! Exit status: 0 success, 2 bad arguments or input (one line on stderr), 1 network failure.
 
+mod addr;
 mod output;
 
 use crate::engine::{
@@ -39,6 +40,21 @@ pub enum CliCommand {
     TcpClient(TcpClientArgs),
     /// Send and receive UDP datagrams.
     Udp(UdpArgs),
+    /// Classify addresses (class, special ranges, subnet) and list this machine's interfaces.
+    Addr(AddrArgs),
+}
+
+/// `sockscope addr`.
+#[derive(Args, Debug)]
+pub struct AddrArgs {
+    /// One JSON object per line per input.
+    #[arg(long)]
+    pub json: bool,
+    /// List this machine's interface addresses, classified.
+    #[arg(long)]
+    pub interfaces: bool,
+    /// Addresses: ADDR, ADDR/PREFIX, ADDR/MASK or "ADDR MASK" (quoted).
+    pub inputs: Vec<String>,
 }
 
 /// How events are printed.
@@ -188,6 +204,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::TcpServer(args) => tcp_server(args),
         CliCommand::TcpClient(args) => tcp_client(args),
         CliCommand::Udp(args) => udp(args),
+        CliCommand::Addr(args) => Ok(addr::run(&args)),
     };
     match result {
         Ok(code) => code,

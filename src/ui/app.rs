@@ -360,11 +360,12 @@ fn save_log(
     std::io::Write::flush(&mut file)
 }
 
-/// This machine's interface addresses (not loopback), for the local-address list.
+/// This machine's interface addresses plus loopback, for the local-address list.
 pub fn interface_ips() -> Vec<IpAddr> {
-    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
-        .map(|list| list.into_iter().map(|i| i.ip()).collect())
-        .unwrap_or_default();
+    let mut ips: Vec<IpAddr> = crate::addr::interfaces::list()
+        .into_iter()
+        .map(|i| i.address)
+        .collect();
     ips.push(IpAddr::from([127, 0, 0, 1]));
     ips.push(IpAddr::from(std::net::Ipv6Addr::LOCALHOST));
     ips.sort();

@@ -252,3 +252,59 @@ fn tabs_language_and_history_survive_a_restart() {
         Some("ping")
     );
 }
+
+#[test]
+fn addresses_window_classifies_and_fills_the_local_address() {
+    let mut harness = app(Lang::Zh);
+    harness.get_by_label("+ TCP 服务器").click();
+    harness.run_steps(2);
+    harness.get_by_label("地址工具").click();
+    harness.run_steps(2);
+    type_into(
+        &mut harness,
+        "地址(地址、地址/前缀 或 地址 掩码)",
+        "172.20.5.9 255.255.240.0",
+    );
+    assert!(
+        harness.query_by_label("172.20.0.0").is_some(),
+        "the network is shown"
+    );
+    assert!(harness
+        .query_all_by_label_contains("私有地址")
+        .next()
+        .is_some());
+    assert!(
+        harness.query_by_label_contains("172.20.15.255").is_some(),
+        "the broadcast is shown"
+    );
+    type_into(&mut harness, "另一个地址", "172.20.16.1");
+    assert!(harness
+        .query_by_label_contains("两者通信需要经过路由器")
+        .is_some());
+    type_into(
+        &mut harness,
+        "地址(地址、地址/前缀 或 地址 掩码)",
+        "1.2.3.4/255.0.255.0",
+    );
+    assert!(harness
+        .query_by_label_contains("不是有效的子网掩码")
+        .is_some());
+    // "Use" on the loopback interface puts 127.0.0.1 in the server tab.
+    let interfaces = sockscope::addr::interfaces::list();
+    assert_eq!(
+        harness.query_all_by_label("使用").count(),
+        interfaces.len(),
+        "every interface address has a Use button"
+    );
+    let lo_index = interfaces
+        .iter()
+        .position(|i| i.address.to_string() == "127.0.0.1")
+        .expect("loopback interface");
+    harness
+        .query_all_by_label("使用")
+        .nth(lo_index)
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().tabs[0].settings.local_addr, "127.0.0.1");
+}

@@ -210,7 +210,7 @@ pub fn classify(input: &str) -> Result<AddrReport, AddrError> {
 pub fn report(input: &str, ip: IpAddr, prefix: Option<u8>) -> AddrReport {
     let ranges = ranges_of(ip);
     let has = |k: RangeKind| ranges.iter().any(|r| r.kind == k);
-    let most_specific_global = ranges.last().map_or(true, |r| r.global);
+    let most_specific_global = ranges.last().is_none_or(|r| r.global);
     let mut flags = Flags {
         private: has(RangeKind::Private),
         loopback: has(RangeKind::Loopback),

@@ -1,6 +1,7 @@
 //! The window: a toolbar, session tabs, and the active tab. Owns UI state; sockets live in the
 //! engine, whose events are drained here a bounded amount per frame.
 
+use super::address_panel::AddressPanel;
 use super::i18n::Lang;
 use super::log_view::{write_log, LogEntry};
 use super::session_tab::{SessionKind, SessionTab, TabRequest, TabSettings};
@@ -63,6 +64,8 @@ pub struct SockScopeApp {
     pub active: usize,
     local_ips: Vec<IpAddr>,
     prompt: Option<PathPrompt>,
+    /// The Addresses window.
+    pub addresses: AddressPanel,
     notices: (mpsc::Sender<Notice>, mpsc::Receiver<Notice>),
     status: Option<(String, bool)>,
 }
@@ -82,6 +85,7 @@ impl SockScopeApp {
             engine,
             local_ips: interface_ips(),
             prompt: None,
+            addresses: AddressPanel::default(),
             notices: mpsc::channel(),
             status: None,
         }
@@ -147,6 +151,8 @@ impl SockScopeApp {
                         self.add_tab(kind);
                     }
                 }
+                ui.separator();
+                ui.toggle_value(&mut self.addresses.open, t.addresses);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     // Right to left: the combo first, then its label on its left.
                     let combo = egui::ComboBox::from_id_salt("language")
@@ -205,6 +211,13 @@ impl SockScopeApp {
             None => {}
         }
         self.prompt_ui(ui.ctx());
+        if let Some(ip) = self.addresses.show(ui.ctx(), self.lang) {
+            if let Some(tab) = self.tabs.get_mut(self.active) {
+                if !tab.is_active() {
+                    tab.settings.local_addr = ip.to_string();
+                }
+            }
+        }
     }
 
     fn tab_strip(&mut self, ui: &mut egui::Ui) {

@@ -1,5 +1,6 @@
 //! The egui front end: the window of tabs over the engine.
 
+pub mod address_panel;
 pub mod app;
 pub mod fonts;
 pub mod i18n;

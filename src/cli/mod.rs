@@ -6,8 +6,9 @@ mod addr;
 mod output;
 
 use crate::engine::{
-    parse_bind, parse_host_port, Command, Direction, Engine, EngineHandle, Event, Repeat,
-    SendTarget, SessionConfig, SessionId, SocketOptions,
+    parse_bind, parse_host_port, Command, Direction, Engine, EngineHandle, Event,
+    FileReceiveConfig, FileSendConfig, Repeat, SendTarget, SessionConfig, SessionId, SocketOptions,
+    StreamOptions,
 };
 use crate::payload::{build_payload, Checksum, InputMode, LineEnding, SendFormat, TextEncoding};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -42,6 +43,57 @@ pub enum CliCommand {
     Udp(UdpArgs),
     /// Classify addresses (class, special ranges, subnet) and list this machine's interfaces.
     Addr(AddrArgs),
+    /// Send a file: its raw bytes over TCP or UDP, or verified (name, size, SHA-256, answer).
+    SendFile(SendFileArgs),
+    /// Receive files: raw bytes into one file, or verified transfers into a folder.
+    RecvFile(RecvFileArgs),
+}
+
+/// `sockscope send-file`.
+#[derive(Args, Debug)]
+pub struct SendFileArgs {
+    /// Receiver: HOST:PORT or [V6ADDR]:PORT.
+    pub target: String,
+    /// The file to send.
+    pub file: std::path::PathBuf,
+    /// Send datagrams instead of a TCP stream.
+    #[arg(long)]
+    pub udp: bool,
+    /// Use the verified format (docs/file-transfer.md): the receiver checks size and SHA-256.
+    #[arg(long)]
+    pub verified: bool,
+    /// Bytes per write or datagram.
+    #[arg(long, default_value_t = crate::engine::DEFAULT_CHUNK)]
+    pub chunk: usize,
+    /// Bytes per second at most (devices drop UDP sent too fast).
+    #[arg(long)]
+    pub rate: Option<u64>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sockscope recv-file`.
+#[derive(Args, Debug)]
+pub struct RecvFileArgs {
+    /// Where to listen: PORT, ADDR:PORT or [V6ADDR]:PORT.
+    pub addr: String,
+    /// Raw: the file to write (never overwritten). Verified: the folder to put files in.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Receive datagrams instead of TCP.
+    #[arg(long)]
+    pub udp: bool,
+    /// Expect the verified format.
+    #[arg(long)]
+    pub verified: bool,
+    /// Exit after the first transfer.
+    #[arg(long)]
+    pub once: bool,
+    /// UDP: stop after this many seconds with nothing received (default 2 with --once).
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// `sockscope addr`.
@@ -205,6 +257,8 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::TcpClient(args) => tcp_client(args),
         CliCommand::Udp(args) => udp(args),
         CliCommand::Addr(args) => Ok(addr::run(&args)),
+        CliCommand::SendFile(args) => send_file(args),
+        CliCommand::RecvFile(args) => recv_file(args),
     };
     match result {
         Ok(code) => code,
@@ -489,4 +543,114 @@ fn send_repeated(
         }),
     });
     true
+}
+
+fn send_file(args: SendFileArgs) -> Result<ExitCode, UsageError> {
+    parse_host_port(&args.target)?;
+    if args.udp && args.verified {
+        return Err(UsageError("--verified works over TCP only".into()));
+    }
+    if args.chunk == 0 {
+        return Err(UsageError("--chunk must be at least 1".into()));
+    }
+    match std::fs::metadata(&args.file) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(UsageError(format!("{} is not a file", args.file.display()))),
+        Err(e) => {
+            return Err(UsageError(format!(
+                "cannot read {}: {e}",
+                args.file.display()
+            )))
+        }
+    }
+    if let Err(e) = std::fs::File::open(&args.file) {
+        return Err(UsageError(format!(
+            "cannot read {}: {e}",
+            args.file.display()
+        )));
+    }
+    let mut printer = Printer::new(args.common.output, encoding(&args.common)?);
+    let engine = start_engine()?;
+    let session = engine.new_session_id();
+    engine.send(Command::Open {
+        session,
+        config: SessionConfig::SendFile(FileSendConfig {
+            remote: args.target.clone(),
+            path: args.file.clone(),
+            udp: args.udp,
+            verified: args.verified,
+            stream: StreamOptions {
+                chunk: args.chunk,
+                rate: args.rate,
+            },
+            connect_timeout: Duration::from_secs(5),
+        }),
+    });
+    let code = event_loop(
+        &engine,
+        session,
+        &mut printer,
+        || None,
+        |_, _| Flow::Continue,
+    );
+    Ok(if printer.files_done == 1 {
+        code
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn recv_file(args: RecvFileArgs) -> Result<ExitCode, UsageError> {
+    let bind = parse_bind(&args.addr)?;
+    if args.udp && args.verified {
+        return Err(UsageError("--verified works over TCP only".into()));
+    }
+    if args.verified && !args.out.is_dir() {
+        return Err(UsageError(format!(
+            "{} is not a folder (--verified puts files in a folder)",
+            args.out.display()
+        )));
+    }
+    if !args.verified && args.out.exists() {
+        return Err(UsageError(format!(
+            "{} exists; it will not be overwritten",
+            args.out.display()
+        )));
+    }
+    let idle = match args.timeout {
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            return Err(UsageError(
+                "--timeout must be a positive number of seconds".into(),
+            ))
+        }
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None if args.udp && args.once => Some(Duration::from_secs(2)),
+        None => None,
+    };
+    let mut printer = Printer::new(args.common.output, encoding(&args.common)?);
+    let engine = start_engine()?;
+    let session = engine.new_session_id();
+    engine.send(Command::Open {
+        session,
+        config: SessionConfig::ReceiveFile(FileReceiveConfig {
+            bind,
+            out: args.out.clone(),
+            udp: args.udp,
+            verified: args.verified,
+            once: args.once,
+            idle_timeout: idle,
+        }),
+    });
+    let code = event_loop(
+        &engine,
+        session,
+        &mut printer,
+        || None,
+        |_, _| Flow::Continue,
+    );
+    Ok(if printer.files_done >= 1 {
+        code
+    } else {
+        ExitCode::from(1)
+    })
 }

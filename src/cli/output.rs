@@ -15,6 +15,8 @@ pub(super) struct Printer {
     out: BufWriter<Stdout>,
     totals: CountersSnapshot,
     failed: bool,
+    /// Files sent or received whole.
+    pub files_done: u64,
 }
 
 fn clock(time: SystemTime) -> String {
@@ -36,6 +38,7 @@ impl Printer {
             out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
             totals: CountersSnapshot::default(),
             failed: false,
+            files_done: 0,
         }
     }
 
@@ -169,6 +172,23 @@ impl Printer {
                 format!("saved {bytes} bytes to {}", path.display()),
                 json!({"event": "capture_stopped", "path": path.display().to_string(), "bytes": bytes}),
             ),
+            Event::Progress { done, total, rate, .. } => {
+                let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+                self.status(
+                    format!("{done}{of} bytes ({:.1} MiB/s)", rate / 1048576.0),
+                    json!({"event": "progress", "done": done, "total": total, "rate": rate}),
+                );
+            }
+            Event::FileDone { path, bytes, sha256, resumed_from, .. } => {
+                self.files_done += 1;
+                let hash = sha256.as_ref().map(|h| format!(", SHA-256 {h} verified")).unwrap_or_default();
+                let resumed = if *resumed_from > 0 { format!(", resumed at {resumed_from}") } else { String::new() };
+                self.status(
+                    format!("file {} done: {bytes} bytes{hash}{resumed}", path.display()),
+                    json!({"event": "file_done", "path": path.display().to_string(), "bytes": bytes,
+                           "sha256": sha256, "resumed_from": resumed_from}),
+                );
+            }
             Event::Closed { error: None, .. } => {}
         }
         if matches!(event, Event::Closed { .. }) {

@@ -30,6 +30,8 @@ pub enum NetErrorKind {
     NotConnected,
     /// A file could not be written or read.
     File,
+    /// The user cancelled it.
+    Cancelled,
     /// Anything else; the detail says what.
     Other,
 }
@@ -87,6 +89,7 @@ impl NetError {
             NetErrorKind::SendQueueFull => "send queue full (peer is not reading)",
             NetErrorKind::NotConnected => "not connected",
             NetErrorKind::File => "file error",
+            NetErrorKind::Cancelled => "cancelled",
             NetErrorKind::Other => "network error",
         }
     }

@@ -15,6 +15,7 @@ mod stats;
 mod tcp_client;
 mod tcp_conn;
 mod tcp_server;
+mod transfer;
 mod udp;
 
 pub use error::{NetError, NetErrorKind};
@@ -22,6 +23,10 @@ pub use options::SocketOptions;
 pub use resolve::{parse_bind, parse_host, parse_host_port, parse_port, AddressError, HostPort};
 pub use sink::{Notifier, QueueBudget};
 pub use stats::{Counters, CountersSnapshot};
+pub use transfer::{
+    safe_file_name, unique_path, FileReceiveConfig, FileSendConfig, StreamOptions, DEFAULT_CHUNK,
+    MAGIC,
+};
 
 use sink::{EventSink, QueueLoad};
 use std::collections::HashMap;
@@ -75,6 +80,10 @@ pub enum SessionConfig {
         echo: bool,
         options: SocketOptions,
     },
+    /// Send one file to a receiver (raw TCP or UDP, or verified), then close.
+    SendFile(FileSendConfig),
+    /// Receive files (raw into one file, or verified into a folder).
+    ReceiveFile(FileReceiveConfig),
 }
 
 /// Where a send goes.
@@ -121,6 +130,15 @@ pub enum Command {
     },
     /// Stop a repeating send.
     StopRepeat { session: SessionId },
+    /// Stream a file's bytes over the session (its connection(s) or UDP destination).
+    SendFile {
+        session: SessionId,
+        target: SendTarget,
+        path: PathBuf,
+        options: StreamOptions,
+    },
+    /// Stop a file being sent over the session.
+    CancelFile { session: SessionId },
     /// Disconnect one client of a server.
     Disconnect { session: SessionId, conn: ConnId },
     /// Stop accepting; keep or close the connected clients.
@@ -240,6 +258,22 @@ pub enum Event {
         path: PathBuf,
         bytes: u64,
     },
+    /// A file transfer moved on: `done` of `total` bytes (total unknown for raw receives).
+    Progress {
+        session: SessionId,
+        done: u64,
+        total: Option<u64>,
+        rate: f64,
+    },
+    /// A file was sent or received whole (and, verified, its SHA-256 checked).
+    FileDone {
+        session: SessionId,
+        path: PathBuf,
+        bytes: u64,
+        sha256: Option<String>,
+        /// Where a resumed transfer started.
+        resumed_from: u64,
+    },
     /// A failure that did not end the session (a send, a join, a capture).
     Error { session: SessionId, error: NetError },
     /// The session ended; `error` says why when it failed.
@@ -262,6 +296,8 @@ impl Event {
             | Event::RepeatDone { session, .. }
             | Event::CaptureStarted { session, .. }
             | Event::CaptureStopped { session, .. }
+            | Event::Progress { session, .. }
+            | Event::FileDone { session, .. }
             | Event::Error { session, .. }
             | Event::Closed { session, .. } => *session,
         }
@@ -412,6 +448,8 @@ fn session_of(command: &Command) -> SessionId {
         | Command::Close { session }
         | Command::Send { session, .. }
         | Command::StopRepeat { session }
+        | Command::SendFile { session, .. }
+        | Command::CancelFile { session }
         | Command::Disconnect { session, .. }
         | Command::StopListening { session, .. }
         | Command::SetBroadcast { session, .. }

@@ -76,6 +76,12 @@ pub(crate) trait SessionKind: Send {
     ) -> impl Future<Output = Result<(), NetError>> + Send;
     /// Handles a command only this kind understands.
     fn command(&mut self, core: &SessionCore, command: Command) -> impl Future<Output = ()> + Send;
+    /// Where a file streamed to `target` goes.
+    fn file_sink(
+        &mut self,
+        core: &SessionCore,
+        target: &SendTarget,
+    ) -> impl Future<Output = Result<super::transfer::FileSink, NetError>> + Send;
     /// Counters of each connection.
     fn conn_stats(&self) -> Vec<(ConnId, CountersSnapshot)>;
     /// Zeroes per-connection counters.
@@ -134,6 +140,14 @@ pub(crate) fn spawn(id: SessionId, config: SessionConfig, sink: EventSink) -> Se
                 Ok(kind) => return drive(kind, core, rx).await,
                 Err(e) => e,
             },
+            SessionConfig::SendFile(cfg) => {
+                let job = super::transfer::send_job(&core, cfg);
+                return run_job(&core, rx, job).await;
+            }
+            SessionConfig::ReceiveFile(cfg) => {
+                let job = super::transfer::receive_job(&core, cfg);
+                return run_job(&core, rx, job).await;
+            }
             SessionConfig::Udp {
                 bind,
                 default_dest,
@@ -152,6 +166,40 @@ pub(crate) fn spawn(id: SessionId, config: SessionConfig, sink: EventSink) -> Se
         });
     });
     SessionHandle { id, tx, task }
+}
+
+/// Runs a file job until it ends or the session is closed (which cancels it).
+async fn run_job(
+    core: &SessionCore,
+    mut commands: UnboundedReceiver<Command>,
+    job: impl Future<Output = Result<(), NetError>>,
+) {
+    let cancelled = async {
+        loop {
+            match commands.recv().await {
+                None | Some(Command::Close { .. }) => return,
+                Some(_) => core.error(NetError::new(
+                    super::NetErrorKind::Other,
+                    "not available for a file transfer",
+                )),
+            }
+        }
+    };
+    let error = tokio::select! {
+        result = job => result.err(),
+        _ = cancelled => Some(NetError::new(super::NetErrorKind::Cancelled, "stopped by the user")),
+    };
+    core.sink.send(Event::Stats {
+        session: core.id,
+        stats: SessionStats {
+            total: core.counters.snapshot(),
+            ..SessionStats::default()
+        },
+    });
+    core.sink.send(Event::Closed {
+        session: core.id,
+        error,
+    });
 }
 
 /// A repeating send in progress.
@@ -238,6 +286,7 @@ pub(crate) async fn drive<K: SessionKind>(
         published_idle: true,
     };
     let mut repeat: Option<RepeatRun> = None;
+    let mut file_task: Option<JoinHandle<()>> = None;
     let end_error = loop {
         tokio::select! {
             command = commands.recv() => match command {
@@ -255,6 +304,25 @@ pub(crate) async fn drive<K: SessionKind>(
                 Some(Command::StopRepeat { .. }) => {
                     if let Some(old) = repeat.take() {
                         core.sink.send(Event::RepeatDone { session: core.id, sent: old.sent });
+                    }
+                }
+                Some(Command::SendFile { target, path, options, .. }) => {
+                    if file_task.as_ref().is_some_and(|t| !t.is_finished()) {
+                        core.error(NetError::new(super::NetErrorKind::Other, "a file is already being sent"));
+                    } else {
+                        match kind.file_sink(&core, &target).await {
+                            Ok(sink) => {
+                                let task = super::transfer::stream_into_session(core.clone(), path, sink, options);
+                                file_task = Some(tokio::spawn(task));
+                            }
+                            Err(e) => core.error(e),
+                        }
+                    }
+                }
+                Some(Command::CancelFile { .. }) => {
+                    if let Some(task) = file_task.take().filter(|t| !t.is_finished()) {
+                        task.abort();
+                        core.error(NetError::new(super::NetErrorKind::Cancelled, "file send stopped by the user"));
                     }
                 }
                 Some(Command::Capture { path, .. }) => {
@@ -315,6 +383,9 @@ pub(crate) async fn drive<K: SessionKind>(
             session: core.id,
             sent: old.sent,
         });
+    }
+    if let Some(task) = file_task.take() {
+        task.abort();
     }
     kind.shutdown(&core).await;
     if let Some(end) = core.capture.stop() {

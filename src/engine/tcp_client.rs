@@ -3,6 +3,7 @@
 use super::resolve::resolve;
 use super::session::{SessionCore, SessionKind, Step};
 use super::tcp_conn::{self, ConnHandle};
+use super::transfer::FileSink;
 use super::{
     options, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
     SocketOptions,
@@ -48,7 +49,7 @@ pub(crate) async fn open(
     Err(last_error)
 }
 
-async fn connect(
+pub(crate) async fn connect(
     addr: SocketAddr,
     timeout: Duration,
     options: &SocketOptions,
@@ -118,6 +119,17 @@ impl SessionKind for TcpClient {
                 NetErrorKind::Other,
                 "not available for a TCP client session",
             )),
+        }
+    }
+
+    async fn file_sink(
+        &mut self,
+        _core: &SessionCore,
+        _target: &SendTarget,
+    ) -> Result<FileSink, NetError> {
+        match &self.conn {
+            Some(conn) => Ok(FileSink::Tcp(vec![conn.queue()])),
+            None => Err(NetError::new(NetErrorKind::NotConnected, "not connected")),
         }
     }
 

@@ -21,12 +21,19 @@ const SEND_QUEUE: usize = 256;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
+/// Bytes queued for a connection; `report` says whether they appear in the log (typed sends
+/// do, file chunks do not).
+pub(crate) struct Outgoing {
+    pub bytes: Vec<u8>,
+    pub report: bool,
+}
+
 /// The session's handle on one connection.
 pub(crate) struct ConnHandle {
     pub id: ConnId,
     pub peer: SocketAddr,
     pub counters: Arc<Counters>,
-    tx: mpsc::Sender<Vec<u8>>,
+    tx: mpsc::Sender<Outgoing>,
     close: Arc<Notify>,
     task: JoinHandle<()>,
 }
@@ -34,7 +41,11 @@ pub(crate) struct ConnHandle {
 impl ConnHandle {
     /// Queues bytes to send without waiting.
     pub fn try_send(&self, bytes: &[u8]) -> Result<(), NetError> {
-        self.tx.try_send(bytes.to_vec()).map_err(|e| match e {
+        let message = Outgoing {
+            bytes: bytes.to_vec(),
+            report: true,
+        };
+        self.tx.try_send(message).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => NetError::new(
                 NetErrorKind::SendQueueFull,
                 format!("{} is not reading", self.peer),
@@ -43,6 +54,11 @@ impl ConnHandle {
                 NetError::new(NetErrorKind::NotConnected, format!("{} is gone", self.peer))
             }
         })
+    }
+
+    /// A queue to stream into that waits while the peer is slow (for file sends).
+    pub fn queue(&self) -> mpsc::Sender<Outgoing> {
+        self.tx.clone()
     }
 
     /// Asks the connection to close.
@@ -135,7 +151,7 @@ impl Conn {
 async fn run(
     conn: Conn,
     mut stream: TcpStream,
-    mut outgoing: mpsc::Receiver<Vec<u8>>,
+    mut outgoing: mpsc::Receiver<Outgoing>,
     close: Arc<Notify>,
     ended: UnboundedSender<ConnId>,
 ) {
@@ -148,8 +164,8 @@ async fn run(
             biased;
             _ = close.notified() => break CloseReason::LocalClosed,
             message = outgoing.recv() => match message {
-                Some(bytes) => {
-                    if let Err(e) = conn.write(&mut stream, &bytes, true).await {
+                Some(Outgoing { bytes, report }) => {
+                    if let Err(e) = conn.write(&mut stream, &bytes, report).await {
                         break CloseReason::Failed(e);
                     }
                 }
@@ -182,8 +198,8 @@ async fn run(
     if reason == CloseReason::LocalClosed {
         // Sends queued before the close still go, as a user who clicked Send expects.
         outgoing.close();
-        while let Ok(bytes) = outgoing.try_recv() {
-            let write = conn.write(&mut stream, &bytes, true);
+        while let Ok(Outgoing { bytes, report }) = outgoing.try_recv() {
+            let write = conn.write(&mut stream, &bytes, report);
             if !matches!(
                 tokio::time::timeout(Duration::from_secs(1), write).await,
                 Ok(Ok(()))

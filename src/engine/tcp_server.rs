@@ -2,6 +2,7 @@
 
 use super::session::{SessionCore, SessionKind, Step};
 use super::tcp_conn::{self, ConnHandle};
+use super::transfer::FileSink;
 use super::{
     options, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
     SocketOptions,
@@ -151,6 +152,24 @@ impl SessionKind for TcpServer {
                 "not available for a TCP server session",
             )),
         }
+    }
+
+    async fn file_sink(
+        &mut self,
+        _core: &SessionCore,
+        target: &SendTarget,
+    ) -> Result<FileSink, NetError> {
+        let queues: Vec<_> = match target {
+            SendTarget::Conn(id) => self.conns.get(id).map(|c| c.queue()).into_iter().collect(),
+            _ => self.conns.values().map(|c| c.queue()).collect(),
+        };
+        if queues.is_empty() {
+            return Err(NetError::new(
+                NetErrorKind::NotConnected,
+                "no client to send the file to",
+            ));
+        }
+        Ok(FileSink::Tcp(queues))
     }
 
     fn conn_stats(&self) -> Vec<(ConnId, CountersSnapshot)> {

@@ -7,6 +7,7 @@
 use super::batch::{report_sent, Batcher, TICK};
 use super::resolve::resolve;
 use super::session::{SessionCore, SessionKind, Step};
+use super::transfer::FileSink;
 use super::{
     options, Command, ConnId, CountersSnapshot, NetError, NetErrorKind, SendTarget, SocketOptions,
 };
@@ -221,6 +222,18 @@ impl SessionKind for Udp {
         if let Err(e) = result {
             core.error(NetError::from_io(&e));
         }
+    }
+
+    async fn file_sink(
+        &mut self,
+        _core: &SessionCore,
+        target: &SendTarget,
+    ) -> Result<FileSink, NetError> {
+        let dest = self.destination(target).await?;
+        Ok(FileSink::Udp {
+            socket: self.socket.clone(),
+            dest,
+        })
     }
 
     fn conn_stats(&self) -> Vec<(ConnId, CountersSnapshot)> {

@@ -33,6 +33,12 @@ impl Lang {
 
 /// Every label of the window in one language.
 pub struct Texts {
+    pub file_done: &'static str,
+    pub send_file: &'static str,
+    pub file_path: &'static str,
+    pub browse: &'static str,
+    pub cancel_file: &'static str,
+    pub time_left: &'static str,
     pub new_session: &'static str,
     pub tcp_client: &'static str,
     pub tcp_server: &'static str,
@@ -181,6 +187,12 @@ pub struct Texts {
 
 /// English.
 pub static EN: Texts = Texts {
+    file_done: "File done:",
+    send_file: "Send file",
+    file_path: "File",
+    browse: "Browse…",
+    cancel_file: "Cancel",
+    time_left: "left",
     new_session: "New session:",
     tcp_client: "TCP client",
     tcp_server: "TCP server",
@@ -329,6 +341,12 @@ pub static EN: Texts = Texts {
 
 /// 简体中文.
 pub static ZH: Texts = Texts {
+    file_done: "文件完成:",
+    send_file: "发送文件",
+    file_path: "文件",
+    browse: "浏览…",
+    cancel_file: "取消",
+    time_left: "剩余",
     new_session: "新建会话:",
     tcp_client: "TCP 客户端",
     tcp_server: "TCP 服务器",
@@ -492,6 +510,7 @@ pub fn net_error(lang: Lang, e: &NetError) -> String {
         (Lang::Zh, NetErrorKind::SendQueueFull) => "发送队列已满(对方没有在读取)",
         (Lang::Zh, NetErrorKind::NotConnected) => "未连接",
         (Lang::Zh, NetErrorKind::File) => "文件错误",
+        (Lang::Zh, NetErrorKind::Cancelled) => "已取消",
         (Lang::Zh, NetErrorKind::Other) => "网络错误",
     };
     format!("{what}: {}", e.detail)

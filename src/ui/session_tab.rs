@@ -164,6 +164,21 @@ pub struct SessionTab {
     pub capture: Option<PathBuf>,
     /// The last failure to show next to the state.
     pub last_error: Option<String>,
+    /// A file being sent over the session.
+    pub file_progress: Option<FileProgress>,
+    /// Path of the file to send (typed, or picked).
+    pub file_path: String,
+}
+
+/// How far a file transfer has come.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FileProgress {
+    /// Bytes done.
+    pub done: u64,
+    /// Bytes in all, when known.
+    pub total: Option<u64>,
+    /// Bytes per second so far.
+    pub rate: f64,
 }
 
 impl SessionTab {
@@ -186,6 +201,8 @@ impl SessionTab {
             repeating: false,
             capture: None,
             last_error: None,
+            file_progress: None,
+            file_path: String::new(),
         }
     }
 
@@ -375,7 +392,36 @@ impl SessionTab {
                 );
                 self.capture = None;
             }
+            Event::Progress {
+                done, total, rate, ..
+            } => {
+                self.file_progress = Some(FileProgress { done, total, rate });
+            }
+            Event::FileDone {
+                path,
+                bytes,
+                sha256,
+                ..
+            } => {
+                self.file_progress = None;
+                let hash = sha256.map(|h| format!(" SHA-256 {h}")).unwrap_or_default();
+                self.log.info(
+                    EntryKind::Info,
+                    format!(
+                        "{} {} ({}){hash}",
+                        t.file_done,
+                        path.display(),
+                        human_bytes(bytes)
+                    ),
+                );
+            }
             Event::Error { error, .. } => {
+                if matches!(
+                    error.kind,
+                    crate::engine::NetErrorKind::Cancelled | crate::engine::NetErrorKind::File
+                ) {
+                    self.file_progress = None;
+                }
                 let text = i18n::net_error(lang, &error);
                 self.log.info(EntryKind::Error, text.clone());
                 self.last_error = Some(text);

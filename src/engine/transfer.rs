@@ -1,0 +1,838 @@
+//! Files over the network: a raw stream of a file's bytes over a session's connection, and
+//! standalone send/receive jobs — raw TCP or UDP (any peer: socat, nc, a script), or the
+//! verified format of `docs/file-transfer.md` (name, size and SHA-256 first, an answer last,
+//! resumable).
+//!
+//! Files are read and written a chunk at a time: memory stays flat for any size.
+
+use super::session::SessionCore;
+use super::tcp_conn::Outgoing;
+use super::{Event, NetError, NetErrorKind};
+use crate::payload::hex::encode_hex_compact;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+/// Default chunk: one TCP write or one UDP datagram.
+pub const DEFAULT_CHUNK: usize = 64 << 10;
+/// First line of the verified format.
+pub const MAGIC: &str = "SOCKSCOPE-FILE 1";
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+/// Longest protocol line accepted.
+const MAX_LINE: u64 = 64 << 10;
+
+/// Reduces a name a peer sent to a plain file name: no folders, no `..`, no device names, no
+/// control or reserved characters, at most 200 bytes. Never empty.
+pub fn safe_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut out: String = last
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    out = out.trim().trim_end_matches(['.', ' ']).to_string();
+    while out.len() > 200 {
+        out.pop();
+    }
+    if out.is_empty() || out.chars().all(|c| c == '.') {
+        return "received.bin".into();
+    }
+    let stem = out.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let reserved = matches!(
+        stem.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+        && stem.len() == 4
+        && stem.as_bytes()[3].is_ascii_digit());
+    if reserved {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// `dir/name`, or `dir/name (1).ext`, `(2)`… if taken: an existing file is never overwritten.
+pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+        _ => (name.to_string(), String::new()),
+    };
+    (1..)
+        .map(|i| dir.join(format!("{stem} ({i}){ext}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+fn file_error(path: &Path, e: &std::io::Error) -> NetError {
+    NetError::new(NetErrorKind::File, format!("{}: {e}", path.display()))
+}
+
+/// SHA-256 of a file's first `limit` bytes (all when `None`), and the hasher state after them.
+async fn hash_file(path: &Path, limit: Option<u64>) -> Result<(String, Sha256), NetError> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let file = std::fs::File::open(&path).map_err(|e| file_error(&path, &e))?;
+        let mut reader =
+            std::io::BufReader::with_capacity(1 << 20, file.take(limit.unwrap_or(u64::MAX)));
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| file_error(&path, &e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok((encode_hex_compact(&hasher.clone().finalize()), hasher))
+    })
+    .await
+    .map_err(|e| NetError::new(NetErrorKind::Other, e.to_string()))?
+}
+
+/// Sends progress events a few times a second.
+pub(crate) struct Progress<'a> {
+    core: &'a SessionCore,
+    total: Option<u64>,
+    /// Bytes done so far.
+    pub done: u64,
+    start: Instant,
+    last: Instant,
+}
+
+impl<'a> Progress<'a> {
+    pub fn new(core: &'a SessionCore, total: Option<u64>, done: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            core,
+            total,
+            done,
+            start: now,
+            last: now,
+        }
+    }
+
+    pub fn add(&mut self, n: usize) {
+        self.done += n as u64;
+        if self.last.elapsed() >= PROGRESS_EVERY {
+            self.emit();
+        }
+    }
+
+    pub fn emit(&mut self) {
+        self.last = Instant::now();
+        let rate = self.done as f64 / self.start.elapsed().as_secs_f64().max(1e-3);
+        self.core.sink.send(Event::Progress {
+            session: self.core.id,
+            done: self.done,
+            total: self.total,
+            rate,
+        });
+    }
+
+    /// Waits as needed to keep to `rate` bytes per second.
+    async fn pace(&self, rate: Option<u64>, since_start: u64) {
+        if let Some(rate) = rate.filter(|r| *r > 0) {
+            let due = Duration::from_secs_f64(since_start as f64 / rate as f64);
+            let elapsed = self.start.elapsed();
+            if due > elapsed {
+                tokio::time::sleep(due - elapsed).await;
+            }
+        }
+    }
+}
+
+/// Where a raw stream from a session goes.
+pub(crate) enum FileSink {
+    /// The queues of one or more TCP connections.
+    Tcp(Vec<mpsc::Sender<Outgoing>>),
+    /// A UDP socket and destination.
+    Udp {
+        socket: Arc<std::net::UdpSocket>,
+        dest: SocketAddr,
+    },
+}
+
+/// How a raw stream is cut and paced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// Bytes per write or datagram.
+    pub chunk: usize,
+    /// Bytes per second at most (`None`: as fast as the peer takes them).
+    pub rate: Option<u64>,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        Self {
+            chunk: DEFAULT_CHUNK,
+            rate: None,
+        }
+    }
+}
+
+async fn open_for_reading(path: &Path) -> Result<(tokio::fs::File, u64), NetError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| file_error(path, &e))?;
+    let meta = file.metadata().await.map_err(|e| file_error(path, &e))?;
+    if meta.is_dir() {
+        return Err(NetError::new(
+            NetErrorKind::File,
+            format!("{} is a folder", path.display()),
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Streams a file into a session's connections or UDP destination, then reports it done.
+pub(crate) async fn stream_into_session(
+    core: SessionCore,
+    path: PathBuf,
+    sink: FileSink,
+    options: StreamOptions,
+) {
+    let result = async {
+        let (mut file, size) = open_for_reading(&path).await?;
+        let mut progress = Progress::new(&core, Some(size), 0);
+        let mut buf = vec![0u8; options.chunk.clamp(1, 1 << 20)];
+        loop {
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| file_error(&path, &e))?;
+            if n == 0 {
+                break;
+            }
+            match &sink {
+                FileSink::Tcp(queues) => {
+                    for q in queues {
+                        let message = Outgoing {
+                            bytes: buf[..n].to_vec(),
+                            report: false,
+                        };
+                        q.send(message).await.map_err(|_| {
+                            NetError::new(
+                                NetErrorKind::NotConnected,
+                                "the connection closed during the transfer",
+                            )
+                        })?;
+                    }
+                }
+                FileSink::Udp { socket, dest } => {
+                    socket.send_to(&buf[..n], *dest).map_err(NetError::from)?;
+                    core.counters.add_tx(n);
+                }
+            }
+            progress.add(n);
+            progress.pace(options.rate, progress.done).await;
+        }
+        progress.emit();
+        Ok::<u64, NetError>(progress.done)
+    }
+    .await;
+    match result {
+        Ok(bytes) => core.sink.send(Event::FileDone {
+            session: core.id,
+            path,
+            bytes,
+            sha256: None,
+            resumed_from: 0,
+        }),
+        Err(e) => core.error(e),
+    }
+}
+
+/// A standalone file send.
+#[derive(Clone, Debug)]
+pub struct FileSendConfig {
+    /// `host:port` of the receiver.
+    pub remote: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Datagrams instead of a TCP stream.
+    pub udp: bool,
+    /// The verified format (TCP only).
+    pub verified: bool,
+    /// Cut and pace.
+    pub stream: StreamOptions,
+    /// Give up connecting after this long.
+    pub connect_timeout: Duration,
+}
+
+/// A standalone file receiver.
+#[derive(Clone, Debug)]
+pub struct FileReceiveConfig {
+    /// Where to listen or bind.
+    pub bind: SocketAddr,
+    /// Raw: the file to write (never overwritten). Verified: the folder files go into.
+    pub out: PathBuf,
+    /// Datagrams instead of TCP.
+    pub udp: bool,
+    /// The verified format (TCP only).
+    pub verified: bool,
+    /// End after the first transfer.
+    pub once: bool,
+    /// UDP: end after this long with nothing received.
+    pub idle_timeout: Option<Duration>,
+}
+
+/// Runs a send job to its end; the session then closes with its result.
+pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<(), NetError> {
+    let (file, size) = open_for_reading(&cfg.path).await?;
+    if cfg.udp {
+        return send_udp(core, &cfg, file, size).await;
+    }
+    let addrs = super::resolve::resolve(&cfg.remote).await?;
+    let mut last = NetError::new(NetErrorKind::HostNotFound, cfg.remote.clone());
+    let mut stream = None;
+    for addr in addrs {
+        match super::tcp_client::connect(addr, cfg.connect_timeout, &Default::default()).await {
+            Ok(s) => {
+                stream = Some((s, addr));
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let (stream, peer) = stream.ok_or(last)?;
+    core.sink.send(Event::Opened {
+        session: core.id,
+        local: stream.local_addr()?,
+        peer: Some(peer),
+    });
+    if cfg.verified {
+        send_verified(core, &cfg, stream, file, size).await
+    } else {
+        let (mut rd, mut wr) = stream.into_split();
+        let mut progress = Progress::new(core, Some(size), 0);
+        copy_paced(
+            core,
+            file,
+            &mut wr,
+            &mut progress,
+            &cfg.path,
+            cfg.stream,
+            None,
+        )
+        .await?;
+        wr.shutdown().await?;
+        // Wait (a while) for the peer to close: then it has read everything.
+        let mut sink = [0u8; 4096];
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while matches!(rd.read(&mut sink).await, Ok(n) if n > 0) {}
+        })
+        .await;
+        progress.emit();
+        core.sink.send(Event::FileDone {
+            session: core.id,
+            path: cfg.path.clone(),
+            bytes: size,
+            sha256: None,
+            resumed_from: 0,
+        });
+        Ok(())
+    }
+}
+
+/// Copies a file into a writer a chunk at a time with pacing; hashes what it copies if asked.
+async fn copy_paced(
+    core: &SessionCore,
+    mut file: impl AsyncRead + Unpin,
+    out: &mut (impl AsyncWrite + Unpin),
+    progress: &mut Progress<'_>,
+    path: &Path,
+    options: StreamOptions,
+    mut hasher: Option<&mut Sha256>,
+) -> Result<(), NetError> {
+    let mut buf = vec![0u8; options.chunk.clamp(1, 1 << 20)];
+    let start = progress.done;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .await
+            .map_err(|e| file_error(path, &e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.write_all(&buf[..n]).await?;
+        core.counters.add_tx(n);
+        if let Some(h) = hasher.as_deref_mut() {
+            h.update(&buf[..n]);
+        }
+        progress.add(n);
+        progress.pace(options.rate, progress.done - start).await;
+    }
+}
+
+async fn send_udp(
+    core: &SessionCore,
+    cfg: &FileSendConfig,
+    mut file: tokio::fs::File,
+    size: u64,
+) -> Result<(), NetError> {
+    let dest = *super::resolve::resolve(&cfg.remote)
+        .await?
+        .first()
+        .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, cfg.remote.clone()))?;
+    let bind: SocketAddr = if dest.is_ipv6() {
+        "[::]:0".parse().unwrap_or(dest)
+    } else {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    };
+    let socket = tokio::net::UdpSocket::bind(bind).await?;
+    socket.connect(dest).await?;
+    core.sink.send(Event::Opened {
+        session: core.id,
+        local: socket.local_addr()?,
+        peer: Some(dest),
+    });
+    let mut progress = Progress::new(core, Some(size), 0);
+    // A datagram carries at most 65,507 bytes of IPv4 payload.
+    let mut buf = vec![0u8; cfg.stream.chunk.clamp(1, 65_507)];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .await
+            .map_err(|e| file_error(&cfg.path, &e))?;
+        if n == 0 {
+            break;
+        }
+        socket.send(&buf[..n]).await?;
+        core.counters.add_tx(n);
+        progress.add(n);
+        progress.pace(cfg.stream.rate, progress.done).await;
+    }
+    progress.emit();
+    core.sink.send(Event::FileDone {
+        session: core.id,
+        path: cfg.path.clone(),
+        bytes: size,
+        sha256: None,
+        resumed_from: 0,
+    });
+    Ok(())
+}
+
+/// Reads one protocol line (JSON) of at most MAX_LINE bytes.
+async fn read_line_json(
+    reader: &mut (impl tokio::io::AsyncBufRead + Unpin),
+) -> Result<serde_json::Value, NetError> {
+    let mut line = Vec::new();
+    let n = reader.take(MAX_LINE).read_until(b'\n', &mut line).await?;
+    if n == 0 || line.last() != Some(&b'\n') {
+        return Err(NetError::new(
+            NetErrorKind::Reset,
+            "the peer closed the connection mid-protocol",
+        ));
+    }
+    serde_json::from_slice(&line).map_err(|e| {
+        NetError::new(
+            NetErrorKind::Other,
+            format!("not a SockScope file transfer peer: {e}"),
+        )
+    })
+}
+
+async fn send_verified(
+    core: &SessionCore,
+    cfg: &FileSendConfig,
+    stream: tokio::net::TcpStream,
+    mut file: tokio::fs::File,
+    size: u64,
+) -> Result<(), NetError> {
+    let (sha256, _) = hash_file(&cfg.path, None).await?;
+    let name = cfg
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let header = json!({"name": name, "size": size, "sha256": sha256});
+    wr.write_all(format!("{MAGIC}\n{header}\n").as_bytes())
+        .await?;
+    let answer = read_line_json(&mut rd).await?;
+    let offered = answer["offset"].as_u64().unwrap_or(0).min(size);
+    // Resume only if the receiver's part is a true prefix of this file.
+    let start = if offered > 0
+        && answer["part_sha256"].as_str()
+            == Some(hash_file(&cfg.path, Some(offered)).await?.0.as_str())
+    {
+        offered
+    } else {
+        0
+    };
+    wr.write_all(format!("{}\n", json!({"start": start})).as_bytes())
+        .await?;
+    use tokio::io::AsyncSeekExt;
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| file_error(&cfg.path, &e))?;
+    let mut progress = Progress::new(core, Some(size), start);
+    copy_paced(
+        core,
+        file,
+        &mut wr,
+        &mut progress,
+        &cfg.path,
+        cfg.stream,
+        None,
+    )
+    .await?;
+    wr.flush().await?;
+    progress.emit();
+    let verdict = read_line_json(&mut rd).await?;
+    if verdict["ok"].as_bool() == Some(true) {
+        core.sink.send(Event::FileDone {
+            session: core.id,
+            path: cfg.path.clone(),
+            bytes: size,
+            sha256: Some(sha256),
+            resumed_from: start,
+        });
+        Ok(())
+    } else {
+        Err(NetError::new(
+            NetErrorKind::File,
+            format!(
+                "the receiver refused the file: {}",
+                verdict["error"].as_str().unwrap_or("no reason given")
+            ),
+        ))
+    }
+}
+
+/// Runs a receive job; returns when `once` is done, on a fatal error, or never (until closed).
+pub(crate) async fn receive_job(
+    core: &SessionCore,
+    cfg: FileReceiveConfig,
+) -> Result<(), NetError> {
+    if cfg.verified {
+        if !cfg.out.is_dir() {
+            return Err(NetError::new(
+                NetErrorKind::File,
+                format!("{} is not a folder", cfg.out.display()),
+            ));
+        }
+    } else if cfg.out.exists() {
+        return Err(NetError::new(
+            NetErrorKind::File,
+            format!("{} exists; it will not be overwritten", cfg.out.display()),
+        ));
+    }
+    if cfg.udp {
+        return receive_udp(core, &cfg).await;
+    }
+    let socket = super::options::new_socket(&cfg.bind, false)?;
+    super::SocketOptions::default().apply(&socket, true)?;
+    socket.bind(&cfg.bind.into())?;
+    socket.listen(16)?;
+    socket.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(socket.into())?;
+    core.sink.send(Event::Opened {
+        session: core.id,
+        local: listener.local_addr()?,
+        peer: None,
+    });
+    let mut first = true;
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let result = if cfg.verified {
+            receive_verified(core, stream, &cfg.out).await
+        } else {
+            let path = if first {
+                cfg.out.clone()
+            } else {
+                unique_path(
+                    cfg.out.parent().unwrap_or(Path::new(".")),
+                    &cfg.out
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                )
+            };
+            receive_raw_stream(core, stream, &path).await
+        };
+        first = false;
+        match result {
+            Ok(()) => {}
+            Err(e) if cfg.once => return Err(e),
+            Err(e) => core.error(NetError::new(e.kind, format!("{peer}: {}", e.detail))),
+        }
+        if cfg.once {
+            return Ok(());
+        }
+    }
+}
+
+async fn create_new(path: &Path) -> Result<tokio::io::BufWriter<tokio::fs::File>, NetError> {
+    let file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .map_err(|e| file_error(path, &e))?;
+    Ok(tokio::io::BufWriter::with_capacity(1 << 20, file))
+}
+
+async fn receive_raw_stream(
+    core: &SessionCore,
+    mut stream: tokio::net::TcpStream,
+    path: &Path,
+) -> Result<(), NetError> {
+    let mut out = create_new(path).await?;
+    let mut progress = Progress::new(core, None, 0);
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        core.counters.add_rx(n);
+        out.write_all(&buf[..n])
+            .await
+            .map_err(|e| file_error(path, &e))?;
+        progress.add(n);
+    }
+    out.flush().await.map_err(|e| file_error(path, &e))?;
+    progress.emit();
+    core.sink.send(Event::FileDone {
+        session: core.id,
+        path: path.to_path_buf(),
+        bytes: progress.done,
+        sha256: None,
+        resumed_from: 0,
+    });
+    Ok(())
+}
+
+async fn receive_udp(core: &SessionCore, cfg: &FileReceiveConfig) -> Result<(), NetError> {
+    let socket = super::options::new_socket(&cfg.bind, true)?;
+    super::options::set_recv_buffer(&socket, super::options::UDP_RECV_BUFFER);
+    socket.bind(&cfg.bind.into())?;
+    socket.set_nonblocking(true)?;
+    let socket = tokio::net::UdpSocket::from_std(socket.into())?;
+    core.sink.send(Event::Opened {
+        session: core.id,
+        local: socket.local_addr()?,
+        peer: None,
+    });
+    let mut out = create_new(&cfg.out).await?;
+    let mut progress = Progress::new(core, None, 0);
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let received = match cfg.idle_timeout {
+            Some(idle) if progress.done > 0 || cfg.once => {
+                match tokio::time::timeout(idle, socket.recv_from(&mut buf)).await {
+                    Ok(r) => r,
+                    Err(_) => break,
+                }
+            }
+            _ => socket.recv_from(&mut buf).await,
+        };
+        let n = match received {
+            Ok((n, _)) => n,
+            // An ICMP error from an earlier datagram of ours (Windows): not fatal.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => continue,
+            Err(e) => return Err(e.into()),
+        };
+        core.counters.add_rx(n);
+        out.write_all(&buf[..n])
+            .await
+            .map_err(|e| file_error(&cfg.out, &e))?;
+        progress.add(n);
+    }
+    out.flush().await.map_err(|e| file_error(&cfg.out, &e))?;
+    progress.emit();
+    core.sink.send(Event::FileDone {
+        session: core.id,
+        path: cfg.out.clone(),
+        bytes: progress.done,
+        sha256: None,
+        resumed_from: 0,
+    });
+    Ok(())
+}
+
+async fn receive_verified(
+    core: &SessionCore,
+    stream: tokio::net::TcpStream,
+    dir: &Path,
+) -> Result<(), NetError> {
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let mut magic = Vec::new();
+    (&mut rd).take(64).read_until(b'\n', &mut magic).await?;
+    if magic.strip_suffix(b"\n") != Some(MAGIC.as_bytes()) {
+        return Err(NetError::new(
+            NetErrorKind::Other,
+            "not a SockScope verified transfer (bad first line)",
+        ));
+    }
+    let header = read_line_json(&mut rd).await?;
+    let (Some(size), Some(sha256)) = (
+        header["size"].as_u64(),
+        header["sha256"].as_str().map(str::to_ascii_lowercase),
+    ) else {
+        return Err(NetError::new(
+            NetErrorKind::Other,
+            "the header lacks size or sha256",
+        ));
+    };
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(NetError::new(
+            NetErrorKind::Other,
+            "the header's sha256 is not 64 hex digits",
+        ));
+    }
+    let name = safe_file_name(header["name"].as_str().unwrap_or(""));
+    // The part file is keyed by content, so a different file of the same name never mixes in.
+    let part = dir.join(format!("{name}.{}.part", &sha256[..16]));
+    let existing = tokio::fs::metadata(&part)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0)
+        .min(size);
+    let (part_sha, part_hasher) = if existing > 0 {
+        hash_file(&part, Some(existing)).await?
+    } else {
+        (String::new(), Sha256::new())
+    };
+    wr.write_all(format!("{}\n", json!({"offset": existing, "part_sha256": part_sha})).as_bytes())
+        .await?;
+    let start = read_line_json(&mut rd).await?["start"]
+        .as_u64()
+        .unwrap_or(0)
+        .min(existing);
+    let mut hasher = if start == existing {
+        part_hasher
+    } else {
+        Sha256::new()
+    };
+    let file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&part)
+        .await
+        .map_err(|e| file_error(&part, &e))?;
+    file.set_len(start)
+        .await
+        .map_err(|e| file_error(&part, &e))?;
+    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
+    use tokio::io::AsyncSeekExt;
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| file_error(&part, &e))?;
+    let mut progress = Progress::new(core, Some(size), start);
+    let mut buf = vec![0u8; 256 << 10];
+    while progress.done < size {
+        let want = buf.len().min((size - progress.done) as usize);
+        let n = rd.read(&mut buf[..want]).await?;
+        if n == 0 {
+            file.flush().await.map_err(|e| file_error(&part, &e))?;
+            return Err(NetError::new(
+                NetErrorKind::Reset,
+                format!(
+                    "{name}: truncated, {} of {size} bytes received; send again to resume",
+                    progress.done
+                ),
+            ));
+        }
+        core.counters.add_rx(n);
+        hasher.update(&buf[..n]);
+        if let Err(e) = file.write_all(&buf[..n]).await {
+            let err = file_error(&part, &e);
+            let _ = wr
+                .write_all(
+                    format!("{}\n", json!({"ok": false, "error": err.to_string()})).as_bytes(),
+                )
+                .await;
+            return Err(err);
+        }
+        progress.add(n);
+    }
+    file.flush().await.map_err(|e| file_error(&part, &e))?;
+    drop(file);
+    progress.emit();
+    let got = encode_hex_compact(&hasher.finalize());
+    if got != sha256 {
+        let _ = tokio::fs::remove_file(&part).await;
+        let reason = format!(
+            "{name}: SHA-256 mismatch (expected {sha256}, got {got}); the partial file was removed"
+        );
+        wr.write_all(format!("{}\n", json!({"ok": false, "error": reason})).as_bytes())
+            .await?;
+        return Err(NetError::new(NetErrorKind::File, reason));
+    }
+    let target = unique_path(dir, &name);
+    tokio::fs::rename(&part, &target)
+        .await
+        .map_err(|e| file_error(&target, &e))?;
+    let saved = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    wr.write_all(format!("{}\n", json!({"ok": true, "name": saved, "sha256": got})).as_bytes())
+        .await?;
+    core.sink.send(Event::FileDone {
+        session: core.id,
+        path: target,
+        bytes: size,
+        sha256: Some(got),
+        resumed_from: start,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_peers_become_plain_names() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("..\\..\\Windows\\system.ini"), "system.ini");
+        assert_eq!(safe_file_name("/absolute/path.bin"), "path.bin");
+        assert_eq!(safe_file_name("C:\\temp\\a.txt"), "a.txt");
+        assert_eq!(safe_file_name(".."), "received.bin");
+        assert_eq!(safe_file_name(""), "received.bin");
+        assert_eq!(safe_file_name("dir/"), "received.bin");
+        assert_eq!(safe_file_name("CON"), "_CON");
+        assert_eq!(safe_file_name("com1.txt"), "_com1.txt");
+        assert_eq!(safe_file_name("lpt9"), "_lpt9");
+        assert_eq!(safe_file_name("a\u{0}b\nc\u{7f}.txt"), "a_b_c_.txt");
+        assert_eq!(safe_file_name("what?<>|*.bin"), "what_____.bin");
+        assert_eq!(safe_file_name("trailing. . "), "trailing");
+        assert_eq!(safe_file_name("固件 v1.2.bin"), "固件 v1.2.bin");
+        assert!(safe_file_name(&"x".repeat(500)).len() <= 200);
+    }
+
+    #[test]
+    fn unique_names_never_overwrite() {
+        let dir = std::env::temp_dir().join(format!("sockscope-unique-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(unique_path(&dir, "a.bin"), dir.join("a.bin"));
+        std::fs::write(dir.join("a.bin"), b"1").unwrap();
+        assert_eq!(unique_path(&dir, "a.bin"), dir.join("a (1).bin"));
+        std::fs::write(dir.join("a (1).bin"), b"1").unwrap();
+        assert_eq!(unique_path(&dir, "a.bin"), dir.join("a (2).bin"));
+        std::fs::write(dir.join("noext"), b"1").unwrap();
+        assert_eq!(unique_path(&dir, "noext"), dir.join("noext (1)"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -308,3 +308,58 @@ fn addresses_window_classifies_and_fills_the_local_address() {
     harness.run_steps(2);
     assert_eq!(harness.state().tabs[0].settings.local_addr, "127.0.0.1");
 }
+
+#[test]
+fn files_window_sends_and_receives_a_verified_file() {
+    let dir = std::env::temp_dir().join(format!("sockscope-gui-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(dir.join("fw.bin"), &data).unwrap();
+
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Files").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Listen on (PORT or ADDR:PORT)", "127.0.0.1:0");
+    type_into(
+        &mut harness,
+        "Save into folder",
+        dir.join("in").to_str().unwrap(),
+    );
+    harness.get_by_label("Start").click();
+    step_until(&mut harness, "listening", |h| {
+        matches!(
+            h.state().files.jobs.first().map(|j| &j.state),
+            Some(sockscope::ui::file_panel::JobState::Running { listening: Some(_) })
+        )
+    });
+    let sockscope::ui::file_panel::JobState::Running {
+        listening: Some(at),
+    } = harness.state().files.jobs[0].state.clone()
+    else {
+        unreachable!()
+    };
+
+    type_into(&mut harness, "File", dir.join("fw.bin").to_str().unwrap());
+    type_into(&mut harness, "To (HOST:PORT)", &at);
+    harness.get_by_label("Send file").click();
+    step_until(&mut harness, "sent and received", |h| {
+        let jobs = &h.state().files.jobs;
+        jobs.len() == 2
+            && matches!(jobs[1].state, sockscope::ui::file_panel::JobState::Done(_))
+            && jobs[0].finished.len() == 1
+    });
+    assert!(harness.query_all_by_label_contains("File done:").count() >= 2);
+    assert!(std::fs::read(dir.join("in").join("fw.bin")).unwrap() == data);
+    // The receiver goes on listening until stopped.
+    harness.get_by_label("Cancel").scroll_to_me();
+    harness.run_steps(3);
+    harness.get_by_label("Cancel").click();
+    step_until(&mut harness, "receiver stopped", |h| {
+        matches!(
+            h.state().files.jobs[0].state,
+            sockscope::ui::file_panel::JobState::Failed(_)
+        )
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -2,8 +2,10 @@
 //! engine, whose events are drained here a bounded amount per frame.
 
 use super::address_panel::AddressPanel;
+use super::file_panel::FilePanel;
 use super::i18n::Lang;
 use super::log_view::{write_log, LogEntry};
+use super::path_field::{DialogKind, PathField};
 use super::session_tab::{SessionKind, SessionTab, TabRequest, TabSettings};
 use super::widgets::ERROR_COLOR;
 use crate::engine::{Command, EngineHandle};
@@ -37,8 +39,7 @@ pub struct SavedState {
 /// A question for a file path, answered by typing or through the file dialog.
 struct PathPrompt {
     purpose: PathPurpose,
-    path: String,
-    browsing: Option<mpsc::Receiver<Option<PathBuf>>>,
+    field: PathField,
 }
 
 #[derive(Clone, Copy)]
@@ -66,6 +67,8 @@ pub struct SockScopeApp {
     prompt: Option<PathPrompt>,
     /// The Addresses window.
     pub addresses: AddressPanel,
+    /// The Files window.
+    pub files: FilePanel,
     notices: (mpsc::Sender<Notice>, mpsc::Receiver<Notice>),
     status: Option<(String, bool)>,
 }
@@ -86,6 +89,7 @@ impl SockScopeApp {
             local_ips: interface_ips(),
             prompt: None,
             addresses: AddressPanel::default(),
+            files: FilePanel::default(),
             notices: mpsc::channel(),
             status: None,
         }
@@ -117,6 +121,8 @@ impl SockScopeApp {
             let session = event.session();
             if let Some(tab) = self.tabs.iter_mut().find(|t| t.id == session) {
                 tab.on_event(event, self.lang);
+            } else if self.files.owns(session) {
+                self.files.on_event(event, self.lang);
             }
             if start.elapsed() > DRAIN_BUDGET {
                 return true;
@@ -153,6 +159,7 @@ impl SockScopeApp {
                 }
                 ui.separator();
                 ui.toggle_value(&mut self.addresses.open, t.addresses);
+                ui.toggle_value(&mut self.files.open, t.files);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     // Right to left: the combo first, then its label on its left.
                     let combo = egui::ComboBox::from_id_salt("language")
@@ -199,6 +206,13 @@ impl SockScopeApp {
                 ui.vertical_centered(|ui| ui.label(RichText::new(t.no_sessions).size(16.0)));
             }
         });
+        let engine = &self.engine;
+        self.files.show(
+            ui.ctx(),
+            self.lang,
+            &mut || engine.new_session_id(),
+            &mut commands,
+        );
         for command in commands {
             self.engine.send(command);
         }
@@ -255,8 +269,7 @@ impl SockScopeApp {
         };
         self.prompt = Some(PathPrompt {
             purpose,
-            path: default_dir().join(name).display().to_string(),
-            browsing: None,
+            field: PathField::new(default_dir().join(name).display().to_string()),
         });
     }
 
@@ -265,14 +278,6 @@ impl SockScopeApp {
         let Some(prompt) = &mut self.prompt else {
             return;
         };
-        if let Some(rx) = &prompt.browsing {
-            if let Ok(choice) = rx.try_recv() {
-                if let Some(path) = choice {
-                    prompt.path = path.display().to_string();
-                }
-                prompt.browsing = None;
-            }
-        }
         let title = match prompt.purpose {
             PathPurpose::SaveLog { csv: true, .. } => t.save_csv,
             PathPurpose::SaveLog { csv: false, .. } => t.save_log,
@@ -284,29 +289,10 @@ impl SockScopeApp {
             .resizable(false)
             .show(ctx, |ui| {
                 ui.label(t.path_fallback);
-                ui.add(egui::TextEdit::singleline(&mut prompt.path).desired_width(420.0));
+                prompt
+                    .field
+                    .ui(ui, t.file_path, DialogKind::SaveFile, 420.0);
                 ui.horizontal(|ui| {
-                    if ui
-                        .add_enabled(prompt.browsing.is_none(), egui::Button::new("…"))
-                        .clicked()
-                    {
-                        let (tx, rx) = mpsc::channel();
-                        let start = PathBuf::from(&prompt.path);
-                        let ctx = ui.ctx().clone();
-                        // The dialog blocks its thread, never the window.
-                        std::thread::spawn(move || {
-                            let mut dialog = rfd::FileDialog::new();
-                            if let Some(dir) = start.parent() {
-                                dialog = dialog.set_directory(dir);
-                            }
-                            if let Some(name) = start.file_name() {
-                                dialog = dialog.set_file_name(name.to_string_lossy());
-                            }
-                            let _ = tx.send(dialog.save_file());
-                            ctx.request_repaint();
-                        });
-                        prompt.browsing = Some(rx);
-                    }
                     if ui.button(t.ok).clicked() {
                         decision = Some(true);
                     }
@@ -317,7 +303,7 @@ impl SockScopeApp {
             });
         match decision {
             Some(true) => {
-                let path = PathBuf::from(prompt.path.trim());
+                let path = prompt.field.path_buf();
                 let purpose = prompt.purpose;
                 self.prompt = None;
                 self.act_on_path(purpose, path, ctx);

@@ -2,9 +2,11 @@
 
 pub mod address_panel;
 pub mod app;
+pub mod file_panel;
 pub mod fonts;
 pub mod i18n;
 pub mod log_view;
+pub mod path_field;
 pub mod session_tab;
 pub mod widgets;
 

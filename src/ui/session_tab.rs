@@ -3,14 +3,15 @@
 
 use super::i18n::{self, Lang, Texts};
 use super::log_view::{clock, human_bytes, EntryKind, LogAction, LogEntry, LogView};
+use super::path_field::{DialogKind, PathField};
 use super::widgets::{
-    checked_field, checksum_combo, encoding_combo, line_ending_combo, ERROR_COLOR, OK_COLOR,
-    RX_COLOR, TX_COLOR, WARN_COLOR,
+    checked_field, checksum_combo, encoding_combo, line_ending_combo, progress_bar, ERROR_COLOR,
+    OK_COLOR, RX_COLOR, TX_COLOR, WARN_COLOR,
 };
 use crate::engine::{
     parse_host, parse_host_port, parse_port, CloseReason, Command, ConnId, CountersSnapshot,
     Direction, Event, NetError, Repeat, SendTarget, SessionConfig, SessionId, SessionStats,
-    SocketOptions,
+    SocketOptions, StreamOptions,
 };
 use crate::payload::{build_payload, InputMode, SendFormat};
 use eframe::egui::{self, Color32, RichText};
@@ -166,8 +167,8 @@ pub struct SessionTab {
     pub last_error: Option<String>,
     /// A file being sent over the session.
     pub file_progress: Option<FileProgress>,
-    /// Path of the file to send (typed, or picked).
-    pub file_path: String,
+    /// The file to send over the session (typed, or picked).
+    pub file: PathField,
 }
 
 /// How far a file transfer has come.
@@ -202,7 +203,7 @@ impl SessionTab {
             capture: None,
             last_error: None,
             file_progress: None,
-            file_path: String::new(),
+            file: PathField::default(),
         }
     }
 
@@ -438,6 +439,7 @@ impl SessionTab {
                 self.send_to = None;
                 self.repeating = false;
                 self.capture = None;
+                self.file_progress = None;
                 self.state = TabState::Closed(error);
             }
         }
@@ -735,6 +737,7 @@ impl SessionTab {
                 }
             }
         });
+        self.file_ui(ui, t, commands);
         let rx: Vec<[f64; 2]> = self.rates.iter().map(|r| [r[0], r[1]]).collect();
         let tx: Vec<[f64; 2]> = self.rates.iter().map(|r| [r[0], r[2]]).collect();
         egui_plot::Plot::new(("rate_plot", self.id.0))
@@ -753,6 +756,39 @@ impl SessionTab {
             ui.separator();
             self.clients_ui(ui, lang, commands);
         }
+    }
+
+    /// Sends a file's raw bytes over the session, with progress and cancel.
+    fn file_ui(&mut self, ui: &mut egui::Ui, t: &Texts, commands: &mut Vec<Command>) {
+        self.file.ui(ui, t.file_path, DialogKind::OpenFile, 200.0);
+        ui.horizontal(|ui| match self.file_progress {
+            Some(p) => {
+                if ui.button(t.cancel_file).clicked() {
+                    commands.push(Command::CancelFile { session: self.id });
+                    self.file_progress = None;
+                }
+                progress_bar(ui, p.done, p.total, p.rate, t);
+            }
+            None => {
+                let ready = self.is_active() && !self.file.path.trim().is_empty();
+                if ui
+                    .add_enabled(ready, egui::Button::new(t.send_file))
+                    .clicked()
+                {
+                    commands.push(Command::SendFile {
+                        session: self.id,
+                        target: self.target(),
+                        path: self.file.path_buf(),
+                        options: StreamOptions::default(),
+                    });
+                    self.file_progress = Some(FileProgress {
+                        done: 0,
+                        total: None,
+                        rate: 0.0,
+                    });
+                }
+            }
+        });
     }
 
     fn clients_ui(&mut self, ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>) {

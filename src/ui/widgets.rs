@@ -80,3 +80,43 @@ pub fn checked_field(
     })
     .inner
 }
+
+/// A progress bar with bytes, rate and time left.
+pub fn progress_bar(
+    ui: &mut egui::Ui,
+    done: u64,
+    total: Option<u64>,
+    rate: f64,
+    t: &super::i18n::Texts,
+) {
+    use super::log_view::human_bytes;
+    let speed = format!("{}/s", human_bytes(rate as u64));
+    let (fraction, text) = match total {
+        Some(total) if total > 0 => {
+            let left = if rate > 0.0 {
+                (total.saturating_sub(done)) as f64 / rate
+            } else {
+                f64::NAN
+            };
+            let eta = if left.is_finite() {
+                format!(" · {:.0} s {}", left.ceil(), t.time_left)
+            } else {
+                String::new()
+            };
+            (
+                done as f32 / total as f32,
+                format!(
+                    "{} / {} · {speed}{eta}",
+                    human_bytes(done),
+                    human_bytes(total)
+                ),
+            )
+        }
+        _ => (0.0, format!("{} · {speed}", human_bytes(done))),
+    };
+    ui.add(
+        egui::ProgressBar::new(fraction)
+            .text(text)
+            .animate(total.is_none()),
+    );
+}

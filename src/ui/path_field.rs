@@ -1,0 +1,97 @@
+//! A path typed by hand or picked with the system's file dialog. The dialog runs on a thread of
+//! its own (never blocking the window); where no dialog service exists, typing still works.
+
+use eframe::egui;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+/// Which dialog the browse button opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogKind {
+    /// Choose a file to read.
+    OpenFile,
+    /// Choose where to write a file.
+    SaveFile,
+    /// Choose a folder.
+    Folder,
+}
+
+/// A path text field with a browse button.
+#[derive(Default)]
+pub struct PathField {
+    /// The path as shown and typed.
+    pub path: String,
+    pending: Option<mpsc::Receiver<Option<PathBuf>>>,
+}
+
+impl PathField {
+    /// A field holding `path`.
+    pub fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            pending: None,
+        }
+    }
+
+    /// The path, trimmed.
+    pub fn path_buf(&self) -> PathBuf {
+        PathBuf::from(self.path.trim())
+    }
+
+    /// Draws `label`, the text field and the browse button.
+    pub fn ui(&mut self, ui: &mut egui::Ui, label: &str, kind: DialogKind, width: f32) {
+        if let Some(rx) = &self.pending {
+            if let Ok(choice) = rx.try_recv() {
+                if let Some(path) = choice {
+                    self.path = path.display().to_string();
+                }
+                self.pending = None;
+            }
+        }
+        ui.horizontal(|ui| {
+            let label_text = label;
+            let label = ui.label(label_text);
+            ui.add(egui::TextEdit::singleline(&mut self.path).desired_width(width))
+                .labelled_by(label.id);
+            let browse = ui
+                .add_enabled(self.pending.is_none(), egui::Button::new("…"))
+                .on_hover_text(label_text)
+                .accessible_name(format!("{label_text} …"));
+            if browse.clicked() {
+                self.pending = Some(open_dialog(kind, self.path_buf(), ui.ctx().clone()));
+            }
+        });
+    }
+}
+
+fn open_dialog(
+    kind: DialogKind,
+    start: PathBuf,
+    ctx: egui::Context,
+) -> mpsc::Receiver<Option<PathBuf>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut dialog = rfd::FileDialog::new();
+        let dir = if start.is_dir() {
+            Some(start.as_path())
+        } else {
+            start.parent()
+        };
+        if let Some(dir) = dir.filter(|d| d.is_dir()) {
+            dialog = dialog.set_directory(dir);
+        }
+        let choice = match kind {
+            DialogKind::OpenFile => dialog.pick_file(),
+            DialogKind::Folder => dialog.pick_folder(),
+            DialogKind::SaveFile => {
+                if let Some(name) = start.file_name() {
+                    dialog = dialog.set_file_name(name.to_string_lossy());
+                }
+                dialog.save_file()
+            }
+        };
+        let _ = tx.send(choice);
+        ctx.request_repaint();
+    });
+    rx
+}

@@ -365,7 +365,7 @@ fn cancel_mid_way_stops_the_send() {
         udp: false,
         verified: false,
         stream: StreamOptions {
-            chunk: 10_000,
+            chunk: Some(10_000),
             rate: Some(2_000_000),
         },
         connect_timeout: Duration::from_secs(3),

@@ -62,9 +62,9 @@ pub struct SendFileArgs {
     /// Use the verified format (docs/file-transfer.md): the receiver checks size and SHA-256.
     #[arg(long)]
     pub verified: bool,
-    /// Bytes per write or datagram.
-    #[arg(long, default_value_t = crate::engine::DEFAULT_CHUNK)]
-    pub chunk: usize,
+    /// Bytes per write or datagram (default: large TCP writes; 1472-byte datagrams).
+    #[arg(long)]
+    pub chunk: Option<usize>,
     /// Bytes per second at most (devices drop UDP sent too fast).
     #[arg(long)]
     pub rate: Option<u64>,
@@ -550,7 +550,7 @@ fn send_file(args: SendFileArgs) -> Result<ExitCode, UsageError> {
     if args.udp && args.verified {
         return Err(UsageError("--verified works over TCP only".into()));
     }
-    if args.chunk == 0 {
+    if args.chunk == Some(0) {
         return Err(UsageError("--chunk must be at least 1".into()));
     }
     match std::fs::metadata(&args.file) {

@@ -7,6 +7,7 @@
 mod batch;
 mod capture;
 mod error;
+mod file_io;
 mod options;
 mod resolve;
 mod session;
@@ -24,8 +25,8 @@ pub use resolve::{parse_bind, parse_host, parse_host_port, parse_port, AddressEr
 pub use sink::{Notifier, QueueBudget};
 pub use stats::{Counters, CountersSnapshot};
 pub use transfer::{
-    safe_file_name, unique_path, FileReceiveConfig, FileSendConfig, StreamOptions, DEFAULT_CHUNK,
-    MAGIC,
+    safe_file_name, unique_path, FileReceiveConfig, FileSendConfig, StreamOptions,
+    DEFAULT_DATAGRAM, MAGIC,
 };
 
 use sink::{EventSink, QueueLoad};
@@ -340,7 +341,7 @@ impl Engine {
         let load = Arc::new(QueueLoad::default());
         let sink = EventSink::new(ev_tx, load.clone(), budget, notifier);
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .thread_name("sockscope-engine")
             .enable_all()
             .build()?;

@@ -5,6 +5,7 @@
 //!
 //! Files are read and written a chunk at a time: memory stays flat for any size.
 
+use super::file_io::{file_error, BlockReader, BlockWriter, FILE_BLOCK};
 use super::session::SessionCore;
 use super::tcp_conn::Outgoing;
 use super::{Event, NetError, NetErrorKind};
@@ -15,14 +16,16 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-/// Default chunk: one TCP write or one UDP datagram.
-pub const DEFAULT_CHUNK: usize = 64 << 10;
+/// Default UDP datagram payload: what fits one Ethernet frame.
+pub const DEFAULT_DATAGRAM: usize = 1472;
 /// First line of the verified format.
 pub const MAGIC: &str = "SOCKSCOPE-FILE 1";
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+/// A receive block is handed to the writer when less room than this is left in it.
+const RECEIVE_SLACK: usize = 64 << 10;
 /// Longest protocol line accepted.
 const MAX_LINE: u64 = 64 << 10;
 
@@ -74,10 +77,6 @@ pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
         .map(|i| dir.join(format!("{stem} ({i}){ext}")))
         .find(|p| !p.exists())
         .unwrap_or(first)
-}
-
-fn file_error(path: &Path, e: &std::io::Error) -> NetError {
-    NetError::new(NetErrorKind::File, format!("{}: {e}", path.display()))
 }
 
 /// SHA-256 of a file's first `limit` bytes (all when `None`), and the hasher state after them.
@@ -167,36 +166,26 @@ pub(crate) enum FileSink {
 }
 
 /// How a raw stream is cut and paced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamOptions {
-    /// Bytes per write or datagram.
-    pub chunk: usize,
+    /// Bytes per write or datagram; `None`: large writes over TCP, 1,472-byte datagrams (one
+    /// Ethernet frame) over UDP.
+    pub chunk: Option<usize>,
     /// Bytes per second at most (`None`: as fast as the peer takes them).
     pub rate: Option<u64>,
 }
 
-impl Default for StreamOptions {
-    fn default() -> Self {
-        Self {
-            chunk: DEFAULT_CHUNK,
-            rate: None,
-        }
+impl StreamOptions {
+    fn tcp_chunk(&self) -> usize {
+        self.chunk.unwrap_or(FILE_BLOCK).clamp(1, FILE_BLOCK)
+    }
+
+    /// A datagram carries at most 65,507 bytes of IPv4 payload.
+    fn udp_chunk(&self) -> usize {
+        self.chunk.unwrap_or(DEFAULT_DATAGRAM).clamp(1, 65_507)
     }
 }
 
-async fn open_for_reading(path: &Path) -> Result<(tokio::fs::File, u64), NetError> {
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| file_error(path, &e))?;
-    let meta = file.metadata().await.map_err(|e| file_error(path, &e))?;
-    if meta.is_dir() {
-        return Err(NetError::new(
-            NetErrorKind::File,
-            format!("{} is a folder", path.display()),
-        ));
-    }
-    Ok((file, meta.len()))
-}
 
 /// Streams a file into a session's connections or UDP destination, then reports it done.
 pub(crate) async fn stream_into_session(
@@ -206,39 +195,38 @@ pub(crate) async fn stream_into_session(
     options: StreamOptions,
 ) {
     let result = async {
-        let (mut file, size) = open_for_reading(&path).await?;
+        let (mut file, size) = BlockReader::open(&path, 0)?;
         let mut progress = Progress::new(&core, Some(size), 0);
-        let mut buf = vec![0u8; options.chunk.clamp(1, 1 << 20)];
-        loop {
-            let n = file
-                .read(&mut buf)
-                .await
-                .map_err(|e| file_error(&path, &e))?;
-            if n == 0 {
-                break;
-            }
-            match &sink {
-                FileSink::Tcp(queues) => {
-                    for q in queues {
-                        let message = Outgoing {
-                            bytes: buf[..n].to_vec(),
-                            report: false,
-                        };
-                        q.send(message).await.map_err(|_| {
-                            NetError::new(
-                                NetErrorKind::NotConnected,
-                                "the connection closed during the transfer",
-                            )
-                        })?;
+        let chunk = match sink {
+            FileSink::Tcp(_) => options.tcp_chunk(),
+            FileSink::Udp { .. } => options.udp_chunk(),
+        };
+        while let Some(block) = file.next_block().await? {
+            for piece in block.chunks(chunk) {
+                match &sink {
+                    FileSink::Tcp(queues) => {
+                        for q in queues {
+                            let message = Outgoing {
+                                bytes: piece.to_vec(),
+                                report: false,
+                            };
+                            q.send(message).await.map_err(|_| {
+                                NetError::new(
+                                    NetErrorKind::NotConnected,
+                                    "the connection closed during the transfer",
+                                )
+                            })?;
+                        }
+                    }
+                    FileSink::Udp { socket, dest } => {
+                        socket.send_to(piece, *dest).map_err(NetError::from)?;
+                        core.counters.add_tx(piece.len());
                     }
                 }
-                FileSink::Udp { socket, dest } => {
-                    socket.send_to(&buf[..n], *dest).map_err(NetError::from)?;
-                    core.counters.add_tx(n);
-                }
+                progress.add(piece.len());
+                progress.pace(options.rate, progress.done).await;
             }
-            progress.add(n);
-            progress.pace(options.rate, progress.done).await;
+            file.recycle(block);
         }
         progress.emit();
         Ok::<u64, NetError>(progress.done)
@@ -292,7 +280,7 @@ pub struct FileReceiveConfig {
 
 /// Runs a send job to its end; the session then closes with its result.
 pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<(), NetError> {
-    let (file, size) = open_for_reading(&cfg.path).await?;
+    let (file, size) = BlockReader::open(&cfg.path, 0)?;
     if cfg.udp {
         return send_udp(core, &cfg, file, size).await;
     }
@@ -315,20 +303,13 @@ pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<
         peer: Some(peer),
     });
     if cfg.verified {
-        send_verified(core, &cfg, stream, file, size).await
+        drop(file);
+        send_verified(core, &cfg, stream, size).await
     } else {
         let (mut rd, mut wr) = stream.into_split();
         let mut progress = Progress::new(core, Some(size), 0);
-        copy_paced(
-            core,
-            file,
-            &mut wr,
-            &mut progress,
-            &cfg.path,
-            cfg.stream,
-            None,
-        )
-        .await?;
+        let mut file = file;
+        copy_paced(core, &mut file, &mut wr, &mut progress, cfg.stream).await?;
         wr.shutdown().await?;
         // Wait (a while) for the peer to close: then it has read everything.
         let mut sink = [0u8; 4096];
@@ -351,37 +332,29 @@ pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<
 /// Copies a file into a writer a chunk at a time with pacing; hashes what it copies if asked.
 async fn copy_paced(
     core: &SessionCore,
-    mut file: impl AsyncRead + Unpin,
+    file: &mut BlockReader,
     out: &mut (impl AsyncWrite + Unpin),
     progress: &mut Progress<'_>,
-    path: &Path,
     options: StreamOptions,
-    mut hasher: Option<&mut Sha256>,
 ) -> Result<(), NetError> {
-    let mut buf = vec![0u8; options.chunk.clamp(1, 1 << 20)];
+    let chunk = options.tcp_chunk();
     let start = progress.done;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .await
-            .map_err(|e| file_error(path, &e))?;
-        if n == 0 {
-            return Ok(());
+    while let Some(block) = file.next_block().await? {
+        for piece in block.chunks(chunk) {
+            out.write_all(piece).await?;
+            core.counters.add_tx(piece.len());
+            progress.add(piece.len());
+            progress.pace(options.rate, progress.done - start).await;
         }
-        out.write_all(&buf[..n]).await?;
-        core.counters.add_tx(n);
-        if let Some(h) = hasher.as_deref_mut() {
-            h.update(&buf[..n]);
-        }
-        progress.add(n);
-        progress.pace(options.rate, progress.done - start).await;
+        file.recycle(block);
     }
+    Ok(())
 }
 
 async fn send_udp(
     core: &SessionCore,
     cfg: &FileSendConfig,
-    mut file: tokio::fs::File,
+    mut file: BlockReader,
     size: u64,
 ) -> Result<(), NetError> {
     let dest = *super::resolve::resolve(&cfg.remote)
@@ -401,20 +374,15 @@ async fn send_udp(
         peer: Some(dest),
     });
     let mut progress = Progress::new(core, Some(size), 0);
-    // A datagram carries at most 65,507 bytes of IPv4 payload.
-    let mut buf = vec![0u8; cfg.stream.chunk.clamp(1, 65_507)];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .await
-            .map_err(|e| file_error(&cfg.path, &e))?;
-        if n == 0 {
-            break;
+    let chunk = cfg.stream.udp_chunk();
+    while let Some(block) = file.next_block().await? {
+        for piece in block.chunks(chunk) {
+            socket.send(piece).await?;
+            core.counters.add_tx(piece.len());
+            progress.add(piece.len());
+            progress.pace(cfg.stream.rate, progress.done).await;
         }
-        socket.send(&buf[..n]).await?;
-        core.counters.add_tx(n);
-        progress.add(n);
-        progress.pace(cfg.stream.rate, progress.done).await;
+        file.recycle(block);
     }
     progress.emit();
     core.sink.send(Event::FileDone {
@@ -451,7 +419,6 @@ async fn send_verified(
     core: &SessionCore,
     cfg: &FileSendConfig,
     stream: tokio::net::TcpStream,
-    mut file: tokio::fs::File,
     size: u64,
 ) -> Result<(), NetError> {
     let (sha256, _) = hash_file(&cfg.path, None).await?;
@@ -478,21 +445,9 @@ async fn send_verified(
     };
     wr.write_all(format!("{}\n", json!({"start": start})).as_bytes())
         .await?;
-    use tokio::io::AsyncSeekExt;
-    file.seek(std::io::SeekFrom::Start(start))
-        .await
-        .map_err(|e| file_error(&cfg.path, &e))?;
+    let (mut file, _) = BlockReader::open(&cfg.path, start)?;
     let mut progress = Progress::new(core, Some(size), start);
-    copy_paced(
-        core,
-        file,
-        &mut wr,
-        &mut progress,
-        &cfg.path,
-        cfg.stream,
-        None,
-    )
-    .await?;
+    copy_paced(core, &mut file, &mut wr, &mut progress, cfg.stream).await?;
     wr.flush().await?;
     progress.emit();
     let verdict = read_line_json(&mut rd).await?;
@@ -579,36 +534,30 @@ pub(crate) async fn receive_job(
     }
 }
 
-async fn create_new(path: &Path) -> Result<tokio::io::BufWriter<tokio::fs::File>, NetError> {
-    let file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .await
-        .map_err(|e| file_error(path, &e))?;
-    Ok(tokio::io::BufWriter::with_capacity(1 << 20, file))
-}
-
 async fn receive_raw_stream(
     core: &SessionCore,
     mut stream: tokio::net::TcpStream,
     path: &Path,
 ) -> Result<(), NetError> {
-    let mut out = create_new(path).await?;
+    let mut out = BlockWriter::create_new(path)?;
     let mut progress = Progress::new(core, None, 0);
-    let mut buf = vec![0u8; 256 << 10];
+    let mut block = Vec::with_capacity(FILE_BLOCK);
     loop {
-        let n = stream.read(&mut buf).await?;
+        let n = stream.read_buf(&mut block).await?;
         if n == 0 {
             break;
         }
         core.counters.add_rx(n);
-        out.write_all(&buf[..n])
-            .await
-            .map_err(|e| file_error(path, &e))?;
         progress.add(n);
+        if block.capacity() - block.len() < RECEIVE_SLACK {
+            let next = out.buffer();
+            out.write(std::mem::replace(&mut block, next)).await?;
+        }
     }
-    out.flush().await.map_err(|e| file_error(path, &e))?;
+    if !block.is_empty() {
+        out.write(block).await?;
+    }
+    out.finish().await?;
     progress.emit();
     core.sink.send(Event::FileDone {
         session: core.id,
@@ -631,9 +580,10 @@ async fn receive_udp(core: &SessionCore, cfg: &FileReceiveConfig) -> Result<(), 
         local: socket.local_addr()?,
         peer: None,
     });
-    let mut out = create_new(&cfg.out).await?;
+    let mut out = BlockWriter::create_new(&cfg.out)?;
     let mut progress = Progress::new(core, None, 0);
     let mut buf = vec![0u8; 65536];
+    let mut block = Vec::with_capacity(FILE_BLOCK);
     loop {
         let received = match cfg.idle_timeout {
             Some(idle) if progress.done > 0 || cfg.once => {
@@ -651,12 +601,17 @@ async fn receive_udp(core: &SessionCore, cfg: &FileReceiveConfig) -> Result<(), 
             Err(e) => return Err(e.into()),
         };
         core.counters.add_rx(n);
-        out.write_all(&buf[..n])
-            .await
-            .map_err(|e| file_error(&cfg.out, &e))?;
         progress.add(n);
+        block.extend_from_slice(&buf[..n]);
+        if block.len() >= FILE_BLOCK - RECEIVE_SLACK {
+            let next = out.buffer();
+            out.write(std::mem::replace(&mut block, next)).await?;
+        }
     }
-    out.flush().await.map_err(|e| file_error(&cfg.out, &e))?;
+    if !block.is_empty() {
+        out.write(block).await?;
+    }
+    out.finish().await?;
     progress.emit();
     core.sink.send(Event::FileDone {
         session: core.id,
@@ -718,33 +673,22 @@ async fn receive_verified(
         .as_u64()
         .unwrap_or(0)
         .min(existing);
-    let mut hasher = if start == existing {
+    let hasher = if start == existing {
         part_hasher
     } else {
         Sha256::new()
     };
-    let file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(&part)
-        .await
-        .map_err(|e| file_error(&part, &e))?;
-    file.set_len(start)
-        .await
-        .map_err(|e| file_error(&part, &e))?;
-    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
-    use tokio::io::AsyncSeekExt;
-    file.seek(std::io::SeekFrom::Start(start))
-        .await
-        .map_err(|e| file_error(&part, &e))?;
+    let mut file = BlockWriter::open_at(&part, start, Some(hasher))?;
     let mut progress = Progress::new(core, Some(size), start);
-    let mut buf = vec![0u8; 256 << 10];
+    let mut block = Vec::with_capacity(FILE_BLOCK);
     while progress.done < size {
-        let want = buf.len().min((size - progress.done) as usize);
-        let n = rd.read(&mut buf[..want]).await?;
+        let n = (&mut rd)
+            .take(size - progress.done)
+            .read_buf(&mut block)
+            .await?;
         if n == 0 {
-            file.flush().await.map_err(|e| file_error(&part, &e))?;
+            let _ = file.write(block).await;
+            let _ = file.finish().await;
             return Err(NetError::new(
                 NetErrorKind::Reset,
                 format!(
@@ -754,22 +698,27 @@ async fn receive_verified(
             ));
         }
         core.counters.add_rx(n);
-        hasher.update(&buf[..n]);
-        if let Err(e) = file.write_all(&buf[..n]).await {
-            let err = file_error(&part, &e);
-            let _ = wr
-                .write_all(
-                    format!("{}\n", json!({"ok": false, "error": err.to_string()})).as_bytes(),
-                )
-                .await;
+        progress.add(n);
+        if block.capacity() - block.len() < RECEIVE_SLACK || progress.done == size {
+            let next = file.buffer();
+            let full = std::mem::replace(&mut block, next);
+            if let Err(err) = file.write(full).await {
+                let refusal = json!({"ok": false, "error": err.to_string()});
+                let _ = wr.write_all(format!("{refusal}\n").as_bytes()).await;
+                return Err(err);
+            }
+        }
+    }
+    let got = match file.finish().await {
+        Ok(digest) => digest.unwrap_or_default(),
+        Err(err) => {
+            let refusal = json!({"ok": false, "error": err.to_string()});
+            let _ = wr.write_all(format!("{refusal}\n").as_bytes()).await;
             return Err(err);
         }
-        progress.add(n);
-    }
-    file.flush().await.map_err(|e| file_error(&part, &e))?;
-    drop(file);
+    };
     progress.emit();
-    let got = encode_hex_compact(&hasher.finalize());
+
     if got != sha256 {
         let _ = tokio::fs::remove_file(&part).await;
         let reason = format!(

@@ -8,7 +8,7 @@ use super::path_field::{DialogKind, PathField};
 use super::widgets::{checked_field, progress_bar, ERROR_COLOR, OK_COLOR};
 use crate::engine::{
     parse_bind, parse_host_port, Command, Event, FileReceiveConfig, FileSendConfig, SessionConfig,
-    SessionId, StreamOptions, DEFAULT_CHUNK,
+    SessionId, StreamOptions, DEFAULT_DATAGRAM,
 };
 use eframe::egui;
 use std::time::Duration;
@@ -72,7 +72,7 @@ impl Default for FilePanel {
             send_file: PathField::default(),
             send_to: "127.0.0.1:9000".into(),
             send_mode: TransferMode::Verified,
-            chunk: DEFAULT_CHUNK,
+            chunk: DEFAULT_DATAGRAM,
             rate_kib: 0,
             recv_on: "9000".into(),
             recv_out: PathField::default(),
@@ -207,7 +207,7 @@ impl FilePanel {
         mode_radios(ui, &mut self.send_mode, t);
         ui.horizontal(|ui| {
             let label = ui.label(t.chunk);
-            ui.add(egui::DragValue::new(&mut self.chunk).range(1..=1 << 20))
+            ui.add(egui::DragValue::new(&mut self.chunk).range(1..=65_507))
                 .labelled_by(label.id);
             let label = ui.label(t.rate_limit);
             ui.add(egui::DragValue::new(&mut self.rate_kib).range(0..=10_000_000))
@@ -238,7 +238,8 @@ impl FilePanel {
                     udp: self.send_mode == TransferMode::RawUdp,
                     verified: self.send_mode == TransferMode::Verified,
                     stream: StreamOptions {
-                        chunk: self.chunk,
+                        // The chunk size matters for datagrams; TCP writes large blocks.
+                        chunk: (self.send_mode == TransferMode::RawUdp).then_some(self.chunk),
                         rate: (self.rate_kib > 0).then_some(self.rate_kib * 1024),
                     },
                     connect_timeout: Duration::from_secs(5),

@@ -186,7 +186,6 @@ impl StreamOptions {
     }
 }
 
-
 /// Streams a file into a session's connections or UDP destination, then reports it done.
 pub(crate) async fn stream_into_session(
     core: SessionCore,

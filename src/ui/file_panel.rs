@@ -169,6 +169,7 @@ impl FilePanel {
         egui::Window::new(t.files)
             .open(&mut open)
             .default_width(520.0)
+            .default_height(620.0)
             .vscroll(true)
             .show(ctx, |ui| {
                 egui::CollapsingHeader::new(t.send_a_file)

@@ -363,3 +363,27 @@ fn files_window_sends_and_receives_a_verified_file() {
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn first_run_hint_and_about_box() {
+    let mut harness = app(Lang::Zh);
+    assert!(
+        harness.query_by_label("欢迎使用 SockScope").is_some(),
+        "first run shows the hint"
+    );
+    harness.get_by_label("知道了").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("欢迎使用 SockScope").is_none());
+    assert!(
+        harness.state().saved_state().hint_dismissed,
+        "and it stays dismissed"
+    );
+    harness.get_by_label("关于").click();
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label(&format!("sockscope {}", env!("CARGO_PKG_VERSION")))
+        .is_some());
+    assert!(harness
+        .query_by_label_contains("SIL 开放字体许可证")
+        .is_some());
+}

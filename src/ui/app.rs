@@ -34,6 +34,8 @@ pub struct SavedState {
     pub tabs: Vec<TabSettings>,
     /// The tab in front.
     pub active: usize,
+    /// The first-run hint was dismissed.
+    pub hint_dismissed: bool,
 }
 
 /// A question for a file path, answered by typing or through the file dialog.
@@ -69,6 +71,12 @@ pub struct SockScopeApp {
     pub addresses: AddressPanel,
     /// The Files window.
     pub files: FilePanel,
+    /// The About window is shown.
+    pub about_open: bool,
+    /// Settings live beside the program (portable mode).
+    pub portable: bool,
+    /// The first-run hint was dismissed.
+    pub hint_dismissed: bool,
     notices: (mpsc::Sender<Notice>, mpsc::Receiver<Notice>),
     status: Option<(String, bool)>,
 }
@@ -90,6 +98,9 @@ impl SockScopeApp {
             prompt: None,
             addresses: AddressPanel::default(),
             files: FilePanel::default(),
+            about_open: false,
+            portable: false,
+            hint_dismissed: saved.hint_dismissed,
             notices: mpsc::channel(),
             status: None,
         }
@@ -101,6 +112,7 @@ impl SockScopeApp {
             lang: Some(self.lang),
             tabs: self.tabs.iter().map(|t| t.settings.clone()).collect(),
             active: self.active,
+            hint_dismissed: self.hint_dismissed,
         }
     }
 
@@ -160,6 +172,7 @@ impl SockScopeApp {
                 ui.separator();
                 ui.toggle_value(&mut self.addresses.open, t.addresses);
                 ui.toggle_value(&mut self.files.open, t.files);
+                ui.toggle_value(&mut self.about_open, t.about);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     // Right to left: the combo first, then its label on its left.
                     let combo = egui::ComboBox::from_id_salt("language")
@@ -199,6 +212,19 @@ impl SockScopeApp {
         }
         let mut commands = Vec::new();
         let mut request = None;
+        if !self.hint_dismissed {
+            egui::Panel::top("first_run_hint").show(ui, |ui| {
+                ui.add_space(4.0);
+                ui.strong(t.welcome);
+                for line in [t.hint_client, t.hint_server, t.hint_udp] {
+                    ui.label(format!("• {line}"));
+                }
+                if ui.button(t.got_it).clicked() {
+                    self.hint_dismissed = true;
+                }
+                ui.add_space(4.0);
+            });
+        }
         egui::CentralPanel::default().show(ui, |ui| match self.tabs.get_mut(self.active) {
             Some(tab) => request = tab.ui(ui, self.lang, &self.local_ips, &mut commands),
             None => {
@@ -225,6 +251,7 @@ impl SockScopeApp {
             None => {}
         }
         self.prompt_ui(ui.ctx());
+        super::about::show(ui.ctx(), &mut self.about_open, self.lang, self.portable);
         if let Some(ip) = self.addresses.show(ui.ctx(), self.lang) {
             if let Some(tab) = self.tabs.get_mut(self.active) {
                 if !tab.is_active() {

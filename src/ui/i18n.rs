@@ -33,6 +33,17 @@ impl Lang {
 
 /// Every label of the window in one language.
 pub struct Texts {
+    pub about: &'static str,
+    pub about_title: &'static str,
+    pub licence: &'static str,
+    pub bundled_font: &'static str,
+    pub third_party: &'static str,
+    pub welcome: &'static str,
+    pub hint_client: &'static str,
+    pub hint_server: &'static str,
+    pub hint_udp: &'static str,
+    pub got_it: &'static str,
+    pub portable_mode: &'static str,
     pub files: &'static str,
     pub send_a_file: &'static str,
     pub receive_files: &'static str,
@@ -205,6 +216,17 @@ pub struct Texts {
 
 /// English.
 pub static EN: Texts = Texts {
+    about: "About",
+    about_title: "SockScope — TCP/UDP debugging assistant",
+    licence: "Licence: MIT OR Apache-2.0",
+    bundled_font: "Bundled font: Noto Sans CJK SC (subset), SIL Open Font License 1.1",
+    third_party: "Third-party crates and their licences",
+    welcome: "Welcome to SockScope",
+    hint_client: "TCP client: connect to a server (a device, a service) and talk to it.",
+    hint_server: "TCP server: listen on a port; many clients can connect; answer one or all.",
+    hint_udp: "UDP: send datagrams to any host:port and see who sends what back.",
+    got_it: "Got it",
+    portable_mode: "portable mode: settings beside the program",
     files: "Files",
     send_a_file: "Send a file",
     receive_files: "Receive files",
@@ -377,6 +399,17 @@ pub static EN: Texts = Texts {
 
 /// 简体中文.
 pub static ZH: Texts = Texts {
+    about: "关于",
+    about_title: "SockScope — TCP/UDP 网络调试助手",
+    licence: "许可证:MIT 或 Apache-2.0",
+    bundled_font: "内置字体:Noto Sans CJK SC(子集),SIL 开放字体许可证 1.1",
+    third_party: "第三方库及其许可证",
+    welcome: "欢迎使用 SockScope",
+    hint_client: "TCP 客户端:连接到服务器(设备或服务)并与之通信。",
+    hint_server: "TCP 服务器:在端口上监听,可接受多个客户端,回复其中一个或全部。",
+    hint_udp: "UDP:向任意 主机:端口 发送数据报,查看谁回复了什么。",
+    got_it: "知道了",
+    portable_mode: "便携模式:设置保存在程序旁边",
     files: "文件传输",
     send_a_file: "发送文件",
     receive_files: "接收文件",

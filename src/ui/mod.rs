@@ -1,5 +1,6 @@
 //! The egui front end: the window of tabs over the engine.
 
+pub mod about;
 pub mod address_panel;
 pub mod app;
 pub mod file_panel;
@@ -39,11 +40,20 @@ pub fn run() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("SockScope — TCP/UDP 调试助手")
+        .with_app_id("sockscope")
+        .with_inner_size([1280.0, 820.0])
+        .with_min_inner_size([760.0, 480.0]);
+    if let Ok(icon) =
+        eframe::icon_data::from_png_bytes(include_bytes!("../../resources/icon-256.png"))
+    {
+        viewport = viewport.with_icon(icon);
+    }
+    let portable = portable_settings_file();
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("SockScope — TCP/UDP 调试助手")
-            .with_inner_size([1280.0, 820.0])
-            .with_min_inner_size([760.0, 480.0]),
+        viewport,
+        persistence_path: portable.clone(),
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -58,7 +68,9 @@ pub fn run() -> ExitCode {
                 .storage
                 .and_then(|s| eframe::get_value(s, app::STORAGE_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(SockScopeApp::new(engine, saved)))
+            let mut app = SockScopeApp::new(engine, saved);
+            app.portable = portable.is_some();
+            Ok(Box::new(app))
         }),
     );
     match result {
@@ -68,4 +80,17 @@ pub fn run() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Name of the marker file that turns on portable mode when it lies beside the program.
+pub const PORTABLE_MARKER: &str = "sockscope.portable";
+
+/// In portable mode (a `sockscope.portable` file beside the program, e.g. on a USB stick) the
+/// settings file lives beside the program too.
+pub fn portable_settings_file() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    dir.join(PORTABLE_MARKER)
+        .exists()
+        .then(|| dir.join("sockscope-settings.ron"))
 }

@@ -548,11 +548,28 @@ async fn receive_raw_stream(
         }
         core.counters.add_rx(n);
         progress.add(n);
-        if block.capacity() - block.len() < RECEIVE_SLACK {
-            let next = out.buffer();
-            out.write(std::mem::replace(&mut block, next)).await?;
-        }
+        write_if_full(&mut out, &mut block).await?;
     }
+    finish_raw(core, out, block, progress, path).await
+}
+
+/// Hands the block to the file thread once it is nearly full, taking an empty one back.
+async fn write_if_full(out: &mut BlockWriter, block: &mut Vec<u8>) -> Result<(), NetError> {
+    if block.len() + RECEIVE_SLACK > FILE_BLOCK {
+        let next = out.buffer();
+        out.write(std::mem::replace(block, next)).await?;
+    }
+    Ok(())
+}
+
+/// Writes what is left, waits for the file to be complete, and reports it.
+async fn finish_raw(
+    core: &SessionCore,
+    mut out: BlockWriter,
+    block: Vec<u8>,
+    mut progress: Progress<'_>,
+    path: &Path,
+) -> Result<(), NetError> {
     if !block.is_empty() {
         out.write(block).await?;
     }
@@ -602,24 +619,9 @@ async fn receive_udp(core: &SessionCore, cfg: &FileReceiveConfig) -> Result<(), 
         core.counters.add_rx(n);
         progress.add(n);
         block.extend_from_slice(&buf[..n]);
-        if block.len() >= FILE_BLOCK - RECEIVE_SLACK {
-            let next = out.buffer();
-            out.write(std::mem::replace(&mut block, next)).await?;
-        }
+        write_if_full(&mut out, &mut block).await?;
     }
-    if !block.is_empty() {
-        out.write(block).await?;
-    }
-    out.finish().await?;
-    progress.emit();
-    core.sink.send(Event::FileDone {
-        session: core.id,
-        path: cfg.out.clone(),
-        bytes: progress.done,
-        sha256: None,
-        resumed_from: 0,
-    });
-    Ok(())
+    finish_raw(core, out, block, progress, &cfg.out).await
 }
 
 async fn receive_verified(

@@ -364,3 +364,45 @@ fn tcp_client_without_send_reads_until_the_server_closes() {
         .success()
         .stdout(predicates::str::contains("62 61 6E 6E 65 72 0D 0A"));
 }
+
+#[test]
+fn macros_count_up_across_repeated_sends() {
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    let to = peer.local_addr().unwrap().to_string();
+    Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "udp",
+            "--to",
+            &to,
+            "--send",
+            "seq={{counter}} len={{len}}",
+            "--macros",
+            "--repeat",
+            "3",
+            "--interval",
+            "5",
+            "--timeout",
+            "0.2",
+        ])
+        .timeout(WAIT)
+        .assert()
+        .success();
+    let mut buf = [0u8; 64];
+    for n in 1..=3 {
+        let (len, _) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&buf[..len]),
+            format!("seq={n} len=10")
+        );
+    }
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["udp", "--to", &to, "--send", "{{bogus}}", "--macros"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown or unclosed macro at position 1")
+    );
+}

@@ -10,7 +10,9 @@ use crate::engine::{
     FileReceiveConfig, FileSendConfig, Repeat, SendTarget, SessionConfig, SessionId, SocketOptions,
     StreamOptions,
 };
-use crate::payload::{build_payload, Checksum, InputMode, LineEnding, SendFormat, TextEncoding};
+use crate::payload::{
+    build_payload, Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use output::Printer;
 use std::cell::Cell;
@@ -152,6 +154,10 @@ pub struct SendArgs {
     /// Checksum appended to the data (before the line ending).
     #[arg(long, value_enum, default_value = "none")]
     pub checksum: ChecksumArg,
+    /// Expand {{date}} {{time}} {{unix}} {{counter}} {{rand:N}} {{len}} … in the data, at each
+    /// send (so --repeat counts up).
+    #[arg(long)]
+    pub macros: bool,
 }
 
 /// `--line-ending` values.
@@ -274,8 +280,8 @@ fn encoding(common: &CommonArgs) -> Result<TextEncoding, UsageError> {
         .ok_or_else(|| UsageError(format!("unknown encoding '{}'", common.encoding)))
 }
 
-/// The bytes of `--send`, or None without it.
-fn payload(send: &SendArgs, encoding: TextEncoding) -> Result<Option<Vec<u8>>, UsageError> {
+/// What `--send` sends (macros expanded at each send with --macros), or None without it.
+fn payload(send: &SendArgs, encoding: TextEncoding) -> Result<Option<Template>, UsageError> {
     let Some(data) = &send.send else {
         return Ok(None);
     };
@@ -302,8 +308,14 @@ fn payload(send: &SendArgs, encoding: TextEncoding) -> Result<Option<Vec<u8>>, U
             ChecksumArg::Sum8 => Checksum::Sum8,
             ChecksumArg::Xor8 => Checksum::Xor8,
         },
+        macros: send.macros,
     };
-    build_payload(data, &format)
+    let template = if format.macros {
+        Template::parse(data, &format)
+    } else {
+        build_payload(data, &format).map(Template::fixed)
+    };
+    template
         .map(Some)
         .map_err(|e| UsageError(format!("--send: {e}")))
 }
@@ -415,11 +427,11 @@ fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, UsageError> {
         || until.get(),
         |event, engine| {
             if let Event::Opened { .. } = event {
-                if let Some(bytes) = payload.take() {
-                    engine.send(Command::Send {
+                if let Some(template) = payload.take() {
+                    engine.send(Command::SendTemplate {
                         session,
                         target: SendTarget::Default,
-                        bytes,
+                        template,
                         repeat: None,
                     });
                 }
@@ -484,8 +496,8 @@ fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
             match event {
                 Event::Opened { .. } => {
                     last_activity.set(Instant::now());
-                    if let Some(bytes) = payload.take() {
-                        sending.set(send_repeated(engine, session, bytes, repeat, interval));
+                    if let Some(template) = payload.take() {
+                        sending.set(send_repeated(engine, session, template, repeat, interval));
                     }
                 }
                 Event::RepeatDone { .. } => {
@@ -513,36 +525,29 @@ fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
     Ok(code)
 }
 
-/// Sends `bytes` `times` times; returns whether a repeat is still running in the engine.
+/// Sends `template` `times` times; returns whether a repeat is still running in the engine.
 fn send_repeated(
     engine: &EngineHandle,
     session: SessionId,
-    bytes: Vec<u8>,
+    template: Template,
     times: u64,
     interval_ms: u64,
 ) -> bool {
-    if times <= 1 || interval_ms == 0 {
-        // As fast as possible: queued in order, so a later Close comes after them.
-        for _ in 0..times {
-            engine.send(Command::Send {
-                session,
-                target: SendTarget::Default,
-                bytes: bytes.clone(),
-                repeat: None,
-            });
-        }
-        return false;
-    }
-    engine.send(Command::Send {
-        session,
-        target: SendTarget::Default,
-        bytes,
-        repeat: Some(Repeat {
-            interval: Duration::from_millis(interval_ms),
-            count: Some(times),
-        }),
+    let repeat = (times > 1 && interval_ms > 0).then(|| Repeat {
+        interval: Duration::from_millis(interval_ms),
+        count: Some(times),
     });
-    true
+    // As fast as possible: queued in order, so a later Close comes after them.
+    let sends = if repeat.is_some() { 1 } else { times };
+    for _ in 0..sends {
+        engine.send(Command::SendTemplate {
+            session,
+            target: SendTarget::Default,
+            template: template.clone(),
+            repeat,
+        });
+    }
+    repeat.is_some()
 }
 
 fn send_file(args: SendFileArgs) -> Result<ExitCode, UsageError> {

@@ -129,6 +129,13 @@ pub enum Command {
         bytes: Vec<u8>,
         repeat: Option<Repeat>,
     },
+    /// Send a message whose `{{…}}` macros expand at each send (once, or repeatedly).
+    SendTemplate {
+        session: SessionId,
+        target: SendTarget,
+        template: crate::payload::Template,
+        repeat: Option<Repeat>,
+    },
     /// Stop a repeating send.
     StopRepeat { session: SessionId },
     /// Stream a file's bytes over the session (its connection(s) or UDP destination).
@@ -449,6 +456,7 @@ fn session_of(command: &Command) -> SessionId {
         | Command::Close { session }
         | Command::Send { session, .. }
         | Command::StopRepeat { session }
+        | Command::SendTemplate { session, .. }
         | Command::SendFile { session, .. }
         | Command::CancelFile { session }
         | Command::Disconnect { session, .. }

@@ -202,22 +202,38 @@ async fn run_job(
     });
 }
 
+/// What a send carries: fixed bytes, or a template whose macros expand at each send.
+enum Payload {
+    Bytes(Vec<u8>),
+    Template(crate::payload::Template),
+}
+
+impl Payload {
+    /// The bytes of send number `n` (from 1).
+    fn bytes(&self, n: u64) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Payload::Bytes(b) => std::borrow::Cow::Borrowed(b),
+            Payload::Template(t) => std::borrow::Cow::Owned(t.expand(n)),
+        }
+    }
+}
+
 /// A repeating send in progress.
 struct RepeatRun {
     target: SendTarget,
-    bytes: Vec<u8>,
+    payload: Payload,
     count: Option<u64>,
     sent: u64,
     ticker: Interval,
 }
 
 impl RepeatRun {
-    fn new(target: SendTarget, bytes: Vec<u8>, repeat: Repeat) -> Self {
+    fn new(target: SendTarget, payload: Payload, repeat: Repeat) -> Self {
         let mut ticker = interval(repeat.interval.max(Duration::from_millis(1)));
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
         Self {
             target,
-            bytes,
+            payload,
             count: repeat.count,
             sent: 0,
             ticker,
@@ -287,6 +303,8 @@ pub(crate) async fn drive<K: SessionKind>(
     };
     let mut repeat: Option<RepeatRun> = None;
     let mut file_task: Option<JoinHandle<()>> = None;
+    // Numbers the sends of templates, so {{counter}} counts across clicks.
+    let mut template_sends = 0u64;
     let end_error = loop {
         tokio::select! {
             command = commands.recv() => match command {
@@ -297,7 +315,18 @@ pub(crate) async fn drive<K: SessionKind>(
                     }
                 }
                 Some(Command::Send { target, bytes, repeat: Some(r), .. }) => {
-                    if let Some(old) = repeat.replace(RepeatRun::new(target, bytes, r)) {
+                    if let Some(old) = repeat.replace(RepeatRun::new(target, Payload::Bytes(bytes), r)) {
+                        core.sink.send(Event::RepeatDone { session: core.id, sent: old.sent });
+                    }
+                }
+                Some(Command::SendTemplate { target, template, repeat: None, .. }) => {
+                    template_sends += 1;
+                    if let Err(e) = kind.send(&core, &target, &template.expand(template_sends)).await {
+                        core.error(e);
+                    }
+                }
+                Some(Command::SendTemplate { target, template, repeat: Some(r), .. }) => {
+                    if let Some(old) = repeat.replace(RepeatRun::new(target, Payload::Template(template), r)) {
                         core.sink.send(Event::RepeatDone { session: core.id, sent: old.sent });
                     }
                 }
@@ -356,7 +385,8 @@ pub(crate) async fn drive<K: SessionKind>(
             }
             _ = repeat_tick(&mut repeat), if repeat.is_some() => {
                 if let Some(run) = repeat.as_mut() {
-                    match kind.send(&core, &run.target, &run.bytes).await {
+                    let bytes = run.payload.bytes(run.sent + 1);
+                    match kind.send(&core, &run.target, &bytes).await {
                         Ok(()) => run.sent += 1,
                         // A full queue means the peer is slow: skip this tick, try the next.
                         Err(e) if e.kind == super::NetErrorKind::SendQueueFull => {}

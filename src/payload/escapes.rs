@@ -49,18 +49,7 @@ pub fn encode_with_escapes(text: &str, encoding: TextEncoding) -> Result<Vec<u8>
     let mut i = 0;
     // Encodes the pending plain run, fixing up error positions to the whole text.
     let flush = |plain: &mut String, out: &mut Vec<u8>, run_start: usize| {
-        let bytes = encoding.encode(plain).map_err(|e| match e {
-            PayloadError::Unencodable {
-                position,
-                ch,
-                encoding,
-            } => PayloadError::Unencodable {
-                position: position + run_start,
-                ch,
-                encoding,
-            },
-            other => other,
-        })?;
+        let bytes = encoding.encode(plain).map_err(|e| e.shifted(run_start))?;
         out.extend_from_slice(&bytes);
         plain.clear();
         Ok::<(), PayloadError>(())

@@ -7,11 +7,13 @@ pub mod display;
 pub mod encoding;
 pub mod escapes;
 pub mod hex;
+pub mod macros;
 
 pub use checksum::Checksum;
 pub use display::text_for_display;
 pub use encoding::TextEncoding;
 pub use escapes::LineEnding;
+pub use macros::Template;
 
 use std::fmt;
 
@@ -38,6 +40,9 @@ pub struct SendFormat {
     pub line_ending: LineEnding,
     /// Checksum appended after the data.
     pub checksum: Checksum,
+    /// Whether `{{…}}` macros are expanded (see [`macros`]).
+    #[serde(default)]
+    pub macros: bool,
 }
 
 impl Default for SendFormat {
@@ -48,6 +53,7 @@ impl Default for SendFormat {
             escapes: false,
             line_ending: LineEnding::None,
             checksum: Checksum::None,
+            macros: false,
         }
     }
 }
@@ -67,6 +73,38 @@ pub enum PayloadError {
     },
     /// A backslash escape that is not one of `\r \n \t \\ \0 \xHH`.
     BadEscape { position: usize },
+    /// A `{{…}}` macro that is unknown or not closed.
+    BadMacro { position: usize },
+}
+
+impl PayloadError {
+    /// The same error with its position moved `by` characters on (for a part of a longer text).
+    pub fn shifted(self, by: usize) -> Self {
+        match self {
+            Self::HexInvalidChar { position, ch } => Self::HexInvalidChar {
+                position: position + by,
+                ch,
+            },
+            Self::HexOddDigits { position } => Self::HexOddDigits {
+                position: position + by,
+            },
+            Self::Unencodable {
+                position,
+                ch,
+                encoding,
+            } => Self::Unencodable {
+                position: position + by,
+                ch,
+                encoding,
+            },
+            Self::BadEscape { position } => Self::BadEscape {
+                position: position + by,
+            },
+            Self::BadMacro { position } => Self::BadMacro {
+                position: position + by,
+            },
+        }
+    }
 }
 
 impl fmt::Display for PayloadError {
@@ -92,6 +130,10 @@ impl fmt::Display for PayloadError {
                 f,
                 "unknown escape at position {position} (use \\r \\n \\t \\\\ \\0 \\xHH)"
             ),
+            Self::BadMacro { position } => write!(
+                f,
+                "unknown or unclosed macro at position {position} (use {{{{date}}}}, {{{{time}}}}, {{{{counter}}}}, {{{{rand:N}}}}, {{{{len}}}}, …)"
+            ),
         }
     }
 }
@@ -99,7 +141,11 @@ impl fmt::Display for PayloadError {
 impl std::error::Error for PayloadError {}
 
 /// Turns typed input into the exact bytes to send: data, then checksum, then line ending.
+/// With macros on, they are expanded once (send number 1); use [`Template`] to expand per send.
 pub fn build_payload(input: &str, format: &SendFormat) -> Result<Vec<u8>, PayloadError> {
+    if format.macros {
+        return Template::parse(input, format).map(|t| t.expand(1));
+    }
     let mut bytes = match format.mode {
         InputMode::Hex => hex::decode_hex(input)?,
         InputMode::Text if format.escapes => escapes::encode_with_escapes(input, format.encoding)?,

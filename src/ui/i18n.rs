@@ -33,6 +33,8 @@ impl Lang {
 
 /// Every label of the window in one language.
 pub struct Texts {
+    pub macros: &'static str,
+    pub macros_hint: &'static str,
     pub about: &'static str,
     pub about_title: &'static str,
     pub licence: &'static str,
@@ -216,6 +218,8 @@ pub struct Texts {
 
 /// English.
 pub static EN: Texts = Texts {
+    macros: "Macros {{…}}",
+    macros_hint: "Expanded at each send: {{date}} {{time}} {{datetime}} {{unix}} {{unix_ms}} {{counter}} {{rand:N}} {{len}} {{len8}} {{len16}}; {{{{ sends {{",
     about: "About",
     about_title: "SockScope — TCP/UDP debugging assistant",
     licence: "Licence: MIT OR Apache-2.0",
@@ -399,6 +403,8 @@ pub static EN: Texts = Texts {
 
 /// 简体中文.
 pub static ZH: Texts = Texts {
+    macros: "宏 {{…}}",
+    macros_hint: "每次发送时展开:{{date}} {{time}} {{datetime}} {{unix}} {{unix_ms}} {{counter}} {{rand:N}} {{len}} {{len8}} {{len16}};{{{{ 发送 {{",
     about: "关于",
     about_title: "SockScope — TCP/UDP 网络调试助手",
     licence: "许可证:MIT 或 Apache-2.0",
@@ -622,6 +628,9 @@ pub fn payload_error(lang: Lang, e: &PayloadError) -> String {
                 "第 {position} 个字符 '{ch}' 无法用 {} 编码",
                 encoding.label()
             ),
+            PayloadError::BadMacro { position } => {
+                format!("第 {position} 个字符处的宏未知或未闭合(可用 {{{{date}}}}、{{{{time}}}}、{{{{counter}}}}、{{{{rand:N}}}}、{{{{len}}}} 等)")
+            }
             PayloadError::BadEscape { position } => {
                 format!("第 {position} 个字符处的转义无效(可用 \\r \\n \\t \\\\ \\0 \\xHH)")
             }

@@ -13,7 +13,7 @@ use crate::engine::{
     Direction, Event, NetError, Repeat, SendTarget, SessionConfig, SessionId, SessionStats,
     SocketOptions, StreamOptions,
 };
-use crate::payload::{build_payload, InputMode, SendFormat};
+use crate::payload::{build_payload, InputMode, SendFormat, Template};
 use eframe::egui::{self, Color32, RichText};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -859,6 +859,8 @@ impl SessionTab {
                 &mut f.encoding,
             );
             ui.checkbox(&mut f.escapes, t.escapes);
+            ui.checkbox(&mut f.macros, t.macros)
+                .on_hover_text(t.macros_hint);
             ui.label(t.line_ending);
             line_ending_combo(
                 ui,
@@ -916,12 +918,7 @@ impl SessionTab {
                 .clicked();
             if (clicked || (enter_pressed && can_send)) && !self.repeating {
                 if let Ok(bytes) = &payload {
-                    commands.push(Command::Send {
-                        session: self.id,
-                        target: self.target(),
-                        bytes: bytes.clone(),
-                        repeat: None,
-                    });
+                    commands.push(self.send_command(bytes, None));
                     self.remember();
                 }
             }
@@ -953,15 +950,11 @@ impl SessionTab {
                 .clicked()
             {
                 if let Ok(bytes) = &payload {
-                    commands.push(Command::Send {
-                        session: self.id,
-                        target: self.target(),
-                        bytes: bytes.clone(),
-                        repeat: Some(Repeat {
-                            interval: Duration::from_millis(self.settings.repeat_ms.max(1)),
-                            count: None,
-                        }),
-                    });
+                    let repeat = Repeat {
+                        interval: Duration::from_millis(self.settings.repeat_ms.max(1)),
+                        count: None,
+                    };
+                    commands.push(self.send_command(bytes, Some(repeat)));
                     self.repeating = true;
                     self.remember();
                 }
@@ -982,6 +975,31 @@ impl SessionTab {
                 .response
                 .accessible_name(t.history);
         });
+    }
+
+    /// The command that sends the current input: fixed bytes, or with macros a template the
+    /// engine expands at each send.
+    fn send_command(&self, bytes: &[u8], repeat: Option<Repeat>) -> Command {
+        let template = self
+            .settings
+            .format
+            .macros
+            .then(|| Template::parse(&self.settings.input, &self.settings.format).ok())
+            .flatten();
+        match template {
+            Some(template) => Command::SendTemplate {
+                session: self.id,
+                target: self.target(),
+                template,
+                repeat,
+            },
+            None => Command::Send {
+                session: self.id,
+                target: self.target(),
+                bytes: bytes.to_vec(),
+                repeat,
+            },
+        }
     }
 
     /// Puts the current input at the end of the history (once).

@@ -1,0 +1,261 @@
+//! Macros in sent text, expanded at each send: `{{date}}`, `{{time}}`, `{{datetime}}`,
+//! `{{unix}}`, `{{unix_ms}}`, `{{counter}}`, `{{rand:N}}` (N random bytes), `{{len}}`,
+//! `{{len8}}`, `{{len16}}` (the payload's length without the macro, as text, one byte, or two
+//! bytes big-endian). They are only read when the user turns macros on, and an unknown name is
+//! an error rather than literal text, so they cannot change a message by accident. `{{{{` sends
+//! a literal `{{`.
+
+use super::{InputMode, PayloadError, SendFormat};
+
+/// One piece of a template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Bytes(Vec<u8>),
+    Date,
+    Time,
+    DateTime,
+    Unix,
+    UnixMs,
+    Counter,
+    Random(usize),
+    LenText,
+    Len8,
+    Len16,
+}
+
+/// A message whose macros are expanded at each send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+    format: SendFormat,
+}
+
+fn macro_part(name: &str, position: usize) -> Result<Part, PayloadError> {
+    Ok(match name.trim() {
+        "date" => Part::Date,
+        "time" => Part::Time,
+        "datetime" => Part::DateTime,
+        "unix" => Part::Unix,
+        "unix_ms" => Part::UnixMs,
+        "counter" => Part::Counter,
+        "len" => Part::LenText,
+        "len8" => Part::Len8,
+        "len16" => Part::Len16,
+        other => match other
+            .strip_prefix("rand:")
+            .map(|n| n.trim().parse::<usize>())
+        {
+            Some(Ok(n)) if (1..=4096).contains(&n) => Part::Random(n),
+            _ => return Err(PayloadError::BadMacro { position }),
+        },
+    })
+}
+
+impl Template {
+    /// Splits typed input into literal parts (encoded as `format` says) and macros.
+    pub fn parse(input: &str, format: &SendFormat) -> Result<Self, PayloadError> {
+        // Literal parts are encoded as plain text or hex; appendages come once, at the end.
+        let plain = SendFormat {
+            checksum: super::Checksum::None,
+            line_ending: super::LineEnding::None,
+            macros: false,
+            ..format.clone()
+        };
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut literal_start = 0usize;
+        let chars: Vec<(usize, char)> = input.char_indices().collect();
+        let mut i = 0;
+        let flush = |literal: &mut String,
+                     start: usize,
+                     parts: &mut Vec<Part>|
+         -> Result<(), PayloadError> {
+            if !literal.is_empty() {
+                let bytes = super::build_payload(literal, &plain).map_err(|e| e.shifted(start))?;
+                parts.push(Part::Bytes(bytes));
+                literal.clear();
+            }
+            Ok(())
+        };
+        while i < chars.len() {
+            let rest = &input[chars[i].0..];
+            if rest.starts_with("{{{{") {
+                if literal.is_empty() {
+                    literal_start = i;
+                }
+                literal.push_str("{{");
+                i += 4;
+            } else if rest.starts_with("{{") {
+                let Some(end) = rest.find("}}") else {
+                    return Err(PayloadError::BadMacro { position: i + 1 });
+                };
+                flush(&mut literal, literal_start, &mut parts)?;
+                parts.push(macro_part(&rest[2..end], i + 1)?);
+                i += rest[..end + 2].chars().count();
+            } else {
+                if literal.is_empty() {
+                    literal_start = i;
+                }
+                literal.push(chars[i].1);
+                i += 1;
+            }
+        }
+        flush(&mut literal, literal_start, &mut parts)?;
+        if format.mode == InputMode::Hex && parts.iter().any(|p| matches!(p, Part::LenText)) {
+            // Text length in a hex message is almost never what a device wants.
+            return Err(PayloadError::BadMacro { position: 1 });
+        }
+        Ok(Self {
+            parts,
+            format: format.clone(),
+        })
+    }
+
+    /// A template of fixed bytes (no macros, nothing appended).
+    pub fn fixed(bytes: Vec<u8>) -> Self {
+        Self {
+            parts: vec![Part::Bytes(bytes)],
+            format: SendFormat::default(),
+        }
+    }
+
+    /// Does the template hold any macro (or is it the same bytes every time)?
+    pub fn has_macros(&self) -> bool {
+        self.parts.iter().any(|p| !matches!(p, Part::Bytes(_)))
+    }
+
+    /// The bytes of one send (data, checksum, line ending); `counter` is the send's number.
+    pub fn expand(&self, counter: u64) -> Vec<u8> {
+        let now = chrono::Local::now();
+        // First every part but the lengths, which count everything else.
+        let pieces: Vec<Option<Vec<u8>>> = self
+            .parts
+            .iter()
+            .map(|part| {
+                Some(match part {
+                    Part::Bytes(b) => b.clone(),
+                    Part::Date => now.format("%Y-%m-%d").to_string().into_bytes(),
+                    Part::Time => now.format("%H:%M:%S").to_string().into_bytes(),
+                    Part::DateTime => now.format("%Y-%m-%d %H:%M:%S").to_string().into_bytes(),
+                    Part::Unix => now.timestamp().to_string().into_bytes(),
+                    Part::UnixMs => now.timestamp_millis().to_string().into_bytes(),
+                    Part::Counter => counter.to_string().into_bytes(),
+                    Part::Random(n) => (0..*n).map(|_| random_byte()).collect(),
+                    Part::LenText | Part::Len8 | Part::Len16 => return None,
+                })
+            })
+            .collect();
+        let len: usize = pieces.iter().flatten().map(Vec::len).sum();
+        let mut out = Vec::with_capacity(len + 8);
+        for (part, piece) in self.parts.iter().zip(pieces) {
+            match (part, piece) {
+                (_, Some(bytes)) => out.extend_from_slice(&bytes),
+                (Part::LenText, None) => out.extend_from_slice(len.to_string().as_bytes()),
+                (Part::Len8, None) => out.push(len.min(255) as u8),
+                (_, None) => out.extend_from_slice(&(len.min(65535) as u16).to_be_bytes()),
+            }
+        }
+        self.format.checksum.append_to(&mut out);
+        out.extend_from_slice(self.format.line_ending.bytes());
+        out
+    }
+}
+
+fn random_byte() -> u8 {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local!(static STATE: Cell<u64> = Cell::new(std::collections::hash_map::RandomState::new().build_hasher().finish() | 1));
+    STATE.with(|s| {
+        // xorshift64*: plenty for test data, not for secrets.
+        let mut x = s.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::{Checksum, LineEnding, TextEncoding};
+
+    fn text() -> SendFormat {
+        SendFormat {
+            macros: true,
+            ..SendFormat::default()
+        }
+    }
+
+    #[test]
+    fn counter_and_lengths_expand_per_send() {
+        let t = Template::parse("n={{counter}} len={{len}}", &text()).unwrap();
+        assert!(t.has_macros());
+        assert_eq!(t.expand(1), b"n=1 len=8");
+        assert_eq!(t.expand(12), b"n=12 len=9");
+        let hex = SendFormat {
+            mode: InputMode::Hex,
+            macros: true,
+            checksum: Checksum::Sum8,
+            ..SendFormat::default()
+        };
+        let t = Template::parse("AA {{len8}} 01 02", &hex).unwrap();
+        // The length counts the data without itself; the checksum covers everything.
+        assert_eq!(t.expand(1), vec![0xAA, 0x03, 0x01, 0x02, 0xB0]);
+        let t = Template::parse("{{len16}}{{rand:5}}", &text()).unwrap();
+        let bytes = t.expand(1);
+        assert_eq!((bytes.len(), &bytes[..2]), (7, &[0u8, 5][..]));
+    }
+
+    #[test]
+    fn time_macros_have_their_shape() {
+        let t = Template::parse("{{date}}|{{time}}|{{unix}}", &text()).unwrap();
+        let s = String::from_utf8(t.expand(1)).unwrap();
+        let parts: Vec<&str> = s.split('|').collect();
+        assert_eq!(parts[0].len(), 10, "{s}");
+        assert_eq!(parts[1].len(), 8, "{s}");
+        assert!(parts[2].parse::<i64>().unwrap() > 1_700_000_000);
+    }
+
+    #[test]
+    fn literal_braces_encodings_and_errors() {
+        let gbk = SendFormat {
+            encoding: TextEncoding::Gbk,
+            line_ending: LineEnding::CrLf,
+            ..text()
+        };
+        assert_eq!(
+            Template::parse("{{{{你", &gbk).unwrap().expand(1),
+            b"{{\xC4\xE3\r\n"
+        );
+        assert_eq!(
+            Template::parse("a{{nope}}", &text()).unwrap_err(),
+            PayloadError::BadMacro { position: 2 }
+        );
+        assert_eq!(
+            Template::parse("a{{counter", &text()).unwrap_err(),
+            PayloadError::BadMacro { position: 2 }
+        );
+        assert_eq!(
+            Template::parse("{{rand:0}}", &text()).unwrap_err(),
+            PayloadError::BadMacro { position: 1 }
+        );
+        let hex = SendFormat {
+            mode: InputMode::Hex,
+            ..text()
+        };
+        assert_eq!(
+            Template::parse("{{counter}} 4G", &hex).unwrap_err(),
+            PayloadError::HexInvalidChar {
+                position: 14,
+                ch: 'G'
+            }
+        );
+        // Macros off: braces are plain text.
+        assert_eq!(
+            crate::payload::build_payload("{{x}}", &SendFormat::default()).unwrap(),
+            b"{{x}}"
+        );
+    }
+}

@@ -4,4 +4,5 @@ pub mod addr;
 pub mod cli;
 pub mod engine;
 pub mod payload;
+pub mod sequence;
 pub mod ui;

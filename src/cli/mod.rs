@@ -49,6 +49,21 @@ pub enum CliCommand {
     SendFile(SendFileArgs),
     /// Receive files: raw bytes into one file, or verified transfers into a folder.
     RecvFile(RecvFileArgs),
+    /// Run a test sequence (TOML, docs/sequences.md); exit 0 only if every step passed.
+    Run(RunArgs),
+}
+
+/// `sockscope run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The sequence file.
+    pub file: std::path::PathBuf,
+    /// Write a report: `.html` or `.csv` by the file's ending.
+    #[arg(long)]
+    pub report: Option<std::path::PathBuf>,
+    /// `text` (one line per step) or `jsonl`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
 }
 
 /// `sockscope send-file`.
@@ -265,6 +280,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::Addr(args) => Ok(addr::run(&args)),
         CliCommand::SendFile(args) => send_file(args),
         CliCommand::RecvFile(args) => recv_file(args),
+        CliCommand::Run(args) => run_sequence(args),
     };
     match result {
         Ok(code) => code,
@@ -655,6 +671,75 @@ fn recv_file(args: RecvFileArgs) -> Result<ExitCode, UsageError> {
     );
     Ok(if printer.files_done >= 1 {
         code
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn run_sequence(args: RunArgs) -> Result<ExitCode, UsageError> {
+    use crate::sequence::{self, Outcome, Sequence};
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| UsageError(format!("cannot read {}: {e}", args.file.display())))?;
+    let seq =
+        Sequence::parse(&text).map_err(|e| UsageError(format!("{}: {e}", args.file.display())))?;
+    if let Some(path) = &args.report {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(ext, "html" | "htm" | "csv") {
+            return Err(UsageError("--report must end in .html or .csv".into()));
+        }
+    }
+    let engine = start_engine()?;
+    let jsonl = args.output == OutputFormat::Jsonl;
+    let report = sequence::run(&seq, &engine, |r| {
+        if jsonl {
+            println!(
+                "{}",
+                serde_json::json!({"event": "step", "round": r.round, "step": r.step,
+                "label": r.label, "result": r.outcome, "ms": r.millis, "detail": r.detail})
+            );
+        } else {
+            let word = if r.outcome == Outcome::Pass {
+                "PASS"
+            } else {
+                "FAIL"
+            };
+            println!(
+                "{word}  #{} {} ({} ms) {}",
+                r.step, r.label, r.millis, r.detail
+            );
+        }
+    })
+    .map_err(|e| UsageError(format!("{}: {e}", args.file.display())))?;
+    let (pass, fail) = report.counts();
+    if let Some(reason) = &report.aborted {
+        eprintln!("sockscope: error: {reason}");
+    }
+    if jsonl {
+        println!(
+            "{}",
+            serde_json::json!({"event": "summary", "passed": pass, "failed": fail,
+            "aborted": report.aborted, "result": if report.passed() { "pass" } else { "fail" }})
+        );
+    } else {
+        println!("{pass} passed, {fail} failed");
+    }
+    if let Some(path) = &args.report {
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            if path.extension().and_then(|e| e.to_str()) == Some("csv") {
+                sequence::write_csv(&report, &mut w)?;
+            } else {
+                sequence::write_html(&report, &mut w)?;
+            }
+            std::io::Write::flush(&mut w)
+        });
+        if let Err(e) = written {
+            eprintln!("sockscope: error: cannot write {}: {e}", path.display());
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })

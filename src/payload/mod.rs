@@ -8,6 +8,7 @@ pub mod encoding;
 pub mod escapes;
 pub mod hex;
 pub mod macros;
+pub mod matcher;
 
 pub use checksum::Checksum;
 pub use display::text_for_display;

@@ -1,0 +1,496 @@
+//! Test sequences: "send this, expect that" as a human-editable TOML file, run against a
+//! session, each step passing or failing with its timing, and a report in HTML or CSV.
+//!
+//! The format is documented in `docs/sequences.md`.
+
+mod report;
+
+pub use report::{write_csv, write_html};
+
+use crate::engine::{
+    parse_bind, parse_host_port, Command, Direction, EngineHandle, Event, SendTarget,
+    SessionConfig, SessionId, SocketOptions,
+};
+use crate::payload::matcher::{MatchKind, Matcher};
+use crate::payload::{
+    build_payload, Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding,
+};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A sequence file.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sequence {
+    /// Shown in the report.
+    #[serde(default)]
+    pub name: String,
+    /// Where to talk to.
+    pub connection: Connection,
+    /// Run all steps this many times.
+    #[serde(default = "one")]
+    pub repeat: u32,
+    /// The steps, in order.
+    #[serde(rename = "step", default)]
+    pub steps: Vec<Step>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The session a sequence runs over.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    /// `tcp-client` or `udp`.
+    pub kind: ConnectionKind,
+    /// `HOST:PORT` to connect or send to.
+    pub remote: String,
+    /// UDP: local `ADDR:PORT` (default: an ephemeral port).
+    #[serde(default)]
+    pub bind: Option<String>,
+    /// Text encoding of sent and expected text (default UTF-8).
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// Default time an expectation waits, in ms (default 2000).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// Kinds of session a sequence can drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionKind {
+    TcpClient,
+    Udp,
+}
+
+/// One step: exactly one of `send`, `expect`, `wait_ms`.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Optional label for the report.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Data to send.
+    #[serde(default)]
+    pub send: Option<String>,
+    /// Pattern to wait for.
+    #[serde(default)]
+    pub expect: Option<String>,
+    /// Time to wait, in ms.
+    #[serde(default)]
+    pub wait_ms: Option<u64>,
+    /// `send` is hex.
+    #[serde(default)]
+    pub hex: bool,
+    /// Expand {{…}} macros in `send`.
+    #[serde(default)]
+    pub macros: bool,
+    /// Interpret \r \n \t \xHH in `send`.
+    #[serde(default)]
+    pub escapes: bool,
+    /// `none`, `cr`, `lf`, `crlf`.
+    #[serde(default)]
+    pub line_ending: Option<String>,
+    /// `none`, `crc16-modbus`, `crc16-ccitt`, `crc16-xmodem`, `crc32`, `sum8`, `xor8`.
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// How `expect` compares: `contains` (default), `hex-prefix`, `exact-hex`, `regex`.
+    #[serde(default, rename = "match")]
+    pub match_kind: Option<MatchKind>,
+    /// This expectation's time limit, in ms.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Do this step this many times.
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+/// Why a sequence file cannot be run.
+#[derive(Debug)]
+pub struct SequenceError(pub String);
+
+impl std::fmt::Display for SequenceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SequenceError {}
+
+fn line_ending(name: Option<&str>) -> Result<LineEnding, SequenceError> {
+    Ok(match name.unwrap_or("none").to_ascii_lowercase().as_str() {
+        "none" | "" => LineEnding::None,
+        "cr" => LineEnding::Cr,
+        "lf" => LineEnding::Lf,
+        "crlf" => LineEnding::CrLf,
+        other => return Err(SequenceError(format!("unknown line_ending '{other}'"))),
+    })
+}
+
+fn checksum(name: Option<&str>) -> Result<Checksum, SequenceError> {
+    Ok(match name.unwrap_or("none").to_ascii_lowercase().as_str() {
+        "none" | "" => Checksum::None,
+        "crc16-modbus" => Checksum::Crc16Modbus,
+        "crc16-ccitt" => Checksum::Crc16CcittFalse,
+        "crc16-xmodem" => Checksum::Crc16Xmodem,
+        "crc32" => Checksum::Crc32,
+        "sum8" => Checksum::Sum8,
+        "xor8" => Checksum::Xor8,
+        other => return Err(SequenceError(format!("unknown checksum '{other}'"))),
+    })
+}
+
+/// A step ready to run.
+enum Action {
+    Send(Template),
+    Expect(Matcher, Duration),
+    Wait(Duration),
+}
+
+/// A checked, compiled step.
+struct Prepared {
+    label: String,
+    action: Action,
+    times: u32,
+}
+
+impl Sequence {
+    /// Reads a sequence from TOML text.
+    pub fn parse(text: &str) -> Result<Self, SequenceError> {
+        toml::from_str(text).map_err(|e| SequenceError(e.to_string()))
+    }
+
+    /// Writes the sequence as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    fn encoding(&self) -> Result<TextEncoding, SequenceError> {
+        let name = self.connection.encoding.as_deref().unwrap_or("utf-8");
+        TextEncoding::from_name(name)
+            .ok_or_else(|| SequenceError(format!("unknown encoding '{name}'")))
+    }
+
+    /// Checks every step, so a bad file fails before anything is sent.
+    fn prepare(&self) -> Result<Vec<Prepared>, SequenceError> {
+        let encoding = self.encoding()?;
+        parse_host_port(&self.connection.remote)
+            .map_err(|e| SequenceError(format!("connection.remote: {e}")))?;
+        if let Some(bind) = &self.connection.bind {
+            parse_bind(bind).map_err(|e| SequenceError(format!("connection.bind: {e}")))?;
+        }
+        let default_timeout = Duration::from_millis(self.connection.timeout_ms.unwrap_or(2000));
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let n = i + 1;
+                let err = |what: String| SequenceError(format!("step {n}: {what}"));
+                let action = match (&step.send, &step.expect, step.wait_ms) {
+                    (Some(data), None, None) => {
+                        let format = SendFormat {
+                            mode: if step.hex {
+                                InputMode::Hex
+                            } else {
+                                InputMode::Text
+                            },
+                            encoding,
+                            escapes: step.escapes,
+                            line_ending: line_ending(step.line_ending.as_deref())
+                                .map_err(|e| err(e.0))?,
+                            checksum: checksum(step.checksum.as_deref()).map_err(|e| err(e.0))?,
+                            macros: step.macros,
+                        };
+                        let template = if step.macros {
+                            Template::parse(data, &format)
+                        } else {
+                            build_payload(data, &format).map(Template::fixed)
+                        };
+                        Action::Send(template.map_err(|e| err(e.to_string()))?)
+                    }
+                    (None, Some(pattern), None) => {
+                        let kind = step.match_kind.unwrap_or_default();
+                        let matcher = Matcher::new(kind, pattern, encoding)
+                            .map_err(|e| err(e.to_string()))?;
+                        let timeout = step
+                            .timeout_ms
+                            .map(Duration::from_millis)
+                            .unwrap_or(default_timeout);
+                        Action::Expect(matcher, timeout)
+                    }
+                    (None, None, Some(ms)) => Action::Wait(Duration::from_millis(ms)),
+                    _ => return Err(err("give exactly one of send, expect, wait_ms".into())),
+                };
+                let label = step.name.clone().unwrap_or_else(|| {
+                    match (&step.send, &step.expect, step.wait_ms) {
+                        (Some(d), _, _) => format!("send {d}"),
+                        (_, Some(p), _) => format!("expect {p}"),
+                        (_, _, Some(ms)) => format!("wait {ms} ms"),
+                        _ => String::new(),
+                    }
+                });
+                Ok(Prepared {
+                    label,
+                    action,
+                    times: step.times.max(1),
+                })
+            })
+            .collect()
+    }
+}
+
+/// How a step went.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// A send or wait that happened, or an expectation that matched.
+    Pass,
+    /// An expectation that did not match in time, or a send that failed.
+    Fail,
+}
+
+/// One line of the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StepResult {
+    /// 1-based step number in the file.
+    pub step: usize,
+    /// Which round of the sequence's `repeat`.
+    pub round: u32,
+    /// The step's label.
+    pub label: String,
+    /// Pass or fail.
+    pub outcome: Outcome,
+    /// How long it took, ms.
+    pub millis: u128,
+    /// What was sent or received (text and hex), or why it failed.
+    pub detail: String,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    /// The sequence's name.
+    pub name: String,
+    /// When it started.
+    #[serde(skip)]
+    pub started: Option<SystemTime>,
+    /// Every step's result.
+    pub results: Vec<StepResult>,
+    /// A failure that stopped the run (connection refused or lost).
+    pub aborted: Option<String>,
+}
+
+impl Report {
+    /// Passed: every step passed and nothing stopped the run.
+    pub fn passed(&self) -> bool {
+        self.aborted.is_none() && self.results.iter().all(|r| r.outcome == Outcome::Pass)
+    }
+
+    /// (passed, failed) counts.
+    pub fn counts(&self) -> (usize, usize) {
+        let pass = self
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Pass)
+            .count();
+        (pass, self.results.len() - pass)
+    }
+}
+
+fn describe(bytes: &[u8], encoding: TextEncoding) -> String {
+    let shown = &bytes[..bytes.len().min(256)];
+    format!(
+        "{} | {}",
+        crate::payload::text_for_display(shown, encoding),
+        crate::payload::hex::encode_hex(shown)
+    )
+}
+
+/// Runs a sequence over a new session of `engine`; `on_step` sees each result as it comes.
+pub fn run(
+    sequence: &Sequence,
+    engine: &EngineHandle,
+    mut on_step: impl FnMut(&StepResult),
+) -> Result<Report, SequenceError> {
+    let steps = sequence.prepare()?;
+    let encoding = sequence.encoding()?;
+    let session = engine.new_session_id();
+    let config = match sequence.connection.kind {
+        ConnectionKind::TcpClient => SessionConfig::TcpClient {
+            remote: sequence.connection.remote.clone(),
+            connect_timeout: Duration::from_secs(5),
+            options: SocketOptions::default(),
+        },
+        ConnectionKind::Udp => SessionConfig::Udp {
+            bind: match &sequence.connection.bind {
+                Some(b) => parse_bind(b).map_err(|e| SequenceError(e.to_string()))?,
+                None if sequence.connection.remote.trim_start().starts_with('[') => {
+                    "[::]:0".parse().map_err(|_| SequenceError("bind".into()))?
+                }
+                None => std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            },
+            default_dest: Some(sequence.connection.remote.clone()),
+            broadcast: false,
+            echo: false,
+            options: SocketOptions::default(),
+        },
+    };
+    engine.send(Command::Open { session, config });
+    let mut report = Report {
+        name: sequence.name.clone(),
+        started: Some(SystemTime::now()),
+        results: Vec::new(),
+        aborted: None,
+    };
+    let mut runner = Runner {
+        engine,
+        session,
+        received: Vec::new(),
+        closed: None,
+        open: false,
+    };
+    // Numbers the sends, so {{counter}} counts through the whole run.
+    let mut sends = 0u64;
+    if let Err(reason) = runner.wait_open() {
+        report.aborted = Some(reason);
+        return Ok(report);
+    }
+    'rounds: for round in 1..=sequence.repeat.max(1) {
+        for (i, step) in steps.iter().enumerate() {
+            for _ in 0..step.times {
+                let start = Instant::now();
+                let (outcome, detail) = match &step.action {
+                    Action::Send(template) => {
+                        sends += 1;
+                        let bytes = template.expand(sends);
+                        let detail = describe(&bytes, encoding);
+                        engine.send(Command::Send {
+                            session,
+                            target: SendTarget::Default,
+                            bytes,
+                            repeat: None,
+                        });
+                        (Outcome::Pass, detail)
+                    }
+                    Action::Wait(d) => {
+                        runner.pump_until(Instant::now() + *d, |_| false);
+                        (Outcome::Pass, String::new())
+                    }
+                    Action::Expect(matcher, timeout) => {
+                        let hit = runner
+                            .pump_until(Instant::now() + *timeout, |data| matcher.matches(data));
+                        let seen = describe(&runner.received, encoding);
+                        if hit {
+                            runner.received.clear();
+                            (Outcome::Pass, seen)
+                        } else {
+                            let why = match &runner.closed {
+                                Some(reason) => {
+                                    format!("connection closed ({reason}); received: {seen}")
+                                }
+                                None => format!(
+                                    "no match within {} ms; received: {seen}",
+                                    timeout.as_millis()
+                                ),
+                            };
+                            runner.received.clear();
+                            (Outcome::Fail, why)
+                        }
+                    }
+                };
+                let result = StepResult {
+                    step: i + 1,
+                    round,
+                    label: step.label.clone(),
+                    outcome,
+                    millis: start.elapsed().as_millis(),
+                    detail,
+                };
+                on_step(&result);
+                report.results.push(result);
+                if let Some(reason) = &runner.closed {
+                    report.aborted = Some(reason.clone());
+                    break 'rounds;
+                }
+            }
+        }
+    }
+    engine.send(Command::Close { session });
+    Ok(report)
+}
+
+/// Follows the session's events while a sequence runs.
+struct Runner<'a> {
+    engine: &'a EngineHandle,
+    session: SessionId,
+    /// Received since the last expectation matched or failed.
+    received: Vec<u8>,
+    /// Why the session ended, if it did.
+    closed: Option<String>,
+    open: bool,
+}
+
+impl Runner<'_> {
+    fn take(&mut self, event: Event) {
+        if event.session() != self.session {
+            return;
+        }
+        match event {
+            Event::Opened { .. } => self.open = true,
+            Event::Data {
+                dir: Direction::Rx,
+                chunks,
+                ..
+            } => {
+                for c in chunks {
+                    self.received.extend_from_slice(&c.bytes);
+                }
+            }
+            Event::Error { error, .. } => {
+                if !self.open {
+                    self.closed = Some(error.to_string());
+                }
+            }
+            Event::Closed { error, .. } => {
+                self.closed =
+                    Some(error.map_or_else(|| "closed by the peer".to_string(), |e| e.to_string()));
+            }
+            _ => {}
+        }
+    }
+
+    fn wait_open(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.open && self.closed.is_none() && Instant::now() < deadline {
+            if let Some(e) = self.engine.recv_timeout(Duration::from_millis(50)) {
+                self.take(e);
+            }
+        }
+        match (&self.closed, self.open) {
+            (Some(reason), _) => Err(reason.clone()),
+            (None, true) => Ok(()),
+            (None, false) => Err("the session did not open".into()),
+        }
+    }
+
+    /// Takes events until `done(received)` holds, the deadline passes, or the session ends.
+    fn pump_until(&mut self, deadline: Instant, done: impl Fn(&[u8]) -> bool) -> bool {
+        loop {
+            if done(&self.received) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || self.closed.is_some() {
+                return false;
+            }
+            if let Some(e) = self
+                .engine
+                .recv_timeout((deadline - now).min(Duration::from_millis(50)))
+            {
+                self.take(e);
+            }
+        }
+    }
+}

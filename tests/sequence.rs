@@ -1,0 +1,205 @@
+//! Test sequences run by `sockscope run` against device simulators on loopback: a pass, a
+//! wrong answer, a timeout, a refused connection, a bad file, and the reports.
+
+use assert_cmd::Command as Cmd;
+use std::io::{Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Seed 003's device: answers every read in upper case; serves `clients` connections.
+fn upper_case_device(clients: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for _ in 0..clients {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || s.write_all(&buf[..n].to_ascii_uppercase()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn write_sequence(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sockscope-seq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(path: &PathBuf, extra: &[&str]) -> (i32, String) {
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .arg("run")
+        .arg(path)
+        .args(extra)
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn the_documented_example_passes_against_the_device() {
+    let port = upper_case_device(1);
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/examples/device-check.toml"
+    ))
+    .unwrap()
+    .replace("127.0.0.1:9999", &format!("127.0.0.1:{port}"));
+    let path = write_sequence("example.toml", &text);
+    let report = path.with_extension("html");
+    let (code, out) = run(&path, &["--report", report.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("5 passed, 0 failed"), "{out}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("PASSED")
+            && html.contains("HELLO DEVICE")
+            && html.contains("01 03 00 00 00 0A C5 CD"),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_wrong_answer_and_a_timeout_fail_with_exit_1() {
+    let port = upper_case_device(1);
+    let path = write_sequence(
+        "wrong.toml",
+        &format!(
+            r#"
+name = "expects lower case"
+[connection]
+kind = "tcp-client"
+remote = "127.0.0.1:{port}"
+timeout_ms = 300
+[[step]]
+send = "abc"
+[[step]]
+expect = "abc"
+[[step]]
+send = "xyz"
+[[step]]
+expect = "^XYZ$"
+match = "regex"
+[[step]]
+expect = "never comes"
+"#
+        ),
+    );
+    let csv = path.with_extension("csv");
+    let (code, out) = run(&path, &["--report", csv.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("3 passed, 2 failed"), "{out}");
+    assert!(
+        out.contains("FAIL  #2 expect abc") && out.contains("received: ABC"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PASS  #4"),
+        "a regex on the upper-case answer passes: {out}"
+    );
+    assert!(
+        out.contains("FAIL  #5") && out.contains("no match within 300 ms"),
+        "{out}"
+    );
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.starts_with("round,step,label,result,ms,detail\n"));
+    assert_eq!(
+        csv.lines().filter(|l| l.contains(",fail,")).count(),
+        2,
+        "{csv}"
+    );
+}
+
+#[test]
+fn udp_gbk_sequence_with_macros_and_repeat() {
+    // Seed 000's peer: answers GBK text with "收到" and the message.
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = peer.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = peer.recv_from(&mut buf) {
+            let text = sockscope::payload::TextEncoding::Gbk.decode(&buf[..n]);
+            let reply = sockscope::payload::TextEncoding::Gbk
+                .encode(&format!("收到:{text}"))
+                .unwrap();
+            let _ = peer.send_to(&reply, from);
+        }
+    });
+    let path = write_sequence(
+        "udp.toml",
+        &format!(
+            r#"
+repeat = 2
+[connection]
+kind = "udp"
+remote = "127.0.0.1:{port}"
+bind = "127.0.0.1:0"
+encoding = "gbk"
+[[step]]
+send = "第{{{{counter}}}}条"
+macros = true
+[[step]]
+expect = "收到:第\\d条"
+match = "regex"
+"#
+        ),
+    );
+    let (code, out) = run(&path, &["--output", "jsonl"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.last().unwrap()["passed"], 4);
+    assert!(
+        lines[3]["detail"].as_str().unwrap().contains("收到:第2条"),
+        "{:?}",
+        lines[3]
+    );
+}
+
+#[test]
+fn refused_connection_and_bad_files() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = write_sequence("refused.toml", &format!("[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:{port}\"\n[[step]]\nsend = \"x\"\n"));
+    let (code, out) = run(&path, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("connection refused"), "{out}");
+    for (name, text, reason) in [
+        ("syntax.toml", "[connection\n", "TOML"),
+        ("two.toml", "[connection]\nkind=\"udp\"\nremote=\"127.0.0.1:9\"\n[[step]]\nsend=\"a\"\nexpect=\"b\"\n", "step 1: give exactly one of send, expect, wait_ms"),
+        ("hex.toml", "[connection]\nkind=\"udp\"\nremote=\"127.0.0.1:9\"\n[[step]]\nsend=\"0G\"\nhex=true\n", "step 1: 'G' at position 2 is not a hex digit"),
+        ("kind.toml", "[connection]\nkind=\"serial\"\nremote=\"127.0.0.1:9\"\n", "unknown variant"),
+        ("typo.toml", "[connection]\nkind=\"udp\"\nremote=\"127.0.0.1:9\"\n[[step]]\nsned=\"a\"\n", "unknown field"),
+    ] {
+        let path = write_sequence(name, text);
+        let (code, out) = run(&path, &[]);
+        assert_eq!(code, 2, "{name}: {out}");
+        assert!(out.to_lowercase().contains(&reason.to_lowercase()), "{name}: {out}");
+    }
+    let (code, out) = run(&PathBuf::from("/no/such.toml"), &[]);
+    assert_eq!(code, 2);
+    assert!(out.contains("cannot read /no/such.toml"));
+}

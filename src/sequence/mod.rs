@@ -448,11 +448,8 @@ impl Runner<'_> {
                     self.received.extend_from_slice(&c.bytes);
                 }
             }
-            Event::Error { error, .. } => {
-                if !self.open {
-                    self.closed = Some(error.to_string());
-                }
-            }
+            // Before the session opens, an error means it never will.
+            Event::Error { error, .. } if !self.open => self.closed = Some(error.to_string()),
             Event::Closed { error, .. } => {
                 self.closed =
                     Some(error.map_or_else(|| "closed by the peer".to_string(), |e| e.to_string()));

@@ -51,6 +51,25 @@ pub enum CliCommand {
     RecvFile(RecvFileArgs),
     /// Run a test sequence (TOML, docs/sequences.md); exit 0 only if every step passed.
     Run(RunArgs),
+    /// Relay: listen, forward each client to a target and back, and log both directions.
+    Relay(RelayArgs),
+}
+
+/// `sockscope relay`.
+#[derive(Args, Debug)]
+pub struct RelayArgs {
+    /// Where to listen: PORT, ADDR:PORT or [V6ADDR]:PORT.
+    pub listen: String,
+    /// Where to forward: HOST:PORT.
+    pub target: String,
+    /// Relay UDP datagrams instead of TCP connections.
+    #[arg(long)]
+    pub udp: bool,
+    /// TCP: exit after the first client disconnects.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// `sockscope run`.
@@ -281,6 +300,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::SendFile(args) => send_file(args),
         CliCommand::RecvFile(args) => recv_file(args),
         CliCommand::Run(args) => run_sequence(args),
+        CliCommand::Relay(args) => relay(args),
     };
     match result {
         Ok(code) => code,
@@ -743,4 +763,31 @@ fn run_sequence(args: RunArgs) -> Result<ExitCode, UsageError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn relay(args: RelayArgs) -> Result<ExitCode, UsageError> {
+    let listen = parse_bind(&args.listen)?;
+    parse_host_port(&args.target)?;
+    let mut printer = Printer::new(args.common.output, encoding(&args.common)?);
+    let engine = start_engine()?;
+    let session = engine.new_session_id();
+    engine.send(Command::Open {
+        session,
+        config: SessionConfig::Relay {
+            listen,
+            target: args.target.clone(),
+            udp: args.udp,
+        },
+    });
+    let once = args.once;
+    Ok(event_loop(
+        &engine,
+        session,
+        &mut printer,
+        || None,
+        |event, _| match event {
+            Event::ConnClosed { .. } if once => Flow::Close,
+            _ => Flow::Continue,
+        },
+    ))
 }

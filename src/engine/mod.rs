@@ -9,6 +9,7 @@ mod capture;
 mod error;
 mod file_io;
 mod options;
+mod relay;
 mod resolve;
 mod session;
 mod sink;
@@ -85,6 +86,12 @@ pub enum SessionConfig {
     SendFile(FileSendConfig),
     /// Receive files (raw into one file, or verified into a folder).
     ReceiveFile(FileReceiveConfig),
+    /// Relay: listen on `listen`, forward each client to `target` and back, logging both.
+    Relay {
+        listen: SocketAddr,
+        target: String,
+        udp: bool,
+    },
 }
 
 /// Where a send goes.

@@ -140,6 +140,14 @@ pub(crate) fn spawn(id: SessionId, config: SessionConfig, sink: EventSink) -> Se
                 Ok(kind) => return drive(kind, core, rx).await,
                 Err(e) => e,
             },
+            SessionConfig::Relay {
+                listen,
+                target,
+                udp,
+            } => match super::relay::open(&core, listen, target, udp).await {
+                Ok(kind) => return drive(kind, core, rx).await,
+                Err(e) => e,
+            },
             SessionConfig::SendFile(cfg) => {
                 let job = super::transfer::send_job(&core, cfg);
                 return run_job(&core, rx, job).await;

@@ -19,7 +19,8 @@ const READ_BUFFER: usize = 256 << 10;
 /// Messages waiting to be written before sends are refused as "peer not reading".
 const SEND_QUEUE: usize = 256;
 
-static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+/// Connection ids, unique across sessions.
+pub(crate) static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// Bytes queued for a connection; `report` says whether they appear in the log (typed sends
 /// do, file chunks do not).

@@ -406,3 +406,78 @@ fn macros_count_up_across_repeated_sends() {
         String::from_utf8_lossy(&out.stderr).contains("unknown or unclosed macro at position 1")
     );
 }
+
+#[test]
+fn auto_reply_rules_fire_on_a_hex_prefix_and_not_on_a_near_miss() {
+    let dir = std::env::temp_dir().join(format!("sockscope-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("rules.toml");
+    std::fs::write(
+        &rules,
+        r#"
+[[rule]]
+name = "read holding registers"
+match = "hex-prefix"
+pattern = "01 03"
+reply = "01 03 02 00 2A"
+hex = true
+checksum = "crc16-modbus"
+
+[[rule]]
+match = "contains"
+pattern = "ping"
+reply = "pong {{counter}}"
+macros = true
+delay_ms = 50
+"#,
+    )
+    .unwrap();
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--output",
+        "jsonl",
+    ]);
+    let opened = json(&server.stdout_line("\"opened\""));
+    let local: std::net::SocketAddr = opened["local"].as_str().unwrap().parse().unwrap();
+    let mut c = TcpStream::connect(local).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(400)))
+        .unwrap();
+    c.write_all(&[0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD])
+        .unwrap();
+    let mut reply = [0u8; 7];
+    c.read_exact(&mut reply).unwrap();
+    let mut expected = vec![0x01, 0x03, 0x02, 0x00, 0x2A];
+    sockscope::payload::Checksum::Crc16Modbus.append_to(&mut expected);
+    assert_eq!(reply.to_vec(), expected);
+    // A near miss: function code 04 is not 03.
+    c.write_all(&[0x01, 0x04, 0x00, 0x00]).unwrap();
+    let mut nothing = [0u8; 1];
+    assert!(c.read(&mut nothing).is_err(), "no reply to a near miss");
+    for n in 1..=2 {
+        c.write_all(b"ping").unwrap();
+        let mut pong = [0u8; 6];
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        c.read_exact(&mut pong).unwrap();
+        assert_eq!(pong, format!("pong {n}").as_bytes());
+    }
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[rule]]\npattern = \"01 0G\"\nmatch = \"hex-prefix\"\nreply = \"x\"\n",
+    )
+    .unwrap();
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["udp", "--timeout", "1", "--rules", bad.to_str().unwrap()])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rule 1: hex pattern"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

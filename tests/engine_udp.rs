@@ -271,3 +271,45 @@ fn burst_of_100000_datagrams_is_received_whole() {
     }
     assert_eq!(rx, COUNT, "datagrams received of {COUNT}");
 }
+
+#[test]
+fn auto_reply_rule_answers_the_sender_and_counts_its_firings() {
+    use sockscope::engine::ReplyRule;
+    use sockscope::payload::matcher::{MatchKind, Matcher};
+    use sockscope::payload::Template;
+    let mut engine = TestEngine::new();
+    let session = engine.open(udp_config("127.0.0.1:0", None, false));
+    let local = engine.wait_opened(session);
+    engine.send(Command::SetRules {
+        session,
+        rules: vec![ReplyRule {
+            name: "greeting".into(),
+            matcher: Matcher::new(MatchKind::Contains, "hi", TextEncoding::Utf8).unwrap(),
+            reply: Template::fixed(b"hello".to_vec()),
+            delay: None,
+        }],
+    });
+    let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    // Wait until the rule is in place: the first datagram may arrive before it.
+    let mut buf = [0u8; 16];
+    let mut answered = false;
+    for _ in 0..20 {
+        c.send_to(b"oh hi there", local).unwrap();
+        if let Ok((n, _)) = c.recv_from(&mut buf) {
+            assert_eq!(&buf[..n], b"hello");
+            answered = true;
+            break;
+        }
+    }
+    assert!(answered);
+    c.send_to(b"nope", local).unwrap();
+    if let Ok((n, _)) = c.recv_from(&mut buf) {
+        panic!(
+            "no answer without a match, got {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+    }
+    engine.wait_for("fire count", |e| matches!(e, Event::Stats { stats, .. } if stats.rule_fires.first().is_some_and(|n| *n >= 1)));
+}

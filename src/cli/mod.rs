@@ -168,6 +168,9 @@ pub struct CommonArgs {
     /// utf-16le, utf-16be, windows-1252).
     #[arg(long, default_value = "utf-8")]
     pub encoding: String,
+    /// Auto-reply rules (TOML, docs/sequences.md): answer matching data automatically.
+    #[arg(long)]
+    pub rules: Option<std::path::PathBuf>,
 }
 
 /// What to send, and how the typed data becomes bytes.
@@ -356,6 +359,22 @@ fn payload(send: &SendArgs, encoding: TextEncoding) -> Result<Option<Template>, 
         .map_err(|e| UsageError(format!("--send: {e}")))
 }
 
+/// Reads `--rules` and hands them to the session (before any data can arrive).
+fn apply_rules(
+    common: &CommonArgs,
+    engine: &EngineHandle,
+    session: SessionId,
+) -> Result<(), UsageError> {
+    if let Some(path) = &common.rules {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
+        let rules = crate::sequence::parse_rules(&text)
+            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        engine.send(Command::SetRules { session, rules });
+    }
+    Ok(())
+}
+
 fn start_engine() -> Result<EngineHandle, UsageError> {
     Engine::spawn(Arc::new(|| {})).map_err(|e| UsageError(format!("cannot start: {e}")))
 }
@@ -422,6 +441,7 @@ fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, UsageError> {
             options: SocketOptions::default(),
         },
     });
+    apply_rules(&args.common, &engine, session)?;
     let once = args.once;
     Ok(event_loop(
         &engine,
@@ -454,6 +474,7 @@ fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, UsageError> {
             options: SocketOptions::default(),
         },
     });
+    apply_rules(&args.common, &engine, session)?;
     let until: Cell<Option<Instant>> = Cell::new(None);
     let mut payload = payload;
     let code = event_loop(
@@ -517,6 +538,7 @@ fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
             options: SocketOptions::default(),
         },
     });
+    apply_rules(&args.common, &engine, session)?;
     let mut payload = payload;
     let (repeat, interval, count) = (args.repeat, args.interval, args.count);
     // The quiet time runs from the last thing that happened: opening, sending, a datagram.

@@ -11,6 +11,7 @@ mod file_io;
 mod options;
 mod relay;
 mod resolve;
+mod rules;
 mod session;
 mod sink;
 mod stats;
@@ -23,6 +24,7 @@ mod udp;
 pub use error::{NetError, NetErrorKind};
 pub use options::SocketOptions;
 pub use resolve::{parse_bind, parse_host, parse_host_port, parse_port, AddressError, HostPort};
+pub use rules::ReplyRule;
 pub use sink::{Notifier, QueueBudget};
 pub use stats::{Counters, CountersSnapshot};
 pub use transfer::{
@@ -182,6 +184,11 @@ pub enum Command {
     },
     /// Zero the session's counters.
     ResetStats { session: SessionId },
+    /// Replace the session's auto-reply rules (empty: none).
+    SetRules {
+        session: SessionId,
+        rules: Vec<ReplyRule>,
+    },
     /// Close everything and end the engine thread.
     Shutdown,
 }
@@ -221,6 +228,8 @@ pub struct SessionStats {
     pub conns: Vec<(ConnId, CountersSnapshot)>,
     /// Sends done by the running repeat, if one runs.
     pub repeat_sent: Option<u64>,
+    /// How often each auto-reply rule fired.
+    pub rule_fires: Vec<u64>,
 }
 
 /// Something that happened in the engine.
@@ -472,7 +481,8 @@ fn session_of(command: &Command) -> SessionId {
         | Command::JoinMulticast { session, .. }
         | Command::LeaveMulticast { session, .. }
         | Command::Capture { session, .. }
-        | Command::ResetStats { session } => *session,
+        | Command::ResetStats { session }
+        | Command::SetRules { session, .. } => *session,
         Command::Shutdown => SessionId(0),
     }
 }

@@ -25,6 +25,7 @@ pub(crate) struct SessionCore {
     pub sink: EventSink,
     pub counters: Arc<Counters>,
     pub capture: Arc<Capture>,
+    pub rules: Arc<super::rules::RuleSet>,
 }
 
 impl SessionCore {
@@ -121,6 +122,7 @@ pub(crate) fn spawn(id: SessionId, config: SessionConfig, sink: EventSink) -> Se
         sink,
         counters: Arc::new(Counters::default()),
         capture: Arc::new(Capture::default()),
+        rules: Arc::default(),
     };
     let task = tokio::spawn(async move {
         let error = match config {
@@ -283,6 +285,7 @@ impl RateMeter {
             tx_rate: total.tx_bytes.saturating_sub(self.last.tx_bytes) as f64 / secs,
             conns: kind.conn_stats(),
             repeat_sent,
+            rule_fires: core.rules.fires(),
         };
         self.last = total;
         self.at = Instant::now();
@@ -380,6 +383,7 @@ pub(crate) async fn drive<K: SessionKind>(
                         core.capture_ended(end);
                     }
                 }
+                Some(Command::SetRules { rules, .. }) => core.rules.set(rules),
                 Some(Command::ResetStats { .. }) => {
                     core.counters.reset();
                     kind.reset_stats();

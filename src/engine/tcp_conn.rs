@@ -95,6 +95,7 @@ pub(crate) fn spawn(
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
     let close = Arc::new(Notify::new());
     let counters = Arc::new(Counters::default());
+    let queue = tx.downgrade();
     let task = tokio::spawn(run(
         Conn {
             core: core.clone(),
@@ -105,6 +106,7 @@ pub(crate) fn spawn(
         },
         stream,
         rx,
+        queue,
         close.clone(),
         ended,
     ));
@@ -127,6 +129,37 @@ struct Conn {
 }
 
 impl Conn {
+    /// Sends what the session's rules answer to the `n` bytes just read: at once, or after the
+    /// rule's delay through the connection's own queue.
+    async fn auto_reply(
+        &self,
+        stream: &mut TcpStream,
+        n: usize,
+        buf: &[u8],
+        queue: &mpsc::WeakSender<Outgoing>,
+    ) -> Result<(), NetError> {
+        for (reply, delay) in self.core.rules.replies(&buf[..n]) {
+            match delay {
+                None => self.write(stream, &reply, true).await?,
+                Some(delay) => {
+                    let queue = queue.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        if let Some(q) = queue.upgrade() {
+                            let _ = q
+                                .send(Outgoing {
+                                    bytes: reply,
+                                    report: true,
+                                })
+                                .await;
+                        }
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn write(
         &self,
         stream: &mut TcpStream,
@@ -153,6 +186,7 @@ async fn run(
     conn: Conn,
     mut stream: TcpStream,
     mut outgoing: mpsc::Receiver<Outgoing>,
+    queue: mpsc::WeakSender<Outgoing>,
     close: Arc<Notify>,
     ended: UnboundedSender<ConnId>,
 ) {
@@ -187,6 +221,9 @@ async fn run(
                         if let Err(e) = conn.write(&mut stream, &buf[..n], false).await {
                             break CloseReason::Failed(e);
                         }
+                    }
+                    if let Err(e) = conn.auto_reply(&mut stream, n, &buf, &queue).await {
+                        break CloseReason::Failed(e);
                     }
                 }
                 Err(e) => break CloseReason::Failed(NetError::from_io(&e)),

@@ -86,7 +86,7 @@ pub(crate) async fn open(
 }
 
 fn read_loop(
-    socket: &UdpSocket,
+    socket: &Arc<UdpSocket>,
     core: &SessionCore,
     echo: bool,
     stop: &AtomicBool,
@@ -115,6 +115,7 @@ fn read_loop(
                 if echo && socket.send_to(data, peer).is_ok() {
                     core.counters.add_tx(n);
                 }
+                auto_reply(socket, core, data, peer);
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             // ICMP "port unreachable" from an earlier send (Windows reports it here): not ours.
@@ -130,6 +131,31 @@ fn read_loop(
         }
     }
     batch.finish(&core.sink);
+}
+
+/// Sends what the session's rules answer to a datagram, back to its sender.
+fn auto_reply(socket: &Arc<UdpSocket>, core: &SessionCore, data: &[u8], peer: SocketAddr) {
+    for (reply, delay) in core.rules.replies(data) {
+        let send = {
+            let (socket, core) = (socket.clone(), core.clone());
+            move || {
+                if socket.send_to(&reply, peer).is_ok() {
+                    core.counters.add_tx(reply.len());
+                    report_sent(&core.sink, core.id, None, peer, &reply);
+                }
+            }
+        };
+        match delay {
+            None => send(),
+            // A delayed answer waits on a thread of its own, never the reader.
+            Some(delay) => {
+                let _ = std::thread::Builder::new().spawn(move || {
+                    std::thread::sleep(delay);
+                    send();
+                });
+            }
+        }
+    }
 }
 
 impl Udp {

@@ -142,6 +142,102 @@ fn checksum(name: Option<&str>) -> Result<Checksum, SequenceError> {
     })
 }
 
+/// How a `send` (or a rule's `reply`) is written in a file.
+struct SendSpec<'a> {
+    hex: bool,
+    escapes: bool,
+    macros: bool,
+    line_ending: Option<&'a str>,
+    checksum: Option<&'a str>,
+}
+
+impl SendSpec<'_> {
+    /// The template that sends `data`; errors are one line for the file's reader.
+    fn template(&self, data: &str, encoding: TextEncoding) -> Result<Template, String> {
+        let format = SendFormat {
+            mode: if self.hex {
+                InputMode::Hex
+            } else {
+                InputMode::Text
+            },
+            encoding,
+            escapes: self.escapes,
+            line_ending: line_ending(self.line_ending).map_err(|e| e.0)?,
+            checksum: checksum(self.checksum).map_err(|e| e.0)?,
+            macros: self.macros,
+        };
+        let template = if self.macros {
+            Template::parse(data, &format)
+        } else {
+            build_payload(data, &format).map(Template::fixed)
+        };
+        template.map_err(|e| e.to_string())
+    }
+}
+
+/// A file of auto-reply rules (docs/sequences.md, "Auto-reply rules").
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(rename = "rule", default)]
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, rename = "match")]
+    match_kind: Option<MatchKind>,
+    pattern: String,
+    reply: String,
+    #[serde(default)]
+    hex: bool,
+    #[serde(default)]
+    escapes: bool,
+    #[serde(default)]
+    macros: bool,
+    #[serde(default)]
+    line_ending: Option<String>,
+    #[serde(default)]
+    checksum: Option<String>,
+    #[serde(default)]
+    delay_ms: Option<u64>,
+}
+
+/// Reads auto-reply rules from TOML text.
+pub fn parse_rules(text: &str) -> Result<Vec<crate::engine::ReplyRule>, SequenceError> {
+    let file: RulesFile = toml::from_str(text).map_err(|e| SequenceError(e.to_string()))?;
+    let name = file.encoding.as_deref().unwrap_or("utf-8");
+    let encoding = TextEncoding::from_name(name)
+        .ok_or_else(|| SequenceError(format!("unknown encoding '{name}'")))?;
+    file.rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let err = |what: String| SequenceError(format!("rule {}: {what}", i + 1));
+            let matcher = Matcher::new(r.match_kind.unwrap_or_default(), &r.pattern, encoding)
+                .map_err(|e| err(e.to_string()))?;
+            let spec = SendSpec {
+                hex: r.hex,
+                escapes: r.escapes,
+                macros: r.macros,
+                line_ending: r.line_ending.as_deref(),
+                checksum: r.checksum.as_deref(),
+            };
+            Ok(crate::engine::ReplyRule {
+                name: r.name.clone().unwrap_or_else(|| format!("rule {}", i + 1)),
+                matcher,
+                reply: spec.template(&r.reply, encoding).map_err(err)?,
+                delay: r.delay_ms.map(Duration::from_millis),
+            })
+        })
+        .collect()
+}
+
 /// A step ready to run.
 enum Action {
     Send(Template),
@@ -190,25 +286,14 @@ impl Sequence {
                 let err = |what: String| SequenceError(format!("step {n}: {what}"));
                 let action = match (&step.send, &step.expect, step.wait_ms) {
                     (Some(data), None, None) => {
-                        let format = SendFormat {
-                            mode: if step.hex {
-                                InputMode::Hex
-                            } else {
-                                InputMode::Text
-                            },
-                            encoding,
+                        let spec = SendSpec {
+                            hex: step.hex,
                             escapes: step.escapes,
-                            line_ending: line_ending(step.line_ending.as_deref())
-                                .map_err(|e| err(e.0))?,
-                            checksum: checksum(step.checksum.as_deref()).map_err(|e| err(e.0))?,
                             macros: step.macros,
+                            line_ending: step.line_ending.as_deref(),
+                            checksum: step.checksum.as_deref(),
                         };
-                        let template = if step.macros {
-                            Template::parse(data, &format)
-                        } else {
-                            build_payload(data, &format).map(Template::fixed)
-                        };
-                        Action::Send(template.map_err(|e| err(e.to_string()))?)
+                        Action::Send(spec.template(data, encoding).map_err(err)?)
                     }
                     (None, Some(pattern), None) => {
                         let kind = step.match_kind.unwrap_or_default();

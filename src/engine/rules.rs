@@ -1,0 +1,62 @@
+//! Auto-reply rules: when received data matches, send a reply (macros expanded), optionally
+//! after a delay. Nothing received is ever executed; a rule only sends bytes the user wrote.
+
+use crate::payload::matcher::Matcher;
+use crate::payload::Template;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// One rule.
+#[derive(Clone, Debug)]
+pub struct ReplyRule {
+    /// Shown in counts and the log.
+    pub name: String,
+    /// What received data must match.
+    pub matcher: Matcher,
+    /// What to send back.
+    pub reply: Template,
+    /// Wait this long before replying.
+    pub delay: Option<Duration>,
+}
+
+/// The rules of a session with how often each fired.
+#[derive(Default)]
+pub(crate) struct RuleSet {
+    current: RwLock<Arc<(Vec<ReplyRule>, Vec<AtomicU64>)>>,
+}
+
+impl RuleSet {
+    /// Replaces the rules (counts start at zero).
+    pub fn set(&self, rules: Vec<ReplyRule>) {
+        let fires = rules.iter().map(|_| AtomicU64::new(0)).collect();
+        if let Ok(mut current) = self.current.write() {
+            *current = Arc::new((rules, fires));
+        }
+    }
+
+    /// The replies that `data` triggers, as (bytes, delay); counts the firings.
+    pub fn replies(&self, data: &[u8]) -> Vec<(Vec<u8>, Option<Duration>)> {
+        let Ok(current) = self.current.read().map(|c| c.clone()) else {
+            return Vec::new();
+        };
+        let (rules, fires) = &*current;
+        rules
+            .iter()
+            .zip(fires)
+            .filter(|(rule, _)| rule.matcher.matches(data))
+            .map(|(rule, count)| {
+                let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+                (rule.reply.expand(n), rule.delay)
+            })
+            .collect()
+    }
+
+    /// How often each rule fired.
+    pub fn fires(&self) -> Vec<u64> {
+        self.current
+            .read()
+            .map(|c| c.1.iter().map(|f| f.load(Ordering::Relaxed)).collect())
+            .unwrap_or_default()
+    }
+}

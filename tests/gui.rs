@@ -387,3 +387,43 @@ fn first_run_hint_and_about_box() {
         .query_by_label_contains("SIL 开放字体许可证")
         .is_some());
 }
+
+#[test]
+fn a_quick_command_is_created_and_sent_with_f1() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut got = [0u8; 7];
+        s.read_exact(&mut got).unwrap();
+        got
+    });
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Got it").click();
+    harness.get_by_label("+ TCP client").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Remote port", &port.to_string());
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |h| {
+        h.query_by_label_contains("Connected 127.0.0.1").is_some()
+    });
+    harness.get_by_label("Data to send").click();
+    harness.run_steps(1);
+    harness.get_by_label("Data to send").type_text("status?");
+    harness.run_steps(1);
+    type_into(&mut harness, "Name", "ask");
+    harness.get_by_label("Add").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().tabs[0].settings.quick.len(), 1);
+    // Clear the send box, then F1 sends the saved command.
+    harness.get_by_label("Data to send").click();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.key_press(egui::Key::Backspace);
+    harness.run_steps(1);
+    harness.key_press(egui::Key::F1);
+    step_until(&mut harness, "sent", |h| {
+        h.query_by_label_contains("(7 B)  status?").is_some()
+    });
+    assert_eq!(&peer.join().unwrap(), b"status?");
+    assert!(harness.query_by_label("F1 ask").is_some());
+}

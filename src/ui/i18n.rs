@@ -33,6 +33,19 @@ impl Lang {
 
 /// Every label of the window in one language.
 pub struct Texts {
+    pub quick_commands: &'static str,
+    pub quick_name: &'static str,
+    pub add_quick: &'static str,
+    pub add_quick_hint: &'static str,
+    pub remove: &'static str,
+    pub import: &'static str,
+    pub export: &'static str,
+    pub imported: &'static str,
+    pub exported: &'static str,
+    pub load_rules: &'static str,
+    pub load_rules_hint: &'static str,
+    pub rules_loaded: &'static str,
+    pub fired: &'static str,
     pub macros: &'static str,
     pub macros_hint: &'static str,
     pub about: &'static str,
@@ -218,6 +231,19 @@ pub struct Texts {
 
 /// English.
 pub static EN: Texts = Texts {
+    quick_commands: "Quick commands (F1–F12)",
+    quick_name: "Name",
+    add_quick: "Add",
+    add_quick_hint: "Save what is in the send box, with its format, as a quick command",
+    remove: "Remove",
+    import: "Import",
+    export: "Export",
+    imported: "quick commands imported",
+    exported: "Exported to",
+    load_rules: "Load rules",
+    load_rules_hint: "Auto-reply rules file (TOML, docs/sequences.md)",
+    rules_loaded: "auto-reply rules active",
+    fired: "times",
     macros: "Macros {{…}}",
     macros_hint: "Expanded at each send: {{date}} {{time}} {{datetime}} {{unix}} {{unix_ms}} {{counter}} {{rand:N}} {{len}} {{len8}} {{len16}}; {{{{ sends {{",
     about: "About",
@@ -403,6 +429,19 @@ pub static EN: Texts = Texts {
 
 /// 简体中文.
 pub static ZH: Texts = Texts {
+    quick_commands: "快捷指令(F1–F12)",
+    quick_name: "名称",
+    add_quick: "添加",
+    add_quick_hint: "把发送框中的内容及其格式保存为快捷指令",
+    remove: "删除",
+    import: "导入",
+    export: "导出",
+    imported: "条快捷指令已导入",
+    exported: "已导出到",
+    load_rules: "加载应答规则",
+    load_rules_hint: "自动应答规则文件(TOML,见 docs/sequences.md)",
+    rules_loaded: "条自动应答规则已生效",
+    fired: "次",
     macros: "宏 {{…}}",
     macros_hint: "每次发送时展开:{{date}} {{time}} {{datetime}} {{unix}} {{unix_ms}} {{counter}} {{rand:N}} {{len}} {{len8}} {{len16}};{{{{ 发送 {{",
     about: "关于",

@@ -8,6 +8,7 @@ pub mod fonts;
 pub mod i18n;
 pub mod log_view;
 pub mod path_field;
+pub mod quick_commands;
 pub mod session_tab;
 pub mod widgets;
 

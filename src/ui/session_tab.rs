@@ -70,6 +70,21 @@ pub struct TabSettings {
     pub input: String,
     pub log_encoding: crate::payload::TextEncoding,
     pub log_display: super::log_view::DisplayMode,
+    /// Named messages sent with one click or F1–F12.
+    pub quick: Vec<QuickCommand>,
+    /// Path of the auto-reply rules file last loaded.
+    pub rules_path: String,
+}
+
+/// A named message (what to type, and how it becomes bytes).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuickCommand {
+    /// Button label.
+    pub name: String,
+    /// What was typed.
+    pub input: String,
+    /// How it becomes bytes.
+    pub format: SendFormat,
 }
 
 impl Default for TabSettings {
@@ -101,6 +116,8 @@ impl TabSettings {
             input: String::new(),
             log_encoding: crate::payload::TextEncoding::Utf8,
             log_display: super::log_view::DisplayMode::Text,
+            quick: Vec::new(),
+            rules_path: String::new(),
         }
     }
 }
@@ -169,6 +186,12 @@ pub struct SessionTab {
     pub file_progress: Option<FileProgress>,
     /// The file to send over the session (typed, or picked).
     pub file: PathField,
+    /// File for quick-command import/export and rules.
+    pub workflow_file: PathField,
+    /// Result of the last import, export or rules load (text, failed).
+    pub workflow_note: Option<(String, bool)>,
+    /// Names of the loaded auto-reply rules, in order.
+    pub rule_names: Vec<String>,
 }
 
 /// How far a file transfer has come.
@@ -204,6 +227,9 @@ impl SessionTab {
             last_error: None,
             file_progress: None,
             file: PathField::default(),
+            workflow_file: PathField::default(),
+            workflow_note: None,
+            rule_names: Vec::new(),
         }
     }
 
@@ -472,7 +498,11 @@ impl SessionTab {
             .default_size(330.0)
             .resizable(true)
             .show(ui, |ui| {
-                self.side_ui(ui, lang, commands, &mut request);
+                egui::ScrollArea::vertical()
+                    .id_salt("side_scroll")
+                    .show(ui, |ui| {
+                        self.side_ui(ui, lang, commands, &mut request);
+                    });
             });
         egui::Panel::bottom(("send", self.id.0))
             .resizable(true)
@@ -738,6 +768,8 @@ impl SessionTab {
             }
         });
         self.file_ui(ui, t, commands);
+        ui.separator();
+        super::quick_commands::ui(self, ui, lang, commands);
         let rx: Vec<[f64; 2]> = self.rates.iter().map(|r| [r[0], r[1]]).collect();
         let tx: Vec<[f64; 2]> = self.rates.iter().map(|r| [r[0], r[2]]).collect();
         egui_plot::Plot::new(("rate_plot", self.id.0))
@@ -980,11 +1012,20 @@ impl SessionTab {
     /// The command that sends the current input: fixed bytes, or with macros a template the
     /// engine expands at each send.
     fn send_command(&self, bytes: &[u8], repeat: Option<Repeat>) -> Command {
-        let template = self
-            .settings
-            .format
+        self.command_for(&self.settings.input, &self.settings.format, bytes, repeat)
+    }
+
+    /// The command that sends `input` written in `format` (already turned into `bytes`).
+    fn command_for(
+        &self,
+        input: &str,
+        format: &SendFormat,
+        bytes: &[u8],
+        repeat: Option<Repeat>,
+    ) -> Command {
+        let template = format
             .macros
-            .then(|| Template::parse(&self.settings.input, &self.settings.format).ok())
+            .then(|| Template::parse(input, format).ok())
             .flatten();
         match template {
             Some(template) => Command::SendTemplate {
@@ -999,6 +1040,23 @@ impl SessionTab {
                 bytes: bytes.to_vec(),
                 repeat,
             },
+        }
+    }
+
+    /// Sends a quick command now; an invalid one (edited file) says why in the log.
+    pub fn send_quick(&mut self, index: usize, lang: Lang, commands: &mut Vec<Command>) {
+        let Some(q) = self.settings.quick.get(index).cloned() else {
+            return;
+        };
+        match build_payload(&q.input, &q.format) {
+            Ok(bytes) if self.is_active() => {
+                commands.push(self.command_for(&q.input, &q.format, &bytes, None))
+            }
+            Ok(_) => {}
+            Err(e) => self.log.info(
+                EntryKind::Error,
+                format!("{}: {}", q.name, i18n::payload_error(lang, &e)),
+            ),
         }
     }
 

@@ -427,3 +427,37 @@ fn a_quick_command_is_created_and_sent_with_f1() {
     assert_eq!(&peer.join().unwrap(), b"status?");
     assert!(harness.query_by_label("F1 ask").is_some());
 }
+
+#[test]
+fn a_relay_tab_forwards_a_client_to_its_target_and_logs_both() {
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target_addr = target.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = target.accept().unwrap();
+        let mut buf = [0u8; 5];
+        s.read_exact(&mut buf).unwrap();
+        s.write_all(b"world").unwrap();
+    });
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ Relay").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Local port", "0");
+    type_into(&mut harness, "Target (HOST:PORT)", &target_addr.to_string());
+    harness.get_by_label("Start relay").click();
+    step_until(&mut harness, "relaying", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    let mut client = TcpStream::connect(("127.0.0.1", local.port())).unwrap();
+    client.write_all(b"hello").unwrap();
+    let mut got = [0u8; 5];
+    client.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"world");
+    step_until(&mut harness, "both directions logged", |h| {
+        h.query_by_label_contains(&format!("{target_addr}  (5 B)  world"))
+            .is_some()
+            && h.query_by_label_contains("(5 B)  hello").is_some()
+    });
+    assert!(
+        harness.query_by_label("Data to send").is_none(),
+        "a relay has no send box"
+    );
+}

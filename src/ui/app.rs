@@ -164,6 +164,7 @@ impl SockScopeApp {
                     SessionKind::TcpClient,
                     SessionKind::TcpServer,
                     SessionKind::Udp,
+                    SessionKind::Relay,
                 ] {
                     if ui.button(format!("+ {}", kind.label(t))).clicked() {
                         self.add_tab(kind);

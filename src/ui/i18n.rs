@@ -33,6 +33,10 @@ impl Lang {
 
 /// Every label of the window in one language.
 pub struct Texts {
+    pub relay: &'static str,
+    pub relay_target: &'static str,
+    pub start_relay: &'static str,
+    pub relaying: &'static str,
     pub quick_commands: &'static str,
     pub quick_name: &'static str,
     pub add_quick: &'static str,
@@ -231,6 +235,10 @@ pub struct Texts {
 
 /// English.
 pub static EN: Texts = Texts {
+    relay: "Relay",
+    relay_target: "Target (HOST:PORT)",
+    start_relay: "Start relay",
+    relaying: "Relaying",
     quick_commands: "Quick commands (F1–F12)",
     quick_name: "Name",
     add_quick: "Add",
@@ -429,6 +437,10 @@ pub static EN: Texts = Texts {
 
 /// 简体中文.
 pub static ZH: Texts = Texts {
+    relay: "转发",
+    relay_target: "转发目标(主机:端口)",
+    start_relay: "开始转发",
+    relaying: "正在转发",
     quick_commands: "快捷指令(F1–F12)",
     quick_name: "名称",
     add_quick: "添加",

@@ -29,6 +29,8 @@ pub enum SessionKind {
     TcpServer,
     /// Sends and receives datagrams.
     Udp,
+    /// Forwards each client to a target and back, logging both.
+    Relay,
 }
 
 impl SessionKind {
@@ -38,6 +40,7 @@ impl SessionKind {
             SessionKind::TcpClient => t.tcp_client,
             SessionKind::TcpServer => t.tcp_server,
             SessionKind::Udp => t.udp,
+            SessionKind::Relay => t.relay,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct TabSettings {
     pub quick: Vec<QuickCommand>,
     /// Path of the auto-reply rules file last loaded.
     pub rules_path: String,
+    /// A relay tab relays UDP rather than TCP.
+    pub relay_udp: bool,
 }
 
 /// A named message (what to type, and how it becomes bytes).
@@ -103,6 +108,7 @@ impl TabSettings {
             local_addr: "0.0.0.0".into(),
             local_port: match kind {
                 SessionKind::TcpServer => "8080".into(),
+                SessionKind::Relay => "9000".into(),
                 SessionKind::Udp => "7788".into(),
                 SessionKind::TcpClient => String::new(),
             },
@@ -118,6 +124,7 @@ impl TabSettings {
             log_display: super::log_view::DisplayMode::Text,
             quick: Vec::new(),
             rules_path: String::new(),
+            relay_udp: false,
         }
     }
 }
@@ -263,13 +270,16 @@ impl SessionTab {
                     Ok(_) => None,
                 };
             }
-            SessionKind::TcpServer | SessionKind::Udp => {
+            SessionKind::TcpServer | SessionKind::Udp | SessionKind::Relay => {
                 e.local = match s.local_addr.trim().parse::<IpAddr>() {
                     Ok(ip) if ip.is_unspecified() || local_ips.contains(&ip) => None,
                     _ => Some(t.err_local),
                 };
                 e.port = parse_port(&s.local_port).err().map(|_| t.err_port);
-                if s.kind == SessionKind::Udp && !s.udp_dest.trim().is_empty() {
+                // A relay needs its target; UDP's destination may be left empty.
+                if s.kind == SessionKind::Relay
+                    || (s.kind == SessionKind::Udp && !s.udp_dest.trim().is_empty())
+                {
                     e.dest = parse_host_port(&s.udp_dest)
                         .err()
                         .map(|x| i18n::address_error(lang, x));
@@ -305,6 +315,14 @@ impl SessionTab {
                 echo: s.echo,
                 options,
             },
+            SessionKind::Relay => SessionConfig::Relay {
+                listen: SocketAddr::new(
+                    s.local_addr.trim().parse().ok()?,
+                    parse_port(&s.local_port).ok()?,
+                ),
+                target: s.udp_dest.trim().to_string(),
+                udp: s.relay_udp,
+            },
             SessionKind::Udp => SessionConfig::Udp {
                 bind: SocketAddr::new(
                     s.local_addr.trim().parse().ok()?,
@@ -327,12 +345,18 @@ impl SessionTab {
                 self.state = TabState::Open {
                     local,
                     peer,
-                    listening: self.settings.kind == SessionKind::TcpServer,
+                    listening: matches!(
+                        self.settings.kind,
+                        SessionKind::TcpServer | SessionKind::Relay
+                    ),
                 };
                 self.last_error = None;
                 let text = match (self.settings.kind, peer) {
                     (_, Some(p)) => format!("{} {p} ({local})", t.connected_to),
                     (SessionKind::TcpServer, None) => format!("{} {local}", t.listening_on),
+                    (SessionKind::Relay, None) => {
+                        format!("{} {local} → {}", t.relaying, self.settings.udp_dest.trim())
+                    }
                     _ => format!("{} {local}", t.bound_to),
                 };
                 self.log.info(EntryKind::Info, text);
@@ -346,7 +370,10 @@ impl SessionTab {
                         counters: CountersSnapshot::default(),
                     },
                 );
-                if self.settings.kind == SessionKind::TcpServer {
+                if matches!(
+                    self.settings.kind,
+                    SessionKind::TcpServer | SessionKind::Relay
+                ) {
                     self.log
                         .info(EntryKind::Info, format!("{peer} {}", t.client_connected));
                 }
@@ -474,7 +501,7 @@ impl SessionTab {
     /// Where a send from this tab goes.
     fn target(&self) -> SendTarget {
         match self.settings.kind {
-            SessionKind::TcpClient => SendTarget::Default,
+            SessionKind::TcpClient | SessionKind::Relay => SendTarget::Default,
             SessionKind::TcpServer => self
                 .send_to
                 .map_or(SendTarget::AllClients, SendTarget::Conn),
@@ -504,12 +531,15 @@ impl SessionTab {
                         self.side_ui(ui, lang, commands, &mut request);
                     });
             });
-        egui::Panel::bottom(("send", self.id.0))
-            .resizable(true)
-            .default_size(170.0)
-            .show(ui, |ui| {
-                self.send_ui(ui, lang, commands);
-            });
+        // A relay forwards what its clients and target say; it has nothing of its own to send.
+        if self.settings.kind != SessionKind::Relay {
+            egui::Panel::bottom(("send", self.id.0))
+                .resizable(true)
+                .default_size(170.0)
+                .show(ui, |ui| {
+                    self.send_ui(ui, lang, commands);
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(LogAction::Save { csv }) = self.log.ui(ui, lang) {
                 request = Some(TabRequest::SaveLog { csv });
@@ -548,7 +578,7 @@ impl SessionTab {
                         errors.port,
                     );
                 }
-                SessionKind::TcpServer | SessionKind::Udp => {
+                SessionKind::TcpServer | SessionKind::Udp | SessionKind::Relay => {
                     ui.vertical(|ui| {
                         let label = ui.label(t.local_addr);
                         ui.horizontal(|ui| {
@@ -593,10 +623,23 @@ impl SessionTab {
                     );
                     ui.vertical(|ui| {
                         ui.add_space(ui.spacing().interact_size.y);
-                        ui.checkbox(&mut self.settings.echo, t.echo);
+                        if self.settings.kind == SessionKind::Relay {
+                            ui.checkbox(&mut self.settings.relay_udp, t.udp);
+                        } else {
+                            ui.checkbox(&mut self.settings.echo, t.echo);
+                        }
                     });
                 }
             });
+            if self.settings.kind == SessionKind::Relay {
+                checked_field(
+                    ui,
+                    t.relay_target,
+                    &mut self.settings.udp_dest,
+                    180.0,
+                    errors.dest,
+                );
+            }
             if self.settings.kind == SessionKind::Udp {
                 checked_field(
                     ui,
@@ -613,6 +656,7 @@ impl SessionTab {
                         SessionKind::TcpClient => (t.connect, t.disconnect),
                         SessionKind::TcpServer => (t.listen, t.stop),
                         SessionKind::Udp => (t.open_udp, t.close_udp),
+                        SessionKind::Relay => (t.start_relay, t.stop),
                     };
                     if active {
                         if ui.button(RichText::new(close_text).strong()).clicked() {
@@ -711,6 +755,10 @@ impl SessionTab {
                         (format!("{} {local}", t.state_listening), green)
                     }
                     (SessionKind::TcpServer, _) => (t.state_not_listening.into(), WARN_COLOR),
+                    (SessionKind::Relay, _) => (
+                        format!("{} {local} → {}", t.relaying, self.settings.udp_dest.trim()),
+                        green,
+                    ),
                     _ => (format!("{} {local}", t.state_bound), green),
                 }
             }
@@ -784,7 +832,10 @@ impl SessionTab {
                 plot.line(egui_plot::Line::new(t.rx, rx).color(RX_COLOR));
                 plot.line(egui_plot::Line::new(t.tx, tx).color(TX_COLOR));
             });
-        if self.settings.kind == SessionKind::TcpServer {
+        if matches!(
+            self.settings.kind,
+            SessionKind::TcpServer | SessionKind::Relay
+        ) {
             ui.separator();
             self.clients_ui(ui, lang, commands);
         }

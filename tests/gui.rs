@@ -461,3 +461,84 @@ fn a_relay_tab_forwards_a_client_to_its_target_and_logs_both() {
         "a relay has no send box"
     );
 }
+
+/// A device that answers each read with `f(data)`; serves `clients` connections.
+fn device(clients: usize, f: fn(&[u8]) -> Vec<u8>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for _ in 0..clients {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || s.write_all(&f(&buf[..n])).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_five_step_sequence_built_in_the_window_passes_and_its_file_passes_and_fails_headless() {
+    let port = device(2, |d| d.to_ascii_uppercase());
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Got it").click();
+    harness.get_by_label("Sequences").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "To (HOST:PORT)", &format!("127.0.0.1:{port}"));
+    for button in ["+ Send", "+ Expect", "+ Wait", "+ Send", "+ Expect"] {
+        harness.get_by_label(button).click();
+        // One frame takes the click, the next lays out the new row.
+        harness.run_steps(2);
+    }
+    type_into(&mut harness, "Step 1 send", "hello");
+    type_into(&mut harness, "Step 2 expect", "HELLO");
+    type_into(&mut harness, "Step 4 send", "again");
+    type_into(&mut harness, "Step 5 expect", "AGAIN");
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "the run", |h| {
+        h.state().sequences.report.is_some()
+    });
+    assert!(harness.query_by_label("5 passed · 0 failed").is_some());
+    assert!(harness
+        .query_by_label_contains("PASS  5. expect AGAIN")
+        .is_some());
+
+    let dir = std::env::temp_dir().join(format!("sockscope-gui-seq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("five.toml");
+    type_into(&mut harness, "Sequence file", file.to_str().unwrap());
+    harness.get_by_label("Save").click();
+    harness.run_steps(2);
+    let run = |file: &std::path::Path| {
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .arg("run")
+            .arg(file)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap()
+    };
+    let out = run(&file);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The same steps against a device that answers in lower case fail.
+    let wrong = device(1, |d| d.to_ascii_lowercase());
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{wrong}"));
+    let file2 = dir.join("five-wrong.toml");
+    std::fs::write(&file2, text).unwrap();
+    let out = run(&file2);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 passed, 2 failed"));
+}

@@ -6,6 +6,7 @@ use super::file_panel::FilePanel;
 use super::i18n::Lang;
 use super::log_view::{write_log, LogEntry};
 use super::path_field::{DialogKind, PathField};
+use super::sequence_panel::SequencePanel;
 use super::session_tab::{SessionKind, SessionTab, TabRequest, TabSettings};
 use super::widgets::ERROR_COLOR;
 use crate::engine::{Command, EngineHandle};
@@ -71,6 +72,8 @@ pub struct SockScopeApp {
     pub addresses: AddressPanel,
     /// The Files window.
     pub files: FilePanel,
+    /// The Sequences window.
+    pub sequences: SequencePanel,
     /// The About window is shown.
     pub about_open: bool,
     /// Settings live beside the program (portable mode).
@@ -98,6 +101,7 @@ impl SockScopeApp {
             prompt: None,
             addresses: AddressPanel::default(),
             files: FilePanel::default(),
+            sequences: SequencePanel::default(),
             about_open: false,
             portable: false,
             hint_dismissed: saved.hint_dismissed,
@@ -173,6 +177,7 @@ impl SockScopeApp {
                 ui.separator();
                 ui.toggle_value(&mut self.addresses.open, t.addresses);
                 ui.toggle_value(&mut self.files.open, t.files);
+                ui.toggle_value(&mut self.sequences.open, t.sequences);
                 ui.toggle_value(&mut self.about_open, t.about);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     // Right to left: the combo first, then its label on its left.
@@ -252,6 +257,7 @@ impl SockScopeApp {
             None => {}
         }
         self.prompt_ui(ui.ctx());
+        self.sequences.show(ui.ctx(), self.lang);
         super::about::show(ui.ctx(), &mut self.about_open, self.lang, self.portable);
         if let Some(ip) = self.addresses.show(ui.ctx(), self.lang) {
             if let Some(tab) = self.tabs.get_mut(self.active) {

@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod log_view;
 pub mod path_field;
 pub mod quick_commands;
+pub mod sequence_panel;
 pub mod session_tab;
 pub mod widgets;
 

@@ -1,0 +1,370 @@
+//! The Sequences window: build "send this, expect that" steps, run them against a device with
+//! pass/fail and timing per step, save them as the TOML file `sockscope run` takes, and export
+//! the report.
+
+use super::i18n::{Lang, Texts};
+use super::path_field::{DialogKind, PathField};
+use super::widgets::{checked_field, encoding_combo, ERROR_COLOR, OK_COLOR};
+use crate::engine::Engine;
+use crate::payload::matcher::MatchKind;
+use crate::payload::TextEncoding;
+use crate::sequence::{
+    self, Connection, ConnectionKind, Outcome, Report, Sequence, Step, StepResult,
+};
+use eframe::egui;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+/// What a step does, as the editor shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StepKind {
+    Send,
+    Expect,
+    Wait,
+}
+
+fn kind_of(step: &Step) -> StepKind {
+    match (&step.send, &step.expect) {
+        (Some(_), _) => StepKind::Send,
+        (_, Some(_)) => StepKind::Expect,
+        _ => StepKind::Wait,
+    }
+}
+
+/// News from a running sequence.
+enum RunNews {
+    Step(StepResult),
+    Done(Result<Report, String>),
+}
+
+/// State of the Sequences window.
+pub struct SequencePanel {
+    /// Whether the window is shown.
+    pub open: bool,
+    /// The sequence being edited.
+    pub sequence: Sequence,
+    encoding: TextEncoding,
+    file: PathField,
+    report_file: PathField,
+    running: Option<mpsc::Receiver<RunNews>>,
+    /// Results of the current or last run.
+    pub results: Vec<StepResult>,
+    /// The last finished run.
+    pub report: Option<Report>,
+    note: Option<(String, bool)>,
+}
+
+impl Default for SequencePanel {
+    fn default() -> Self {
+        Self {
+            open: false,
+            sequence: Sequence {
+                name: "test".into(),
+                connection: Connection {
+                    kind: ConnectionKind::TcpClient,
+                    remote: "127.0.0.1:9999".into(),
+                    bind: None,
+                    encoding: None,
+                    timeout_ms: Some(2000),
+                },
+                repeat: 1,
+                steps: Vec::new(),
+            },
+            encoding: TextEncoding::Utf8,
+            file: PathField::default(),
+            report_file: PathField::default(),
+            running: None,
+            results: Vec::new(),
+            report: None,
+            note: None,
+        }
+    }
+}
+
+impl SequencePanel {
+    /// Draws the window.
+    pub fn show(&mut self, ctx: &egui::Context, lang: Lang) {
+        let t = lang.t();
+        self.take_news();
+        let mut open = self.open;
+        egui::Window::new(t.sequences)
+            .open(&mut open)
+            .default_width(640.0)
+            .default_height(600.0)
+            .vscroll(true)
+            .show(ctx, |ui| {
+                self.connection_ui(ui, lang);
+                ui.separator();
+                self.steps_ui(ui, t);
+                ui.separator();
+                self.file_ui(ui, t);
+                ui.separator();
+                self.run_ui(ui, t);
+            });
+        self.open = open;
+        if self.running.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn take_news(&mut self) {
+        let Some(rx) = &self.running else { return };
+        while let Ok(news) = rx.try_recv() {
+            match news {
+                RunNews::Step(r) => self.results.push(r),
+                RunNews::Done(Ok(report)) => {
+                    self.report = Some(report);
+                    self.running = None;
+                    return;
+                }
+                RunNews::Done(Err(e)) => {
+                    self.note = Some((e, true));
+                    self.running = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn connection_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        let t = lang.t();
+        let c = &mut self.sequence.connection;
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut c.kind, ConnectionKind::TcpClient, t.tcp_client);
+            ui.radio_value(&mut c.kind, ConnectionKind::Udp, t.udp);
+            ui.label(t.encoding);
+            encoding_combo(ui, "sequence_encoding", t.encoding, &mut self.encoding);
+        });
+        c.encoding = Some(self.encoding.label().to_string());
+        let error = crate::engine::parse_host_port(&c.remote)
+            .err()
+            .map(|e| super::i18n::address_error(lang, e));
+        checked_field(ui, t.to_host, &mut c.remote, 220.0, error);
+    }
+
+    fn steps_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
+        ui.strong(t.steps);
+        let mut remove = None;
+        for (i, step) in self.sequence.steps.iter_mut().enumerate() {
+            ui.push_id(i, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(format!("{}.", i + 1));
+                    let mut kind = kind_of(step);
+                    let before = kind;
+                    egui::ComboBox::from_id_salt("kind")
+                        .selected_text(match kind {
+                            StepKind::Send => t.step_send,
+                            StepKind::Expect => t.step_expect,
+                            StepKind::Wait => t.step_wait,
+                        })
+                        .width(80.0)
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut kind, StepKind::Send, t.step_send);
+                            ui.selectable_value(&mut kind, StepKind::Expect, t.step_expect);
+                            ui.selectable_value(&mut kind, StepKind::Wait, t.step_wait);
+                        })
+                        .response
+                        .accessible_name(format!("{} {}", t.step, i + 1));
+                    if kind != before {
+                        *step = new_step(kind);
+                    }
+                    match kind {
+                        StepKind::Send => {
+                            let text = step.send.get_or_insert_with(String::new);
+                            ui.add(egui::TextEdit::singleline(text).desired_width(260.0))
+                                .accessible_name(format!("{} {} {}", t.step, i + 1, t.step_send));
+                            ui.checkbox(&mut step.hex, t.hex);
+                        }
+                        StepKind::Expect => {
+                            let text = step.expect.get_or_insert_with(String::new);
+                            ui.add(egui::TextEdit::singleline(text).desired_width(200.0))
+                                .accessible_name(format!("{} {} {}", t.step, i + 1, t.step_expect));
+                            let kind = step.match_kind.get_or_insert(MatchKind::Contains);
+                            egui::ComboBox::from_id_salt("match")
+                                .selected_text(match_label(*kind))
+                                .width(90.0)
+                                .show_ui(ui, |ui| {
+                                    for k in [
+                                        MatchKind::Contains,
+                                        MatchKind::Regex,
+                                        MatchKind::HexPrefix,
+                                        MatchKind::ExactHex,
+                                    ] {
+                                        ui.selectable_value(kind, k, match_label(k));
+                                    }
+                                })
+                                .response
+                                .accessible_name(format!("{} {} match", t.step, i + 1));
+                        }
+                        StepKind::Wait => {
+                            let ms = step.wait_ms.get_or_insert(100);
+                            ui.add(egui::DragValue::new(ms).range(0..=600_000).suffix(" ms"))
+                                .accessible_name(format!("{} {} {}", t.step, i + 1, t.step_wait));
+                        }
+                    }
+                    if ui.small_button("×").on_hover_text(t.remove).clicked() {
+                        remove = Some(i);
+                    }
+                });
+            });
+        }
+        if let Some(i) = remove {
+            self.sequence.steps.remove(i);
+        }
+        ui.horizontal(|ui| {
+            for (kind, label) in [
+                (StepKind::Send, t.add_send),
+                (StepKind::Expect, t.add_expect),
+                (StepKind::Wait, t.add_wait),
+            ] {
+                if ui.button(label).clicked() {
+                    self.sequence.steps.push(new_step(kind));
+                }
+            }
+        });
+    }
+
+    fn file_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
+        self.file
+            .ui(ui, t.sequence_file, DialogKind::SaveFile, 300.0);
+        ui.horizontal(|ui| {
+            let path = self.file.path_buf();
+            if ui.button(t.save_sequence).clicked() {
+                self.note = Some(match std::fs::write(&path, self.sequence.to_toml()) {
+                    Ok(()) => (format!("{} {}", t.exported, path.display()), false),
+                    Err(e) => (format!("{}: {e}", path.display()), true),
+                });
+            }
+            if ui.button(t.load_sequence).clicked() {
+                match std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| Sequence::parse(&s).map_err(|e| e.to_string()))
+                {
+                    Ok(seq) => {
+                        self.encoding = seq
+                            .connection
+                            .encoding
+                            .as_deref()
+                            .and_then(TextEncoding::from_name)
+                            .unwrap_or_default();
+                        self.sequence = seq;
+                        self.note = None;
+                    }
+                    Err(e) => self.note = Some((format!("{}: {e}", path.display()), true)),
+                }
+            }
+        });
+        if let Some((text, failed)) = &self.note {
+            ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
+        }
+    }
+
+    fn run_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
+        let running = self.running.is_some();
+        if ui
+            .add_enabled(
+                !running && !self.sequence.steps.is_empty(),
+                egui::Button::new(t.run_sequence),
+            )
+            .clicked()
+        {
+            self.start();
+        }
+        for r in &self.results {
+            let (color, word) = if r.outcome == Outcome::Pass {
+                (OK_COLOR, "PASS")
+            } else {
+                (ERROR_COLOR, "FAIL")
+            };
+            ui.colored_label(
+                color,
+                format!(
+                    "{word}  {}. {} ({} ms)  {}",
+                    r.step, r.label, r.millis, r.detail
+                ),
+            );
+        }
+        if let Some(report) = &self.report {
+            let (pass, fail) = report.counts();
+            let color = if report.passed() {
+                OK_COLOR
+            } else {
+                ERROR_COLOR
+            };
+            ui.colored_label(color, format!("{pass} {} · {fail} {}", t.passed, t.failed));
+            if let Some(reason) = &report.aborted {
+                ui.colored_label(ERROR_COLOR, reason);
+            }
+            self.report_file
+                .ui(ui, t.report_file, DialogKind::SaveFile, 300.0);
+            if ui.button(t.export_report).clicked() {
+                let path = self.report_file.path_buf();
+                let written = std::fs::File::create(&path).and_then(|f| {
+                    let mut w = std::io::BufWriter::new(f);
+                    if path.extension().and_then(|e| e.to_str()) == Some("csv") {
+                        sequence::write_csv(report, &mut w)?;
+                    } else {
+                        sequence::write_html(report, &mut w)?;
+                    }
+                    std::io::Write::flush(&mut w)
+                });
+                self.note = Some(match written {
+                    Ok(()) => (format!("{} {}", t.exported, path.display()), false),
+                    Err(e) => (format!("{}: {e}", path.display()), true),
+                });
+            }
+        }
+    }
+
+    /// Runs the sequence on a thread with an engine of its own; the window only reads news.
+    fn start(&mut self) {
+        let (tx, rx) = mpsc::channel();
+        let seq = self.sequence.clone();
+        self.results.clear();
+        self.report = None;
+        self.note = None;
+        self.running = Some(rx);
+        std::thread::spawn(move || {
+            let done = Engine::spawn(Arc::new(|| {}))
+                .map_err(|e| e.to_string())
+                .and_then(|engine| {
+                    let step_tx = tx.clone();
+                    sequence::run(&seq, &engine, |r| {
+                        let _ = step_tx.send(RunNews::Step(r.clone()));
+                    })
+                    .map_err(|e| e.to_string())
+                });
+            let _ = tx.send(RunNews::Done(done));
+        });
+    }
+}
+
+fn new_step(kind: StepKind) -> Step {
+    match kind {
+        StepKind::Send => Step {
+            send: Some(String::new()),
+            times: 1,
+            ..Step::default()
+        },
+        StepKind::Expect => Step {
+            expect: Some(String::new()),
+            match_kind: Some(MatchKind::Contains),
+            times: 1,
+            ..Step::default()
+        },
+        StepKind::Wait => Step {
+            wait_ms: Some(100),
+            times: 1,
+            ..Step::default()
+        },
+    }
+}
+
+fn match_label(kind: MatchKind) -> &'static str {
+    match kind {
+        MatchKind::Contains => "contains",
+        MatchKind::Regex => "regex",
+        MatchKind::HexPrefix => "hex-prefix",
+        MatchKind::ExactHex => "exact-hex",
+    }
+}

@@ -33,6 +33,7 @@ impl Lang {
 
 /// Every label of the window in one language.
 pub struct Texts {
+    pub workflow_file: &'static str,
     pub sequences: &'static str,
     pub steps: &'static str,
     pub step: &'static str,
@@ -252,6 +253,7 @@ pub struct Texts {
 
 /// English.
 pub static EN: Texts = Texts {
+    workflow_file: "Commands/rules file",
     sequences: "Sequences",
     steps: "Steps",
     step: "Step",
@@ -471,6 +473,7 @@ pub static EN: Texts = Texts {
 
 /// 简体中文.
 pub static ZH: Texts = Texts {
+    workflow_file: "指令/规则文件",
     sequences: "测试序列",
     steps: "步骤",
     step: "步骤",

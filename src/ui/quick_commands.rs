@@ -109,7 +109,7 @@ pub fn ui(tab: &mut SessionTab, ui: &mut egui::Ui, lang: Lang, commands: &mut Ve
     // Import/export and rules share one path field: small files, read at a click.
     tab.workflow_file.ui(
         ui,
-        t.file_path,
+        t.workflow_file,
         super::path_field::DialogKind::SaveFile,
         160.0,
     );

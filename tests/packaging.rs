@@ -72,3 +72,20 @@ fn version_flag_answers() {
         format!("sockscope {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn portable_marker_beside_the_program_keeps_settings_beside_it() {
+    // The "program" here is this test binary; the marker goes beside it for the test's length.
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let marker = dir.join(sockscope::ui::PORTABLE_MARKER);
+    assert_eq!(
+        sockscope::ui::portable_settings_file(),
+        None,
+        "no marker, no portable mode"
+    );
+    std::fs::write(&marker, b"").unwrap();
+    let settings = sockscope::ui::portable_settings_file();
+    std::fs::remove_file(&marker).unwrap();
+    assert_eq!(settings, Some(dir.join("sockscope-settings.ron")));
+}

@@ -248,19 +248,10 @@ async fn udp_upstream(
     Ok(up)
 }
 
-async fn accept(
-    listener: &Option<TcpListener>,
-) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
-    match listener {
-        Some(l) => l.accept().await,
-        None => std::future::pending().await,
-    }
-}
-
 impl SessionKind for Relay {
     async fn next(&mut self, core: &SessionCore) -> Step {
         tokio::select! {
-            accepted = accept(&self.listener) => match accepted {
+            accepted = super::tcp_server::accept(&self.listener) => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let conn = ConnId(super::tcp_conn::NEXT_CONN.fetch_add(1, Ordering::Relaxed));

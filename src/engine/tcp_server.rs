@@ -58,7 +58,8 @@ pub(crate) fn open(
     })
 }
 
-async fn accept(
+/// The next client of a listener; never, once the listener is gone.
+pub(crate) async fn accept(
     listener: &Option<TcpListener>,
 ) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
     match listener {

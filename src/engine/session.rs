@@ -37,6 +37,17 @@ impl SessionCore {
         });
     }
 
+    /// The last word on the counters before the session closes, sent whatever the queue holds.
+    pub fn final_stats(&self) {
+        self.sink.send(Event::Stats {
+            session: self.id,
+            stats: SessionStats {
+                total: self.counters.snapshot(),
+                ..SessionStats::default()
+            },
+        });
+    }
+
     /// Writes received bytes to the capture file, if one is open.
     pub fn capture(&self, bytes: &[u8]) {
         if let Some(end) = self.capture.write(bytes) {
@@ -199,13 +210,7 @@ async fn run_job(
         result = job => result.err(),
         _ = cancelled => Some(NetError::new(super::NetErrorKind::Cancelled, "stopped by the user")),
     };
-    core.sink.send(Event::Stats {
-        session: core.id,
-        stats: SessionStats {
-            total: core.counters.snapshot(),
-            ..SessionStats::default()
-        },
-    });
+    core.final_stats();
     core.sink.send(Event::Closed {
         session: core.id,
         error,
@@ -433,23 +438,9 @@ pub(crate) async fn drive<K: SessionKind>(
     if let Some(end) = core.capture.stop() {
         core.capture_ended(end);
     }
-    meter.published_idle = false;
-    meter.publish_final(&core);
+    core.final_stats();
     core.sink.send(Event::Closed {
         session: core.id,
         error: end_error,
     });
-}
-
-impl RateMeter {
-    /// The last word on the counters, sent whatever the queue holds.
-    fn publish_final(&mut self, core: &SessionCore) {
-        core.sink.send(Event::Stats {
-            session: core.id,
-            stats: SessionStats {
-                total: core.counters.snapshot(),
-                ..SessionStats::default()
-            },
-        });
-    }
 }

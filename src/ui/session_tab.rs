@@ -215,6 +215,7 @@ pub struct FileProgress {
 impl SessionTab {
     /// A closed tab with settings.
     pub fn new(id: SessionId, settings: TabSettings) -> Self {
+        let rules_path = settings.rules_path.clone();
         let mut log = LogView::default();
         log.encoding = settings.log_encoding;
         log.display = settings.log_display;
@@ -234,7 +235,8 @@ impl SessionTab {
             last_error: None,
             file_progress: None,
             file: PathField::default(),
-            workflow_file: PathField::default(),
+            // The rules file last loaded is where the next import or load starts.
+            workflow_file: PathField::new(rules_path),
             workflow_note: None,
             rule_names: Vec::new(),
         }

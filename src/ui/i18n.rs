@@ -33,6 +33,7 @@ impl Lang {
 
 /// Every label of the window in one language.
 pub struct Texts {
+    pub max_mib: &'static str,
     pub workflow_file: &'static str,
     pub sequences: &'static str,
     pub steps: &'static str,
@@ -253,6 +254,7 @@ pub struct Texts {
 
 /// English.
 pub static EN: Texts = Texts {
+    max_mib: "MiB at most",
     workflow_file: "Commands/rules file",
     sequences: "Sequences",
     steps: "Steps",
@@ -473,6 +475,7 @@ pub static EN: Texts = Texts {
 
 /// 简体中文.
 pub static ZH: Texts = Texts {
+    max_mib: "最多 MiB",
     workflow_file: "指令/规则文件",
     sequences: "测试序列",
     steps: "步骤",

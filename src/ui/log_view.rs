@@ -79,6 +79,9 @@ pub struct LogView {
     pub not_shown: u64,
     /// The cap on entries held.
     pub max_entries: usize,
+    /// The cap on data bytes held (a flood of large chunks reaches it before the entry cap).
+    pub max_bytes: usize,
+    held_bytes: usize,
     /// How data is shown.
     pub display: DisplayMode,
     /// Encoding of shown text.
@@ -110,6 +113,8 @@ impl Default for LogView {
             dropped: 0,
             not_shown: 0,
             max_entries: 1_000_000,
+            max_bytes: 128 << 20,
+            held_bytes: 0,
             display: DisplayMode::Text,
             encoding: TextEncoding::Utf8,
             paused: None,
@@ -132,10 +137,15 @@ pub fn clock(time: SystemTime) -> String {
 impl LogView {
     /// Adds an entry, dropping the oldest beyond the cap.
     pub fn push(&mut self, entry: LogEntry) {
+        self.held_bytes += entry.bytes.len();
         self.entries.push_back(Arc::new(entry));
         let cap = self.max_entries.max(100);
-        while self.entries.len() > cap {
-            self.entries.pop_front();
+        while self.entries.len() > 1
+            && (self.entries.len() > cap || self.held_bytes > self.max_bytes)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.held_bytes -= old.bytes.len();
+            }
             self.first_seq += 1;
             self.dropped += 1;
         }
@@ -165,6 +175,7 @@ impl LogView {
     pub fn clear(&mut self) {
         self.first_seq += self.entries.len() as u64;
         self.entries.clear();
+        self.held_bytes = 0;
         self.dropped = 0;
         self.not_shown = 0;
         self.selected = None;
@@ -338,6 +349,15 @@ impl LogView {
                     .speed(1000),
             )
             .labelled_by(label.id);
+            let label = ui.label(t.max_mib);
+            let mut mib = self.max_bytes >> 20;
+            if ui
+                .add(egui::DragValue::new(&mut mib).range(1..=16_384))
+                .labelled_by(label.id)
+                .changed()
+            {
+                self.max_bytes = mib << 20;
+            }
         });
     }
 
@@ -553,6 +573,22 @@ mod tests {
         assert_eq!(log.len(), 100);
         assert_eq!(log.dropped, 150);
         assert_eq!(log.snapshot()[0].bytes, 150u32.to_be_bytes());
+    }
+
+    #[test]
+    fn large_chunks_are_capped_by_bytes_too() {
+        let mut log = LogView {
+            max_bytes: 10 << 20,
+            ..LogView::default()
+        };
+        for _ in 0..50 {
+            log.push(entry(EntryKind::Rx, &vec![0u8; 1 << 20]));
+        }
+        assert_eq!(log.len(), 10, "1 MiB chunks under a 10 MiB cap");
+        assert_eq!(log.dropped, 40);
+        log.clear();
+        log.push(entry(EntryKind::Rx, &vec![0u8; 20 << 20]));
+        assert_eq!(log.len(), 1, "the newest entry is always kept");
     }
 
     #[test]

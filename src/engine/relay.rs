@@ -133,10 +133,7 @@ async fn relay_client(
     ended: UnboundedSender<ConnId>,
 ) {
     let reason = async {
-        let addr = *super::resolve::resolve(&target)
-            .await?
-            .first()
-            .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, target.clone()))?;
+        let addr = super::resolve::resolve_first(&target).await?;
         let upstream =
             super::tcp_client::connect(addr, Duration::from_secs(5), &SocketOptions::default())
                 .await?;
@@ -213,10 +210,7 @@ async fn udp_upstream(
     client: SocketAddr,
     target: &str,
 ) -> Result<Arc<UdpSocket>, NetError> {
-    let dest = *super::resolve::resolve(target)
-        .await?
-        .first()
-        .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, target.to_string()))?;
+    let dest = super::resolve::resolve_first(target).await?;
     let bind = if dest.is_ipv6() {
         SocketAddr::from(([0u16; 8], 0))
     } else {

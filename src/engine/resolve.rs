@@ -142,6 +142,16 @@ pub async fn resolve(text: &str) -> Result<Vec<SocketAddr>, NetError> {
     Ok(found)
 }
 
+/// The first address `host:port` resolves to (for peers that need just one).
+pub async fn resolve_first(text: &str) -> Result<SocketAddr, NetError> {
+    // `resolve` never answers with an empty list.
+    let found = resolve(text).await?;
+    found
+        .first()
+        .copied()
+        .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, text.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

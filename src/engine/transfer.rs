@@ -142,6 +142,18 @@ impl<'a> Progress<'a> {
         });
     }
 
+    /// The transfer is complete: the last progress, then what was done.
+    pub fn finish(mut self, path: PathBuf, sha256: Option<String>, resumed_from: u64) {
+        self.emit();
+        self.core.sink.send(Event::FileDone {
+            session: self.core.id,
+            path,
+            bytes: self.done,
+            sha256,
+            resumed_from,
+        });
+    }
+
     /// Waits as needed to keep to `rate` bytes per second.
     async fn pace(&self, rate: Option<u64>, since_start: u64) {
         if let Some(rate) = rate.filter(|r| *r > 0) {
@@ -227,19 +239,12 @@ pub(crate) async fn stream_into_session(
             }
             file.recycle(block);
         }
-        progress.emit();
-        Ok::<u64, NetError>(progress.done)
+        progress.finish(path.clone(), None, 0);
+        Ok::<(), NetError>(())
     }
     .await;
-    match result {
-        Ok(bytes) => core.sink.send(Event::FileDone {
-            session: core.id,
-            path,
-            bytes,
-            sha256: None,
-            resumed_from: 0,
-        }),
-        Err(e) => core.error(e),
+    if let Err(e) = result {
+        core.error(e);
     }
 }
 
@@ -316,14 +321,7 @@ pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<
             while matches!(rd.read(&mut sink).await, Ok(n) if n > 0) {}
         })
         .await;
-        progress.emit();
-        core.sink.send(Event::FileDone {
-            session: core.id,
-            path: cfg.path.clone(),
-            bytes: size,
-            sha256: None,
-            resumed_from: 0,
-        });
+        progress.finish(cfg.path.clone(), None, 0);
         Ok(())
     }
 }
@@ -356,10 +354,7 @@ async fn send_udp(
     mut file: BlockReader,
     size: u64,
 ) -> Result<(), NetError> {
-    let dest = *super::resolve::resolve(&cfg.remote)
-        .await?
-        .first()
-        .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, cfg.remote.clone()))?;
+    let dest = super::resolve::resolve_first(&cfg.remote).await?;
     let bind: SocketAddr = if dest.is_ipv6() {
         "[::]:0".parse().unwrap_or(dest)
     } else {
@@ -383,14 +378,7 @@ async fn send_udp(
         }
         file.recycle(block);
     }
-    progress.emit();
-    core.sink.send(Event::FileDone {
-        session: core.id,
-        path: cfg.path.clone(),
-        bytes: size,
-        sha256: None,
-        resumed_from: 0,
-    });
+    progress.finish(cfg.path.clone(), None, 0);
     Ok(())
 }
 
@@ -448,16 +436,9 @@ async fn send_verified(
     let mut progress = Progress::new(core, Some(size), start);
     copy_paced(core, &mut file, &mut wr, &mut progress, cfg.stream).await?;
     wr.flush().await?;
-    progress.emit();
     let verdict = read_line_json(&mut rd).await?;
     if verdict["ok"].as_bool() == Some(true) {
-        core.sink.send(Event::FileDone {
-            session: core.id,
-            path: cfg.path.clone(),
-            bytes: size,
-            sha256: Some(sha256),
-            resumed_from: start,
-        });
+        progress.finish(cfg.path.clone(), Some(sha256), start);
         Ok(())
     } else {
         Err(NetError::new(
@@ -550,7 +531,7 @@ async fn receive_raw_stream(
         progress.add(n);
         write_if_full(&mut out, &mut block).await?;
     }
-    finish_raw(core, out, block, progress, path).await
+    finish_raw(out, block, progress, path).await
 }
 
 /// Hands the block to the file thread once it is nearly full, taking an empty one back.
@@ -564,24 +545,16 @@ async fn write_if_full(out: &mut BlockWriter, block: &mut Vec<u8>) -> Result<(),
 
 /// Writes what is left, waits for the file to be complete, and reports it.
 async fn finish_raw(
-    core: &SessionCore,
     mut out: BlockWriter,
     block: Vec<u8>,
-    mut progress: Progress<'_>,
+    progress: Progress<'_>,
     path: &Path,
 ) -> Result<(), NetError> {
     if !block.is_empty() {
         out.write(block).await?;
     }
     out.finish().await?;
-    progress.emit();
-    core.sink.send(Event::FileDone {
-        session: core.id,
-        path: path.to_path_buf(),
-        bytes: progress.done,
-        sha256: None,
-        resumed_from: 0,
-    });
+    progress.finish(path.to_path_buf(), None, 0);
     Ok(())
 }
 
@@ -621,7 +594,7 @@ async fn receive_udp(core: &SessionCore, cfg: &FileReceiveConfig) -> Result<(), 
         block.extend_from_slice(&buf[..n]);
         write_if_full(&mut out, &mut block).await?;
     }
-    finish_raw(core, out, block, progress, &cfg.out).await
+    finish_raw(out, block, progress, &cfg.out).await
 }
 
 async fn receive_verified(
@@ -739,13 +712,7 @@ async fn receive_verified(
         .unwrap_or_default();
     wr.write_all(format!("{}\n", json!({"ok": true, "name": saved, "sha256": got})).as_bytes())
         .await?;
-    core.sink.send(Event::FileDone {
-        session: core.id,
-        path: target,
-        bytes: size,
-        sha256: Some(got),
-        resumed_from: start,
-    });
+    progress.finish(target, Some(got), start);
     Ok(())
 }
 

@@ -766,15 +766,7 @@ fn run_sequence(args: RunArgs) -> Result<ExitCode, UsageError> {
         println!("{pass} passed, {fail} failed");
     }
     if let Some(path) = &args.report {
-        let written = std::fs::File::create(path).and_then(|f| {
-            let mut w = std::io::BufWriter::new(f);
-            if path.extension().and_then(|e| e.to_str()) == Some("csv") {
-                sequence::write_csv(&report, &mut w)?;
-            } else {
-                sequence::write_html(&report, &mut w)?;
-            }
-            std::io::Write::flush(&mut w)
-        });
+        let written = sequence::save_report(&report, path);
         if let Err(e) = written {
             eprintln!("sockscope: error: cannot write {}: {e}", path.display());
             return Ok(ExitCode::from(1));

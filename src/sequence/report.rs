@@ -81,3 +81,14 @@ pub fn write_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out, "</table></body></html>")
 }
+
+/// Writes the report to `path`: CSV for a `.csv` ending, HTML otherwise.
+pub fn save_report(report: &Report, path: &std::path::Path) -> io::Result<()> {
+    let mut w = io::BufWriter::new(std::fs::File::create(path)?);
+    if path.extension().and_then(|e| e.to_str()) == Some("csv") {
+        write_csv(report, &mut w)?;
+    } else {
+        write_html(report, &mut w)?;
+    }
+    w.flush()
+}

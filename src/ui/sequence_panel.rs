@@ -299,15 +299,7 @@ impl SequencePanel {
                 .ui(ui, t.report_file, DialogKind::SaveFile, 300.0);
             if ui.button(t.export_report).clicked() {
                 let path = self.report_file.path_buf();
-                let written = std::fs::File::create(&path).and_then(|f| {
-                    let mut w = std::io::BufWriter::new(f);
-                    if path.extension().and_then(|e| e.to_str()) == Some("csv") {
-                        sequence::write_csv(report, &mut w)?;
-                    } else {
-                        sequence::write_html(report, &mut w)?;
-                    }
-                    std::io::Write::flush(&mut w)
-                });
+                let written = sequence::save_report(report, &path);
                 self.note = Some(match written {
                     Ok(()) => (format!("{} {}", t.exported, path.display()), false),
                     Err(e) => (format!("{}: {e}", path.display()), true),

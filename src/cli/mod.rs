@@ -13,6 +13,7 @@ use crate::engine::{
 use crate::payload::{
     build_payload, Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding,
 };
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use output::Printer;
 use std::cell::Cell;
@@ -186,36 +187,15 @@ pub struct SendArgs {
     #[arg(long)]
     pub escapes: bool,
     /// Line ending appended to the data.
-    #[arg(long, value_enum, default_value = "none")]
-    pub line_ending: LineEndingArg,
+    #[arg(long, default_value = "none", value_parser = PossibleValuesParser::new(LineEnding::NAMES))]
+    pub line_ending: String,
     /// Checksum appended to the data (before the line ending).
-    #[arg(long, value_enum, default_value = "none")]
-    pub checksum: ChecksumArg,
+    #[arg(long, default_value = "none", value_parser = PossibleValuesParser::new(Checksum::NAMES))]
+    pub checksum: String,
     /// Expand {{date}} {{time}} {{unix}} {{counter}} {{rand:N}} {{len}} … in the data, at each
     /// send (so --repeat counts up).
     #[arg(long)]
     pub macros: bool,
-}
-
-/// `--line-ending` values.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum LineEndingArg {
-    None,
-    Cr,
-    Lf,
-    Crlf,
-}
-
-/// `--checksum` values.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ChecksumArg {
-    None,
-    Crc16Modbus,
-    Crc16Ccitt,
-    Crc16Xmodem,
-    Crc32,
-    Sum8,
-    Xor8,
 }
 
 /// `sockscope tcp-server`.
@@ -332,21 +312,9 @@ fn payload(send: &SendArgs, encoding: TextEncoding) -> Result<Option<Template>, 
         },
         encoding,
         escapes: send.escapes,
-        line_ending: match send.line_ending {
-            LineEndingArg::None => LineEnding::None,
-            LineEndingArg::Cr => LineEnding::Cr,
-            LineEndingArg::Lf => LineEnding::Lf,
-            LineEndingArg::Crlf => LineEnding::CrLf,
-        },
-        checksum: match send.checksum {
-            ChecksumArg::None => Checksum::None,
-            ChecksumArg::Crc16Modbus => Checksum::Crc16Modbus,
-            ChecksumArg::Crc16Ccitt => Checksum::Crc16CcittFalse,
-            ChecksumArg::Crc16Xmodem => Checksum::Crc16Xmodem,
-            ChecksumArg::Crc32 => Checksum::Crc32,
-            ChecksumArg::Sum8 => Checksum::Sum8,
-            ChecksumArg::Xor8 => Checksum::Xor8,
-        },
+        // clap has already checked both names against the same lists.
+        line_ending: LineEnding::from_name(&send.line_ending).unwrap_or_default(),
+        checksum: Checksum::from_name(&send.checksum).unwrap_or_default(),
         macros: send.macros,
     };
     let template = if format.macros {

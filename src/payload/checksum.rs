@@ -50,6 +50,26 @@ impl Checksum {
         }
     }
 
+    /// The short names used in files and on the command line, in `ALL` order.
+    pub const NAMES: [&'static str; 7] = [
+        "none",
+        "crc16-modbus",
+        "crc16-ccitt",
+        "crc16-xmodem",
+        "crc32",
+        "sum8",
+        "xor8",
+    ];
+
+    /// Finds a checksum by its short name (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.trim().to_ascii_lowercase();
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Self::ALL[i])
+    }
+
     /// The checksum bytes of `data`, in wire order.
     pub fn compute(self, data: &[u8]) -> Vec<u8> {
         match self {
@@ -105,5 +125,27 @@ mod tests {
         let mut frame = vec![0x01, 0x03, 0x00, 0x00, 0x00, 0x0A];
         Checksum::Crc16Modbus.append_to(&mut frame);
         assert_eq!(&frame[6..], &[0xC5, 0xCD]);
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+    use crate::payload::LineEnding;
+
+    #[test]
+    fn every_name_finds_its_value() {
+        for (name, c) in Checksum::NAMES.iter().zip(Checksum::ALL) {
+            assert_eq!(Checksum::from_name(name), Some(c));
+        }
+        for (name, l) in LineEnding::NAMES.iter().zip(LineEnding::ALL) {
+            assert_eq!(LineEnding::from_name(name), Some(l));
+        }
+        assert_eq!(
+            Checksum::from_name("CRC16-Modbus"),
+            Some(Checksum::Crc16Modbus)
+        );
+        assert_eq!(Checksum::from_name("crc64"), None);
+        assert_eq!(LineEnding::from_name("crlf\n"), Some(LineEnding::CrLf));
     }
 }

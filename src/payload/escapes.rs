@@ -30,6 +30,18 @@ impl LineEnding {
         }
     }
 
+    /// The short names used in files and on the command line, in `ALL` order.
+    pub const NAMES: [&'static str; 4] = ["none", "cr", "lf", "crlf"];
+
+    /// Finds a line ending by its short name (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.trim().to_ascii_lowercase();
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Self::ALL[i])
+    }
+
     /// Short name for pickers and the command line.
     pub fn label(self) -> &'static str {
         match self {

@@ -120,26 +120,14 @@ impl std::fmt::Display for SequenceError {
 impl std::error::Error for SequenceError {}
 
 fn line_ending(name: Option<&str>) -> Result<LineEnding, SequenceError> {
-    Ok(match name.unwrap_or("none").to_ascii_lowercase().as_str() {
-        "none" | "" => LineEnding::None,
-        "cr" => LineEnding::Cr,
-        "lf" => LineEnding::Lf,
-        "crlf" => LineEnding::CrLf,
-        other => return Err(SequenceError(format!("unknown line_ending '{other}'"))),
-    })
+    let name = name.unwrap_or("none");
+    LineEnding::from_name(name)
+        .ok_or_else(|| SequenceError(format!("unknown line_ending '{name}'")))
 }
 
 fn checksum(name: Option<&str>) -> Result<Checksum, SequenceError> {
-    Ok(match name.unwrap_or("none").to_ascii_lowercase().as_str() {
-        "none" | "" => Checksum::None,
-        "crc16-modbus" => Checksum::Crc16Modbus,
-        "crc16-ccitt" => Checksum::Crc16CcittFalse,
-        "crc16-xmodem" => Checksum::Crc16Xmodem,
-        "crc32" => Checksum::Crc32,
-        "sum8" => Checksum::Sum8,
-        "xor8" => Checksum::Xor8,
-        other => return Err(SequenceError(format!("unknown checksum '{other}'"))),
-    })
+    let name = name.unwrap_or("none");
+    Checksum::from_name(name).ok_or_else(|| SequenceError(format!("unknown checksum '{name}'")))
 }
 
 /// How a `send` (or a rule's `reply`) is written in a file.

@@ -287,7 +287,7 @@ fn bad_input_exits_2_with_a_one_line_reason() {
         (&["udp", "--send", "x"], "--send needs --to"),
         (
             &["udp", "--timeout", "0"],
-            "--timeout must be a positive number",
+            "--timeout must be a number of seconds from 0.001",
         ),
         (&["no-such-command"], "unrecognized subcommand"),
     ];
@@ -480,4 +480,233 @@ delay_ms = 50
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn huge_timeout_is_usage_error() {
+    let folder = std::env::temp_dir();
+    let folder = folder.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &["udp", "--timeout", "1e19"],
+        &["udp", "--timeout", "18446744073709551615"],
+        &["udp", "--timeout", "NaN"],
+        &[
+            "recv-file",
+            "0",
+            "--out",
+            "/nonexistent/x.bin",
+            "--udp",
+            "--timeout",
+            "1e300",
+        ],
+        &[
+            "recv-file",
+            "0",
+            "--out",
+            folder,
+            "--verified",
+            "--timeout",
+            "inf",
+        ],
+        &[
+            "tcp-client",
+            "127.0.0.1:9",
+            "--wait",
+            "18446744073709551615",
+        ],
+        &["tcp-client", "127.0.0.1:9", "--connect-timeout", "0"],
+        &[
+            "udp",
+            "--to",
+            "127.0.0.1:9",
+            "--send",
+            "x",
+            "--interval",
+            "18446744073709551615",
+        ],
+        &["send-file", "127.0.0.1:9", "Cargo.toml", "--timeout=-1"],
+    ];
+    for args in cases {
+        let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(*args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("one week"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn macro_and_destination_mistakes_are_usage_errors_that_say_the_rule() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "udp",
+                "--to",
+                "127.0.0.1:9",
+                "--macros",
+                "--send",
+                "{{rand:4097}}",
+            ],
+            "{{rand:N}} takes N from 1 to 4096",
+        ),
+        (
+            &[
+                "udp",
+                "--to",
+                "127.0.0.1:9",
+                "--macros",
+                "--send",
+                "{{rand:0}}",
+            ],
+            "{{rand:N}} takes N from 1 to 4096",
+        ),
+        (
+            &[
+                "udp",
+                "--to",
+                "127.0.0.1:9",
+                "--macros",
+                "--send",
+                "{{len8}}{{rand:300}}",
+            ],
+            "{{len8}} cannot hold a length of 300 bytes",
+        ),
+        (
+            &["tcp-client", "127.0.0.1:0"],
+            "port 0 cannot be a destination",
+        ),
+        (
+            &["udp", "--to", "127.0.0.1:0", "--send", "x"],
+            "port 0 cannot be a destination",
+        ),
+        (
+            &["send-file", "127.0.0.1:0", "Cargo.toml"],
+            "port 0 cannot be a destination",
+        ),
+        (
+            &["relay", "9000", "127.0.0.1:0"],
+            "port 0 cannot be a destination",
+        ),
+    ];
+    for (args, reason) in cases {
+        let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(*args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+}
+
+/// A server stopped by SIGTERM (or Ctrl-C) still prints its counts.
+#[cfg(unix)]
+#[test]
+fn summary_on_sigterm() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let server = start(&["tcp-server", "127.0.0.1:0", "--output", "jsonl"]);
+        let port = {
+            let line = server.stdout_line("\"opened\"");
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            v["local"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap()
+        };
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.write_all(b"12345").unwrap();
+        server.stdout_line("\"data\"");
+        // SAFETY: kill() only sends a signal to the child we started.
+        unsafe { libc::kill(server.child.id() as i32, signal) };
+        let (code, rest) = server.finish();
+        assert_eq!(code, 0, "signal {signal}");
+        let summary = rest
+            .iter()
+            .find(|l| l.contains("\"summary\""))
+            .unwrap_or_else(|| panic!("no summary after signal {signal}: {rest:?}"));
+        let v: serde_json::Value = serde_json::from_str(summary).unwrap();
+        assert_eq!(v["rx_bytes"], 5, "{summary}");
+    }
+}
+
+/// Two `udp` processes that answer "ping" with "ping", and two that echo, would bounce one
+/// datagram between them flat out; the loop guard pauses them and says so (exit 1).
+#[test]
+fn udp_rule_reply_loop_is_limited() {
+    let dir = std::env::temp_dir().join(format!("sockscope-loop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("ping.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nmatch = \"contains\"\npattern = \"ping\"\nreply = \"ping\"\n",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+    for answer in [&["--rules", rules][..], &["--echo"][..]] {
+        let mut a_args = vec![
+            "udp",
+            "--bind",
+            "127.0.0.1:0",
+            "--timeout",
+            "4",
+            "--output",
+            "jsonl",
+        ];
+        a_args.extend_from_slice(answer);
+        let a = start(&a_args);
+        let a_port = {
+            let line = a.stdout_line("\"opened\"");
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            v["local"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        let to = format!("127.0.0.1:{a_port}");
+        let mut b_args = vec![
+            "udp",
+            "--to",
+            &to,
+            "--send",
+            "ping",
+            "--timeout",
+            "4",
+            "--output",
+            "jsonl",
+        ];
+        b_args.extend_from_slice(answer);
+        let b = start(&b_args);
+        let (code_a, out_a) = a.finish();
+        let (code_b, out_b) = b.finish();
+        let all: Vec<&String> = out_a.iter().chain(&out_b).collect();
+        assert!(
+            all.iter().any(|l| l.contains("automatic replies paused")),
+            "{answer:?}: {all:?}"
+        );
+        assert!(code_a == 1 || code_b == 1, "{answer:?}");
+        for out in [&out_a, &out_b] {
+            let summary = out
+                .iter()
+                .find(|l| l.contains("\"summary\""))
+                .expect("summary");
+            let v: serde_json::Value = serde_json::from_str(summary).unwrap();
+            // About one second's worth of the limit (100/s), not thousands per second.
+            assert!(
+                v["tx_packets"].as_u64().unwrap() <= 102,
+                "{answer:?}: {summary}"
+            );
+        }
+    }
 }

@@ -73,6 +73,7 @@ fn client_talks_to_the_seed_upper_case_server() {
         target: SendTarget::Default,
         bytes: b"hello world".to_vec(),
         repeat: None,
+        ack: None,
     });
     assert_eq!(engine.wait_received(session, 11), b"HELLO WORLD");
     assert_eq!(engine.data(session, Direction::Tx), b"hello world");
@@ -102,6 +103,7 @@ fn client_over_ipv6_loopback() {
         target: SendTarget::Default,
         bytes: b"ok".to_vec(),
         repeat: None,
+        ack: None,
     });
     assert_eq!(&peer.join().unwrap(), b"ok");
 }
@@ -221,12 +223,14 @@ fn server_serves_many_clients_sends_to_one_or_all_and_disconnects_one() {
         target: SendTarget::Conn(idb),
         bytes: b"only b".to_vec(),
         repeat: None,
+        ack: None,
     });
     engine.send(Command::Send {
         session,
         target: SendTarget::AllClients,
         bytes: b"all".to_vec(),
         repeat: None,
+        ack: None,
     });
     let mut got = [0u8; 9];
     b.read_exact(&mut got).unwrap();
@@ -370,6 +374,7 @@ fn repeat_sends_count_and_stop() {
             interval: Duration::from_millis(1),
             count: Some(50),
         }),
+        ack: None,
     });
     match engine.wait_for("repeat done", |e| matches!(e, Event::RepeatDone { .. })) {
         Event::RepeatDone { sent, .. } => assert_eq!(sent, 50),
@@ -474,9 +479,225 @@ fn sending_with_no_client_says_so() {
         target: SendTarget::AllClients,
         bytes: b"x".to_vec(),
         repeat: None,
+        ack: None,
     });
     match engine.wait_for("error", |e| matches!(e, Event::Error { .. })) {
         Event::Error { error, .. } => assert_eq!(error.kind, NetErrorKind::NotConnected),
         _ => unreachable!(),
+    }
+}
+
+/// A peer that takes nothing for a while, then everything: sends wait for room, none is lost.
+#[test]
+fn sends_to_a_slow_reader_wait_for_room_and_none_is_dropped() {
+    const SENDS: usize = 1000;
+    const SIZE: usize = 64 << 10;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reader = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        // Long enough for the kernel buffers and the engine's queue to fill.
+        std::thread::sleep(Duration::from_millis(1500));
+        s.set_read_timeout(Some(common::WAIT)).unwrap();
+        let mut got = vec![0u8; SENDS * SIZE];
+        s.read_exact(&mut got).expect("every send arrives");
+        got
+    });
+    let mut engine = TestEngine::new();
+    let session = engine.open(client_config(addr.to_string()));
+    engine.wait_opened(session);
+    for i in 0..SENDS {
+        engine.send(Command::Send {
+            session,
+            target: SendTarget::Default,
+            bytes: vec![(i % 251) as u8; SIZE],
+            repeat: None,
+            ack: None,
+        });
+    }
+    let got = reader.join().unwrap();
+    engine.send(Command::Close { session });
+    assert_eq!(closed_error(&mut engine, session), None);
+    for (i, block) in got.chunks(SIZE).enumerate() {
+        assert!(
+            block.iter().all(|&b| b == (i % 251) as u8),
+            "send {i} in order"
+        );
+    }
+    let errors: Vec<_> = engine
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::Error { .. }))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// A peer that sends and never reads, to a server that echoes: Disconnect must let go of it
+/// within a second (the echo is stuck on the full socket).
+#[test]
+fn disconnect_frees_a_peer_that_never_reads() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("127.0.0.1:0", true));
+    let local = engine.wait_opened(session);
+    let mut peer = TcpStream::connect(local).unwrap();
+    let conn = match engine.wait_for("client", |e| matches!(e, Event::ConnOpened { .. })) {
+        Event::ConnOpened { conn, .. } => conn,
+        _ => unreachable!(),
+    };
+    let (failed_tx, failed_rx) = std::sync::mpsc::channel();
+    let writer = {
+        let mut peer = peer.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let chunk = vec![7u8; 64 << 10];
+            let mut written = 0usize;
+            let deadline = std::time::Instant::now() + common::WAIT;
+            while std::time::Instant::now() < deadline {
+                if peer.write_all(&chunk).is_err() {
+                    let _ = failed_tx.send(std::time::Instant::now());
+                    return written;
+                }
+                written += chunk.len();
+            }
+            written
+        })
+    };
+    // Wait until the echo is stuck: the server has read more than it could send back, and
+    // takes nothing more.
+    engine.wait_received(session, 1 << 20);
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = std::time::Instant::now();
+    engine.send(Command::Disconnect { session, conn });
+    engine.wait_for("client gone", |e| matches!(e, Event::ConnClosed { .. }));
+    let failed_at = failed_rx
+        .recv_timeout(common::WAIT)
+        .expect("the peer's writes fail once the server lets go");
+    assert!(
+        failed_at.duration_since(asked) < Duration::from_secs(1),
+        "let go after {:?}",
+        failed_at.duration_since(asked)
+    );
+    writer.join().unwrap();
+    peer.set_read_timeout(Some(common::WAIT)).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    while matches!(peer.read(&mut buf), Ok(n) if n > 0) {}
+    engine.send(Command::Close { session });
+    assert_eq!(closed_error(&mut engine, session), None);
+}
+
+/// Close and reopen under the same id while a client floods: after the new session's Opened,
+/// nothing of the old one arrives.
+#[test]
+fn reopened_session_sees_no_events_of_the_old_one() {
+    let mut engine = TestEngine::new();
+    let session = engine.open(server_config("127.0.0.1:0", true));
+    let local = engine.wait_opened(session);
+    let flooder = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(local).unwrap();
+        let chunk = vec![1u8; 64 << 10];
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline && s.write_all(&chunk).is_ok() {}
+    });
+    let old_conn = match engine.wait_for("client", |e| matches!(e, Event::ConnOpened { .. })) {
+        Event::ConnOpened { conn, .. } => conn,
+        _ => unreachable!(),
+    };
+    engine.wait_received(session, 1 << 20);
+    engine.send(Command::Close { session });
+    engine.send(Command::Open {
+        session,
+        config: server_config("127.0.0.1:0", false),
+    });
+    let reopened_at = engine.seen.len();
+    let new_local = match engine.wait_for(
+        "reopened",
+        |e| matches!(e, Event::Opened { local: l, .. } if *l != local),
+    ) {
+        Event::Opened { local, .. } => local,
+        _ => unreachable!(),
+    };
+    let opened = engine.seen[reopened_at..]
+        .iter()
+        .position(|e| matches!(e, Event::Opened { local, .. } if *local == new_local))
+        .unwrap()
+        + reopened_at;
+    // The old session ended (Closed) before the new one opened.
+    assert!(engine.seen[..opened]
+        .iter()
+        .any(|e| matches!(e, Event::Closed { .. })));
+    // Let any straggler arrive, then look.
+    std::thread::sleep(Duration::from_millis(500));
+    while let Some(e) = engine.handle.try_recv() {
+        engine.seen.push(e);
+    }
+    for e in &engine.seen[opened..] {
+        let old = match e {
+            Event::Data { conn, .. } => *conn == Some(old_conn),
+            Event::ConnClosed { conn, .. } | Event::ConnOpened { conn, .. } => *conn == old_conn,
+            Event::Closed { .. } | Event::RepeatDone { .. } => true,
+            _ => false,
+        };
+        assert!(
+            !old,
+            "event of the old session after the new one opened: {e:?}"
+        );
+    }
+    engine.send(Command::Close { session });
+    flooder.join().unwrap();
+}
+
+/// A TCP server and client with the same "ping" → "ping" rule would answer each other flat
+/// out; the loop guard pauses them and says so.
+#[test]
+fn tcp_rule_reply_loop_is_limited() {
+    let rules = sockscope::sequence::parse_rules(
+        "[[rule]]\nmatch = \"contains\"\npattern = \"ping\"\nreply = \"ping\"\n",
+    )
+    .unwrap();
+    let mut engine = TestEngine::new();
+    let server = engine.open(server_config("127.0.0.1:0", false));
+    let local = engine.wait_opened(server);
+    engine.send(Command::SetRules {
+        session: server,
+        rules: rules.clone(),
+    });
+    let client = engine.open(client_config(local.to_string()));
+    engine.wait_opened(client);
+    engine.send(Command::SetRules {
+        session: client,
+        rules,
+    });
+    engine.wait_for(
+        "a warning about the self-matching rule",
+        |e| matches!(e, Event::Warning { error, .. } if error.kind == NetErrorKind::ReplyLimit),
+    );
+    engine.send(Command::Send {
+        session: client,
+        target: SendTarget::Default,
+        bytes: b"ping".to_vec(),
+        repeat: None,
+        ack: None,
+    });
+    let tripped = engine.next_error();
+    assert_eq!(tripped.kind, NetErrorKind::ReplyLimit, "{tripped:?}");
+    // Paused replies drop the bouncing message: the loop is over, counters stop.
+    std::thread::sleep(Duration::from_millis(500));
+    engine.send(Command::Close { session: client });
+    engine.send(Command::Close { session: server });
+    let mut totals = Vec::new();
+    for session in [client, server] {
+        closed_error(&mut engine, session);
+        let last = engine.seen.iter().rev().find_map(|e| match e {
+            Event::Stats { session: s, stats } if *s == session => Some(stats.clone()),
+            _ => None,
+        });
+        totals.push(last.expect("final stats"));
+    }
+    // One side paused (and says how many replies it held back); each sent about its limit.
+    assert!(
+        totals.iter().any(|t| t.replies_suppressed > 0),
+        "{totals:?}"
+    );
+    for t in &totals {
+        assert!(t.total.tx_packets <= 100 + 2, "{t:?}");
     }
 }

@@ -26,6 +26,7 @@ fn send(engine: &TestEngine, session: SessionId, target: SendTarget, bytes: &[u8
         target,
         bytes: bytes.to_vec(),
         repeat: None,
+        ack: None,
     });
 }
 

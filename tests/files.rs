@@ -7,7 +7,7 @@ use assert_cmd::Command as Cmd;
 use common::{start, TestEngine, WAIT};
 use sockscope::engine::{
     Command, Event, FileReceiveConfig, FileSendConfig, NetErrorKind, SendTarget, SessionConfig,
-    SocketOptions, StreamOptions,
+    SocketOptions, StreamOptions, TransferLimits,
 };
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -232,6 +232,7 @@ fn receiver(engine: &mut TestEngine, dir: &Path) -> (sockscope::engine::SessionI
         verified: true,
         once: false,
         idle_timeout: None,
+        limits: TransferLimits::default(),
     }));
     let port = engine.wait_opened(session).port();
     (session, port)
@@ -369,6 +370,7 @@ fn cancel_mid_way_stops_the_send() {
             rate: Some(2_000_000),
         },
         connect_timeout: Duration::from_secs(3),
+        limits: TransferLimits::default(),
     }));
     engine.wait_for(
         "progress",
@@ -511,4 +513,171 @@ fn the_documented_python_script_interoperates() {
         .success();
     assert!(py.wait().unwrap().success());
     assert!(std::fs::read(out.join("py.bin")).unwrap() == data);
+}
+
+fn receiver_with(
+    engine: &mut TestEngine,
+    out: &Path,
+    verified: bool,
+    limits: TransferLimits,
+) -> (sockscope::engine::SessionId, u16) {
+    let session = engine.open(SessionConfig::ReceiveFile(FileReceiveConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        out: out.to_path_buf(),
+        udp: false,
+        verified,
+        once: false,
+        idle_timeout: None,
+        limits,
+    }));
+    let port = engine.wait_opened(session).port();
+    (session, port)
+}
+
+#[test]
+fn idle_connection_does_not_block_receiver() {
+    let dir = temp_dir("idle-verified");
+    let incoming = dir.join("in");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let data = pattern(200_000);
+    std::fs::write(dir.join("good.bin"), &data).unwrap();
+    let mut engine = TestEngine::new();
+    let limits = TransferLimits {
+        silence: Duration::from_secs(1),
+        max_conns: 16,
+    };
+    let (_, port) = receiver_with(&mut engine, &incoming, true, limits);
+    // Silent peers first: they hold a connection each and never say a word.
+    let idle: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    sockscope()
+        .args(["send-file", &format!("127.0.0.1:{port}")])
+        .arg(dir.join("good.bin"))
+        .args(["--verified", "--timeout", "5"])
+        .assert()
+        .success();
+    assert!(std::fs::read(incoming.join("good.bin")).unwrap() == data);
+    // Each silent peer is dropped with a reason, and its socket sees the end.
+    let error = engine.next_error();
+    assert!(error.detail.contains("silent"), "{error:?}");
+    for mut s in idle {
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut buf = [0u8; 16];
+        assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)), "dropped");
+    }
+}
+
+#[test]
+fn raw_receiver_serves_a_sender_while_another_idles_and_caps_connections() {
+    let dir = temp_dir("idle-raw");
+    let out = dir.join("capture.bin");
+    let mut engine = TestEngine::new();
+    let limits = TransferLimits {
+        silence: Duration::from_secs(2),
+        max_conns: 2,
+    };
+    let (_, port) = receiver_with(&mut engine, &out, false, limits);
+    let idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut good = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // A third connection is over the cap: refused with a note, at once.
+    let mut third = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    third.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = [0u8; 8];
+    assert!(matches!(third.read(&mut buf), Ok(0) | Err(_)));
+    let refused = engine.next_error();
+    assert_eq!(refused.kind, NetErrorKind::Guard, "{refused:?}");
+    let data = pattern(500_000);
+    good.write_all(&data).unwrap();
+    drop(good);
+    engine.wait_for(
+        "the good sender's file",
+        |e| matches!(e, Event::FileDone { bytes, .. } if *bytes == 500_000),
+    );
+    // The sender that sent something got the name asked for; the idle one took none.
+    assert!(std::fs::read(&out).unwrap() == data);
+    drop(idle);
+}
+
+#[cfg(unix)]
+#[test]
+fn part_file_symlink_is_not_followed() {
+    let dir = temp_dir("symlink-part");
+    let incoming = dir.join("in");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let secret = dir.join("outside.txt");
+    let secret_text = b"the first bytes of a file outside the folder".to_vec();
+    std::fs::write(&secret, &secret_text).unwrap();
+    let data = pattern(100_000);
+    let part = incoming.join(format!("fw.bin.{}.part", &sha256_hex(&data)[..16]));
+    std::os::unix::fs::symlink(&secret, &part).unwrap();
+    // A hard link to a file elsewhere is refused as a resume too.
+    let hard_target = dir.join("hard.txt");
+    std::fs::write(&hard_target, b"hard").unwrap();
+    let other = pattern(50_000);
+    let hard_part = incoming.join(format!("o.bin.{}.part", &sha256_hex(&other)[..16]));
+    std::fs::hard_link(&hard_target, &hard_part).unwrap();
+
+    let mut engine = TestEngine::new();
+    let (_, port) = receiver(&mut engine, &incoming);
+    let (offer, verdict) = hand_sender(port, "fw.bin", &data, &data, None);
+    // No resume offer from the planted link, so no hash of the outside file leaks.
+    assert_eq!(offer["offset"], 0, "{offer}");
+    assert_eq!(offer["part_sha256"], "", "{offer}");
+    assert!(verdict.unwrap().contains("\"ok\":true"));
+    assert_eq!(std::fs::read(&secret).unwrap(), secret_text, "untouched");
+    assert!(std::fs::read(incoming.join("fw.bin")).unwrap() == data);
+
+    let (offer, verdict) = hand_sender(port, "o.bin", &other, &other, None);
+    assert_eq!(offer["offset"], 0, "{offer}");
+    assert!(verdict.unwrap().contains("\"ok\":true"));
+    assert_eq!(std::fs::read(&hard_target).unwrap(), b"hard", "untouched");
+}
+
+/// A receiver that reads the header, then (optionally) takes all the data, and then says
+/// nothing more: `send-file --verified` must give up, not hang.
+fn mute_receiver(answer_and_read: bool) -> (u16, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        if answer_and_read {
+            writeln!(w, "{}", serde_json::json!({"offset": 0, "part_sha256": ""})).unwrap();
+            let _ = std::io::copy(&mut r, &mut std::io::sink());
+        } else {
+            let mut sink = Vec::new();
+            let _ = r.read_to_end(&mut sink);
+        }
+    });
+    (port, peer)
+}
+
+#[test]
+fn verified_send_times_out() {
+    let dir = temp_dir("mute");
+    std::fs::write(dir.join("a.bin"), pattern(10_000)).unwrap();
+    for (answer, waited_for) in [(false, "offer"), (true, "verdict")] {
+        let (port, peer) = mute_receiver(answer);
+        let out = sockscope()
+            .args(["send-file", &format!("127.0.0.1:{port}")])
+            .arg(dir.join("a.bin"))
+            .args(["--verified", "--timeout", "1"])
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("silent") && stderr.contains(waited_for),
+            "{stderr}"
+        );
+        peer.join().unwrap();
+    }
 }

@@ -148,3 +148,46 @@ fn udp_relay_forwards_and_answers_the_right_client() {
         matches!(e, Event::Data { chunks, .. } if chunks.iter().any(|c| c.peer == server_addr && c.bytes == b"re:bob"))
     });
 }
+
+/// A relay pointed at its own listening address would connect to itself without end.
+#[test]
+fn relay_refuses_itself() {
+    let free_port = || {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let mut engine = TestEngine::new();
+    for (udp, listen, target) in [
+        (false, "127.0.0.1", "127.0.0.1"),
+        (false, "0.0.0.0", "127.0.0.1"),
+        (false, "0.0.0.0", "localhost"),
+        (true, "127.0.0.1", "127.0.0.1"),
+    ] {
+        let port = free_port();
+        let session = engine.open(SessionConfig::Relay {
+            listen: format!("{listen}:{port}").parse().unwrap(),
+            target: format!("{target}:{port}"),
+            udp,
+        });
+        match engine.wait_for("refused", |e| {
+            matches!(e, Event::Opened { session: s, .. } | Event::Closed { session: s, .. } if *s == session)
+        }) {
+            Event::Closed {
+                error: Some(error), ..
+            } => assert!(error.detail.contains("itself"), "{error:?}"),
+            other => panic!("{listen} → {target} (udp {udp}) opened: {other:?}"),
+        }
+    }
+    // The command line says so too, as a network failure.
+    let port = free_port().to_string();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["relay", &port, &format!("127.0.0.1:{port}")])
+        .timeout(common::WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("itself"));
+}

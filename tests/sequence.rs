@@ -203,3 +203,66 @@ fn refused_connection_and_bad_files() {
     assert_eq!(code, 2);
     assert!(out.contains("cannot read /no/such.toml"));
 }
+
+/// 2,000 back-to-back sends: every one that the report counts as passed reached the device.
+#[test]
+fn sequence_sends_are_never_dropped() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let device = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        // A slow start, as a device busy with something else.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut got = String::new();
+        let mut r = s;
+        let _ = r.read_to_string(&mut got);
+        got
+    });
+    let path = write_sequence(
+        "many-sends.toml",
+        &format!(
+            "[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:{port}\"\n\n\
+             [[step]]\nsend = \"m{{{{counter}}}}\"\nmacros = true\nline_ending = \"lf\"\ntimes = 2000\n"
+        ),
+    );
+    let (code, out) = run(&path, &[]);
+    assert_eq!(code, 0, "{}", &out[out.len().saturating_sub(2000)..]);
+    assert!(
+        out.contains("2000 passed, 0 failed"),
+        "{}",
+        &out[out.len() - 300..]
+    );
+    let got = device.join().unwrap();
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines.len(), 2000);
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(*line, format!("m{}", i + 1));
+    }
+}
+
+/// A send step whose connection is gone fails, with the reason, instead of passing.
+#[test]
+fn a_send_that_did_not_happen_fails_its_step() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let device = std::thread::spawn(move || {
+        // Accept, then reset the connection at once.
+        let (s, _) = listener.accept().unwrap();
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(s);
+    });
+    let path = write_sequence(
+        "send-after-reset.toml",
+        &format!(
+            "[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:{port}\"\n\n\
+             [[step]]\nwait_ms = 300\n\n[[step]]\nsend = \"hello\"\n"
+        ),
+    );
+    let (code, out) = run(&path, &[]);
+    device.join().unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("PASS  #2"), "{out}");
+}

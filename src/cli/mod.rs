@@ -7,8 +7,8 @@ mod output;
 
 use crate::engine::{
     parse_bind, parse_host_port, Command, Direction, Engine, EngineHandle, Event,
-    FileReceiveConfig, FileSendConfig, Repeat, SendTarget, SessionConfig, SessionId, SocketOptions,
-    StreamOptions,
+    FileReceiveConfig, FileSendConfig, HostPort, Repeat, SendTarget, SessionConfig, SessionId,
+    SocketOptions, StreamOptions, TransferLimits,
 };
 use crate::payload::{
     build_payload, Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding,
@@ -19,6 +19,7 @@ use output::Printer;
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -105,6 +106,9 @@ pub struct SendFileArgs {
     /// Bytes per second at most (devices drop UDP sent too fast).
     #[arg(long)]
     pub rate: Option<u64>,
+    /// Give up when the receiver stays silent (no answer, not taking data) this many seconds.
+    #[arg(long, default_value_t = TransferLimits::SILENCE.as_secs_f64())]
+    pub timeout: f64,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -126,9 +130,13 @@ pub struct RecvFileArgs {
     /// Exit after the first transfer.
     #[arg(long)]
     pub once: bool,
-    /// UDP: stop after this many seconds with nothing received (default 2 with --once).
+    /// Seconds of silence allowed. UDP: stop after this long with nothing received (default 2
+    /// with --once, else never). TCP: drop a sender silent this long (default 30).
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// TCP: transfers served at once; a sender beyond that is refused with a note.
+    #[arg(long, default_value_t = TransferLimits::MAX_CONNS)]
+    pub max_conns: usize,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -172,6 +180,10 @@ pub struct CommonArgs {
     /// Auto-reply rules (TOML, docs/sequences.md): answer matching data automatically.
     #[arg(long)]
     pub rules: Option<std::path::PathBuf>,
+    /// Automatic replies (rules, UDP echo) allowed per second before they pause for 2 s, so
+    /// two instances answering each other cannot loop flat out (0: no limit).
+    #[arg(long, default_value_t = crate::engine::DEFAULT_REPLY_LIMIT_PER_S)]
+    pub reply_limit: u32,
 }
 
 /// What to send, and how the typed data becomes bytes.
@@ -267,6 +279,54 @@ pub struct UdpArgs {
 /// A failure before anything touched the network: exit status 2.
 struct UsageError(String);
 
+/// The longest duration any option takes: one week.
+const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// A number of seconds from an option, checked to lie in 0.001 s – one week (a larger one
+/// would overflow a clock, a smaller one means nothing).
+fn seconds(option: &str, value: f64) -> Result<Duration, UsageError> {
+    if value.is_finite() && (0.001..=MAX_SECONDS).contains(&value) {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(UsageError(format!(
+            "{option} must be a number of seconds from 0.001 to {MAX_SECONDS:.0} (one week), not {value}"
+        )))
+    }
+}
+
+/// A number of milliseconds from an option, at most one week; `zero_ok` allows 0.
+fn millis(option: &str, value: u64, zero_ok: bool) -> Result<Duration, UsageError> {
+    let max_ms = (MAX_SECONDS * 1000.0) as u64;
+    if (value > 0 || zero_ok) && value <= max_ms {
+        Ok(Duration::from_millis(value))
+    } else {
+        let low = if zero_ok { 0 } else { 1 };
+        Err(UsageError(format!(
+            "{option} must be a number of milliseconds from {low} to {max_ms} (one week), not {value}"
+        )))
+    }
+}
+
+/// A destination as typed: `host:port` with a port a peer can listen on (not 0).
+fn destination(option: &str, text: &str) -> Result<HostPort, UsageError> {
+    let target = parse_host_port(text).map_err(|e| UsageError(format!("{option}: {e}")))?;
+    if target.port == 0 {
+        return Err(UsageError(format!(
+            "{option}: port 0 cannot be a destination (nothing listens on it); give the peer's port"
+        )));
+    }
+    Ok(target)
+}
+
+/// Set once SIGINT/SIGTERM (Ctrl-C, Ctrl-Break on Windows) arrives: the run closes its
+/// session and prints its summary instead of dying mid-way.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn catch_signals() {
+    // A second handler cannot be installed; the first one already does the job.
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+}
+
 impl<T: std::fmt::Display> From<T> for UsageError {
     fn from(e: T) -> Self {
         UsageError(e.to_string())
@@ -318,7 +378,9 @@ fn payload(send: &SendArgs, encoding: TextEncoding) -> Result<Option<Template>, 
         macros: send.macros,
     };
     let template = if format.macros {
-        Template::parse(data, &format)
+        // The first send is built now too, so a length that does not fit its macro is a
+        // mistake reported before anything is sent.
+        Template::parse(data, &format).and_then(|t| t.expand(1).map(|_| t))
     } else {
         build_payload(data, &format).map(Template::fixed)
     };
@@ -340,10 +402,15 @@ fn apply_rules(
             .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
         engine.send(Command::SetRules { session, rules });
     }
+    engine.send(Command::SetReplyLimit {
+        session,
+        per_s: common.reply_limit,
+    });
     Ok(())
 }
 
 fn start_engine() -> Result<EngineHandle, UsageError> {
+    catch_signals();
     Engine::spawn(Arc::new(|| {})).map_err(|e| UsageError(format!("cannot start: {e}")))
 }
 
@@ -363,6 +430,10 @@ fn event_loop(
 ) -> ExitCode {
     let mut closing = false;
     loop {
+        if !closing && STOP.load(Ordering::SeqCst) {
+            engine.send(Command::Close { session });
+            closing = true;
+        }
         let wait = match deadline() {
             Some(at) if !closing => match at.checked_duration_since(Instant::now()) {
                 Some(left) => left.min(Duration::from_millis(200)),
@@ -424,13 +495,14 @@ fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, UsageError> {
 }
 
 fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, UsageError> {
-    parse_host_port(&args.target)?;
+    destination("target", &args.target)?;
     let encoding = encoding(&args.common)?;
     let payload = payload(&args.send, encoding)?;
-    let wait = args
-        .wait
-        .or(payload.as_ref().map(|_| 500))
-        .map(Duration::from_millis);
+    let wait = match args.wait.or(payload.as_ref().map(|_| 500)) {
+        Some(ms) => Some(millis("--wait", ms, true)?),
+        None => None,
+    };
+    let connect_timeout = millis("--connect-timeout", args.connect_timeout, false)?;
     let mut printer = Printer::new(args.common.output, encoding);
     let engine = start_engine()?;
     let session = engine.new_session_id();
@@ -438,7 +510,7 @@ fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, UsageError> {
         session,
         config: SessionConfig::TcpClient {
             remote: args.target.clone(),
-            connect_timeout: Duration::from_millis(args.connect_timeout),
+            connect_timeout,
             options: SocketOptions::default(),
         },
     });
@@ -472,7 +544,7 @@ fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
     let encoding = encoding(&args.common)?;
     let payload = payload(&args.send, encoding)?;
     if let Some(to) = &args.to {
-        parse_host_port(to)?;
+        destination("--to", to)?;
     }
     if payload.is_some() && args.to.is_none() {
         return Err(UsageError("--send needs --to HOST:PORT".into()));
@@ -482,17 +554,12 @@ fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
         None if args.to.as_deref().is_some_and(|t| t.starts_with('[')) => "[::]:0".parse()?,
         None => "0.0.0.0:0".parse()?,
     };
-    if let Some(t) = args.timeout {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(UsageError(
-                "--timeout must be a positive number of seconds".into(),
-            ));
-        }
-    }
-    let quiet_limit = args
-        .timeout
-        .or((payload.is_some() && args.count.is_none() && !args.echo).then_some(1.0))
-        .map(Duration::from_secs_f64);
+    let quiet_limit = match args.timeout {
+        Some(t) => Some(seconds("--timeout", t)?),
+        None => (payload.is_some() && args.count.is_none() && !args.echo)
+            .then_some(Duration::from_secs(1)),
+    };
+    let interval = millis("--interval", args.interval, true)?;
     let mut printer = Printer::new(args.common.output, encoding);
     let engine = start_engine()?;
     let session = engine.new_session_id();
@@ -508,7 +575,7 @@ fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
     });
     apply_rules(&args.common, &engine, session)?;
     let mut payload = payload;
-    let (repeat, interval, count) = (args.repeat, args.interval, args.count);
+    let (repeat, count) = (args.repeat, args.count);
     // The quiet time runs from the last thing that happened: opening, sending, a datagram.
     let last_activity = Cell::new(Instant::now());
     let sending = Cell::new(false);
@@ -552,32 +619,31 @@ fn udp(args: UdpArgs) -> Result<ExitCode, UsageError> {
 }
 
 /// Sends `template` `times` times; returns whether a repeat is still running in the engine.
+/// More than one send is one repeat command (interval 0: back to back), so the engine paces
+/// them and nothing waits queued in bulk.
 fn send_repeated(
     engine: &EngineHandle,
     session: SessionId,
     template: Template,
     times: u64,
-    interval_ms: u64,
+    interval: Duration,
 ) -> bool {
-    let repeat = (times > 1 && interval_ms > 0).then(|| Repeat {
-        interval: Duration::from_millis(interval_ms),
+    let repeat = (times > 1).then_some(Repeat {
+        interval,
         count: Some(times),
     });
-    // As fast as possible: queued in order, so a later Close comes after them.
-    let sends = if repeat.is_some() { 1 } else { times };
-    for _ in 0..sends {
-        engine.send(Command::SendTemplate {
-            session,
-            target: SendTarget::Default,
-            template: template.clone(),
-            repeat,
-        });
-    }
+    engine.send(Command::SendTemplate {
+        session,
+        target: SendTarget::Default,
+        template,
+        repeat,
+    });
     repeat.is_some()
 }
 
 fn send_file(args: SendFileArgs) -> Result<ExitCode, UsageError> {
-    parse_host_port(&args.target)?;
+    destination("target", &args.target)?;
+    let silence = seconds("--timeout", args.timeout)?;
     if args.udp && args.verified {
         return Err(UsageError("--verified works over TCP only".into()));
     }
@@ -615,6 +681,10 @@ fn send_file(args: SendFileArgs) -> Result<ExitCode, UsageError> {
                 rate: args.rate,
             },
             connect_timeout: Duration::from_secs(5),
+            limits: TransferLimits {
+                silence,
+                ..TransferLimits::default()
+            },
         }),
     });
     let code = event_loop(
@@ -648,15 +718,20 @@ fn recv_file(args: RecvFileArgs) -> Result<ExitCode, UsageError> {
             args.out.display()
         )));
     }
-    let idle = match args.timeout {
-        Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(UsageError(
-                "--timeout must be a positive number of seconds".into(),
-            ))
-        }
-        Some(t) => Some(Duration::from_secs_f64(t)),
-        None if args.udp && args.once => Some(Duration::from_secs(2)),
+    let timeout = match args.timeout {
+        Some(t) => Some(seconds("--timeout", t)?),
         None => None,
+    };
+    let idle = match timeout {
+        None if args.udp && args.once => Some(Duration::from_secs(2)),
+        t => t,
+    };
+    if args.max_conns == 0 {
+        return Err(UsageError("--max-conns must be at least 1".into()));
+    }
+    let limits = TransferLimits {
+        silence: timeout.unwrap_or(TransferLimits::SILENCE),
+        max_conns: args.max_conns,
     };
     let mut printer = Printer::new(args.common.output, encoding(&args.common)?);
     let engine = start_engine()?;
@@ -670,6 +745,7 @@ fn recv_file(args: RecvFileArgs) -> Result<ExitCode, UsageError> {
             verified: args.verified,
             once: args.once,
             idle_timeout: idle,
+            limits,
         }),
     });
     let code = event_loop(
@@ -749,7 +825,7 @@ fn run_sequence(args: RunArgs) -> Result<ExitCode, UsageError> {
 
 fn relay(args: RelayArgs) -> Result<ExitCode, UsageError> {
     let listen = parse_bind(&args.listen)?;
-    parse_host_port(&args.target)?;
+    destination("target", &args.target)?;
     let mut printer = Printer::new(args.common.output, encoding(&args.common)?);
     let engine = start_engine()?;
     let session = engine.new_session_id();

@@ -157,6 +157,18 @@ impl Printer {
                     _ => eprintln!("sockscope: error: {error}"),
                 }
             }
+            Event::Warning { error, .. } => {
+                let _ = self.out.flush();
+                match self.format {
+                    OutputFormat::Jsonl => {
+                        self.json(json!({"event": "warning", "kind": format!("{:?}", error.kind),
+                                         "message": error.to_string()}));
+                    }
+                    _ => eprintln!("sockscope: warning: {error}"),
+                }
+            }
+            // Only sequences ask for send outcomes; a failed send is also an error event.
+            Event::SendResult { .. } => {}
             Event::ListenStopped { .. } => {
                 self.status("stopped listening".into(), json!({"event": "listen_stopped"}))
             }

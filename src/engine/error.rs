@@ -32,6 +32,10 @@ pub enum NetErrorKind {
     File,
     /// The user cancelled it.
     Cancelled,
+    /// Automatic replies passed their limit per second and are paused (a reply loop?).
+    ReplyLimit,
+    /// A peer stayed silent longer than allowed, or too many peers at once.
+    Guard,
     /// Anything else; the detail says what.
     Other,
 }
@@ -90,6 +94,8 @@ impl NetError {
             NetErrorKind::NotConnected => "not connected",
             NetErrorKind::File => "file error",
             NetErrorKind::Cancelled => "cancelled",
+            NetErrorKind::ReplyLimit => "automatic replies paused",
+            NetErrorKind::Guard => "dropped by a guard",
             NetErrorKind::Other => "network error",
         }
     }

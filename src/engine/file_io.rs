@@ -94,15 +94,15 @@ impl BlockWriter {
         Self::start(file, path, None)
     }
 
-    /// Opens (or creates) `path`, cut to `start` bytes, and appends from there; with a hasher
-    /// (holding the state of the first `start` bytes) `finish` returns the SHA-256 of it all.
-    pub fn open_at(path: &Path, start: u64, hasher: Option<Sha256>) -> Result<Self, NetError> {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| file_error(path, &e))?;
+    /// Continues a file already open for writing (`path` names it in errors), cut to `start`
+    /// bytes, appending from there; with a hasher (holding the state of the first `start`
+    /// bytes) `finish` returns the SHA-256 of it all.
+    pub fn from_file(
+        mut file: std::fs::File,
+        path: &Path,
+        start: u64,
+        hasher: Option<Sha256>,
+    ) -> Result<Self, NetError> {
         file.set_len(start).map_err(|e| file_error(path, &e))?;
         file.seek(SeekFrom::Start(start))
             .map_err(|e| file_error(path, &e))?;

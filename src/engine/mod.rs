@@ -8,6 +8,7 @@ mod batch;
 mod capture;
 mod error;
 mod file_io;
+mod guard;
 mod options;
 mod relay;
 mod resolve;
@@ -22,13 +23,14 @@ mod transfer;
 mod udp;
 
 pub use error::{NetError, NetErrorKind};
+pub use guard::{DEFAULT_REPLY_LIMIT_PER_S, PAUSE as REPLY_PAUSE};
 pub use options::SocketOptions;
 pub use resolve::{parse_bind, parse_host, parse_host_port, parse_port, AddressError, HostPort};
 pub use rules::ReplyRule;
 pub use sink::{Notifier, QueueBudget};
 pub use stats::{Counters, CountersSnapshot};
 pub use transfer::{
-    safe_file_name, unique_path, FileReceiveConfig, FileSendConfig, StreamOptions,
+    safe_file_name, unique_path, FileReceiveConfig, FileSendConfig, StreamOptions, TransferLimits,
     DEFAULT_DATAGRAM, MAGIC,
 };
 
@@ -115,7 +117,8 @@ pub enum SendTarget {
 /// Repeat a send every `interval` until stopped or `count` sends are done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Repeat {
-    /// Time between sends (at least 1 ms).
+    /// Time between sends; zero sends back to back, each waiting for room in the connection's
+    /// queue (so a slow peer slows the repeat instead of losing sends).
     pub interval: Duration,
     /// Stop after this many sends; `None` runs until stopped.
     pub count: Option<u64>,
@@ -131,12 +134,14 @@ pub enum Command {
     },
     /// Close a session and all its connections.
     Close { session: SessionId },
-    /// Send bytes (once, or repeatedly).
+    /// Send bytes (once, or repeatedly). With `ack`, a single send is answered by an
+    /// [`Event::SendResult`] with that tag once the bytes were written (or were not).
     Send {
         session: SessionId,
         target: SendTarget,
         bytes: Vec<u8>,
         repeat: Option<Repeat>,
+        ack: Option<u64>,
     },
     /// Send a message whose `{{…}}` macros expand at each send (once, or repeatedly).
     SendTemplate {
@@ -189,6 +194,9 @@ pub enum Command {
         session: SessionId,
         rules: Vec<ReplyRule>,
     },
+    /// Automatic replies (rules, UDP echo) allowed per second before they pause (0: no limit;
+    /// default [`DEFAULT_REPLY_LIMIT_PER_S`]).
+    SetReplyLimit { session: SessionId, per_s: u32 },
     /// Close everything and end the engine thread.
     Shutdown,
 }
@@ -230,6 +238,8 @@ pub struct SessionStats {
     pub repeat_sent: Option<u64>,
     /// How often each auto-reply rule fired.
     pub rule_fires: Vec<u64>,
+    /// Automatic replies not sent because the loop guard paused them.
+    pub replies_suppressed: u64,
 }
 
 /// Something that happened in the engine.
@@ -298,8 +308,18 @@ pub enum Event {
         /// Where a resumed transfer started.
         resumed_from: u64,
     },
+    /// The outcome of a send that asked for one (`ack` in [`Command::Send`]): `Ok` once its
+    /// bytes were written to the socket, `Err` when they were not (one per connection when a
+    /// server sends to all its clients).
+    SendResult {
+        session: SessionId,
+        tag: u64,
+        result: Result<(), NetError>,
+    },
     /// A failure that did not end the session (a send, a join, a capture).
     Error { session: SessionId, error: NetError },
+    /// Something the user should know that is not a failure (a rule that could loop).
+    Warning { session: SessionId, error: NetError },
     /// The session ended; `error` says why when it failed.
     Closed {
         session: SessionId,
@@ -322,7 +342,9 @@ impl Event {
             | Event::CaptureStopped { session, .. }
             | Event::Progress { session, .. }
             | Event::FileDone { session, .. }
+            | Event::SendResult { session, .. }
             | Event::Error { session, .. }
+            | Event::Warning { session, .. }
             | Event::Closed { session, .. } => *session,
         }
     }
@@ -395,13 +417,14 @@ impl EngineHandle {
 
     /// Takes one waiting event, if any.
     pub fn try_recv(&self) -> Option<Event> {
-        match self.events.try_recv() {
-            Ok(event) => Some(self.account(event)),
-            Err(_) => {
-                self.load.woken.store(false, Ordering::Release);
-                None
-            }
+        if let Ok(event) = self.events.try_recv() {
+            return Some(self.account(event));
         }
+        // Clear the flag first, then look once more: an event sent before the clear is taken
+        // here, and one sent after it wakes the front end again. (Clearing after seeing the
+        // queue empty would let an event slip in between and wait for an unrelated repaint.)
+        self.load.woken.store(false, Ordering::SeqCst);
+        self.events.try_recv().ok().map(|event| self.account(event))
     }
 
     /// Waits up to `timeout` for an event.
@@ -432,21 +455,29 @@ impl Drop for EngineHandle {
 }
 
 /// The engine's main loop: routes commands to session tasks.
+///
+/// Closing never blocks the loop: each close runs as a task of its own (bounded: see
+/// [`session::SessionHandle::close`]). A session reopened under the same id starts only once
+/// the old one has ended, so no late event of the old one can follow the new one's.
 async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     let mut sessions: HashMap<SessionId, session::SessionHandle> = HashMap::new();
+    let mut closing: HashMap<SessionId, tokio::task::JoinHandle<()>> = HashMap::new();
     while let Some(command) = commands.recv().await {
         sessions.retain(|_, s| !s.is_finished());
+        closing.retain(|_, c| !c.is_finished());
         match command {
             Command::Shutdown => break,
             Command::Open { session, config } => {
-                if let Some(old) = sessions.remove(&session) {
-                    old.close().await;
-                }
-                sessions.insert(session, session::spawn(session, config, sink.clone()));
+                let after = match sessions.remove(&session) {
+                    Some(old) => Some(tokio::spawn(old.close())),
+                    None => closing.remove(&session),
+                };
+                let handle = session::spawn(session, config, sink.clone(), after);
+                sessions.insert(session, handle);
             }
             Command::Close { session } => {
                 if let Some(handle) = sessions.remove(&session) {
-                    handle.close().await;
+                    closing.insert(session, tokio::spawn(handle.close()));
                 }
             }
             other => {
@@ -461,8 +492,13 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
             }
         }
     }
-    for (_, handle) in sessions.drain() {
-        handle.close().await;
+    let closers: Vec<_> = sessions
+        .into_values()
+        .map(|h| tokio::spawn(h.close()))
+        .chain(closing.into_values())
+        .collect();
+    for closer in closers {
+        let _ = closer.await;
     }
 }
 
@@ -482,7 +518,8 @@ fn session_of(command: &Command) -> SessionId {
         | Command::LeaveMulticast { session, .. }
         | Command::Capture { session, .. }
         | Command::ResetStats { session }
-        | Command::SetRules { session, .. } => *session,
+        | Command::SetRules { session, .. }
+        | Command::SetReplyLimit { session, .. } => *session,
         Command::Shutdown => SessionId(0),
     }
 }

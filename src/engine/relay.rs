@@ -2,37 +2,77 @@
 //! logging what each side says with its address. TCP and UDP.
 
 use super::batch::Batcher;
-use super::session::{SessionCore, SessionKind, Step};
+use super::session::{Sent, SessionCore, SessionKind, Step};
 use super::stats::Counters;
 use super::{
     options, CloseReason, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind,
     SendTarget, SocketOptions,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinHandle;
+use tokio_util::task::AbortOnDropHandle;
+
+/// Clients relayed at once (TCP); one more is refused with a note.
+pub const MAX_RELAY_CLIENTS: usize = 256;
+/// UDP clients with an upstream socket at once; the least recently heard one gives way.
+pub const MAX_UDP_UPSTREAMS: usize = 256;
+/// A UDP client's upstream socket closes after this long with nothing either way.
+pub const UDP_UPSTREAM_IDLE: Duration = Duration::from_secs(60);
 
 /// One relayed TCP client.
 struct RelayConn {
     peer: SocketAddr,
     counters: Arc<Counters>,
-    task: JoinHandle<()>,
+    task: AbortOnDropHandle<()>,
 }
 
 /// A relay session.
 pub(crate) struct Relay {
     listener: Option<TcpListener>,
-    udp: Option<JoinHandle<()>>,
+    udp: Option<AbortOnDropHandle<()>>,
     target: String,
     conns: BTreeMap<ConnId, RelayConn>,
     ended_tx: UnboundedSender<ConnId>,
     ended: UnboundedReceiver<ConnId>,
+}
+
+/// Is `target` the relay's own listening address? `listen` may be unspecified (all
+/// interfaces), then any address of this machine on the same port is itself.
+fn is_itself(listen: SocketAddr, target: SocketAddr) -> bool {
+    if listen.port() != target.port() {
+        return false;
+    }
+    let ip = canonical(target.ip());
+    if ip == canonical(listen.ip()) || ip.is_loopback() && listen.ip().is_loopback() {
+        return true;
+    }
+    listen.ip().is_unspecified()
+        && (ip.is_loopback()
+            || ip.is_unspecified()
+            || if_addrs::get_if_addrs()
+                .map(|list| list.iter().any(|i| canonical(i.ip()) == ip))
+                .unwrap_or(false))
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn refuse_itself(target: &str) -> NetError {
+    NetError::new(
+        NetErrorKind::InvalidAddress,
+        format!("{target} is this relay's own listening address: it would forward to itself"),
+    )
 }
 
 /// Binds the listening side.
@@ -43,6 +83,13 @@ pub(crate) async fn open(
     udp: bool,
 ) -> Result<Relay, NetError> {
     super::resolve::parse_host_port(&target)?;
+    // A name that does not resolve yet is tried again per client; one that resolves to this
+    // relay is refused now.
+    if let Ok(target_addr) = super::resolve::resolve_first(&target).await {
+        if is_itself(listen, target_addr) {
+            return Err(refuse_itself(&target));
+        }
+    }
     let with_addr = |e: std::io::Error| {
         let mut err = NetError::from_io(&e);
         err.detail = format!("{listen}: {}", err.detail);
@@ -67,11 +114,8 @@ pub(crate) async fn open(
         options::set_recv_buffer(&socket, options::UDP_RECV_BUFFER);
         let socket = Arc::new(UdpSocket::from_std(socket.into()).map_err(with_addr)?);
         let local = socket.local_addr().map_err(with_addr)?;
-        relay.udp = Some(tokio::spawn(udp_relay(
-            core.clone(),
-            socket,
-            relay.target.clone(),
-        )));
+        let task = tokio::spawn(udp_relay(core.clone(), socket, relay.target.clone()));
+        relay.udp = Some(AbortOnDropHandle::new(task));
         local
     } else {
         socket.listen(128).map_err(with_addr)?;
@@ -88,7 +132,8 @@ pub(crate) async fn open(
     Ok(relay)
 }
 
-/// Copies one direction, counting and logging what passes with its source's address.
+/// Copies one direction, counting and logging what passes with its source's address; the log
+/// is flushed on time even when the burst ends.
 async fn pipe(
     core: &SessionCore,
     conn: ConnId,
@@ -101,7 +146,15 @@ async fn pipe(
     let mut batch = Batcher::new(core.id, Some(conn));
     let result = async {
         loop {
-            let n = reader.read(&mut buf).await?;
+            let deadline = batch.deadline();
+            let n = tokio::select! {
+                read = reader.read(&mut buf) => read?,
+                () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()),
+                    if deadline.is_some() => {
+                    batch.flush(&core.sink);
+                    continue;
+                }
+            };
             if n == 0 {
                 writer.shutdown().await?;
                 return Ok(());
@@ -134,6 +187,14 @@ async fn relay_client(
 ) {
     let reason = async {
         let addr = super::resolve::resolve_first(&target).await?;
+        // Checked before connecting: a connection to itself would be accepted as a new client,
+        // which would connect again, and so on.
+        if client
+            .local_addr()
+            .is_ok_and(|local| is_itself(local, addr))
+        {
+            return Err(refuse_itself(&target));
+        }
         let upstream =
             super::tcp_client::connect(addr, Duration::from_secs(5), &SocketOptions::default())
                 .await?;
@@ -158,12 +219,25 @@ async fn relay_client(
     let _ = ended.send(conn);
 }
 
-/// UDP: each client address gets its own upstream socket; answers go back to that client.
+/// The upstream socket of one UDP client, and the task carrying its answers back.
+struct Upstream {
+    socket: Arc<UdpSocket>,
+    last_used: Instant,
+    _back: AbortOnDropHandle<()>,
+}
+
+/// UDP: each client address gets its own upstream socket (at most [`MAX_UDP_UPSTREAMS`],
+/// each closed after [`UDP_UPSTREAM_IDLE`]); answers go back to that client.
 async fn udp_relay(core: SessionCore, socket: Arc<UdpSocket>, target: String) {
-    let mut upstreams: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+    let mut upstreams: HashMap<SocketAddr, Upstream> = HashMap::new();
     let mut buf = vec![0u8; 65536];
     let mut batch = Batcher::new(core.id, None);
+    let mut last_sweep = Instant::now();
     loop {
+        if last_sweep.elapsed() >= Duration::from_secs(1) {
+            upstreams.retain(|_, u| u.last_used.elapsed() < UDP_UPSTREAM_IDLE);
+            last_sweep = Instant::now();
+        }
         let received = tokio::time::timeout(super::batch::TICK, socket.recv_from(&mut buf)).await;
         let (n, client) = match received {
             Err(_) => {
@@ -184,20 +258,29 @@ async fn udp_relay(core: SessionCore, socket: Arc<UdpSocket>, target: String) {
         if batch.due() {
             batch.flush(&core.sink);
         }
-        let upstream = match upstreams.get(&client) {
-            Some(u) => u.clone(),
-            None => match udp_upstream(&core, &socket, client, &target).await {
-                Ok(u) => {
-                    upstreams.insert(client, u.clone());
-                    u
+        let upstream = match upstreams.get_mut(&client) {
+            Some(u) => u,
+            None => {
+                if upstreams.len() >= MAX_UDP_UPSTREAMS {
+                    let oldest = upstreams
+                        .iter()
+                        .min_by_key(|(_, u)| u.last_used)
+                        .map(|(a, _)| *a);
+                    if let Some(a) = oldest {
+                        upstreams.remove(&a);
+                    }
                 }
-                Err(e) => {
-                    core.error(e);
-                    continue;
+                match udp_upstream(&core, &socket, client, &target).await {
+                    Ok(u) => upstreams.entry(client).or_insert(u),
+                    Err(e) => {
+                        core.error(e);
+                        continue;
+                    }
                 }
-            },
+            }
         };
-        if upstream.send(&buf[..n]).await.is_ok() {
+        upstream.last_used = Instant::now();
+        if upstream.socket.send(&buf[..n]).await.is_ok() {
             core.counters.add_tx(n);
         }
     }
@@ -209,8 +292,11 @@ async fn udp_upstream(
     listen: &Arc<UdpSocket>,
     client: SocketAddr,
     target: &str,
-) -> Result<Arc<UdpSocket>, NetError> {
+) -> Result<Upstream, NetError> {
     let dest = super::resolve::resolve_first(target).await?;
+    if listen.local_addr().is_ok_and(|l| is_itself(l, dest)) {
+        return Err(refuse_itself(target));
+    }
     let bind = if dest.is_ipv6() {
         SocketAddr::from(([0u16; 8], 0))
     } else {
@@ -219,7 +305,7 @@ async fn udp_upstream(
     let up = Arc::new(UdpSocket::bind(bind).await?);
     up.connect(dest).await?;
     let (core, listen, back) = (core.clone(), listen.clone(), up.clone());
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut buf = vec![0u8; 65536];
         let mut batch = Batcher::new(core.id, None);
         loop {
@@ -239,13 +325,24 @@ async fn udp_upstream(
             }
         }
     });
-    Ok(up)
+    Ok(Upstream {
+        socket: up,
+        last_used: Instant::now(),
+        _back: AbortOnDropHandle::new(task),
+    })
 }
 
 impl SessionKind for Relay {
     async fn next(&mut self, core: &SessionCore) -> Step {
         tokio::select! {
             accepted = super::tcp_server::accept(&self.listener) => match accepted {
+                Ok((stream, peer)) if self.conns.len() >= MAX_RELAY_CLIENTS => {
+                    drop(stream);
+                    core.error(NetError::new(
+                        NetErrorKind::Guard,
+                        format!("{peer} refused: already {MAX_RELAY_CLIENTS} clients"),
+                    ));
+                }
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let conn = ConnId(super::tcp_conn::NEXT_CONN.fetch_add(1, Ordering::Relaxed));
@@ -256,7 +353,7 @@ impl SessionKind for Relay {
                         local: stream.local_addr().unwrap_or(peer),
                     });
                     let counters = Arc::new(Counters::default());
-                    let task = tokio::spawn(relay_client(core.clone(), conn, stream, peer, self.target.clone(), counters.clone(), self.ended_tx.clone()));
+                    let task = AbortOnDropHandle::new(tokio::spawn(relay_client(core.clone(), conn, stream, peer, self.target.clone(), counters.clone(), self.ended_tx.clone())));
                     self.conns.insert(conn, RelayConn { peer, counters, task });
                 }
                 Err(e) => {
@@ -276,7 +373,8 @@ impl SessionKind for Relay {
         _core: &SessionCore,
         _target: &SendTarget,
         _bytes: &[u8],
-    ) -> Result<(), NetError> {
+        _ack: Option<u64>,
+    ) -> Result<Sent, NetError> {
         Err(NetError::new(
             NetErrorKind::Other,
             "a relay forwards; it does not send",
@@ -328,12 +426,9 @@ impl SessionKind for Relay {
     }
 
     async fn shutdown(mut self, _core: &SessionCore) {
+        // Dropping the handles aborts the tasks: a relay holds no data of its own to flush.
         self.listener = None;
-        if let Some(task) = self.udp.take() {
-            task.abort();
-        }
-        for (_, c) in std::mem::take(&mut self.conns) {
-            c.task.abort();
-        }
+        self.udp = None;
+        self.conns.clear();
     }
 }

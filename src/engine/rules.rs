@@ -1,6 +1,7 @@
 //! Auto-reply rules: when received data matches, send a reply (macros expanded), optionally
 //! after a delay. Nothing received is ever executed; a rule only sends bytes the user wrote.
 
+use super::{NetError, NetErrorKind};
 use crate::payload::matcher::Matcher;
 use crate::payload::Template;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,9 @@ pub struct ReplyRule {
     pub delay: Option<Duration>,
 }
 
+/// A reply to send: its bytes, and how long to wait first.
+pub(crate) type Reply = (Vec<u8>, Option<Duration>);
+
 /// The rules of a session with how often each fired.
 #[derive(Default)]
 pub(crate) struct RuleSet {
@@ -35,8 +39,9 @@ impl RuleSet {
         }
     }
 
-    /// The replies that `data` triggers, as (bytes, delay); counts the firings.
-    pub fn replies(&self, data: &[u8]) -> Vec<(Vec<u8>, Option<Duration>)> {
+    /// The replies that `data` triggers, each with its delay, or why it cannot be built (a
+    /// length macro too small); counts the firings.
+    pub fn replies(&self, data: &[u8]) -> Vec<Result<Reply, NetError>> {
         let Ok(current) = self.current.read().map(|c| c.clone()) else {
             return Vec::new();
         };
@@ -47,7 +52,12 @@ impl RuleSet {
             .filter(|(rule, _)| rule.matcher.matches(data))
             .map(|(rule, count)| {
                 let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-                (rule.reply.expand(n), rule.delay)
+                rule.reply
+                    .expand(n)
+                    .map(|bytes| (bytes, rule.delay))
+                    .map_err(|e| {
+                        NetError::new(NetErrorKind::Other, format!("rule '{}': {e}", rule.name))
+                    })
             })
             .collect()
     }
@@ -59,4 +69,28 @@ impl RuleSet {
             .map(|c| c.1.iter().map(|f| f.load(Ordering::Relaxed)).collect())
             .unwrap_or_default()
     }
+}
+
+/// Rules whose reply their own pattern matches: against a peer with the same rule, or an echo,
+/// they answer each other forever (the loop guard then pauses them). One warning each.
+pub(crate) fn self_triggering(rules: &[ReplyRule]) -> Vec<NetError> {
+    rules
+        .iter()
+        .filter(|rule| {
+            rule.reply
+                .expand(1)
+                .is_ok_and(|reply| rule.matcher.matches(&reply))
+        })
+        .map(|rule| {
+            NetError::new(
+                NetErrorKind::ReplyLimit,
+                format!(
+                    "rule '{}' answers with data its own pattern matches: with a peer that does \
+                     the same, or echoes, the two would answer each other forever; the reply \
+                     limit pauses such a loop",
+                    rule.name
+                ),
+            )
+        })
+        .collect()
 }

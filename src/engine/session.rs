@@ -1,12 +1,17 @@
 //! What every session shares: its command loop, counters and rates, repeating sends and
 //! capture to file. The three kinds (TCP client, TCP server, UDP) plug into [`drive`].
+//!
+//! Every session owns a scope: a cancellation token that its connections' tokens descend from
+//! and a tracker of its small tasks (delayed replies). Closing asks politely, then cancels, then
+//! aborts, each step bounded; nothing a session started outlives it.
 
 use super::capture::{Capture, CaptureEnd};
+use super::guard::{ReplyGuard, Verdict};
 use super::sink::EventSink;
 use super::stats::Counters;
 use super::{
-    Command, ConnId, CountersSnapshot, Event, NetError, Repeat, SendTarget, SessionConfig,
-    SessionId, SessionStats,
+    Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, Repeat, SendTarget,
+    SessionConfig, SessionId, SessionStats,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -14,9 +19,17 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio::time::{interval, Interval, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 /// How often counters and rates are published.
 const STATS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How long a session may take to close when asked, before it is cancelled (and as long again
+/// before it is aborted).
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How long the session's small tasks may take to end once cancelled.
+const TASKS_GRACE: Duration = Duration::from_secs(1);
 
 /// The parts of a session its connections and reader threads need too.
 #[derive(Clone)]
@@ -26,6 +39,13 @@ pub(crate) struct SessionCore {
     pub counters: Arc<Counters>,
     pub capture: Arc<Capture>,
     pub rules: Arc<super::rules::RuleSet>,
+    pub guard: Arc<ReplyGuard>,
+    /// Cancelled when the session must end now; connections hold child tokens.
+    pub cancel: CancellationToken,
+    /// The session's small tasks (delayed replies), waited for when it ends.
+    pub tasks: TaskTracker,
+    /// The engine's runtime, so reader threads can start small tasks too.
+    pub runtime: tokio::runtime::Handle,
 }
 
 impl SessionCore {
@@ -37,12 +57,63 @@ impl SessionCore {
         });
     }
 
+    /// Answers a send that asked for its outcome.
+    pub fn send_result(&self, tag: Option<u64>, result: Result<(), NetError>) {
+        if let Some(tag) = tag {
+            self.sink.send(Event::SendResult {
+                session: self.id,
+                tag,
+                result,
+            });
+        }
+    }
+
+    /// May one more automatic reply (rule or echo) go? Says so in the log when the loop guard
+    /// trips; replies it refuses are counted, never dropped silently.
+    pub fn reply_allowed(&self) -> bool {
+        match self.guard.check() {
+            Verdict::Allow => true,
+            Verdict::Deny => false,
+            Verdict::Tripped { limit_per_s } => {
+                self.error(NetError::new(
+                    NetErrorKind::ReplyLimit,
+                    format!(
+                        "more than {limit_per_s} automatic replies in one second (a reply loop?): \
+                         replies paused for {} s",
+                        super::guard::PAUSE.as_secs()
+                    ),
+                ));
+                false
+            }
+        }
+    }
+
+    /// Runs `task` as one of the session's small tasks: it ends when the session does.
+    pub fn spawn_small(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let cancel = self.cancel.clone();
+        let task = async move {
+            tokio::select! {
+                () = task => {}
+                () = cancel.cancelled() => {}
+            }
+        };
+        self.tasks.spawn_on(task, &self.runtime);
+    }
+
+    /// Ends the small tasks: cancels them and waits (bounded) until they are gone.
+    async fn end_tasks(&self) {
+        self.cancel.cancel();
+        self.tasks.close();
+        let _ = tokio::time::timeout(TASKS_GRACE, self.tasks.wait()).await;
+    }
+
     /// The last word on the counters before the session closes, sent whatever the queue holds.
     pub fn final_stats(&self) {
         self.sink.send(Event::Stats {
             session: self.id,
             stats: SessionStats {
                 total: self.counters.snapshot(),
+                replies_suppressed: self.guard.suppressed(),
                 ..SessionStats::default()
             },
         });
@@ -79,13 +150,15 @@ pub(crate) enum Step {
 pub(crate) trait SessionKind: Send {
     /// Waits for the kind's own happenings (accepts, connections ending).
     fn next(&mut self, core: &SessionCore) -> impl Future<Output = Step> + Send;
-    /// Sends once; must not wait on a peer that does not read.
+    /// Sends once: writes, or queues for the connection(s) to write, waiting (bounded) for room
+    /// in a queue rather than dropping anything. A queued send answers `ack` itself.
     fn send(
         &mut self,
         core: &SessionCore,
         target: &SendTarget,
         bytes: &[u8],
-    ) -> impl Future<Output = Result<(), NetError>> + Send;
+        ack: Option<u64>,
+    ) -> impl Future<Output = Result<Sent, NetError>> + Send;
     /// Handles a command only this kind understands.
     fn command(&mut self, core: &SessionCore, command: Command) -> impl Future<Output = ()> + Send;
     /// Where a file streamed to `target` goes.
@@ -102,11 +175,20 @@ pub(crate) trait SessionKind: Send {
     fn shutdown(self, core: &SessionCore) -> impl Future<Output = ()> + Send;
 }
 
+/// What a kind did with a send.
+pub(crate) enum Sent {
+    /// The bytes went out (UDP).
+    Written,
+    /// The bytes wait in a connection's queue; the connection answers the ack.
+    Queued,
+}
+
 /// The engine's handle on a running session.
 pub(crate) struct SessionHandle {
     id: SessionId,
     tx: UnboundedSender<Command>,
-    task: JoinHandle<()>,
+    cancel: CancellationToken,
+    task: AbortOnDropHandle<()>,
 }
 
 impl SessionHandle {
@@ -118,24 +200,49 @@ impl SessionHandle {
         self.task.is_finished()
     }
 
-    /// Closes the session and waits until its sockets are released.
+    /// Closes the session and returns once it has ended: asked first (queued sends still go),
+    /// cancelled if it has not ended within [`CLOSE_GRACE`], aborted if still not. Never
+    /// detached.
     pub async fn close(self) {
         let _ = self.tx.send(Command::Close { session: self.id });
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+        let mut task = self.task;
+        if tokio::time::timeout(CLOSE_GRACE, &mut task).await.is_ok() {
+            return;
+        }
+        self.cancel.cancel();
+        if tokio::time::timeout(CLOSE_GRACE, &mut task).await.is_ok() {
+            return;
+        }
+        task.abort();
+        let _ = task.await;
     }
 }
 
-/// Starts a session task.
-pub(crate) fn spawn(id: SessionId, config: SessionConfig, sink: EventSink) -> SessionHandle {
+/// Starts a session task; with `after`, once that (the previous session of the same id)
+/// has ended.
+pub(crate) fn spawn(
+    id: SessionId,
+    config: SessionConfig,
+    sink: EventSink,
+    after: Option<JoinHandle<()>>,
+) -> SessionHandle {
     let (tx, rx) = unbounded_channel();
+    let cancel = CancellationToken::new();
     let core = SessionCore {
         id,
         sink,
         counters: Arc::new(Counters::default()),
         capture: Arc::new(Capture::default()),
         rules: Arc::default(),
+        guard: Arc::default(),
+        cancel: cancel.clone(),
+        tasks: TaskTracker::new(),
+        runtime: tokio::runtime::Handle::current(),
     };
     let task = tokio::spawn(async move {
+        if let Some(previous) = after {
+            let _ = previous.await;
+        }
         let error = match config {
             SessionConfig::TcpClient {
                 remote,
@@ -181,12 +288,18 @@ pub(crate) fn spawn(id: SessionId, config: SessionConfig, sink: EventSink) -> Se
                 Err(e) => e,
             },
         };
+        core.end_tasks().await;
         core.sink.send(Event::Closed {
             session: id,
             error: Some(error),
         });
     });
-    SessionHandle { id, tx, task }
+    SessionHandle {
+        id,
+        tx,
+        cancel,
+        task: AbortOnDropHandle::new(task),
+    }
 }
 
 /// Runs a file job until it ends or the session is closed (which cancels it).
@@ -200,7 +313,7 @@ async fn run_job(
             match commands.recv().await {
                 None | Some(Command::Close { .. }) => return,
                 Some(_) => core.error(NetError::new(
-                    super::NetErrorKind::Other,
+                    NetErrorKind::Other,
                     "not available for a file transfer",
                 )),
             }
@@ -208,8 +321,10 @@ async fn run_job(
     };
     let error = tokio::select! {
         result = job => result.err(),
-        _ = cancelled => Some(NetError::new(super::NetErrorKind::Cancelled, "stopped by the user")),
+        _ = cancelled => Some(NetError::new(NetErrorKind::Cancelled, "stopped by the user")),
+        _ = core.cancel.cancelled() => Some(NetError::new(NetErrorKind::Cancelled, "stopped by the user")),
     };
+    core.end_tasks().await;
     core.final_stats();
     core.sink.send(Event::Closed {
         session: core.id,
@@ -225,10 +340,13 @@ enum Payload {
 
 impl Payload {
     /// The bytes of send number `n` (from 1).
-    fn bytes(&self, n: u64) -> std::borrow::Cow<'_, [u8]> {
+    fn bytes(&self, n: u64) -> Result<std::borrow::Cow<'_, [u8]>, NetError> {
         match self {
-            Payload::Bytes(b) => std::borrow::Cow::Borrowed(b),
-            Payload::Template(t) => std::borrow::Cow::Owned(t.expand(n)),
+            Payload::Bytes(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            Payload::Template(t) => t
+                .expand(n)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| NetError::new(NetErrorKind::Other, e.to_string())),
         }
     }
 }
@@ -239,13 +357,17 @@ struct RepeatRun {
     payload: Payload,
     count: Option<u64>,
     sent: u64,
-    ticker: Interval,
+    /// `None`: back to back.
+    ticker: Option<Interval>,
 }
 
 impl RepeatRun {
     fn new(target: SendTarget, payload: Payload, repeat: Repeat) -> Self {
-        let mut ticker = interval(repeat.interval.max(Duration::from_millis(1)));
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let ticker = (!repeat.interval.is_zero()).then(|| {
+            let mut ticker = interval(repeat.interval);
+            ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            ticker
+        });
         Self {
             target,
             payload,
@@ -262,10 +384,44 @@ impl RepeatRun {
 
 async fn repeat_tick(run: &mut Option<RepeatRun>) {
     match run {
-        Some(r) => {
-            r.ticker.tick().await;
+        Some(RepeatRun {
+            ticker: Some(t), ..
+        }) => {
+            t.tick().await;
         }
+        // Back to back, but other work of the runtime (and this loop's commands) goes first.
+        Some(_) => tokio::task::yield_now().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Sends once and reports the outcome: an error event when it failed, and the ack's answer
+/// when the kind did not take that on. Returns whether the send happened (or is queued).
+async fn send_once<K: SessionKind>(
+    kind: &mut K,
+    core: &SessionCore,
+    target: &SendTarget,
+    bytes: &[u8],
+    ack: Option<u64>,
+) -> bool {
+    let result = tokio::select! {
+        r = kind.send(core, target, bytes, ack) => r,
+        () = core.cancel.cancelled() => Err(NetError::new(
+            NetErrorKind::Cancelled,
+            "the session closed before this was sent",
+        )),
+    };
+    match result {
+        Ok(Sent::Written) => {
+            core.send_result(ack, Ok(()));
+            true
+        }
+        Ok(Sent::Queued) => true,
+        Err(e) => {
+            core.send_result(ack, Err(e.clone()));
+            core.error(e);
+            false
+        }
     }
 }
 
@@ -291,6 +447,7 @@ impl RateMeter {
             conns: kind.conn_stats(),
             repeat_sent,
             rule_fires: core.rules.fires(),
+            replies_suppressed: core.guard.suppressed(),
         };
         self.last = total;
         self.at = Instant::now();
@@ -318,17 +475,16 @@ pub(crate) async fn drive<K: SessionKind>(
         published_idle: true,
     };
     let mut repeat: Option<RepeatRun> = None;
-    let mut file_task: Option<JoinHandle<()>> = None;
+    let mut file_task: Option<AbortOnDropHandle<()>> = None;
     // Numbers the sends of templates, so {{counter}} counts across clicks.
     let mut template_sends = 0u64;
     let end_error = loop {
         tokio::select! {
+            () = core.cancel.cancelled() => break None,
             command = commands.recv() => match command {
                 None | Some(Command::Close { .. }) => break None,
-                Some(Command::Send { target, bytes, repeat: None, .. }) => {
-                    if let Err(e) = kind.send(&core, &target, &bytes).await {
-                        core.error(e);
-                    }
+                Some(Command::Send { target, bytes, repeat: None, ack, .. }) => {
+                    send_once(&mut kind, &core, &target, &bytes, ack).await;
                 }
                 Some(Command::Send { target, bytes, repeat: Some(r), .. }) => {
                     if let Some(old) = repeat.replace(RepeatRun::new(target, Payload::Bytes(bytes), r)) {
@@ -337,8 +493,11 @@ pub(crate) async fn drive<K: SessionKind>(
                 }
                 Some(Command::SendTemplate { target, template, repeat: None, .. }) => {
                     template_sends += 1;
-                    if let Err(e) = kind.send(&core, &target, &template.expand(template_sends)).await {
-                        core.error(e);
+                    match template.expand(template_sends) {
+                        Ok(bytes) => {
+                            send_once(&mut kind, &core, &target, &bytes, None).await;
+                        }
+                        Err(e) => core.error(NetError::new(NetErrorKind::Other, e.to_string())),
                     }
                 }
                 Some(Command::SendTemplate { target, template, repeat: Some(r), .. }) => {
@@ -353,12 +512,12 @@ pub(crate) async fn drive<K: SessionKind>(
                 }
                 Some(Command::SendFile { target, path, options, .. }) => {
                     if file_task.as_ref().is_some_and(|t| !t.is_finished()) {
-                        core.error(NetError::new(super::NetErrorKind::Other, "a file is already being sent"));
+                        core.error(NetError::new(NetErrorKind::Other, "a file is already being sent"));
                     } else {
                         match kind.file_sink(&core, &target).await {
                             Ok(sink) => {
                                 let task = super::transfer::stream_into_session(core.clone(), path, sink, options);
-                                file_task = Some(tokio::spawn(task));
+                                file_task = Some(AbortOnDropHandle::new(tokio::spawn(task)));
                             }
                             Err(e) => core.error(e),
                         }
@@ -367,7 +526,7 @@ pub(crate) async fn drive<K: SessionKind>(
                 Some(Command::CancelFile { .. }) => {
                     if let Some(task) = file_task.take().filter(|t| !t.is_finished()) {
                         task.abort();
-                        core.error(NetError::new(super::NetErrorKind::Cancelled, "file send stopped by the user"));
+                        core.error(NetError::new(NetErrorKind::Cancelled, "file send stopped by the user"));
                     }
                 }
                 Some(Command::Capture { path, .. }) => {
@@ -388,7 +547,13 @@ pub(crate) async fn drive<K: SessionKind>(
                         core.capture_ended(end);
                     }
                 }
-                Some(Command::SetRules { rules, .. }) => core.rules.set(rules),
+                Some(Command::SetRules { rules, .. }) => {
+                    for warning in super::rules::self_triggering(&rules) {
+                        core.sink.send(Event::Warning { session: core.id, error: warning });
+                    }
+                    core.rules.set(rules);
+                }
+                Some(Command::SetReplyLimit { per_s, .. }) => core.guard.set_limit(per_s),
                 Some(Command::ResetStats { .. }) => {
                     core.counters.reset();
                     kind.reset_stats();
@@ -402,15 +567,21 @@ pub(crate) async fn drive<K: SessionKind>(
             }
             _ = repeat_tick(&mut repeat), if repeat.is_some() => {
                 if let Some(run) = repeat.as_mut() {
-                    let bytes = run.payload.bytes(run.sent + 1);
-                    match kind.send(&core, &run.target, &bytes).await {
-                        Ok(()) => run.sent += 1,
-                        // A full queue means the peer is slow: skip this tick, try the next.
-                        Err(e) if e.kind == super::NetErrorKind::SendQueueFull => {}
+                    let sent = match run.payload.bytes(run.sent + 1) {
+                        Ok(bytes) => {
+                            let bytes = bytes.into_owned();
+                            send_once(&mut kind, &core, &run.target, &bytes, None).await
+                        }
                         Err(e) => {
                             core.error(e);
-                            run.count = Some(run.sent);
+                            false
                         }
+                    };
+                    if sent {
+                        run.sent += 1;
+                    } else {
+                        // A send that did not happen ends the repeat (it said why).
+                        run.count = Some(run.sent);
                     }
                     if run.finished() {
                         core.sink.send(Event::RepeatDone { session: core.id, sent: run.sent });
@@ -431,10 +602,9 @@ pub(crate) async fn drive<K: SessionKind>(
             sent: old.sent,
         });
     }
-    if let Some(task) = file_task.take() {
-        task.abort();
-    }
+    drop(file_task.take());
     kind.shutdown(&core).await;
+    core.end_tasks().await;
     if let Some(end) = core.capture.stop() {
         core.capture_ended(end);
     }

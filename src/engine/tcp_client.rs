@@ -1,7 +1,7 @@
 //! TCP client session: one connection to a host the user named.
 
 use super::resolve::resolve;
-use super::session::{SessionCore, SessionKind, Step};
+use super::session::{Sent, SessionCore, SessionKind, Step};
 use super::tcp_conn::{self, ConnHandle};
 use super::transfer::FileSink;
 use super::{
@@ -91,7 +91,8 @@ impl SessionKind for TcpClient {
         _core: &SessionCore,
         target: &SendTarget,
         bytes: &[u8],
-    ) -> Result<(), NetError> {
+        ack: Option<u64>,
+    ) -> Result<Sent, NetError> {
         match target {
             SendTarget::Default | SendTarget::AllClients => {}
             SendTarget::Conn(id) if self.conn.as_ref().is_some_and(|c| c.id == *id) => {}
@@ -103,7 +104,7 @@ impl SessionKind for TcpClient {
             }
         }
         match &self.conn {
-            Some(conn) => conn.try_send(bytes),
+            Some(conn) => conn.send(bytes, ack).await.map(|()| Sent::Queued),
             None => Err(NetError::new(NetErrorKind::NotConnected, "not connected")),
         }
     }
@@ -147,8 +148,6 @@ impl SessionKind for TcpClient {
     }
 
     async fn shutdown(mut self, _core: &SessionCore) {
-        if let Some(conn) = self.conn.take() {
-            conn.close_and_wait().await;
-        }
+        tcp_conn::close_all(self.conn.take()).await;
     }
 }

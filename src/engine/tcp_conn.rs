@@ -7,54 +7,71 @@ use super::{CloseReason, ConnId, Event, NetError, NetErrorKind};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, UnboundedSender};
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 /// Read buffer per connection: large reads keep up with loopback floods.
 const READ_BUFFER: usize = 256 << 10;
-/// Messages waiting to be written before sends are refused as "peer not reading".
+/// Messages waiting to be written; a sender waits for room beyond this.
 const SEND_QUEUE: usize = 256;
+/// How long a send waits for room in a full queue (the peer is not reading) before it fails.
+pub(crate) const SEND_WAIT: Duration = Duration::from_secs(10);
+/// After a close is asked for, how long sends already queued may take to go out.
+const DRAIN: Duration = Duration::from_millis(500);
+/// How long a connection may take to end once asked, before its task is aborted.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Connection ids, unique across sessions.
 pub(crate) static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// Bytes queued for a connection; `report` says whether they appear in the log (typed sends
-/// do, file chunks do not).
+/// do, file chunks do not); `ack` asks for an [`Event::SendResult`] once written.
 pub(crate) struct Outgoing {
     pub bytes: Vec<u8>,
     pub report: bool,
+    pub ack: Option<u64>,
 }
 
-/// The session's handle on one connection.
+/// The session's handle on one connection. Dropping it aborts the connection's task.
 pub(crate) struct ConnHandle {
     pub id: ConnId,
     pub peer: SocketAddr,
     pub counters: Arc<Counters>,
     tx: mpsc::Sender<Outgoing>,
-    close: Arc<Notify>,
-    task: JoinHandle<()>,
+    close: CancellationToken,
+    task: AbortOnDropHandle<()>,
 }
 
 impl ConnHandle {
-    /// Queues bytes to send without waiting.
-    pub fn try_send(&self, bytes: &[u8]) -> Result<(), NetError> {
-        let message = Outgoing {
-            bytes: bytes.to_vec(),
-            report: true,
-        };
-        self.tx.try_send(message).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => NetError::new(
-                NetErrorKind::SendQueueFull,
-                format!("{} is not reading", self.peer),
-            ),
-            mpsc::error::TrySendError::Closed(_) => {
-                NetError::new(NetErrorKind::NotConnected, format!("{} is gone", self.peer))
+    /// Queues bytes to send, waiting up to [`SEND_WAIT`] for room: nothing is dropped; a send
+    /// that cannot be queued is an error the caller reports.
+    pub async fn send(&self, bytes: &[u8], ack: Option<u64>) -> Result<(), NetError> {
+        match tokio::time::timeout(SEND_WAIT, self.tx.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(Outgoing {
+                    bytes: bytes.to_vec(),
+                    report: true,
+                    ack,
+                });
+                Ok(())
             }
-        })
+            Ok(Err(_)) => Err(NetError::new(
+                NetErrorKind::NotConnected,
+                format!("{} is gone; not sent", self.peer),
+            )),
+            Err(_) => Err(NetError::new(
+                NetErrorKind::SendQueueFull,
+                format!(
+                    "{} has not read for {} s; not sent",
+                    self.peer,
+                    SEND_WAIT.as_secs()
+                ),
+            )),
+        }
     }
 
     /// A queue to stream into that waits while the peer is slow (for file sends).
@@ -62,15 +79,37 @@ impl ConnHandle {
         self.tx.clone()
     }
 
-    /// Asks the connection to close.
+    /// Asks the connection to close: queued sends get [`DRAIN`] to go out, then it ends (with
+    /// a reset if the peer would not take them).
     pub fn close(&self) {
-        self.close.notify_one();
+        self.close.cancel();
     }
 
-    /// Closes and waits until the connection task has ended.
-    pub async fn close_and_wait(self) {
+    /// Closes and waits until the connection's task has ended, or `deadline`, after which
+    /// the task is aborted.
+    pub async fn close_and_wait(self, deadline: Instant) {
         self.close();
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.task).await;
+        let mut task = self.task;
+        let deadline = deadline.min(Instant::now() + CLOSE_GRACE);
+        if tokio::time::timeout_at(deadline.into(), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+/// Closes many connections at once, all within [`CLOSE_GRACE`].
+pub(crate) async fn close_all(conns: impl IntoIterator<Item = ConnHandle>) {
+    let conns: Vec<ConnHandle> = conns.into_iter().collect();
+    for c in &conns {
+        c.close();
+    }
+    let deadline = Instant::now() + CLOSE_GRACE;
+    for c in conns {
+        c.close_and_wait(deadline).await;
     }
 }
 
@@ -93,7 +132,7 @@ pub(crate) fn spawn(
         local,
     });
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
-    let close = Arc::new(Notify::new());
+    let close = core.cancel.child_token();
     let counters = Arc::new(Counters::default());
     let queue = tx.downgrade();
     let task = tokio::spawn(run(
@@ -103,11 +142,11 @@ pub(crate) fn spawn(
             peer,
             echo,
             counters: counters.clone(),
+            close: close.clone(),
         },
         stream,
         rx,
         queue,
-        close.clone(),
         ended,
     ));
     ConnHandle {
@@ -116,7 +155,7 @@ pub(crate) fn spawn(
         counters,
         tx,
         close,
-        task,
+        task: AbortOnDropHandle::new(task),
     }
 }
 
@@ -126,32 +165,53 @@ struct Conn {
     peer: SocketAddr,
     echo: bool,
     counters: Arc<Counters>,
+    close: CancellationToken,
+}
+
+/// Why a write did not complete.
+enum WriteError {
+    /// The close was asked for while the write waited on a peer that is not reading.
+    Interrupted,
+    Failed(NetError),
 }
 
 impl Conn {
-    /// Sends what the session's rules answer to the `n` bytes just read: at once, or after the
-    /// rule's delay through the connection's own queue.
+    /// Sends what the session's rules answer to the bytes just read (each within the loop
+    /// guard): at once, or after the rule's delay through the connection's own queue.
     async fn auto_reply(
         &self,
         stream: &mut TcpStream,
-        n: usize,
-        buf: &[u8],
+        data: &[u8],
         queue: &mpsc::WeakSender<Outgoing>,
-    ) -> Result<(), NetError> {
-        for (reply, delay) in self.core.rules.replies(&buf[..n]) {
+    ) -> Result<(), WriteError> {
+        for reply in self.core.rules.replies(data) {
+            let (reply, delay) = match reply {
+                Ok(r) => r,
+                Err(e) => {
+                    self.core.error(e);
+                    continue;
+                }
+            };
+            if !self.core.reply_allowed() {
+                continue;
+            }
             match delay {
                 None => self.write(stream, &reply, true).await?,
                 Some(delay) => {
                     let queue = queue.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(delay).await;
+                    let close = self.close.clone();
+                    self.core.spawn_small(async move {
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            () = close.cancelled() => return,
+                        }
                         if let Some(q) = queue.upgrade() {
-                            let _ = q
-                                .send(Outgoing {
-                                    bytes: reply,
-                                    report: true,
-                                })
-                                .await;
+                            let message = Outgoing {
+                                bytes: reply,
+                                report: true,
+                                ack: None,
+                            };
+                            let _ = q.send(message).await;
                         }
                     });
                 }
@@ -160,13 +220,29 @@ impl Conn {
         Ok(())
     }
 
+    /// Writes and counts. When the close is asked for meanwhile, the write gets [`DRAIN`] to
+    /// finish (a peer that reads slowly still gets it); past that it is cut short.
     async fn write(
         &self,
         stream: &mut TcpStream,
         bytes: &[u8],
         report: bool,
-    ) -> Result<(), NetError> {
-        stream.write_all(bytes).await.map_err(NetError::from)?;
+    ) -> Result<(), WriteError> {
+        let write = stream.write_all(bytes);
+        tokio::pin!(write);
+        let written = tokio::select! {
+            written = &mut write => written,
+            () = self.close.cancelled() => match tokio::time::timeout(DRAIN, &mut write).await {
+                Ok(written) => written,
+                Err(_) => return Err(WriteError::Interrupted),
+            },
+        };
+        written.map_err(|e| WriteError::Failed(NetError::from_io(&e)))?;
+        self.sent(bytes, report);
+        Ok(())
+    }
+
+    fn sent(&self, bytes: &[u8], report: bool) {
         self.counters.add_tx(bytes.len());
         self.core.counters.add_tx(bytes.len());
         if report {
@@ -178,7 +254,16 @@ impl Conn {
                 bytes,
             );
         }
-        Ok(())
+    }
+
+    fn not_sent(&self, ack: Option<u64>, why: &str) {
+        self.core.send_result(
+            ack,
+            Err(NetError::new(
+                NetErrorKind::NotConnected,
+                format!("{}: {why}; not sent", self.peer),
+            )),
+        );
     }
 }
 
@@ -187,21 +272,31 @@ async fn run(
     mut stream: TcpStream,
     mut outgoing: mpsc::Receiver<Outgoing>,
     queue: mpsc::WeakSender<Outgoing>,
-    close: Arc<Notify>,
     ended: UnboundedSender<ConnId>,
 ) {
     let sink = conn.core.sink.clone();
     let mut buf = vec![0u8; READ_BUFFER];
     let mut batch = Batcher::new(conn.core.id, Some(conn.id));
+    // A write cut short leaves part of a message on the wire: such a connection ends in a reset.
+    let mut interrupted = false;
     let reason = loop {
         let deadline = batch.deadline();
         tokio::select! {
             biased;
-            _ = close.notified() => break CloseReason::LocalClosed,
+            () = conn.close.cancelled() => break CloseReason::LocalClosed,
             message = outgoing.recv() => match message {
-                Some(Outgoing { bytes, report }) => {
-                    if let Err(e) = conn.write(&mut stream, &bytes, report).await {
-                        break CloseReason::Failed(e);
+                Some(Outgoing { bytes, report, ack }) => {
+                    match conn.write(&mut stream, &bytes, report).await {
+                        Ok(()) => conn.core.send_result(ack, Ok(())),
+                        Err(WriteError::Interrupted) => {
+                            conn.not_sent(ack, "the connection was closed");
+                            interrupted = true;
+                            break CloseReason::LocalClosed;
+                        }
+                        Err(WriteError::Failed(e)) => {
+                            conn.core.send_result(ack, Err(e.clone()));
+                            break CloseReason::Failed(e);
+                        }
                     }
                 }
                 None => break CloseReason::LocalClosed,
@@ -217,36 +312,61 @@ async fn run(
                     if batch.due() {
                         batch.flush(&sink);
                     }
-                    if conn.echo {
-                        if let Err(e) = conn.write(&mut stream, &buf[..n], false).await {
-                            break CloseReason::Failed(e);
-                        }
+                    // TCP echo mirrors a byte stream and is not rate-limited: it cannot loop
+                    // unless the peer answers too, and such a peer's rules are guarded there.
+                    let mut answered = if conn.echo {
+                        conn.write(&mut stream, data, false).await
+                    } else {
+                        Ok(())
+                    };
+                    if answered.is_ok() {
+                        answered = conn.auto_reply(&mut stream, data, &queue).await;
                     }
-                    if let Err(e) = conn.auto_reply(&mut stream, n, &buf, &queue).await {
-                        break CloseReason::Failed(e);
+                    match answered {
+                        Ok(()) => {}
+                        Err(WriteError::Interrupted) => {
+                            interrupted = true;
+                            break CloseReason::LocalClosed;
+                        }
+                        Err(WriteError::Failed(e)) => break CloseReason::Failed(e),
                     }
                 }
                 Err(e) => break CloseReason::Failed(NetError::from_io(&e)),
             },
-            _ = tokio::time::sleep_until(deadline.unwrap_or_else(std::time::Instant::now).into()),
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()),
                 if deadline.is_some() => batch.flush(&sink),
         }
     };
     batch.finish(&sink);
-    if reason == CloseReason::LocalClosed {
-        // Sends queued before the close still go, as a user who clicked Send expects.
-        outgoing.close();
-        while let Ok(Outgoing { bytes, report }) = outgoing.try_recv() {
-            let write = conn.write(&mut stream, &bytes, report);
-            if !matches!(
-                tokio::time::timeout(Duration::from_secs(1), write).await,
-                Ok(Ok(()))
-            ) {
-                break;
+    outgoing.close();
+    if reason == CloseReason::LocalClosed && !interrupted {
+        // Sends queued before the close still go, as a user who clicked Send expects — within
+        // DRAIN, so a peer that never reads cannot hold the connection open.
+        let until = tokio::time::Instant::now() + DRAIN;
+        while let Ok(m) = outgoing.try_recv() {
+            let write = stream.write_all(&m.bytes);
+            match tokio::time::timeout_at(until, write).await {
+                Ok(Ok(())) => {
+                    conn.sent(&m.bytes, m.report);
+                    conn.core.send_result(m.ack, Ok(()));
+                }
+                _ => {
+                    conn.not_sent(m.ack, "the peer did not take it before the close");
+                    interrupted = true;
+                    break;
+                }
             }
         }
-        // A graceful FIN, bounded so a peer that never reads cannot hold us.
-        let _ = tokio::time::timeout(Duration::from_millis(500), stream.shutdown()).await;
+        if !interrupted {
+            let _ = tokio::time::timeout_at(until, stream.shutdown()).await;
+        }
+    }
+    while let Ok(m) = outgoing.try_recv() {
+        conn.not_sent(m.ack, "the connection ended first");
+    }
+    if interrupted {
+        // A reset, so the socket is gone now rather than lingering with unsent data.
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
     }
     drop(stream);
     sink.send(Event::ConnClosed {

@@ -1,6 +1,6 @@
 //! TCP server session: listens where the user said and serves many clients at once.
 
-use super::session::{SessionCore, SessionKind, Step};
+use super::session::{Sent, SessionCore, SessionKind, Step};
 use super::tcp_conn::{self, ConnHandle};
 use super::transfer::FileSink;
 use super::{
@@ -97,7 +97,8 @@ impl SessionKind for TcpServer {
         _core: &SessionCore,
         target: &SendTarget,
         bytes: &[u8],
-    ) -> Result<(), NetError> {
+        ack: Option<u64>,
+    ) -> Result<Sent, NetError> {
         match target {
             SendTarget::Default | SendTarget::AllClients => {
                 if self.conns.is_empty() {
@@ -109,14 +110,14 @@ impl SessionKind for TcpServer {
                 // Every client gets its copy; report the first failure after trying all.
                 let mut first_error = None;
                 for conn in self.conns.values() {
-                    if let Err(e) = conn.try_send(bytes) {
+                    if let Err(e) = conn.send(bytes, ack).await {
                         first_error.get_or_insert(e);
                     }
                 }
-                first_error.map_or(Ok(()), Err)
+                first_error.map_or(Ok(Sent::Queued), Err)
             }
             SendTarget::Conn(id) => match self.conns.get(id) {
-                Some(conn) => conn.try_send(bytes),
+                Some(conn) => conn.send(bytes, ack).await.map(|()| Sent::Queued),
                 None => Err(NetError::new(
                     NetErrorKind::NotConnected,
                     "that client is no longer connected",
@@ -188,8 +189,6 @@ impl SessionKind for TcpServer {
 
     async fn shutdown(mut self, _core: &SessionCore) {
         self.listener = None;
-        for (_, conn) in std::mem::take(&mut self.conns) {
-            conn.close_and_wait().await;
-        }
+        tcp_conn::close_all(std::mem::take(&mut self.conns).into_values()).await;
     }
 }

@@ -12,12 +12,15 @@ use super::{Event, NetError, NetErrorKind};
 use crate::payload::hex::encode_hex_compact;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 /// Default UDP datagram payload: what fits one Ethernet frame.
 pub const DEFAULT_DATAGRAM: usize = 1472;
@@ -47,6 +50,8 @@ pub fn safe_file_name(name: &str) -> String {
     while out.len() > 200 {
         out.pop();
     }
+    // Cutting may leave a space or dot at the end again (Windows drops those silently).
+    out = out.trim_end_matches(['.', ' ']).to_string();
     if out.is_empty() || out.chars().all(|c| c == '.') {
         return "received.bin".into();
     }
@@ -65,8 +70,10 @@ pub fn safe_file_name(name: &str) -> String {
 
 /// `dir/name`, or `dir/name (1).ext`, `(2)`… if taken: an existing file is never overwritten.
 pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
+    // A link (even one pointing nowhere) is taken too: nothing is written through one.
+    let taken = |p: &Path| std::fs::symlink_metadata(p).is_ok();
     let first = dir.join(name);
-    if !first.exists() {
+    if !taken(&first) {
         return first;
     }
     let (stem, ext) = match name.rsplit_once('.') {
@@ -75,18 +82,30 @@ pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
     };
     (1..)
         .map(|i| dir.join(format!("{stem} ({i}){ext}")))
-        .find(|p| !p.exists())
+        .find(|p| !taken(p))
         .unwrap_or(first)
 }
 
 /// SHA-256 of a file's first `limit` bytes (all when `None`), and the hasher state after them.
 async fn hash_file(path: &Path, limit: Option<u64>) -> Result<(String, Sha256), NetError> {
+    let file = std::fs::File::open(path).map_err(|e| file_error(path, &e))?;
+    let (file, digest) = hash_open_file(file, path, limit).await?;
+    drop(file);
+    Ok(digest)
+}
+
+/// The same over a file already open (read from its start), handed back afterwards: what is
+/// hashed is what was opened, whatever happens to the name meanwhile.
+async fn hash_open_file(
+    file: std::fs::File,
+    path: &Path,
+    limit: Option<u64>,
+) -> Result<(std::fs::File, (String, Sha256)), NetError> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        let file = std::fs::File::open(&path).map_err(|e| file_error(&path, &e))?;
+        use std::io::{Read, Seek};
         let mut reader =
-            std::io::BufReader::with_capacity(1 << 20, file.take(limit.unwrap_or(u64::MAX)));
+            std::io::BufReader::with_capacity(1 << 20, (&file).take(limit.unwrap_or(u64::MAX)));
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
         loop {
@@ -96,10 +115,35 @@ async fn hash_file(path: &Path, limit: Option<u64>) -> Result<(String, Sha256), 
             }
             hasher.update(&buf[..n]);
         }
-        Ok((encode_hex_compact(&hasher.clone().finalize()), hasher))
+        drop(reader);
+        (&file)
+            .seek(std::io::SeekFrom::Start(0))
+            .map_err(|e| file_error(&path, &e))?;
+        Ok((
+            file,
+            (encode_hex_compact(&hasher.clone().finalize()), hasher),
+        ))
     })
     .await
     .map_err(|e| NetError::new(NetErrorKind::Other, e.to_string()))?
+}
+
+/// Waits for `io` at most `limit`: a peer silent for longer is given up on, with what we were
+/// waiting for in the reason.
+async fn within<T>(
+    limit: Duration,
+    waiting_for: &str,
+    io: impl Future<Output = Result<T, NetError>>,
+) -> Result<T, NetError> {
+    tokio::time::timeout(limit, io).await.unwrap_or_else(|_| {
+        Err(NetError::new(
+            NetErrorKind::Timeout,
+            format!(
+                "the peer was silent for {} s while we waited for {waiting_for}; gave up",
+                limit.as_secs_f64()
+            ),
+        ))
+    })
 }
 
 /// Sends progress events a few times a second.
@@ -220,6 +264,7 @@ pub(crate) async fn stream_into_session(
                             let message = Outgoing {
                                 bytes: piece.to_vec(),
                                 report: false,
+                                ack: None,
                             };
                             q.send(message).await.map_err(|_| {
                                 NetError::new(
@@ -263,6 +308,34 @@ pub struct FileSendConfig {
     pub stream: StreamOptions,
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
+    /// How long the receiver may stay silent.
+    pub limits: TransferLimits,
+}
+
+/// The guards of a standalone transfer (docs/reliability.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransferLimits {
+    /// A peer silent this long (no header, answer, data or verdict; or not taking data) is
+    /// given up on.
+    pub silence: Duration,
+    /// Receivers: transfers served at once; a connection beyond that is refused with a note.
+    pub max_conns: usize,
+}
+
+impl TransferLimits {
+    /// Default silence limit.
+    pub const SILENCE: Duration = Duration::from_secs(30);
+    /// Default number of transfers a receiver serves at once.
+    pub const MAX_CONNS: usize = 16;
+}
+
+impl Default for TransferLimits {
+    fn default() -> Self {
+        Self {
+            silence: Self::SILENCE,
+            max_conns: Self::MAX_CONNS,
+        }
+    }
 }
 
 /// A standalone file receiver.
@@ -280,6 +353,8 @@ pub struct FileReceiveConfig {
     pub once: bool,
     /// UDP: end after this long with nothing received.
     pub idle_timeout: Option<Duration>,
+    /// TCP: how long each sender may stay silent, and how many are served at once.
+    pub limits: TransferLimits,
 }
 
 /// Runs a send job to its end; the session then closes with its result.
@@ -313,7 +388,7 @@ pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<
         let (mut rd, mut wr) = stream.into_split();
         let mut progress = Progress::new(core, Some(size), 0);
         let mut file = file;
-        copy_paced(core, &mut file, &mut wr, &mut progress, cfg.stream).await?;
+        copy_paced(core, &mut file, &mut wr, &mut progress, &cfg).await?;
         wr.shutdown().await?;
         // Wait (a while) for the peer to close: then it has read everything.
         let mut sink = [0u8; 4096];
@@ -326,19 +401,24 @@ pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<
     }
 }
 
-/// Copies a file into a writer a chunk at a time with pacing; hashes what it copies if asked.
+/// Copies a file into a writer a chunk at a time with pacing; a receiver that takes nothing
+/// for the silence limit ends it.
 async fn copy_paced(
     core: &SessionCore,
     file: &mut BlockReader,
     out: &mut (impl AsyncWrite + Unpin),
     progress: &mut Progress<'_>,
-    options: StreamOptions,
+    cfg: &FileSendConfig,
 ) -> Result<(), NetError> {
+    let options = cfg.stream;
     let chunk = options.tcp_chunk();
     let start = progress.done;
     while let Some(block) = file.next_block().await? {
         for piece in block.chunks(chunk) {
-            out.write_all(piece).await?;
+            within(cfg.limits.silence, "the receiver to take data", async {
+                out.write_all(piece).await.map_err(NetError::from)
+            })
+            .await?;
             core.counters.add_tx(piece.len());
             progress.add(piece.len());
             progress.pace(options.rate, progress.done - start).await;
@@ -417,9 +497,15 @@ async fn send_verified(
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let header = json!({"name": name, "size": size, "sha256": sha256});
-    wr.write_all(format!("{MAGIC}\n{header}\n").as_bytes())
-        .await?;
-    let answer = read_line_json(&mut rd).await?;
+    let silence = cfg.limits.silence;
+    within(silence, "the receiver to take the header", async {
+        let header = format!("{MAGIC}\n{header}\n");
+        wr.write_all(header.as_bytes())
+            .await
+            .map_err(NetError::from)
+    })
+    .await?;
+    let answer = within(silence, "the receiver's offer", read_line_json(&mut rd)).await?;
     let offered = answer["offset"].as_u64().unwrap_or(0).min(size);
     // Resume only if the receiver's part is a true prefix of this file.
     let start = if offered > 0
@@ -434,9 +520,9 @@ async fn send_verified(
         .await?;
     let (mut file, _) = BlockReader::open(&cfg.path, start)?;
     let mut progress = Progress::new(core, Some(size), start);
-    copy_paced(core, &mut file, &mut wr, &mut progress, cfg.stream).await?;
+    copy_paced(core, &mut file, &mut wr, &mut progress, cfg).await?;
     wr.flush().await?;
-    let verdict = read_line_json(&mut rd).await?;
+    let verdict = within(silence, "the receiver's verdict", read_line_json(&mut rd)).await?;
     if verdict["ok"].as_bool() == Some(true) {
         progress.finish(cfg.path.clone(), Some(sha256), start);
         Ok(())
@@ -475,7 +561,7 @@ pub(crate) async fn receive_job(
     let socket = super::options::new_socket(&cfg.bind, false)?;
     super::SocketOptions::default().apply(&socket, true)?;
     socket.bind(&cfg.bind.into())?;
-    socket.listen(16)?;
+    socket.listen(128)?;
     socket.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(socket.into())?;
     core.sink.send(Event::Opened {
@@ -483,47 +569,111 @@ pub(crate) async fn receive_job(
         local: listener.local_addr()?,
         peer: None,
     });
-    let mut first = true;
+    // Senders are served at once, each within the silence limit: one that stalls holds up
+    // nobody. Dropping the set (the session closing) aborts what is still running.
+    let mut transfers: JoinSet<(SocketAddr, Result<(), NetError>)> = JoinSet::new();
+    let out_taken = Arc::new(AtomicBool::new(false));
     loop {
-        let (stream, peer) = listener.accept().await?;
-        let result = if cfg.verified {
-            receive_verified(core, stream, &cfg.out).await
-        } else {
-            let path = if first {
-                cfg.out.clone()
-            } else {
-                unique_path(
-                    cfg.out.parent().unwrap_or(Path::new(".")),
-                    &cfg.out
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                )
-            };
-            receive_raw_stream(core, stream, &path).await
-        };
-        first = false;
-        match result {
-            Ok(()) => {}
-            Err(e) if cfg.once => return Err(e),
-            Err(e) => core.error(NetError::new(e.kind, format!("{peer}: {}", e.detail))),
-        }
-        if cfg.once {
-            return Ok(());
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // E.g. out of file descriptors: say so, and do not spin.
+                        core.error(NetError::from_io(&e));
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                if transfers.len() >= cfg.limits.max_conns {
+                    drop(stream);
+                    core.error(NetError::new(
+                        NetErrorKind::Guard,
+                        format!("{peer} refused: already {} transfers at once", cfg.limits.max_conns),
+                    ));
+                    continue;
+                }
+                let (core, cfg, out_taken) = (core.clone(), cfg.clone(), out_taken.clone());
+                transfers.spawn(async move {
+                    let result = if cfg.verified {
+                        receive_verified(&core, stream, &cfg.out, cfg.limits.silence).await
+                    } else {
+                        receive_raw_stream(&core, stream, &cfg.out, &out_taken, cfg.limits.silence).await
+                    };
+                    (peer, result)
+                });
+            }
+            Some(done) = transfers.join_next() => {
+                let Ok((peer, result)) = done else { continue };
+                match result {
+                    Ok(()) => {}
+                    Err(e) if cfg.once => return Err(e),
+                    Err(e) => core.error(NetError::new(e.kind, format!("{peer}: {}", e.detail))),
+                }
+                if cfg.once {
+                    return Ok(());
+                }
+            }
         }
     }
+}
+
+/// Where a raw receive goes: `out` for the first sender to send anything, `out (1)`… after.
+fn raw_target(out: &Path, taken: &AtomicBool) -> PathBuf {
+    if !taken.swap(true, Ordering::Relaxed) {
+        return out.to_path_buf();
+    }
+    unique_path(
+        out.parent().unwrap_or(Path::new(".")),
+        &out.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    )
 }
 
 async fn receive_raw_stream(
     core: &SessionCore,
     mut stream: tokio::net::TcpStream,
-    path: &Path,
+    out: &Path,
+    out_taken: &AtomicBool,
+    silence: Duration,
 ) -> Result<(), NetError> {
+    let mut block = Vec::with_capacity(FILE_BLOCK);
+    // The file is named once data comes: a connection that sends nothing takes no name.
+    let first = within(silence, "data", async {
+        stream.read_buf(&mut block).await.map_err(NetError::from)
+    })
+    .await?;
+    if first == 0 {
+        return Ok(());
+    }
+    let path = raw_target(out, out_taken);
+    let path = path.as_path();
     let mut out = BlockWriter::create_new(path)?;
     let mut progress = Progress::new(core, None, 0);
-    let mut block = Vec::with_capacity(FILE_BLOCK);
+    core.counters.add_rx(first);
+    progress.add(first);
     loop {
-        let n = stream.read_buf(&mut block).await?;
+        let read = tokio::time::timeout(silence, stream.read_buf(&mut block)).await;
+        let n = match read {
+            Ok(n) => n?,
+            // Raw data has no end marker: a sender that goes quiet without closing is done.
+            Err(_) => {
+                core.sink.send(Event::Warning {
+                    session: core.id,
+                    error: NetError::new(
+                        NetErrorKind::Timeout,
+                        format!(
+                            "{}: the sender was silent for {} s without closing; took that as \
+                             the end",
+                            path.display(),
+                            silence.as_secs_f64()
+                        ),
+                    ),
+                });
+                break;
+            }
+        };
         if n == 0 {
             break;
         }
@@ -597,22 +747,100 @@ async fn receive_udp(core: &SessionCore, cfg: &FileReceiveConfig) -> Result<(), 
     finish_raw(out, block, progress, &cfg.out).await
 }
 
+/// Opens the part file of a verified receive: the existing one, to resume, only if it is a
+/// plain file this receiver can trust (not a link, not a hard link to a file elsewhere, ours);
+/// otherwise a new one, created exclusively (which never follows a link). Returns the path,
+/// the open file and how many bytes it already holds.
+fn open_part(
+    dir: &Path,
+    name: &str,
+    sha256: &str,
+) -> Result<(PathBuf, std::fs::File, u64), NetError> {
+    let part_name = format!("{name}.{}.part", &sha256[..16]);
+    let part = dir.join(&part_name);
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true).write(true);
+    no_follow(&mut open);
+    match open.open(&part) {
+        Ok(file) => match file.metadata() {
+            Ok(meta) if trusted_part(&meta) => return Ok((part, file, meta.len())),
+            _ => {}
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // A link (refused by no_follow) or anything else odd: leave it, start a new part.
+        Err(_) => {}
+    }
+    let fresh = if std::fs::symlink_metadata(&part).is_ok() {
+        unique_path(dir, &part_name)
+    } else {
+        part
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&fresh)
+        .map_err(|e| file_error(&fresh, &e))?;
+    Ok((fresh, file, 0))
+}
+
+/// Opening a link opens the link, not what it points to.
+fn no_follow(open: &mut std::fs::OpenOptions) {
+    // Unix: O_NOFOLLOW makes opening a symbolic link fail (ELOOP).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NOFOLLOW);
+    }
+    // Windows: FILE_FLAG_OPEN_REPARSE_POINT opens a symlink or junction itself, which
+    // `trusted_part` then refuses.
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        open.custom_flags(0x0020_0000);
+    }
+}
+
+/// May a resume continue this file? A plain file; on Unix also one name only (a hard link
+/// would reach a file outside the folder) and owned by this user.
+fn trusted_part(meta: &std::fs::Metadata) -> bool {
+    if !meta.file_type().is_file() {
+        return false;
+    }
+    // Unix: link count and owner are known; Windows reports neither in stable std.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.nlink() != 1 || meta.uid() != me {
+            return false;
+        }
+    }
+    true
+}
+
 async fn receive_verified(
     core: &SessionCore,
     stream: tokio::net::TcpStream,
     dir: &Path,
+    silence: Duration,
 ) -> Result<(), NetError> {
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let mut magic = Vec::new();
-    (&mut rd).take(64).read_until(b'\n', &mut magic).await?;
+    within(silence, "the first line", async {
+        let read = (&mut rd).take(64).read_until(b'\n', &mut magic).await;
+        read.map_err(NetError::from)
+    })
+    .await?;
     if magic.strip_suffix(b"\n") != Some(MAGIC.as_bytes()) {
         return Err(NetError::new(
             NetErrorKind::Other,
             "not a SockScope verified transfer (bad first line)",
         ));
     }
-    let header = read_line_json(&mut rd).await?;
+    let header = within(silence, "the header", read_line_json(&mut rd)).await?;
     let (Some(size), Some(sha256)) = (
         header["size"].as_u64(),
         header["sha256"].as_str().map(str::to_ascii_lowercase),
@@ -630,20 +858,21 @@ async fn receive_verified(
     }
     let name = safe_file_name(header["name"].as_str().unwrap_or(""));
     // The part file is keyed by content, so a different file of the same name never mixes in.
-    let part = dir.join(format!("{name}.{}.part", &sha256[..16]));
-    let existing = tokio::fs::metadata(&part)
-        .await
-        .map(|m| m.len())
-        .unwrap_or(0)
-        .min(size);
-    let (part_sha, part_hasher) = if existing > 0 {
-        hash_file(&part, Some(existing)).await?
+    let (part, part_file, existing) = open_part(dir, &name, &sha256)?;
+    let existing = existing.min(size);
+    let (part_file, (part_sha, part_hasher)) = if existing > 0 {
+        hash_open_file(part_file, &part, Some(existing)).await?
     } else {
-        (String::new(), Sha256::new())
+        (part_file, (String::new(), Sha256::new()))
     };
-    wr.write_all(format!("{}\n", json!({"offset": existing, "part_sha256": part_sha})).as_bytes())
-        .await?;
-    let start = read_line_json(&mut rd).await?["start"]
+    let offer = json!({"offset": existing, "part_sha256": part_sha});
+    within(silence, "the sender to take our offer", async {
+        wr.write_all(format!("{offer}\n").as_bytes())
+            .await
+            .map_err(NetError::from)
+    })
+    .await?;
+    let start = within(silence, "the sender's start", read_line_json(&mut rd)).await?["start"]
         .as_u64()
         .unwrap_or(0)
         .min(existing);
@@ -652,14 +881,28 @@ async fn receive_verified(
     } else {
         Sha256::new()
     };
-    let mut file = BlockWriter::open_at(&part, start, Some(hasher))?;
+    let mut file = BlockWriter::from_file(part_file, &part, start, Some(hasher))?;
     let mut progress = Progress::new(core, Some(size), start);
     let mut block = Vec::with_capacity(FILE_BLOCK);
     while progress.done < size {
-        let n = (&mut rd)
-            .take(size - progress.done)
-            .read_buf(&mut block)
-            .await?;
+        let left = size - progress.done;
+        let n = within(silence, "data", async {
+            (&mut rd)
+                .take(left)
+                .read_buf(&mut block)
+                .await
+                .map_err(NetError::from)
+        })
+        .await;
+        let n = match n {
+            Ok(n) => n,
+            Err(e) => {
+                // What arrived stays in the part file, so a new attempt resumes.
+                let _ = file.write(block).await;
+                let _ = file.finish().await;
+                return Err(e);
+            }
+        };
         if n == 0 {
             let _ = file.write(block).await;
             let _ = file.finish().await;
@@ -698,8 +941,13 @@ async fn receive_verified(
         let reason = format!(
             "{name}: SHA-256 mismatch (expected {sha256}, got {got}); the partial file was removed"
         );
-        wr.write_all(format!("{}\n", json!({"ok": false, "error": reason})).as_bytes())
-            .await?;
+        let verdict = json!({"ok": false, "error": reason});
+        let _ = within(silence, "the sender to take the verdict", async {
+            wr.write_all(format!("{verdict}\n").as_bytes())
+                .await
+                .map_err(NetError::from)
+        })
+        .await;
         return Err(NetError::new(NetErrorKind::File, reason));
     }
     let target = unique_path(dir, &name);
@@ -710,8 +958,13 @@ async fn receive_verified(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    wr.write_all(format!("{}\n", json!({"ok": true, "name": saved, "sha256": got})).as_bytes())
-        .await?;
+    let verdict = json!({"ok": true, "name": saved, "sha256": got});
+    within(silence, "the sender to take the verdict", async {
+        wr.write_all(format!("{verdict}\n").as_bytes())
+            .await
+            .map_err(NetError::from)
+    })
+    .await?;
     progress.finish(target, Some(got), start);
     Ok(())
 }
@@ -737,6 +990,9 @@ mod tests {
         assert_eq!(safe_file_name("trailing. . "), "trailing");
         assert_eq!(safe_file_name("固件 v1.2.bin"), "固件 v1.2.bin");
         assert!(safe_file_name(&"x".repeat(500)).len() <= 200);
+        // A cut at 200 bytes that lands after a space drops the space too.
+        let cut = safe_file_name(&format!("{} tail", "a".repeat(199)));
+        assert_eq!(cut, "a".repeat(199));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use super::batch::{report_sent, Batcher, TICK};
 use super::resolve::resolve;
-use super::session::{SessionCore, SessionKind, Step};
+use super::session::{Sent, SessionCore, SessionKind, Step};
 use super::transfer::FileSink;
 use super::{
     options, Command, ConnId, CountersSnapshot, NetError, NetErrorKind, SendTarget, SocketOptions,
@@ -112,7 +112,7 @@ fn read_loop(
                 if let Ok(mut last) = last_sender.lock() {
                     *last = Some(peer);
                 }
-                if echo && socket.send_to(data, peer).is_ok() {
+                if echo && core.reply_allowed() && socket.send_to(data, peer).is_ok() {
                     core.counters.add_tx(n);
                 }
                 auto_reply(socket, core, data, peer);
@@ -133,9 +133,20 @@ fn read_loop(
     batch.finish(&core.sink);
 }
 
-/// Sends what the session's rules answer to a datagram, back to its sender.
+/// Sends what the session's rules answer to a datagram, back to its sender (each within the
+/// loop guard); a delayed answer waits on a runtime timer, never on the reader.
 fn auto_reply(socket: &Arc<UdpSocket>, core: &SessionCore, data: &[u8], peer: SocketAddr) {
-    for (reply, delay) in core.rules.replies(data) {
+    for reply in core.rules.replies(data) {
+        let (reply, delay) = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                core.error(e);
+                continue;
+            }
+        };
+        if !core.reply_allowed() {
+            continue;
+        }
         let send = {
             let (socket, core) = (socket.clone(), core.clone());
             move || {
@@ -147,13 +158,10 @@ fn auto_reply(socket: &Arc<UdpSocket>, core: &SessionCore, data: &[u8], peer: So
         };
         match delay {
             None => send(),
-            // A delayed answer waits on a thread of its own, never the reader.
-            Some(delay) => {
-                let _ = std::thread::Builder::new().spawn(move || {
-                    std::thread::sleep(delay);
-                    send();
-                });
-            }
+            Some(delay) => core.spawn_small(async move {
+                tokio::time::sleep(delay).await;
+                send();
+            }),
         }
     }
 }
@@ -216,7 +224,8 @@ impl SessionKind for Udp {
         core: &SessionCore,
         target: &SendTarget,
         bytes: &[u8],
-    ) -> Result<(), NetError> {
+        _ack: Option<u64>,
+    ) -> Result<Sent, NetError> {
         let dest = self.destination(target).await?;
         self.socket.send_to(bytes, dest).map_err(|e| {
             let mut err = NetError::from_io(&e);
@@ -225,7 +234,7 @@ impl SessionKind for Udp {
         })?;
         core.counters.add_tx(bytes.len());
         report_sent(&core.sink, core.id, None, dest, bytes);
-        Ok(())
+        Ok(Sent::Written)
     }
 
     async fn command(&mut self, core: &SessionCore, command: Command) {
@@ -273,6 +282,14 @@ impl SessionKind for Udp {
         if let Some(reader) = self.reader.take() {
             let _ = tokio::task::spawn_blocking(move || reader.join()).await;
         }
+    }
+}
+
+impl Drop for Udp {
+    /// Stops the reader thread however the session ends (even aborted): it notices within
+    /// its read timeout.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 

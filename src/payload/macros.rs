@@ -7,6 +7,9 @@
 
 use super::{InputMode, PayloadError, SendFormat};
 
+/// Most random bytes one `{{rand:N}}` gives.
+const MAX_RANDOM: usize = 4096;
+
 /// One piece of a template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {
@@ -45,8 +48,14 @@ fn macro_part(name: &str, position: usize) -> Result<Part, PayloadError> {
             .strip_prefix("rand:")
             .map(|n| n.trim().parse::<usize>())
         {
-            Some(Ok(n)) if (1..=4096).contains(&n) => Part::Random(n),
-            _ => return Err(PayloadError::BadMacro { position }),
+            Some(Ok(n)) if (1..=MAX_RANDOM).contains(&n) => Part::Random(n),
+            Some(_) => {
+                return Err(PayloadError::MacroArgument {
+                    position,
+                    rule: "{{rand:N}} takes N from 1 to 4096 (random bytes)",
+                })
+            }
+            None => return Err(PayloadError::BadMacro { position }),
         },
     })
 }
@@ -125,7 +134,9 @@ impl Template {
     }
 
     /// The bytes of one send (data, checksum, line ending); `counter` is the send's number.
-    pub fn expand(&self, counter: u64) -> Vec<u8> {
+    /// Fails when a length macro cannot hold the length (`{{len8}}` over 255 bytes,
+    /// `{{len16}}` over 65,535): wrong bytes are never sent.
+    pub fn expand(&self, counter: u64) -> Result<Vec<u8>, PayloadError> {
         let now = chrono::Local::now();
         // First every part but the lengths, which count everything else.
         let pieces: Vec<Option<Vec<u8>>> = self
@@ -147,17 +158,24 @@ impl Template {
             .collect();
         let len: usize = pieces.iter().flatten().map(Vec::len).sum();
         let mut out = Vec::with_capacity(len + 8);
+        let too_long =
+            |name: &'static str, max: usize| PayloadError::LengthTooLong { name, len, max };
         for (part, piece) in self.parts.iter().zip(pieces) {
             match (part, piece) {
                 (_, Some(bytes)) => out.extend_from_slice(&bytes),
                 (Part::LenText, None) => out.extend_from_slice(len.to_string().as_bytes()),
-                (Part::Len8, None) => out.push(len.min(255) as u8),
-                (_, None) => out.extend_from_slice(&(len.min(65535) as u16).to_be_bytes()),
+                (Part::Len8, None) => {
+                    out.push(u8::try_from(len).map_err(|_| too_long("{{len8}}", 255))?);
+                }
+                (_, None) => {
+                    let len16 = u16::try_from(len).map_err(|_| too_long("{{len16}}", 65_535))?;
+                    out.extend_from_slice(&len16.to_be_bytes());
+                }
             }
         }
         self.format.checksum.append_to(&mut out);
         out.extend_from_slice(self.format.line_ending.bytes());
-        out
+        Ok(out)
     }
 }
 
@@ -192,8 +210,8 @@ mod tests {
     fn counter_and_lengths_expand_per_send() {
         let t = Template::parse("n={{counter}} len={{len}}", &text()).unwrap();
         assert!(t.has_macros());
-        assert_eq!(t.expand(1), b"n=1 len=8");
-        assert_eq!(t.expand(12), b"n=12 len=9");
+        assert_eq!(t.expand(1).unwrap(), b"n=1 len=8");
+        assert_eq!(t.expand(12).unwrap(), b"n=12 len=9");
         let hex = SendFormat {
             mode: InputMode::Hex,
             macros: true,
@@ -202,16 +220,16 @@ mod tests {
         };
         let t = Template::parse("AA {{len8}} 01 02", &hex).unwrap();
         // The length counts the data without itself; the checksum covers everything.
-        assert_eq!(t.expand(1), vec![0xAA, 0x03, 0x01, 0x02, 0xB0]);
+        assert_eq!(t.expand(1).unwrap(), vec![0xAA, 0x03, 0x01, 0x02, 0xB0]);
         let t = Template::parse("{{len16}}{{rand:5}}", &text()).unwrap();
-        let bytes = t.expand(1);
+        let bytes = t.expand(1).unwrap();
         assert_eq!((bytes.len(), &bytes[..2]), (7, &[0u8, 5][..]));
     }
 
     #[test]
     fn time_macros_have_their_shape() {
         let t = Template::parse("{{date}}|{{time}}|{{unix}}", &text()).unwrap();
-        let s = String::from_utf8(t.expand(1)).unwrap();
+        let s = String::from_utf8(t.expand(1).unwrap()).unwrap();
         let parts: Vec<&str> = s.split('|').collect();
         assert_eq!(parts[0].len(), 10, "{s}");
         assert_eq!(parts[1].len(), 8, "{s}");
@@ -226,7 +244,7 @@ mod tests {
             ..text()
         };
         assert_eq!(
-            Template::parse("{{{{你", &gbk).unwrap().expand(1),
+            Template::parse("{{{{你", &gbk).unwrap().expand(1).unwrap(),
             b"{{\xC4\xE3\r\n"
         );
         assert_eq!(
@@ -237,10 +255,15 @@ mod tests {
             Template::parse("a{{counter", &text()).unwrap_err(),
             PayloadError::BadMacro { position: 2 }
         );
-        assert_eq!(
-            Template::parse("{{rand:0}}", &text()).unwrap_err(),
-            PayloadError::BadMacro { position: 1 }
-        );
+        for bad in ["{{rand:0}}", "{{rand:4097}}", "{{rand:x}}"] {
+            let err = Template::parse(bad, &text()).unwrap_err();
+            assert!(
+                matches!(err, PayloadError::MacroArgument { position: 1, .. }),
+                "{bad}: {err:?}"
+            );
+            assert!(err.to_string().contains("1 to 4096"), "{err}");
+        }
+        assert!(Template::parse("{{rand:4096}}", &text()).is_ok());
         let hex = SendFormat {
             mode: InputMode::Hex,
             ..text()
@@ -257,5 +280,31 @@ mod tests {
             crate::payload::build_payload("{{x}}", &SendFormat::default()).unwrap(),
             b"{{x}}"
         );
+    }
+
+    #[test]
+    fn a_length_that_does_not_fit_its_macro_is_an_error_not_wrong_bytes() {
+        let t = Template::parse("{{len8}}{{rand:255}}", &text()).unwrap();
+        assert_eq!(t.expand(1).unwrap()[0], 255);
+        let t = Template::parse("{{len8}}{{rand:256}}", &text()).unwrap();
+        let err = t.expand(1).unwrap_err();
+        assert_eq!(
+            err,
+            PayloadError::LengthTooLong {
+                name: "{{len8}}",
+                len: 256,
+                max: 255
+            }
+        );
+        assert!(err.to_string().contains("256"), "{err}");
+        let long = "x".repeat(65_536);
+        let t = Template::parse(&format!("{{{{len16}}}}{long}"), &text()).unwrap();
+        assert!(matches!(
+            t.expand(1),
+            Err(PayloadError::LengthTooLong { max: 65_535, .. })
+        ));
+        let fits = "x".repeat(65_535);
+        let t = Template::parse(&format!("{{{{len16}}}}{fits}"), &text()).unwrap();
+        assert_eq!(&t.expand(1).unwrap()[..2], &[0xFF, 0xFF]);
     }
 }

@@ -76,6 +76,14 @@ pub enum PayloadError {
     BadEscape { position: usize },
     /// A `{{…}}` macro that is unknown or not closed.
     BadMacro { position: usize },
+    /// A known macro with an argument out of its range; `rule` says the range.
+    MacroArgument { position: usize, rule: &'static str },
+    /// A length macro (`{{len8}}`, `{{len16}}`) too small for the payload's length.
+    LengthTooLong {
+        name: &'static str,
+        len: usize,
+        max: usize,
+    },
 }
 
 impl PayloadError {
@@ -101,6 +109,11 @@ impl PayloadError {
             Self::BadEscape { position } => Self::BadEscape {
                 position: position + by,
             },
+            Self::MacroArgument { position, rule } => Self::MacroArgument {
+                position: position + by,
+                rule,
+            },
+            Self::LengthTooLong { .. } => self,
             Self::BadMacro { position } => Self::BadMacro {
                 position: position + by,
             },
@@ -135,6 +148,13 @@ impl fmt::Display for PayloadError {
                 f,
                 "unknown or unclosed macro at position {position} (use {{{{date}}}}, {{{{time}}}}, {{{{counter}}}}, {{{{rand:N}}}}, {{{{len}}}}, …)"
             ),
+            Self::MacroArgument { position, rule } => {
+                write!(f, "macro at position {position}: {rule}")
+            }
+            Self::LengthTooLong { name, len, max } => write!(
+                f,
+                "{name} cannot hold a length of {len} bytes (at most {max}); nothing was sent"
+            ),
         }
     }
 }
@@ -145,7 +165,7 @@ impl std::error::Error for PayloadError {}
 /// With macros on, they are expanded once (send number 1); use [`Template`] to expand per send.
 pub fn build_payload(input: &str, format: &SendFormat) -> Result<Vec<u8>, PayloadError> {
     if format.macros {
-        return Template::parse(input, format).map(|t| t.expand(1));
+        return Template::parse(input, format)?.expand(1);
     }
     let mut bytes = match format.mode {
         InputMode::Hex => hex::decode_hex(input)?,

@@ -15,6 +15,7 @@ use crate::payload::matcher::{MatchKind, Matcher};
 use crate::payload::{
     build_payload, Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding,
 };
+use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 /// A sequence file.
@@ -155,7 +156,8 @@ impl SendSpec<'_> {
             macros: self.macros,
         };
         let template = if self.macros {
-            Template::parse(data, &format)
+            // Built once now, so a length that does not fit its macro fails the file's check.
+            Template::parse(data, &format).and_then(|t| t.expand(1).map(|_| t))
         } else {
             build_payload(data, &format).map(Template::fixed)
         };
@@ -423,6 +425,7 @@ pub fn run(
         received: Vec::new(),
         closed: None,
         open: false,
+        sent: HashMap::new(),
     };
     // Numbers the sends, so {{counter}} counts through the whole run.
     let mut sends = 0u64;
@@ -437,15 +440,26 @@ pub fn run(
                 let (outcome, detail) = match &step.action {
                     Action::Send(template) => {
                         sends += 1;
-                        let bytes = template.expand(sends);
-                        let detail = describe(&bytes, encoding);
-                        engine.send(Command::Send {
-                            session,
-                            target: SendTarget::Default,
-                            bytes,
-                            repeat: None,
-                        });
-                        (Outcome::Pass, detail)
+                        match template.expand(sends) {
+                            Err(e) => (Outcome::Fail, format!("not sent: {e}")),
+                            Ok(bytes) => {
+                                let detail = describe(&bytes, encoding);
+                                engine.send(Command::Send {
+                                    session,
+                                    target: SendTarget::Default,
+                                    bytes,
+                                    repeat: None,
+                                    ack: Some(sends),
+                                });
+                                // Passes only once the bytes were written to the socket.
+                                match runner.wait_sent(sends) {
+                                    Ok(()) => (Outcome::Pass, detail),
+                                    Err(why) => {
+                                        (Outcome::Fail, format!("not sent: {why}; {detail}"))
+                                    }
+                                }
+                            }
+                        }
                     }
                     Action::Wait(d) => {
                         runner.pump_until(Instant::now() + *d, |_| false);
@@ -503,7 +517,13 @@ struct Runner<'a> {
     /// Why the session ended, if it did.
     closed: Option<String>,
     open: bool,
+    /// Outcomes of sends, by tag, not yet looked at.
+    sent: HashMap<u64, Result<(), String>>,
 }
+
+/// How long a send step waits for the engine's word that its bytes were written: longer than
+/// the engine waits for room in a connection's queue, so the engine's reason comes first.
+const SEND_STEP_LIMIT: Duration = Duration::from_secs(20);
 
 impl Runner<'_> {
     fn take(&mut self, event: Event) {
@@ -520,6 +540,9 @@ impl Runner<'_> {
                 for c in chunks {
                     self.received.extend_from_slice(&c.bytes);
                 }
+            }
+            Event::SendResult { tag, result, .. } => {
+                self.sent.insert(tag, result.map_err(|e| e.to_string()));
             }
             // Before the session opens, an error means it never will.
             Event::Error { error, .. } if !self.open => self.closed = Some(error.to_string()),
@@ -542,6 +565,32 @@ impl Runner<'_> {
             (Some(reason), _) => Err(reason.clone()),
             (None, true) => Ok(()),
             (None, false) => Err("the session did not open".into()),
+        }
+    }
+
+    /// Waits for the outcome of send `tag`: written, failed, or the session ended first.
+    fn wait_sent(&mut self, tag: u64) -> Result<(), String> {
+        let deadline = Instant::now() + SEND_STEP_LIMIT;
+        loop {
+            if let Some(result) = self.sent.remove(&tag) {
+                return result;
+            }
+            if let Some(reason) = &self.closed {
+                return Err(format!("connection closed ({reason})"));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(format!(
+                    "no word from the connection within {} s",
+                    SEND_STEP_LIMIT.as_secs()
+                ));
+            }
+            if let Some(e) = self
+                .engine
+                .recv_timeout((deadline - now).min(Duration::from_millis(50)))
+            {
+                self.take(e);
+            }
         }
     }
 

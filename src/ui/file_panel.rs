@@ -8,7 +8,7 @@ use super::path_field::{DialogKind, PathField};
 use super::widgets::{checked_field, progress_bar, ERROR_COLOR, OK_COLOR};
 use crate::engine::{
     parse_bind, parse_host_port, Command, Event, FileReceiveConfig, FileSendConfig, SessionConfig,
-    SessionId, StreamOptions, DEFAULT_DATAGRAM,
+    SessionId, StreamOptions, TransferLimits, DEFAULT_DATAGRAM,
 };
 use eframe::egui;
 use std::time::Duration;
@@ -244,6 +244,7 @@ impl FilePanel {
                         rate: (self.rate_kib > 0).then_some(self.rate_kib * 1024),
                     },
                     connect_timeout: Duration::from_secs(5),
+                    limits: TransferLimits::default(),
                 }),
             });
             self.jobs.push(FileJob {
@@ -300,6 +301,7 @@ impl FilePanel {
                         once: !verified,
                         idle_timeout: (self.recv_mode == TransferMode::RawUdp)
                             .then_some(Duration::from_secs(3)),
+                        limits: TransferLimits::default(),
                     }),
                 });
                 self.jobs.push(FileJob {

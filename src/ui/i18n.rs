@@ -712,6 +712,8 @@ pub fn net_error(lang: Lang, e: &NetError) -> String {
         (Lang::Zh, NetErrorKind::NotConnected) => "未连接",
         (Lang::Zh, NetErrorKind::File) => "文件错误",
         (Lang::Zh, NetErrorKind::Cancelled) => "已取消",
+        (Lang::Zh, NetErrorKind::ReplyLimit) => "自动回复已暂停(每秒回复过多,可能是回复死循环)",
+        (Lang::Zh, NetErrorKind::Guard) => "已被保护机制断开(对方长时间无数据或连接过多)",
         (Lang::Zh, NetErrorKind::Other) => "网络错误",
     };
     format!("{what}: {}", e.detail)
@@ -738,6 +740,12 @@ pub fn payload_error(lang: Lang, e: &PayloadError) -> String {
             ),
             PayloadError::BadMacro { position } => {
                 format!("第 {position} 个字符处的宏未知或未闭合(可用 {{{{date}}}}、{{{{time}}}}、{{{{counter}}}}、{{{{rand:N}}}}、{{{{len}}}} 等)")
+            }
+            PayloadError::MacroArgument { position, .. } => {
+                format!("第 {position} 个字符处的宏参数超出范围({{{{rand:N}}}} 的 N 为 1 到 4096)")
+            }
+            PayloadError::LengthTooLong { name, len, max } => {
+                format!("{name} 放不下 {len} 字节的长度(最多 {max}),没有发送")
             }
             PayloadError::BadEscape { position } => {
                 format!("第 {position} 个字符处的转义无效(可用 \\r \\n \\t \\\\ \\0 \\xHH)")

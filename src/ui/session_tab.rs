@@ -482,6 +482,12 @@ impl SessionTab {
                 self.log.info(EntryKind::Error, text.clone());
                 self.last_error = Some(text);
             }
+            Event::Warning { error, .. } => {
+                self.log
+                    .info(EntryKind::Error, i18n::net_error(lang, &error));
+            }
+            // The window does not ask for send outcomes; a failed send is an error event too.
+            Event::SendResult { .. } => {}
             Event::Closed { error, .. } => {
                 if let Some(e) = &error {
                     let text = i18n::net_error(lang, e);
@@ -1092,6 +1098,7 @@ impl SessionTab {
                 target: self.target(),
                 bytes: bytes.to_vec(),
                 repeat,
+                ack: None,
             },
         }
     }

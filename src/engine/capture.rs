@@ -1,15 +1,15 @@
 //! "Save received data to file": every received byte of a session, written by the engine in
-//! full whatever the display shows.
+//! full whatever the display shows. The disk work happens on a file thread of its own
+//! ([`SpoolWriter`]), so a capture does not slow the sockets down.
 
+use super::file_io::SpoolWriter;
 use super::{NetError, NetErrorKind};
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 struct Target {
     path: PathBuf,
-    file: BufWriter<File>,
+    file: SpoolWriter,
     written: u64,
 }
 
@@ -29,12 +29,12 @@ pub(crate) struct CaptureEnd {
 impl Capture {
     /// Starts writing to `path` (created or truncated); ends any capture already running.
     pub fn start(&self, path: &Path) -> Result<Option<CaptureEnd>, NetError> {
-        let file = File::create(path).map_err(|e| file_error(path, &e))?;
+        let file = SpoolWriter::create(path).map_err(|e| file_error(path, &e))?;
         let mut target = self.lock();
         let previous = target.take().map(finish);
         *target = Some(Target {
             path: path.to_path_buf(),
-            file: BufWriter::with_capacity(1 << 20, file),
+            file,
             written: 0,
         });
         Ok(previous)
@@ -49,7 +49,7 @@ impl Capture {
     pub fn write(&self, bytes: &[u8]) -> Option<CaptureEnd> {
         let mut guard = self.lock();
         let target = guard.as_mut()?;
-        match target.file.write_all(bytes) {
+        match target.file.write(bytes) {
             Ok(()) => {
                 target.written += bytes.len() as u64;
                 None
@@ -70,8 +70,8 @@ impl Capture {
     }
 }
 
-fn finish(mut t: Target) -> CaptureEnd {
-    let error = t.file.flush().err().map(|e| file_error(&t.path, &e));
+fn finish(t: Target) -> CaptureEnd {
+    let error = t.file.finish().err().map(|e| file_error(&t.path, &e));
     CaptureEnd {
         path: t.path,
         bytes: t.written,

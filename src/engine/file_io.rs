@@ -184,3 +184,118 @@ impl BlockWriter {
         })
     }
 }
+
+/// A file written behind on its own thread, fed from any thread without async: bytes gather
+/// into blocks, full blocks go through a bounded queue ([`BLOCKS_AHEAD`] blocks). When the disk
+/// is slower than the network the queue fills and the writer waits: back-pressure, never loss.
+pub(crate) struct SpoolWriter {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+    block: Vec<u8>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl SpoolWriter {
+    /// Creates (or truncates) `path` and starts its writer thread.
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        let mut file = std::fs::File::create(path)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS_AHEAD);
+        let (spare_tx, spare) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("sockscope-spool".into())
+            .spawn(move || {
+                for block in rx {
+                    file.write_all(&block)?;
+                    let _ = spare_tx.send(block);
+                }
+                file.flush()
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            spare,
+            block: Vec::with_capacity(FILE_BLOCK),
+            thread: Some(thread),
+        })
+    }
+
+    /// Appends bytes; fails once the writer thread has failed (disk full), with its reason.
+    pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.block.extend_from_slice(bytes);
+        if self.block.len() >= FILE_BLOCK {
+            let next = match self.spare.try_recv() {
+                Ok(mut b) => {
+                    b.clear();
+                    b
+                }
+                Err(_) => Vec::with_capacity(FILE_BLOCK),
+            };
+            let full = std::mem::replace(&mut self.block, next);
+            let sent = self.tx.as_ref().map(|tx| tx.send(full));
+            if !matches!(sent, Some(Ok(()))) {
+                return Err(self
+                    .stop()
+                    .err()
+                    .unwrap_or_else(|| std::io::Error::other("the file writer stopped")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is left, waits until the file is complete, and says how that went.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        let rest = std::mem::take(&mut self.block);
+        if !rest.is_empty() {
+            if let Some(tx) = &self.tx {
+                // A failed send means the writer failed: `stop` returns its reason.
+                let _ = tx.send(rest);
+            }
+        }
+        self.stop()
+    }
+
+    fn stop(&mut self) -> std::io::Result<()> {
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(std::io::Error::other("the file writer stopped")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for SpoolWriter {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spool_writes_everything_in_order() {
+        let path = std::env::temp_dir().join(format!("sockscope-spool-{}", std::process::id()));
+        let mut spool = SpoolWriter::create(&path).unwrap();
+        let mut expected = Vec::new();
+        for i in 0..5000u32 {
+            let piece = vec![(i % 251) as u8; (i as usize * 37) % 4000 + 1];
+            spool.write(&piece).unwrap();
+            expected.extend_from_slice(&piece);
+        }
+        spool.finish().unwrap();
+        assert!(std::fs::read(&path).unwrap() == expected);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_is_reported_not_hidden() {
+        // /dev/full accepts the open and fails every write with "no space left on device".
+        let mut spool = SpoolWriter::create(Path::new("/dev/full")).unwrap();
+        let block = vec![0u8; FILE_BLOCK];
+        let failed = (0..BLOCKS_AHEAD + 4).any(|_| spool.write(&block).is_err());
+        let finished = spool.finish();
+        assert!(failed || finished.is_err());
+    }
+}

@@ -708,5 +708,10 @@ fn udp_rule_reply_loop_is_limited() {
                 "{answer:?}: {summary}"
             );
         }
+        // The side that paused says how many replies it held back.
+        assert!(
+            all.iter().any(|l| l.contains("\"replies_suppressed\"")),
+            "{answer:?}: {all:?}"
+        );
     }
 }

@@ -14,6 +14,8 @@ pub(super) struct Printer {
     encoding: TextEncoding,
     out: BufWriter<Stdout>,
     totals: CountersSnapshot,
+    /// Automatic replies the loop guard held back.
+    replies_suppressed: u64,
     failed: bool,
     /// Files sent or received whole.
     pub files_done: u64,
@@ -37,6 +39,7 @@ impl Printer {
             encoding,
             out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
             totals: CountersSnapshot::default(),
+            replies_suppressed: 0,
             failed: false,
             files_done: 0,
         }
@@ -145,7 +148,10 @@ impl Printer {
                     }
                 }
             }
-            Event::Stats { stats, .. } => self.totals = stats.total,
+            Event::Stats { stats, .. } => {
+                self.totals = stats.total;
+                self.replies_suppressed = stats.replies_suppressed;
+            }
             Event::Error { error, .. } | Event::Closed { error: Some(error), .. } => {
                 self.failed = true;
                 let _ = self.out.flush();
@@ -211,8 +217,11 @@ impl Printer {
     /// Prints the summary and flushes.
     pub fn finish(&mut self) {
         let t = self.totals;
-        let summary = json!({"event": "summary", "rx_bytes": t.rx_bytes, "tx_bytes": t.tx_bytes,
+        let mut summary = json!({"event": "summary", "rx_bytes": t.rx_bytes, "tx_bytes": t.tx_bytes,
                              "rx_packets": t.rx_packets, "tx_packets": t.tx_packets});
+        if self.replies_suppressed > 0 {
+            summary["replies_suppressed"] = self.replies_suppressed.into();
+        }
         match self.format {
             OutputFormat::Jsonl | OutputFormat::Summary => self.json(summary),
             OutputFormat::Text | OutputFormat::Hex => eprintln!(

@@ -4,6 +4,7 @@
 use super::batch::Batcher;
 use super::session::{Sent, SessionCore, SessionKind, Step};
 use super::stats::Counters;
+use super::tcp_conn::ReadBuffer;
 use super::{
     options, CloseReason, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind,
     SendTarget, SocketOptions,
@@ -142,13 +143,13 @@ async fn pipe(
     mut reader: impl AsyncRead + Unpin,
     mut writer: impl AsyncWrite + Unpin,
 ) -> Result<(), NetError> {
-    let mut buf = vec![0u8; 256 << 10];
+    let mut buf = ReadBuffer::new();
     let mut batch = Batcher::new(core.id, Some(conn));
     let result = async {
         loop {
             let deadline = batch.deadline();
             let n = tokio::select! {
-                read = reader.read(&mut buf) => read?,
+                read = reader.read(buf.space()) => read?,
                 () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()),
                     if deadline.is_some() => {
                     batch.flush(&core.sink);
@@ -159,14 +160,15 @@ async fn pipe(
                 writer.shutdown().await?;
                 return Ok(());
             }
+            let data = buf.filled(n);
             counters.add_rx(n);
             core.counters.add_rx(n);
-            core.capture(&buf[..n]);
-            batch.push_stream(from, &buf[..n]);
+            core.capture(data);
+            batch.push_stream(from, data);
             if batch.due() {
                 batch.flush(&core.sink);
             }
-            writer.write_all(&buf[..n]).await?;
+            writer.write_all(data).await?;
             counters.add_tx(n);
             core.counters.add_tx(n);
         }

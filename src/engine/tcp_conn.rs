@@ -14,8 +14,36 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-/// Read buffer per connection: large reads keep up with loopback floods.
-const READ_BUFFER: usize = 256 << 10;
+/// Read buffer of a new connection: small, so a thousand quiet clients cost little memory.
+const READ_BUFFER_START: usize = 8 << 10;
+/// Largest read buffer: large reads keep up with loopback floods.
+const READ_BUFFER_MAX: usize = 256 << 10;
+
+/// A read buffer that starts small and doubles (up to [`READ_BUFFER_MAX`]) whenever a read
+/// fills it, so only connections that flood get large reads.
+pub(crate) struct ReadBuffer(Vec<u8>);
+
+impl ReadBuffer {
+    pub fn new() -> Self {
+        Self(vec![0; READ_BUFFER_START])
+    }
+
+    /// The space to read into.
+    pub fn space(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    /// The `n` bytes just read; grows the buffer for the next read if they filled it.
+    pub fn filled(&mut self, n: usize) -> &[u8] {
+        if n == self.0.len() && n < READ_BUFFER_MAX {
+            let grown = (n * 2).min(READ_BUFFER_MAX);
+            let mut bigger = vec![0; grown];
+            bigger[..n].copy_from_slice(&self.0[..n]);
+            self.0 = bigger;
+        }
+        &self.0[..n]
+    }
+}
 /// Messages waiting to be written; a sender waits for room beyond this.
 const SEND_QUEUE: usize = 256;
 /// How long a send waits for room in a full queue (the peer is not reading) before it fails.
@@ -275,7 +303,7 @@ async fn run(
     ended: UnboundedSender<ConnId>,
 ) {
     let sink = conn.core.sink.clone();
-    let mut buf = vec![0u8; READ_BUFFER];
+    let mut buf = ReadBuffer::new();
     let mut batch = Batcher::new(conn.core.id, Some(conn.id));
     // A write cut short leaves part of a message on the wire: such a connection ends in a reset.
     let mut interrupted = false;
@@ -301,10 +329,10 @@ async fn run(
                 }
                 None => break CloseReason::LocalClosed,
             },
-            read = stream.read(&mut buf) => match read {
+            read = stream.read(buf.space()) => match read {
                 Ok(0) => break CloseReason::PeerClosed,
                 Ok(n) => {
-                    let data = &buf[..n];
+                    let data = buf.filled(n);
                     conn.counters.add_rx(n);
                     conn.core.counters.add_rx(n);
                     conn.core.capture(data);

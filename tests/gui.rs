@@ -542,3 +542,57 @@ fn a_five_step_sequence_built_in_the_window_passes_and_its_file_passes_and_fails
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 passed, 2 failed"));
 }
+
+/// A UDP tab that echoes, against a device that echoes too: the window says the automatic
+/// replies were paused (in Chinese) and how many it held back, instead of bouncing forever.
+#[test]
+fn an_echo_loop_is_paused_and_the_tab_says_so_in_chinese() {
+    let mut harness = app(Lang::Zh);
+    harness.get_by_label("+ UDP").click();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "本地地址")
+        .click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "本地地址")
+        .type_text("127.0.0.1");
+    harness.run_steps(2);
+    type_into(&mut harness, "本地端口", "0");
+    harness.get_by_label("回显").click();
+    harness.run_steps(1);
+    harness.get_by_label("打开").click();
+    step_until(&mut harness, "open", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    // The device echoes everything for a few seconds, then stops by itself.
+    let device = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    device
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    device.send_to(b"ping", local).unwrap();
+    let echoer = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        let mut echoed = 0u32;
+        let until = Instant::now() + Duration::from_secs(4);
+        while Instant::now() < until {
+            if let Ok((n, from)) = device.recv_from(&mut buf) {
+                let _ = device.send_to(&buf[..n], from);
+                echoed += 1;
+            }
+        }
+        echoed
+    });
+    step_until(&mut harness, "the pause in the log", |h| {
+        h.query_all_by_label_contains("自动回复已暂停")
+            .next()
+            .is_some()
+    });
+    step_until(&mut harness, "the count held back", |h| {
+        h.query_all_by_label_contains("条自动回复因超过上限未发送")
+            .next()
+            .is_some()
+    });
+    let echoed = echoer.join().unwrap();
+    assert!(echoed <= 101, "the device echoed {echoed} times");
+}

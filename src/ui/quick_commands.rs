@@ -166,6 +166,27 @@ pub fn ui(tab: &mut SessionTab, ui: &mut egui::Ui, lang: Lang, commands: &mut Ve
     {
         ui.label(format!("{name}: {fired} {}", t.fired));
     }
+    ui.horizontal(|ui| {
+        ui.label(t.reply_limit).on_hover_text(t.reply_limit_hint);
+        let limit = ui.add(
+            egui::DragValue::new(&mut tab.settings.reply_limit_per_s)
+                .range(0..=1_000_000)
+                .speed(10),
+        );
+        // A closed tab sends it when it opens.
+        if limit.on_hover_text(t.reply_limit_hint).changed() && tab.is_active() {
+            commands.push(Command::SetReplyLimit {
+                session: tab.id,
+                per_s: tab.settings.reply_limit_per_s,
+            });
+        }
+    });
+    if tab.stats.replies_suppressed > 0 {
+        ui.colored_label(
+            ERROR_COLOR,
+            format!("{} {}", tab.stats.replies_suppressed, t.replies_held_back),
+        );
+    }
 }
 
 #[cfg(test)]

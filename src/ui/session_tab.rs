@@ -79,6 +79,8 @@ pub struct TabSettings {
     pub rules_path: String,
     /// A relay tab relays UDP rather than TCP.
     pub relay_udp: bool,
+    /// Automatic replies (rules, UDP echo) allowed per second (0: no limit).
+    pub reply_limit_per_s: u32,
 }
 
 /// A named message (what to type, and how it becomes bytes).
@@ -125,6 +127,7 @@ impl TabSettings {
             quick: Vec::new(),
             rules_path: String::new(),
             relay_udp: false,
+            reply_limit_per_s: crate::engine::DEFAULT_REPLY_LIMIT_PER_S,
         }
     }
 }
@@ -682,6 +685,10 @@ impl SessionTab {
                                 commands.push(Command::Open {
                                     session: self.id,
                                     config,
+                                });
+                                commands.push(Command::SetReplyLimit {
+                                    session: self.id,
+                                    per_s: self.settings.reply_limit_per_s,
                                 });
                             }
                         }

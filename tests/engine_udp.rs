@@ -314,3 +314,46 @@ fn auto_reply_rule_answers_the_sender_and_counts_its_firings() {
     }
     engine.wait_for("fire count", |e| matches!(e, Event::Stats { stats, .. } if stats.rule_fires.first().is_some_and(|n| *n >= 1)));
 }
+
+/// One UDP session whose rule answers "ping" with "ping", sending to itself: each reply is
+/// received by itself and answered again. The loop guard stops it, and the limit can be set.
+#[test]
+fn a_session_answering_itself_is_limited() {
+    let rules = sockscope::sequence::parse_rules(
+        "[[rule]]\nmatch = \"contains\"\npattern = \"ping\"\nreply = \"ping\"\n",
+    )
+    .unwrap();
+    for limit in [100u32, 20] {
+        let mut engine = TestEngine::new();
+        let session = engine.open(udp_config("127.0.0.1:0", None, false));
+        let local = engine.wait_opened(session);
+        engine.send(Command::SetRules {
+            session,
+            rules: rules.clone(),
+        });
+        engine.send(Command::SetReplyLimit {
+            session,
+            per_s: limit,
+        });
+        send(&engine, session, SendTarget::To(local.to_string()), b"ping");
+        assert_eq!(next_error(&mut engine), NetErrorKind::ReplyLimit);
+        std::thread::sleep(Duration::from_millis(300));
+        engine.send(Command::Close { session });
+        engine.wait_for("closed", |e| matches!(e, Event::Closed { .. }));
+        let stats = engine
+            .seen
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::Stats { stats, .. } => Some(stats.clone()),
+                _ => None,
+            })
+            .unwrap();
+        // The first send, then at most `limit` replies: not 20,000 in 0.2 s.
+        assert!(
+            stats.total.tx_packets <= u64::from(limit) + 1,
+            "limit {limit}: {stats:?}"
+        );
+        assert!(stats.replies_suppressed >= 1, "{stats:?}");
+    }
+}

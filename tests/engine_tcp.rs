@@ -668,7 +668,7 @@ fn tcp_rule_reply_loop_is_limited() {
     });
     engine.wait_for(
         "a warning about the self-matching rule",
-        |e| matches!(e, Event::Warning { error, .. } if error.kind == NetErrorKind::ReplyLimit),
+        |e| matches!(e, Event::Warning { error, .. } if error.kind == NetErrorKind::LoopRisk),
     );
     engine.send(Command::Send {
         session: client,

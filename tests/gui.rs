@@ -584,12 +584,12 @@ fn an_echo_loop_is_paused_and_the_tab_says_so_in_chinese() {
         echoed
     });
     step_until(&mut harness, "the pause in the log", |h| {
-        h.query_all_by_label_contains("自动回复已暂停")
+        h.query_all_by_label_contains("自动回复已暂停:每秒回复次数超过上限")
             .next()
             .is_some()
     });
     step_until(&mut harness, "the count held back", |h| {
-        h.query_all_by_label_contains("条自动回复因超过上限未发送")
+        h.query_all_by_label_contains("因超过上限未发送的自动回复:")
             .next()
             .is_some()
     });

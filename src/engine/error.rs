@@ -34,6 +34,8 @@ pub enum NetErrorKind {
     Cancelled,
     /// Automatic replies passed their limit per second and are paused (a reply loop?).
     ReplyLimit,
+    /// An auto-reply rule answers with data its own pattern matches: it could loop.
+    LoopRisk,
     /// A peer stayed silent longer than allowed, or too many peers at once.
     Guard,
     /// Anything else; the detail says what.
@@ -95,6 +97,7 @@ impl NetError {
             NetErrorKind::File => "file error",
             NetErrorKind::Cancelled => "cancelled",
             NetErrorKind::ReplyLimit => "automatic replies paused",
+            NetErrorKind::LoopRisk => "this rule could answer itself in a loop",
             NetErrorKind::Guard => "dropped by a guard",
             NetErrorKind::Other => "network error",
         }

@@ -83,7 +83,7 @@ pub(crate) fn self_triggering(rules: &[ReplyRule]) -> Vec<NetError> {
         })
         .map(|rule| {
             NetError::new(
-                NetErrorKind::ReplyLimit,
+                NetErrorKind::LoopRisk,
                 format!(
                     "rule '{}' answers with data its own pattern matches: with a peer that does \
                      the same, or echoes, the two would answer each other forever; the reply \

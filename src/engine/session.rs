@@ -78,8 +78,7 @@ impl SessionCore {
                 self.error(NetError::new(
                     NetErrorKind::ReplyLimit,
                     format!(
-                        "more than {limit_per_s} automatic replies in one second (a reply loop?): \
-                         replies paused for {} s",
+                        "more than {limit_per_s} in one second (a reply loop?); they resume in {} s",
                         super::guard::PAUSE.as_secs()
                     ),
                 ));

@@ -295,7 +295,7 @@ pub static EN: Texts = Texts {
     fired: "times",
     reply_limit: "Auto-replies at most /s",
     reply_limit_hint: "Rules and UDP echo answer at most this many times per second; past that they pause 2 s, so two instances answering each other cannot loop (0: no limit)",
-    replies_held_back: "auto-replies held back by the limit",
+    replies_held_back: "Auto-replies held back by the limit:",
     macros: "Macros {{…}}",
     macros_hint: "Expanded at each send: {{date}} {{time}} {{datetime}} {{unix}} {{unix_ms}} {{counter}} {{rand:N}} {{len}} {{len8}} {{len16}}; {{{{ sends {{",
     about: "About",
@@ -519,7 +519,7 @@ pub static ZH: Texts = Texts {
     fired: "次",
     reply_limit: "自动回复每秒最多",
     reply_limit_hint: "自动应答规则和 UDP 回显每秒最多回复这么多次;超过后暂停 2 秒,避免两个实例互相应答形成死循环(0 表示不限制)",
-    replies_held_back: "条自动回复因超过上限未发送",
+    replies_held_back: "因超过上限未发送的自动回复:",
     macros: "宏 {{…}}",
     macros_hint: "每次发送时展开:{{date}} {{time}} {{datetime}} {{unix}} {{unix_ms}} {{counter}} {{rand:N}} {{len}} {{len8}} {{len16}};{{{{ 发送 {{",
     about: "关于",
@@ -721,7 +721,19 @@ pub fn net_error(lang: Lang, e: &NetError) -> String {
         (Lang::Zh, NetErrorKind::NotConnected) => "未连接",
         (Lang::Zh, NetErrorKind::File) => "文件错误",
         (Lang::Zh, NetErrorKind::Cancelled) => "已取消",
-        (Lang::Zh, NetErrorKind::ReplyLimit) => "自动回复已暂停(每秒回复过多,可能是回复死循环)",
+        // Our own words, wholly in Chinese: the limit is in the field beside the rules.
+        (Lang::Zh, NetErrorKind::ReplyLimit) => {
+            return format!(
+                "自动回复已暂停:每秒回复次数超过上限(可能是两端互相应答的死循环),{} 秒后恢复",
+                crate::engine::REPLY_PAUSE.as_secs()
+            )
+        }
+        (Lang::Zh, NetErrorKind::LoopRisk) => {
+            let rule = e.detail.split('\'').nth(1).unwrap_or("");
+            return format!(
+                "规则“{rule}”的回复会匹配它自己的模式:若对方也这样应答或开启回显,双方会无限互相应答;每秒回复上限会暂停这种循环"
+            );
+        }
         (Lang::Zh, NetErrorKind::Guard) => "已被保护机制断开(对方长时间无数据或连接过多)",
         (Lang::Zh, NetErrorKind::Other) => "网络错误",
     };

@@ -184,7 +184,7 @@ pub fn ui(tab: &mut SessionTab, ui: &mut egui::Ui, lang: Lang, commands: &mut Ve
     if tab.stats.replies_suppressed > 0 {
         ui.colored_label(
             ERROR_COLOR,
-            format!("{} {}", tab.stats.replies_suppressed, t.replies_held_back),
+            format!("{} {}", t.replies_held_back, tab.stats.replies_suppressed),
         );
     }
 }

@@ -541,60 +541,36 @@ fn huge_timeout_is_usage_error() {
 
 #[test]
 fn macro_and_destination_mistakes_are_usage_errors_that_say_the_rule() {
-    let cases: &[(&[&str], &str)] = &[
+    let macros = |send: &'static str| -> Vec<&'static str> {
+        vec!["udp", "--to", "127.0.0.1:9", "--macros", "--send", send]
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (macros("{{rand:4097}}"), "{{rand:N}} takes N from 1 to 4096"),
+        (macros("{{rand:0}}"), "{{rand:N}} takes N from 1 to 4096"),
         (
-            &[
-                "udp",
-                "--to",
-                "127.0.0.1:9",
-                "--macros",
-                "--send",
-                "{{rand:4097}}",
-            ],
-            "{{rand:N}} takes N from 1 to 4096",
-        ),
-        (
-            &[
-                "udp",
-                "--to",
-                "127.0.0.1:9",
-                "--macros",
-                "--send",
-                "{{rand:0}}",
-            ],
-            "{{rand:N}} takes N from 1 to 4096",
-        ),
-        (
-            &[
-                "udp",
-                "--to",
-                "127.0.0.1:9",
-                "--macros",
-                "--send",
-                "{{len8}}{{rand:300}}",
-            ],
+            macros("{{len8}}{{rand:300}}"),
             "{{len8}} cannot hold a length of 300 bytes",
         ),
         (
-            &["tcp-client", "127.0.0.1:0"],
+            vec!["tcp-client", "127.0.0.1:0"],
             "port 0 cannot be a destination",
         ),
         (
-            &["udp", "--to", "127.0.0.1:0", "--send", "x"],
+            vec!["udp", "--to", "127.0.0.1:0", "--send", "x"],
             "port 0 cannot be a destination",
         ),
         (
-            &["send-file", "127.0.0.1:0", "Cargo.toml"],
+            vec!["send-file", "127.0.0.1:0", "Cargo.toml"],
             "port 0 cannot be a destination",
         ),
         (
-            &["relay", "9000", "127.0.0.1:0"],
+            vec!["relay", "9000", "127.0.0.1:0"],
             "port 0 cannot be a destination",
         ),
     ];
     for (args, reason) in cases {
         let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
-            .args(*args)
+            .args(&args)
             .timeout(WAIT)
             .output()
             .unwrap();

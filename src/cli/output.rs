@@ -66,6 +66,19 @@ impl Printer {
         }
     }
 
+    /// An error or warning: a JSON object in jsonl mode, else a line on stderr (also in
+    /// summary mode: a failure is never silent).
+    fn problem(&mut self, word: &str, error: &crate::engine::NetError) {
+        let _ = self.out.flush();
+        match self.format {
+            OutputFormat::Jsonl => {
+                self.json(json!({"event": word, "kind": format!("{:?}", error.kind),
+                                 "message": error.to_string()}));
+            }
+            _ => eprintln!("sockscope: {word}: {error}"),
+        }
+    }
+
     /// Prints one event.
     pub fn event(&mut self, event: &Event) {
         match event {
@@ -154,25 +167,10 @@ impl Printer {
             }
             Event::Error { error, .. } | Event::Closed { error: Some(error), .. } => {
                 self.failed = true;
-                let _ = self.out.flush();
-                match self.format {
-                    OutputFormat::Jsonl => {
-                        self.json(json!({"event": "error", "kind": format!("{:?}", error.kind),
-                                         "message": error.to_string()}));
-                    }
-                    _ => eprintln!("sockscope: error: {error}"),
-                }
+                self.problem("error", error);
             }
-            Event::Warning { error, .. } => {
-                let _ = self.out.flush();
-                match self.format {
-                    OutputFormat::Jsonl => {
-                        self.json(json!({"event": "warning", "kind": format!("{:?}", error.kind),
-                                         "message": error.to_string()}));
-                    }
-                    _ => eprintln!("sockscope: warning: {error}"),
-                }
-            }
+            // A warning is said the same way but does not make the run fail.
+            Event::Warning { error, .. } => self.problem("warning", error),
             // Only sequences ask for send outcomes; a failed send is also an error event.
             Event::SendResult { .. } => {}
             Event::ListenStopped { .. } => {

@@ -1,6 +1,6 @@
 //! TCP client and server sessions against real loopback peers written with std::net.
 
-mod common;
+use crate::common;
 
 use common::TestEngine;
 use sockscope::engine::{

@@ -1,6 +1,6 @@
 //! The CLI as a real process against std::net peers on loopback.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command as Cmd;
 use common::{start, WAIT};

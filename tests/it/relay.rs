@@ -1,7 +1,7 @@
 //! The relay between a real client and a real server on loopback: 100 MiB each way, byte-exact,
 //! with both directions logged under their own addresses; and UDP.
 
-mod common;
+use crate::common;
 
 use common::TestEngine;
 use sockscope::engine::{Direction, Event, SessionConfig};

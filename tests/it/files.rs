@@ -1,7 +1,7 @@
 //! File transfers as processes and peers: raw to and from std::net and socat, verified round
 //! trips, broken and corrupted transfers, resume, unsafe names, existing targets, cancel.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command as Cmd;
 use common::{start, TestEngine, WAIT};

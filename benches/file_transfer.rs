@@ -3,6 +3,8 @@
 //! SockScope verified — all in one run, with rates, ratios and each process's peak memory.
 //!
 //! Run: `apt-get install socat time`, then `cargo bench --bench file_transfer`.
+// A benchmark may panic on the unexpected and spawn plain threads; the product may not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //! keep it near 1.
 //!
 //! Run: `cargo bench --bench log_view`.
+// A benchmark may panic on the unexpected and spawn plain threads; the product may not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use eframe::egui;
 use sockscope::ui::i18n::Lang;

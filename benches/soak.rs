@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench --bench soak` (SOCKSCOPE_SOAK_SECS changes the 60 s; SOCKSCOPE_SOAK_CLIENTS
 //! the 1,000). Linux reads /proc; elsewhere the figures say "n/a". Traffic stays on 127.0.0.1.
+// A benchmark may panic on the unexpected and spawn plain threads; the product may not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use sockscope::engine::{Command, Engine, Event, SessionConfig, SocketOptions};
 use std::io::{Read, Write};

@@ -2,6 +2,8 @@
 //! the same run: socat (`socat -u TCP-LISTEN:… /dev/null`) and a plain std::net read loop.
 //!
 //! Run: `cargo bench --bench throughput` (set SOCKSCOPE_BENCH_MIB to change the 1 GiB size).
+// A benchmark may panic on the unexpected and spawn plain threads; the product may not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use sockscope::engine::{Command, Engine, Event, SessionConfig, SocketOptions};
 use std::io::{Read, Write};

@@ -38,6 +38,8 @@ impl BlockReader {
         file.seek(SeekFrom::Start(start))
             .map_err(|e| file_error(path, &e))?;
         let (tx, rx) = mpsc::channel(BLOCKS_AHEAD);
+        // Unbounded, bounded in fact: only blocks already read come back (BLOCKS_AHEAD + 1).
+        #[allow(clippy::disallowed_methods)]
         let (spare, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         let path = path.to_path_buf();
         std::thread::Builder::new()
@@ -115,6 +117,8 @@ impl BlockWriter {
         mut hasher: Option<Sha256>,
     ) -> Result<Self, NetError> {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(BLOCKS_AHEAD);
+        // Unbounded, bounded in fact: only blocks already written come back.
+        #[allow(clippy::disallowed_methods)]
         let (spare_tx, spare) = std::sync::mpsc::channel();
         let (done_tx, done) = oneshot::channel();
         let thread_path = path.to_path_buf();
@@ -200,6 +204,8 @@ impl SpoolWriter {
     pub fn create(path: &Path) -> std::io::Result<Self> {
         let mut file = std::fs::File::create(path)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS_AHEAD);
+        // Unbounded, bounded in fact: only blocks already written come back.
+        #[allow(clippy::disallowed_methods)]
         let (spare_tx, spare) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("sockscope-spool".into())

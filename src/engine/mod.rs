@@ -381,7 +381,13 @@ impl Engine {
         notifier: Notifier,
         budget: QueueBudget,
     ) -> std::io::Result<EngineHandle> {
+        // Unbounded: commands come from clicks and CLI steps, and `send` must never block the
+        // UI thread.
+        #[allow(clippy::disallowed_methods)]
         let (cmd_tx, cmd_rx) = tmpsc::unbounded_channel();
+        // Unbounded channel, bounded queue: data events count against `budget` (see sink.rs);
+        // other events are a few per connection.
+        #[allow(clippy::disallowed_methods)]
         let (ev_tx, ev_rx) = mpsc::channel();
         let load = Arc::new(QueueLoad::default());
         let sink = EventSink::new(ev_tx, load.clone(), budget, notifier);

@@ -77,6 +77,7 @@ pub(crate) fn set_recv_buffer(socket: &Socket, size: usize) {
         use std::os::fd::AsRawFd;
         let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
         // SAFETY: a valid socket fd and a pointer to a c_int that lives across the call.
+        #[allow(unsafe_code)]
         unsafe {
             libc::setsockopt(
                 socket.as_raw_fd(),

@@ -102,6 +102,8 @@ pub(crate) async fn open(
         .map_err(with_addr)?;
     socket.bind(&listen.into()).map_err(with_addr)?;
     socket.set_nonblocking(true).map_err(with_addr)?;
+    // Unbounded, bounded in fact: one message per client that ends (at most MAX_RELAY_CLIENTS).
+    #[allow(clippy::disallowed_methods)]
     let (ended_tx, ended) = unbounded_channel();
     let mut relay = Relay {
         listener: None,

@@ -225,6 +225,9 @@ pub(crate) fn spawn(
     sink: EventSink,
     after: Option<JoinHandle<()>>,
 ) -> SessionHandle {
+    // Unbounded: the front end's commands, one per click or CLI step; a send among them waits
+    // here for the session, which is how back-pressure reaches a repeat or a sequence.
+    #[allow(clippy::disallowed_methods)]
     let (tx, rx) = unbounded_channel();
     let cancel = CancellationToken::new();
     let core = SessionCore {

@@ -36,6 +36,8 @@ pub(crate) async fn open(
                     local,
                     peer: Some(addr),
                 });
+                // Unbounded, bounded in fact: the one connection ends once.
+                #[allow(clippy::disallowed_methods)]
                 let (ended_tx, ended) = unbounded_channel();
                 let conn = tcp_conn::spawn(core, stream, addr, false, ended_tx);
                 return Ok(TcpClient {

@@ -47,6 +47,8 @@ pub(crate) fn open(
         local,
         peer: None,
     });
+    // Unbounded, bounded in fact: one message per connection that ends.
+    #[allow(clippy::disallowed_methods)]
     let (ended_tx, ended) = unbounded_channel();
     Ok(TcpServer {
         listener: Some(listener),

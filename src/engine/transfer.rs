@@ -812,6 +812,7 @@ fn trusted_part(meta: &std::fs::Metadata) -> bool {
     {
         use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid has no preconditions and cannot fail.
+        #[allow(unsafe_code)]
         let me = unsafe { libc::geteuid() };
         if meta.nlink() != 1 || meta.uid() != me {
             return false;

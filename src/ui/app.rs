@@ -105,6 +105,8 @@ impl SockScopeApp {
             about_open: false,
             portable: false,
             hint_dismissed: saved.hint_dismissed,
+            // One notice per save the user asked for.
+            #[allow(clippy::disallowed_methods)]
             notices: mpsc::channel(),
             status: None,
         }
@@ -367,16 +369,20 @@ impl SockScopeApp {
                 let tx = self.notices.0.clone();
                 let ctx = ctx.clone();
                 let done = t.log_saved;
-                std::thread::spawn(move || {
-                    let notice = match save_log(&entries, csv, encoding, &path) {
-                        Ok(()) => {
-                            Notice::Done(format!("{done} {} ({} )", path.display(), entries.len()))
-                        }
-                        Err(e) => Notice::Failed(format!("{}: {e}", path.display())),
-                    };
-                    let _ = tx.send(notice);
-                    ctx.request_repaint();
-                });
+                let _ = std::thread::Builder::new()
+                    .name("sockscope-save-log".into())
+                    .spawn(move || {
+                        let notice = match save_log(&entries, csv, encoding, &path) {
+                            Ok(()) => Notice::Done(format!(
+                                "{done} {} ({} )",
+                                path.display(),
+                                entries.len()
+                            )),
+                            Err(e) => Notice::Failed(format!("{}: {e}", path.display())),
+                        };
+                        let _ = tx.send(notice);
+                        ctx.request_repaint();
+                    });
             }
         }
     }

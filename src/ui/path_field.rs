@@ -69,29 +69,34 @@ fn open_dialog(
     start: PathBuf,
     ctx: egui::Context,
 ) -> mpsc::Receiver<Option<PathBuf>> {
+    // One answer per dialog.
+    #[allow(clippy::disallowed_methods)]
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut dialog = rfd::FileDialog::new();
-        let dir = if start.is_dir() {
-            Some(start.as_path())
-        } else {
-            start.parent()
-        };
-        if let Some(dir) = dir.filter(|d| d.is_dir()) {
-            dialog = dialog.set_directory(dir);
-        }
-        let choice = match kind {
-            DialogKind::OpenFile => dialog.pick_file(),
-            DialogKind::Folder => dialog.pick_folder(),
-            DialogKind::SaveFile => {
-                if let Some(name) = start.file_name() {
-                    dialog = dialog.set_file_name(name.to_string_lossy());
-                }
-                dialog.save_file()
+    // If no thread can be started the field simply gets no answer; the window goes on.
+    let _ = std::thread::Builder::new()
+        .name("sockscope-dialog".into())
+        .spawn(move || {
+            let mut dialog = rfd::FileDialog::new();
+            let dir = if start.is_dir() {
+                Some(start.as_path())
+            } else {
+                start.parent()
+            };
+            if let Some(dir) = dir.filter(|d| d.is_dir()) {
+                dialog = dialog.set_directory(dir);
             }
-        };
-        let _ = tx.send(choice);
-        ctx.request_repaint();
-    });
+            let choice = match kind {
+                DialogKind::OpenFile => dialog.pick_file(),
+                DialogKind::Folder => dialog.pick_folder(),
+                DialogKind::SaveFile => {
+                    if let Some(name) = start.file_name() {
+                        dialog = dialog.set_file_name(name.to_string_lossy());
+                    }
+                    dialog.save_file()
+                }
+            };
+            let _ = tx.send(choice);
+            ctx.request_repaint();
+        });
     rx
 }

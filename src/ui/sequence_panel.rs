@@ -310,24 +310,28 @@ impl SequencePanel {
 
     /// Runs the sequence on a thread with an engine of its own; the window only reads news.
     fn start(&mut self) {
+        // One message per step and one at the end: bounded by the sequence.
+        #[allow(clippy::disallowed_methods)]
         let (tx, rx) = mpsc::channel();
         let seq = self.sequence.clone();
         self.results.clear();
         self.report = None;
         self.note = None;
         self.running = Some(rx);
-        std::thread::spawn(move || {
-            let done = Engine::spawn(Arc::new(|| {}))
-                .map_err(|e| e.to_string())
-                .and_then(|engine| {
-                    let step_tx = tx.clone();
-                    sequence::run(&seq, &engine, |r| {
-                        let _ = step_tx.send(RunNews::Step(r.clone()));
-                    })
+        let _ = std::thread::Builder::new()
+            .name("sockscope-sequence".into())
+            .spawn(move || {
+                let done = Engine::spawn(Arc::new(|| {}))
                     .map_err(|e| e.to_string())
-                });
-            let _ = tx.send(RunNews::Done(done));
-        });
+                    .and_then(|engine| {
+                        let step_tx = tx.clone();
+                        sequence::run(&seq, &engine, |r| {
+                            let _ = step_tx.send(RunNews::Step(r.clone()));
+                        })
+                        .map_err(|e| e.to_string())
+                    });
+                let _ = tx.send(RunNews::Done(done));
+            });
     }
 }
 

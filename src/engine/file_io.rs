@@ -294,6 +294,7 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
     }
 
+    // Linux only: /dev/full, a device whose every write fails with "no space left".
     #[cfg(target_os = "linux")]
     #[test]
     fn a_full_disk_is_reported_not_hidden() {

@@ -41,6 +41,8 @@ pub(crate) fn new_socket(addr: &SocketAddr, udp: bool) -> std::io::Result<Socket
 impl SocketOptions {
     /// Applies the options that matter before bind/connect.
     pub(crate) fn apply(&self, socket: &Socket, is_server: bool) -> std::io::Result<()> {
+        // Unix: SO_REUSEADDR only lets a server rebind past TIME_WAIT. Windows: it would let a
+        // second program take the same port, so it stays off there unless asked for.
         let reuse = self.reuse_addr.unwrap_or(is_server && cfg!(unix));
         if reuse {
             socket.set_reuse_address(true)?;
@@ -72,6 +74,7 @@ impl SocketOptions {
 /// privileges). Best effort: a smaller buffer still works, it only drops sooner in a burst.
 pub(crate) fn set_recv_buffer(socket: &Socket, size: usize) {
     let _ = socket.set_recv_buffer_size(size);
+    // Linux only: SO_RCVBUFFORCE exists there alone; elsewhere the buffer stays as granted.
     #[cfg(target_os = "linux")]
     if socket.recv_buffer_size().unwrap_or(0) < size {
         use std::os::fd::AsRawFd;

@@ -581,6 +581,8 @@ fn macro_and_destination_mistakes_are_usage_errors_that_say_the_rule() {
 }
 
 /// A server stopped by SIGTERM (or Ctrl-C) still prints its counts.
+// Unix only: a test can send a signal to a child there; Windows' console events cannot be
+// sent to one child alone.
 #[cfg(unix)]
 #[test]
 fn summary_on_sigterm() {

@@ -599,6 +599,7 @@ fn raw_receiver_serves_a_sender_while_another_idles_and_caps_connections() {
     drop(idle);
 }
 
+// Unix only: making a symbolic link on Windows needs a privilege a test runner may not have.
 #[cfg(unix)]
 #[test]
 fn part_file_symlink_is_not_followed() {

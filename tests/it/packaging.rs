@@ -89,3 +89,57 @@ fn portable_marker_beside_the_program_keeps_settings_beside_it() {
     std::fs::remove_file(&marker).unwrap();
     assert_eq!(settings, Some(dir.join("sockscope-settings.ron")));
 }
+
+/// The release workflow (for Windows and macOS, which CI here cannot build) parses, builds on
+/// each platform with the commands packaging/ documents, and publishes what it built.
+#[test]
+fn release_workflow_builds_every_platform_with_the_documented_commands() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let text = read(".github/workflows/release.yml");
+    let docs = YamlLoader::load_from_str(&text).expect("release.yml is valid YAML");
+    let jobs = &docs[0]["jobs"];
+    let runs = |job: &str| -> String {
+        jobs[job]["steps"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("job {job} has steps"))
+            .iter()
+            .filter_map(|step| step["run"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (job, os) in [
+        ("windows", "windows-latest"),
+        ("macos", "macos-latest"),
+        ("linux", "ubuntu-latest"),
+    ] {
+        assert_eq!(jobs[job]["runs-on"].as_str(), Some(os), "{job}");
+        assert!(
+            runs(job).contains("cargo test --locked"),
+            "{job} tests first"
+        );
+    }
+    // The commands the packaging READMEs give, so the docs and the workflow cannot drift.
+    let windows_doc = read("packaging/windows/README.md");
+    let macos_doc = read("packaging/macos/README.md");
+    for command in [
+        "cargo packager --release --formats nsis",
+        "sockscope.portable",
+    ] {
+        assert!(
+            windows_doc.contains(command) && runs("windows").contains(command),
+            "{command}"
+        );
+    }
+    let dmg = "cargo packager --release --formats app,dmg";
+    assert!(macos_doc.contains(dmg) && runs("macos").contains(dmg));
+    assert!(runs("linux").contains("bash packaging/linux/build-deb.sh"));
+    assert!(runs("linux").contains("--formats appimage"));
+    // Published only from a tag, after all three built.
+    let publish = &jobs["publish"];
+    assert!(publish["if"].as_str().unwrap_or("").contains("refs/tags/"));
+    let needs: Vec<&str> = publish["needs"]
+        .as_vec()
+        .map(|v| v.iter().filter_map(Yaml::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(needs, ["windows", "macos", "linux"]);
+}

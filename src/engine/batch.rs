@@ -133,3 +133,132 @@ pub(crate) fn report_sent(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::sink::{QueueBudget, QueueLoad};
+    use std::sync::{mpsc, Arc};
+
+    fn sink(budget: QueueBudget) -> (EventSink, mpsc::Receiver<Event>, Arc<QueueLoad>) {
+        #[allow(clippy::disallowed_methods)] // a test's queue, drained by the test
+        let (tx, rx) = mpsc::channel();
+        let load = Arc::new(QueueLoad::default());
+        (
+            EventSink::new(tx, load.clone(), budget, Arc::new(|| {})),
+            rx,
+            load,
+        )
+    }
+
+    fn peer() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 9))
+    }
+
+    fn data(event: &Event) -> (Vec<Vec<u8>>, u64, u64) {
+        match event {
+            Event::Data {
+                chunks,
+                omitted_bytes,
+                omitted_packets,
+                ..
+            } => (
+                chunks.iter().map(|c| c.bytes.clone()).collect(),
+                *omitted_bytes,
+                *omitted_packets,
+            ),
+            other => panic!("not data: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stream_reads_join_into_one_chunk_and_datagrams_stay_apart() {
+        let (sink, rx, _) = sink(QueueBudget::default());
+        let mut stream = Batcher::new(SessionId(1), Some(ConnId(1)));
+        stream.push_stream(peer(), b"01 03 ");
+        stream.push_stream(peer(), b"02 00");
+        stream.finish(&sink);
+        assert_eq!(
+            data(&rx.try_recv().unwrap()).0,
+            vec![b"01 03 02 00".to_vec()]
+        );
+        let mut datagrams = Batcher::new(SessionId(1), None);
+        datagrams.push_datagram(peer(), b"a");
+        datagrams.push_datagram(peer(), b"b");
+        datagrams.finish(&sink);
+        assert_eq!(
+            data(&rx.try_recv().unwrap()).0,
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
+        assert!(rx.try_recv().is_err(), "one event per batch");
+    }
+
+    #[test]
+    fn a_batch_goes_early_when_large_and_on_time_when_quiet() {
+        let mut batch = Batcher::new(SessionId(1), None);
+        assert!(
+            !batch.due() && batch.deadline().is_none(),
+            "nothing pending"
+        );
+        batch.push_datagram(peer(), b"x");
+        // The first piece after a quiet spell is due at once.
+        assert!(batch.due());
+        let (sink, _rx, _) = sink(QueueBudget::default());
+        batch.flush(&sink);
+        batch.push_datagram(peer(), b"y");
+        assert!(!batch.due(), "within the tick after a flush");
+        assert!(batch.deadline().is_some());
+        for _ in 0..MAX_BATCH_CHUNKS {
+            batch.push_datagram(peer(), b"z");
+        }
+        assert!(batch.due(), "full before the tick");
+    }
+
+    #[test]
+    fn data_beyond_the_budget_is_counted_as_omitted_never_lost_from_the_count() {
+        let (sink, rx, load) = sink(QueueBudget {
+            bytes: 10,
+            events: 100,
+        });
+        let mut batch = Batcher::new(SessionId(1), None);
+        batch.push_datagram(peer(), &[0; 8]);
+        batch.flush(&sink);
+        // 8 bytes wait in the queue: 8 more do not fit the 10-byte budget.
+        batch.push_datagram(peer(), &[1; 8]);
+        batch.push_datagram(peer(), &[2; 8]);
+        batch.flush(&sink);
+        assert_eq!(load.bytes.load(std::sync::atomic::Ordering::Relaxed), 8);
+        // The front end drains; the next batch carries the omitted count.
+        let first = rx.try_recv().unwrap();
+        load.bytes
+            .fetch_sub(first.queued_bytes(), std::sync::atomic::Ordering::Relaxed);
+        load.events
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        batch.push_datagram(peer(), b"ok");
+        batch.finish(&sink);
+        let (chunks, omitted_bytes, omitted_packets) = data(&rx.try_recv().unwrap());
+        assert_eq!(chunks, vec![b"ok".to_vec()]);
+        assert_eq!((omitted_bytes, omitted_packets), (16, 2));
+    }
+
+    #[test]
+    fn the_event_budget_bounds_the_queue_too() {
+        let (sink, rx, _) = sink(QueueBudget {
+            bytes: 1 << 20,
+            events: 2,
+        });
+        for _ in 0..5 {
+            report_sent(&sink, SessionId(1), None, peer(), b"tx");
+        }
+        assert_eq!(
+            rx.try_iter().count(),
+            2,
+            "display of sends stops at the budget"
+        );
+        // Events that must arrive are never held back by the budget.
+        sink.send(Event::ListenStopped {
+            session: SessionId(1),
+        });
+        assert!(rx.try_recv().is_ok());
+    }
+}

@@ -94,3 +94,61 @@ pub(crate) fn self_triggering(rules: &[ReplyRule]) -> Vec<NetError> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::matcher::MatchKind;
+    use crate::payload::TextEncoding;
+
+    fn rule(name: &str, kind: MatchKind, pattern: &str, reply: &[u8]) -> ReplyRule {
+        ReplyRule {
+            name: name.into(),
+            matcher: Matcher::new(kind, pattern, TextEncoding::Utf8).unwrap(),
+            reply: Template::fixed(reply.to_vec()),
+            delay: None,
+        }
+    }
+
+    #[test]
+    fn matching_rules_answer_in_order_and_count_their_firings() {
+        let set = RuleSet::default();
+        set.set(vec![
+            rule(
+                "read",
+                MatchKind::HexPrefix,
+                "01 03",
+                b"\x01\x03\x02\x00\x2A",
+            ),
+            rule("hello", MatchKind::Contains, "hello", b"hi"),
+            rule("never", MatchKind::ExactHex, "FF", b"no"),
+        ]);
+        let replies: Vec<Vec<u8>> = set
+            .replies(b"\x01\x03 hello")
+            .into_iter()
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(
+            replies,
+            vec![b"\x01\x03\x02\x00\x2A".to_vec(), b"hi".to_vec()]
+        );
+        set.replies(b"hello again");
+        assert_eq!(set.fires(), vec![1, 2, 0]);
+        // New rules start counting from zero.
+        set.set(vec![rule("x", MatchKind::Contains, "x", b"y")]);
+        assert_eq!(set.fires(), vec![0]);
+        assert!(set.replies(b"hello").is_empty());
+    }
+
+    #[test]
+    fn a_rule_that_answers_itself_is_pointed_out() {
+        let rules = vec![
+            rule("ping", MatchKind::Contains, "ping", b"ping"),
+            rule("safe", MatchKind::Contains, "ping", b"pong"),
+        ];
+        let warnings = self_triggering(&rules);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].kind, NetErrorKind::LoopRisk);
+        assert!(warnings[0].detail.contains("'ping'"), "{:?}", warnings[0]);
+    }
+}

@@ -616,3 +616,56 @@ pub(crate) async fn drive<K: SessionKind>(
         error: end_error,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_repeat_counts_to_its_end_and_zero_interval_means_back_to_back() {
+        let every_5_ms = Repeat {
+            interval: Duration::from_millis(5),
+            count: Some(2),
+        };
+        let mut run = RepeatRun::new(
+            SendTarget::Default,
+            Payload::Bytes(b"x".to_vec()),
+            every_5_ms,
+        );
+        assert!(run.ticker.is_some() && !run.finished());
+        run.sent = 2;
+        assert!(run.finished());
+        let flat_out = Repeat {
+            interval: Duration::ZERO,
+            count: None,
+        };
+        let mut run = Some(RepeatRun::new(
+            SendTarget::Default,
+            Payload::Bytes(vec![]),
+            flat_out,
+        ));
+        assert!(run.as_ref().is_some_and(|r| r.ticker.is_none()));
+        // Back to back still yields: the tick is ready on the next poll, not never.
+        tokio::time::timeout(Duration::from_secs(1), repeat_tick(&mut run))
+            .await
+            .expect("ready");
+        if let Some(r) = run.as_mut() {
+            r.sent = u64::MAX;
+        }
+        assert!(
+            !run.as_ref().is_some_and(RepeatRun::finished),
+            "no count: runs until stopped"
+        );
+    }
+
+    #[test]
+    fn a_template_that_cannot_be_built_is_an_error_not_wrong_bytes() {
+        let format = crate::payload::SendFormat {
+            macros: true,
+            ..Default::default()
+        };
+        let too_long = crate::payload::Template::parse("{{len8}}{{rand:256}}", &format).unwrap();
+        let error = Payload::Template(too_long).bytes(1).unwrap_err();
+        assert!(error.detail.contains("{{len8}}"), "{error:?}");
+    }
+}

@@ -92,3 +92,22 @@ pub fn save_report(report: &Report, path: &std::path::Path) -> io::Result<()> {
     }
     w.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn received_text_cannot_inject_markup_or_break_a_csv_field() {
+        assert_eq!(
+            html_escape("<script>alert(\"x\")</script> & more"),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more"
+        );
+        // Escaping twice shows the first escape, not the original markup.
+        assert_eq!(html_escape("&lt;"), "&amp;lt;");
+        assert_eq!(
+            csv_field("a \"quoted\", field"),
+            "\"a \"\"quoted\"\", field\""
+        );
+    }
+}

@@ -693,3 +693,27 @@ fn udp_rule_reply_loop_is_limited() {
         );
     }
 }
+
+/// A rules file that cannot be read or parsed stops the run before a port is bound: exit 2,
+/// one line, nothing opened.
+#[test]
+fn a_bad_rules_file_is_a_usage_error_before_anything_opens() {
+    let dir = std::env::temp_dir().join(format!("sockscope-badrules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[[rule]]\npattern = 3\n").unwrap();
+    let missing = dir.join("missing.toml");
+    for (rules, reason) in [(&bad, "bad.toml"), (&missing, "cannot read")] {
+        let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(["tcp-server", "127.0.0.1:0", "--rules"])
+            .arg(rules)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(!stderr.contains("open on"), "nothing was opened: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}

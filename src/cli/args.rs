@@ -1,0 +1,259 @@
+//! The command line as clap structs: every subcommand, its options and their help.
+
+use crate::engine::{TransferLimits, DEFAULT_REPLY_LIMIT_PER_S};
+use crate::payload::{Checksum, LineEnding};
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Command line of `sockscope`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "sockscope",
+    version,
+    about = "TCP/UDP debugging assistant. With no subcommand it opens the window."
+)]
+pub struct Cli {
+    /// What to run headless; none opens the window.
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+}
+
+/// The headless subcommands.
+#[derive(Subcommand, Debug)]
+pub enum CliCommand {
+    /// Listen for TCP clients and show what they send.
+    TcpServer(TcpServerArgs),
+    /// Connect to a TCP server, optionally send, and show what comes back.
+    TcpClient(TcpClientArgs),
+    /// Send and receive UDP datagrams.
+    Udp(UdpArgs),
+    /// Classify addresses (class, special ranges, subnet) and list this machine's interfaces.
+    Addr(AddrArgs),
+    /// Send a file: its raw bytes over TCP or UDP, or verified (name, size, SHA-256, answer).
+    SendFile(SendFileArgs),
+    /// Receive files: raw bytes into one file, or verified transfers into a folder.
+    RecvFile(RecvFileArgs),
+    /// Run a test sequence (TOML, docs/sequences.md); exit 0 only if every step passed.
+    Run(RunArgs),
+    /// Relay: listen, forward each client to a target and back, and log both directions.
+    Relay(RelayArgs),
+}
+
+/// `sockscope relay`.
+#[derive(Args, Debug)]
+pub struct RelayArgs {
+    /// Where to listen: PORT, ADDR:PORT or [V6ADDR]:PORT.
+    pub listen: String,
+    /// Where to forward: HOST:PORT.
+    pub target: String,
+    /// Relay UDP datagrams instead of TCP connections.
+    #[arg(long)]
+    pub udp: bool,
+    /// TCP: exit after the first client disconnects.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sockscope run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The sequence file.
+    pub file: std::path::PathBuf,
+    /// Write a report: `.html` or `.csv` by the file's ending.
+    #[arg(long)]
+    pub report: Option<std::path::PathBuf>,
+    /// `text` (one line per step) or `jsonl`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+/// `sockscope send-file`.
+#[derive(Args, Debug)]
+pub struct SendFileArgs {
+    /// Receiver: HOST:PORT or [V6ADDR]:PORT.
+    pub target: String,
+    /// The file to send.
+    pub file: std::path::PathBuf,
+    /// Send datagrams instead of a TCP stream.
+    #[arg(long)]
+    pub udp: bool,
+    /// Use the verified format (docs/file-transfer.md): the receiver checks size and SHA-256.
+    #[arg(long)]
+    pub verified: bool,
+    /// Bytes per write or datagram (default: large TCP writes; 1472-byte datagrams).
+    #[arg(long)]
+    pub chunk: Option<usize>,
+    /// Bytes per second at most (devices drop UDP sent too fast).
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Give up when the receiver stays silent (no answer, not taking data) this many seconds.
+    #[arg(long, default_value_t = TransferLimits::SILENCE.as_secs_f64())]
+    pub timeout: f64,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sockscope recv-file`.
+#[derive(Args, Debug)]
+pub struct RecvFileArgs {
+    /// Where to listen: PORT, ADDR:PORT or [V6ADDR]:PORT.
+    pub addr: String,
+    /// Raw: the file to write (never overwritten). Verified: the folder to put files in.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Receive datagrams instead of TCP.
+    #[arg(long)]
+    pub udp: bool,
+    /// Expect the verified format.
+    #[arg(long)]
+    pub verified: bool,
+    /// Exit after the first transfer.
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds of silence allowed. UDP: stop after this long with nothing received (default 2
+    /// with --once, else never). TCP: drop a sender silent this long (default 30).
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// TCP: transfers served at once; a sender beyond that is refused with a note.
+    #[arg(long, default_value_t = TransferLimits::MAX_CONNS)]
+    pub max_conns: usize,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sockscope addr`.
+#[derive(Args, Debug)]
+pub struct AddrArgs {
+    /// One JSON object per line per input.
+    #[arg(long)]
+    pub json: bool,
+    /// List this machine's interface addresses, classified.
+    #[arg(long)]
+    pub interfaces: bool,
+    /// Addresses: ADDR, ADDR/PREFIX, ADDR/MASK or "ADDR MASK" (quoted).
+    pub inputs: Vec<String>,
+}
+
+/// How events are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One line per message with the text decoded (status lines on stderr).
+    Text,
+    /// One line per message in hex (status lines on stderr).
+    Hex,
+    /// One JSON object per event, then a summary object.
+    Jsonl,
+    /// Only the final summary object.
+    Summary,
+}
+
+/// Options shared by every subcommand.
+#[derive(Args, Debug)]
+pub struct CommonArgs {
+    /// How to print events.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    /// Text encoding of sent text and shown data (utf-8, gbk, gb18030, big5, shift_jis, euc-kr,
+    /// utf-16le, utf-16be, windows-1252).
+    #[arg(long, default_value = "utf-8")]
+    pub encoding: String,
+    /// Auto-reply rules (TOML, docs/sequences.md): answer matching data automatically.
+    #[arg(long)]
+    pub rules: Option<std::path::PathBuf>,
+    /// Automatic replies (rules, UDP echo) allowed per second before they pause for 2 s, so
+    /// two instances answering each other cannot loop flat out (0: no limit).
+    #[arg(long, default_value_t = DEFAULT_REPLY_LIMIT_PER_S)]
+    pub reply_limit: u32,
+}
+
+/// What to send, and how the typed data becomes bytes.
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// Data to send (text, or hex with --hex).
+    #[arg(long)]
+    pub send: Option<String>,
+    /// The data is hex: `48 65 6C`, `48656C` or `0x48,0x65`.
+    #[arg(long)]
+    pub hex: bool,
+    /// Interpret \r \n \t \\ \0 \xHH in text data.
+    #[arg(long)]
+    pub escapes: bool,
+    /// Line ending appended to the data.
+    #[arg(long, default_value = "none", value_parser = PossibleValuesParser::new(LineEnding::NAMES))]
+    pub line_ending: String,
+    /// Checksum appended to the data (before the line ending).
+    #[arg(long, default_value = "none", value_parser = PossibleValuesParser::new(Checksum::NAMES))]
+    pub checksum: String,
+    /// Expand {{date}} {{time}} {{unix}} {{counter}} {{rand:N}} {{len}} … in the data, at each
+    /// send (so --repeat counts up).
+    #[arg(long)]
+    pub macros: bool,
+}
+
+/// `sockscope tcp-server`.
+#[derive(Args, Debug)]
+pub struct TcpServerArgs {
+    /// Where to listen: PORT (all IPv4 interfaces), ADDR:PORT or [V6ADDR]:PORT; port 0 picks one.
+    pub addr: String,
+    /// Send back whatever each client sends.
+    #[arg(long)]
+    pub echo: bool,
+    /// Exit after the first client disconnects.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sockscope tcp-client`.
+#[derive(Args, Debug)]
+pub struct TcpClientArgs {
+    /// Server to connect to: HOST:PORT or [V6ADDR]:PORT.
+    pub target: String,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Keep reading this many milliseconds after sending (default 500 with --send; without
+    /// --send, read until the server closes).
+    #[arg(long)]
+    pub wait: Option<u64>,
+    /// Give up connecting after this many milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub connect_timeout: u64,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sockscope udp`.
+#[derive(Args, Debug)]
+pub struct UdpArgs {
+    /// Local address to bind: ADDR:PORT or PORT (default: an ephemeral port).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Destination HOST:PORT of --send.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Send the data this many times.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u64,
+    /// Milliseconds between repeated sends (0: as fast as possible).
+    #[arg(long, default_value_t = 1000)]
+    pub interval: u64,
+    /// Send back each datagram to its sender.
+    #[arg(long)]
+    pub echo: bool,
+    /// Allow sending to broadcast addresses (SO_BROADCAST).
+    #[arg(long)]
+    pub broadcast: bool,
+    /// Exit after this many datagrams were received.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Exit after this many seconds with nothing received (default 1 when only sending).
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}

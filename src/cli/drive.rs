@@ -1,0 +1,220 @@
+//! What every session runner shares: checking options (durations, destinations, encodings,
+//! data, rules) before anything touches the network, then open → drive events → summary, and
+//! a graceful end on Ctrl-C or SIGTERM.
+
+use super::output::Printer;
+use super::{CliError, CommonArgs, SendArgs};
+use crate::engine::{
+    parse_host_port, Command, Engine, EngineHandle, Event, HostPort, ReplyRule, SessionConfig,
+    SessionId,
+};
+use crate::payload::{
+    build_payload, Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding,
+};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The longest duration any option takes: one week.
+const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// A number of seconds from an option, checked to lie in 0.001 s – one week (a larger one
+/// would overflow a clock, a smaller one means nothing).
+pub(super) fn seconds(option: &str, value: f64) -> Result<Duration, CliError> {
+    if value.is_finite() && (0.001..=MAX_SECONDS).contains(&value) {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(CliError::Usage(format!(
+            "{option} must be a number of seconds from 0.001 to {MAX_SECONDS:.0} (one week), not {value}"
+        )))
+    }
+}
+
+/// A number of milliseconds from an option, at most one week; `zero_ok` allows 0.
+pub(super) fn millis(option: &str, value: u64, zero_ok: bool) -> Result<Duration, CliError> {
+    let max_ms = (MAX_SECONDS * 1000.0) as u64;
+    if (value > 0 || zero_ok) && value <= max_ms {
+        Ok(Duration::from_millis(value))
+    } else {
+        let low = if zero_ok { 0 } else { 1 };
+        Err(CliError::Usage(format!(
+            "{option} must be a number of milliseconds from {low} to {max_ms} (one week), not {value}"
+        )))
+    }
+}
+
+/// A destination as typed: `host:port` with a port a peer can listen on (not 0).
+pub(super) fn destination(option: &'static str, text: &str) -> Result<HostPort, CliError> {
+    let target = parse_host_port(text).map_err(CliError::address(option))?;
+    if target.port == 0 {
+        return Err(CliError::Usage(format!(
+            "{option}: port 0 cannot be a destination (nothing listens on it); give the peer's port"
+        )));
+    }
+    Ok(target)
+}
+
+pub(super) fn encoding(common: &CommonArgs) -> Result<TextEncoding, CliError> {
+    TextEncoding::from_name(&common.encoding)
+        .ok_or_else(|| CliError::Usage(format!("unknown encoding '{}'", common.encoding)))
+}
+
+/// What `--send` sends (macros expanded at each send with --macros), or None without it.
+pub(super) fn payload(
+    send: &SendArgs,
+    encoding: TextEncoding,
+) -> Result<Option<Template>, CliError> {
+    let Some(data) = &send.send else {
+        return Ok(None);
+    };
+    let format = SendFormat {
+        mode: if send.hex {
+            InputMode::Hex
+        } else {
+            InputMode::Text
+        },
+        encoding,
+        escapes: send.escapes,
+        // clap has already checked both names against the same lists.
+        line_ending: LineEnding::from_name(&send.line_ending).unwrap_or_default(),
+        checksum: Checksum::from_name(&send.checksum).unwrap_or_default(),
+        macros: send.macros,
+    };
+    let template = if format.macros {
+        // The first send is built now too, so a length that does not fit its macro is a
+        // mistake reported before anything is sent.
+        Template::parse(data, &format).and_then(|t| t.expand(1).map(|_| t))
+    } else {
+        build_payload(data, &format).map(Template::fixed)
+    };
+    template.map(Some).map_err(|source| CliError::Payload {
+        option: "--send",
+        source,
+    })
+}
+
+/// Reads `--rules`, before anything is opened.
+fn load_rules(common: &CommonArgs) -> Result<Option<Vec<ReplyRule>>, CliError> {
+    let Some(path) = &common.rules else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    crate::sequence::parse_rules(&text)
+        .map(Some)
+        .map_err(|e| CliError::bad_file(path, &e.to_string()))
+}
+
+/// Set once SIGINT/SIGTERM (Ctrl-C, Ctrl-Break on Windows) arrives: the run closes its
+/// session and prints its summary instead of dying mid-way.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+pub(super) fn start_engine() -> Result<EngineHandle, CliError> {
+    // A second handler cannot be installed; the first one already does the job.
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+    Engine::spawn(Arc::new(|| {})).map_err(CliError::Start)
+}
+
+/// What the event loop should do next.
+pub(super) enum Flow {
+    Continue,
+    Close,
+}
+
+/// Does the session answer on its own (rules, reply limit)? File jobs do not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Replies {
+    Answers,
+    None,
+}
+
+/// An open session of a runner with its printer.
+pub(super) struct Run {
+    pub engine: EngineHandle,
+    pub session: SessionId,
+    pub printer: Printer,
+}
+
+impl Run {
+    /// Opens `config` after everything that can be checked was checked: the rules file is read
+    /// first, so a bad one stops the run before a port is bound.
+    pub fn open(
+        common: &CommonArgs,
+        encoding: TextEncoding,
+        config: SessionConfig,
+        replies: Replies,
+    ) -> Result<Self, CliError> {
+        let rules = match replies {
+            Replies::Answers => load_rules(common)?,
+            Replies::None => None,
+        };
+        let printer = Printer::new(common.output, encoding);
+        let engine = start_engine()?;
+        let session = engine.new_session_id();
+        engine.send(Command::Open { session, config });
+        if replies == Replies::Answers {
+            if let Some(rules) = rules {
+                engine.send(Command::SetRules { session, rules });
+            }
+            engine.send(Command::SetReplyLimit {
+                session,
+                per_s: common.reply_limit,
+            });
+        }
+        Ok(Self {
+            engine,
+            session,
+            printer,
+        })
+    }
+
+    /// Feeds events to the printer and `on_event` until the session closes; `deadline` (or a
+    /// signal) closes it. Exit 1 when anything failed.
+    pub fn drive(
+        &mut self,
+        mut deadline: impl FnMut() -> Option<Instant>,
+        mut on_event: impl FnMut(&Event, &EngineHandle) -> Flow,
+    ) -> ExitCode {
+        let (engine, session) = (&self.engine, self.session);
+        let mut closing = false;
+        loop {
+            if !closing && STOP.load(Ordering::SeqCst) {
+                engine.send(Command::Close { session });
+                closing = true;
+            }
+            let wait = match deadline() {
+                Some(at) if !closing => match at.checked_duration_since(Instant::now()) {
+                    Some(left) => left.min(Duration::from_millis(200)),
+                    None => {
+                        engine.send(Command::Close { session });
+                        closing = true;
+                        Duration::from_millis(200)
+                    }
+                },
+                _ => Duration::from_millis(200),
+            };
+            let Some(event) = engine.recv_timeout(wait) else {
+                self.printer.flush();
+                continue;
+            };
+            self.printer.event(&event);
+            if let Event::Closed { .. } = event {
+                self.printer.finish();
+                return if self.printer.failed() {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            if !closing {
+                if let Flow::Close = on_event(&event, engine) {
+                    engine.send(Command::Close { session });
+                    closing = true;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Runners of sessions: `tcp-server`, `tcp-client`, `udp` and `relay`.
+
+use super::drive::{destination, encoding, millis, payload, seconds, Flow, Replies, Run};
+use super::{CliError, RelayArgs, TcpClientArgs, TcpServerArgs, UdpArgs};
+use crate::engine::{
+    parse_bind, Command, Direction, EngineHandle, Event, Repeat, SendTarget, SessionConfig,
+    SessionId, SocketOptions,
+};
+use crate::payload::Template;
+use std::cell::Cell;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+pub(super) fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, CliError> {
+    let bind = parse_bind(&args.addr).map_err(CliError::address("ADDR"))?;
+    let config = SessionConfig::TcpServer {
+        bind,
+        echo: args.echo,
+        options: SocketOptions::default(),
+    };
+    let mut run = Run::open(
+        &args.common,
+        encoding(&args.common)?,
+        config,
+        Replies::Answers,
+    )?;
+    let once = args.once;
+    Ok(run.drive(
+        || None,
+        |event, _| match event {
+            Event::ConnClosed { .. } if once => Flow::Close,
+            _ => Flow::Continue,
+        },
+    ))
+}
+
+pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
+    destination("target", &args.target)?;
+    let encoding = encoding(&args.common)?;
+    let mut payload = payload(&args.send, encoding)?;
+    let wait = match args.wait.or(payload.as_ref().map(|_| 500)) {
+        Some(ms) => Some(millis("--wait", ms, true)?),
+        None => None,
+    };
+    let connect_timeout = millis("--connect-timeout", args.connect_timeout, false)?;
+    let config = SessionConfig::TcpClient {
+        remote: args.target.clone(),
+        connect_timeout,
+        options: SocketOptions::default(),
+    };
+    let mut run = Run::open(&args.common, encoding, config, Replies::Answers)?;
+    let session = run.session;
+    let until: Cell<Option<Instant>> = Cell::new(None);
+    Ok(run.drive(
+        || until.get(),
+        |event, engine| {
+            if let Event::Opened { .. } = event {
+                if let Some(template) = payload.take() {
+                    engine.send(Command::SendTemplate {
+                        session,
+                        target: SendTarget::Default,
+                        template,
+                        repeat: None,
+                    });
+                }
+                until.set(wait.map(|w| Instant::now() + w));
+            }
+            Flow::Continue
+        },
+    ))
+}
+
+pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
+    let encoding = encoding(&args.common)?;
+    let mut payload = payload(&args.send, encoding)?;
+    if let Some(to) = &args.to {
+        destination("--to", to)?;
+    }
+    if payload.is_some() && args.to.is_none() {
+        return Err(CliError::Usage("--send needs --to HOST:PORT".into()));
+    }
+    let bind: SocketAddr = match &args.bind {
+        Some(b) => parse_bind(b).map_err(CliError::address("--bind"))?,
+        None if args.to.as_deref().is_some_and(|t| t.starts_with('[')) => {
+            SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))
+        }
+        None => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+    };
+    let quiet_limit = match args.timeout {
+        Some(t) => Some(seconds("--timeout", t)?),
+        None => (payload.is_some() && args.count.is_none() && !args.echo)
+            .then_some(Duration::from_secs(1)),
+    };
+    let interval = millis("--interval", args.interval, true)?;
+    let config = SessionConfig::Udp {
+        bind,
+        default_dest: args.to.clone(),
+        broadcast: args.broadcast,
+        echo: args.echo,
+        options: SocketOptions::default(),
+    };
+    let mut run = Run::open(&args.common, encoding, config, Replies::Answers)?;
+    let session = run.session;
+    let (repeat, count) = (args.repeat, args.count);
+    // The quiet time runs from the last thing that happened: opening, sending, a datagram.
+    let last_activity = Cell::new(Instant::now());
+    let sending = Cell::new(false);
+    let mut received = 0u64;
+    Ok(run.drive(
+        || (!sending.get()).then_some(last_activity.get() + quiet_limit?),
+        |event, engine| {
+            match event {
+                Event::Opened { .. } => {
+                    last_activity.set(Instant::now());
+                    if let Some(template) = payload.take() {
+                        sending.set(send_repeated(engine, session, template, repeat, interval));
+                    }
+                }
+                Event::RepeatDone { .. } => {
+                    sending.set(false);
+                    last_activity.set(Instant::now());
+                }
+                Event::Data {
+                    dir: Direction::Rx,
+                    chunks,
+                    omitted_packets,
+                    ..
+                } => {
+                    last_activity.set(Instant::now());
+                    received += chunks.len() as u64 + omitted_packets;
+                }
+                _ => {}
+            }
+            if count.is_some_and(|c| received >= c) {
+                Flow::Close
+            } else {
+                Flow::Continue
+            }
+        },
+    ))
+}
+
+/// Sends `template` `times` times; returns whether a repeat is still running in the engine.
+/// More than one send is one repeat command (interval 0: back to back), so the engine paces
+/// them and nothing waits queued in bulk.
+fn send_repeated(
+    engine: &EngineHandle,
+    session: SessionId,
+    template: Template,
+    times: u64,
+    interval: Duration,
+) -> bool {
+    let repeat = (times > 1).then_some(Repeat {
+        interval,
+        count: Some(times),
+    });
+    engine.send(Command::SendTemplate {
+        session,
+        target: SendTarget::Default,
+        template,
+        repeat,
+    });
+    repeat.is_some()
+}
+
+pub(super) fn relay(args: RelayArgs) -> Result<ExitCode, CliError> {
+    let listen = parse_bind(&args.listen).map_err(CliError::address("LISTEN"))?;
+    destination("target", &args.target)?;
+    let config = SessionConfig::Relay {
+        listen,
+        target: args.target.clone(),
+        udp: args.udp,
+    };
+    let mut run = Run::open(&args.common, encoding(&args.common)?, config, Replies::None)?;
+    let once = args.once;
+    Ok(run.drive(
+        || None,
+        |event, _| match event {
+            Event::ConnClosed { .. } if once => Flow::Close,
+            _ => Flow::Continue,
+        },
+    ))
+}

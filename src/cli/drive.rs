@@ -8,9 +8,7 @@ use crate::engine::{
     parse_host_port, Command, Engine, EngineHandle, Event, HostPort, ReplyRule, SessionConfig,
     SessionId,
 };
-use crate::payload::{
-    build_payload, Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding,
-};
+use crate::payload::{Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -81,17 +79,12 @@ pub(super) fn payload(
         checksum: Checksum::from_name(&send.checksum).unwrap_or_default(),
         macros: send.macros,
     };
-    let template = if format.macros {
-        // The first send is built now too, so a length that does not fit its macro is a
-        // mistake reported before anything is sent.
-        Template::parse(data, &format).and_then(|t| t.expand(1).map(|_| t))
-    } else {
-        build_payload(data, &format).map(Template::fixed)
-    };
-    template.map(Some).map_err(|source| CliError::Payload {
-        option: "--send",
-        source,
-    })
+    Template::for_input(data, &format)
+        .map(Some)
+        .map_err(|source| CliError::Payload {
+            option: "--send",
+            source,
+        })
 }
 
 /// Reads `--rules`, before anything is opened.

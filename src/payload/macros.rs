@@ -120,6 +120,19 @@ impl Template {
         })
     }
 
+    /// What typed `input` sends in `format`: fixed bytes, or (macros on) a template whose first
+    /// send is built now, so a length that does not fit its macro is caught before anything is
+    /// sent.
+    pub fn for_input(input: &str, format: &SendFormat) -> Result<Self, PayloadError> {
+        if format.macros {
+            let template = Self::parse(input, format)?;
+            template.expand(1)?;
+            Ok(template)
+        } else {
+            super::build_payload(input, format).map(Self::fixed)
+        }
+    }
+
     /// A template of fixed bytes (no macros, nothing appended).
     pub fn fixed(bytes: Vec<u8>) -> Self {
         Self {

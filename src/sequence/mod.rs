@@ -12,9 +12,7 @@ use crate::engine::{
     SessionConfig, SessionId, SocketOptions,
 };
 use crate::payload::matcher::{MatchKind, Matcher};
-use crate::payload::{
-    build_payload, Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding,
-};
+use crate::payload::{Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -155,13 +153,7 @@ impl SendSpec<'_> {
             checksum: checksum(self.checksum).map_err(|e| e.0)?,
             macros: self.macros,
         };
-        let template = if self.macros {
-            // Built once now, so a length that does not fit its macro fails the file's check.
-            Template::parse(data, &format).and_then(|t| t.expand(1).map(|_| t))
-        } else {
-            build_payload(data, &format).map(Template::fixed)
-        };
-        template.map_err(|e| e.to_string())
+        Template::for_input(data, &format).map_err(|e| e.to_string())
     }
 }
 

@@ -588,18 +588,7 @@ fn macro_and_destination_mistakes_are_usage_errors_that_say_the_rule() {
 fn summary_on_sigterm() {
     for signal in [libc::SIGTERM, libc::SIGINT] {
         let server = start(&["tcp-server", "127.0.0.1:0", "--output", "jsonl"]);
-        let port = {
-            let line = server.stdout_line("\"opened\"");
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            v["local"]
-                .as_str()
-                .unwrap()
-                .rsplit(':')
-                .next()
-                .unwrap()
-                .parse::<u16>()
-                .unwrap()
-        };
+        let port = server.opened_local().port();
         let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
         c.write_all(b"12345").unwrap();
         server.stdout_line("\"data\"");
@@ -641,17 +630,7 @@ fn udp_rule_reply_loop_is_limited() {
         ];
         a_args.extend_from_slice(answer);
         let a = start(&a_args);
-        let a_port = {
-            let line = a.stdout_line("\"opened\"");
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            v["local"]
-                .as_str()
-                .unwrap()
-                .rsplit(':')
-                .next()
-                .unwrap()
-                .to_string()
-        };
+        let a_port = a.opened_local().port();
         let to = format!("127.0.0.1:{a_port}");
         let mut b_args = vec![
             "udp",

@@ -184,6 +184,16 @@ impl Running {
         wait_line(&self.stderr, needle)
     }
 
+    /// The local address from the `"opened"` JSON line (`--output jsonl`).
+    pub fn opened_local(&self) -> SocketAddr {
+        let line = self.stdout_line("\"opened\"");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+        v["local"]
+            .as_str()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or_else(|| panic!("no local address in {line}"))
+    }
+
     /// Waits for a stdout line containing `needle`.
     pub fn stdout_line(&self, needle: &str) -> String {
         wait_line(&self.stdout, needle)

@@ -82,6 +82,8 @@ pub struct SockScopeApp {
     pub hint_dismissed: bool,
     notices: (mpsc::Sender<Notice>, mpsc::Receiver<Notice>),
     status: Option<(String, bool)>,
+    /// The language the window's title was last set in.
+    titled: Option<Lang>,
 }
 
 impl SockScopeApp {
@@ -109,6 +111,7 @@ impl SockScopeApp {
             #[allow(clippy::disallowed_methods)]
             notices: mpsc::channel(),
             status: None,
+            titled: None,
         }
     }
 
@@ -161,6 +164,11 @@ impl SockScopeApp {
             });
         }
         let t = self.lang.t();
+        if self.titled != Some(self.lang) {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::Title(t.about_title.into()));
+            self.titled = Some(self.lang);
+        }
         egui::Panel::top("toolbar").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("SockScope");

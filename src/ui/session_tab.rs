@@ -964,6 +964,7 @@ impl SessionTab {
                 ui,
                 &format!("send_le{}", self.id.0),
                 t.line_ending,
+                t.none,
                 &mut f.line_ending,
             );
             ui.label(t.checksum);
@@ -971,6 +972,7 @@ impl SessionTab {
                 ui,
                 &format!("send_ck{}", self.id.0),
                 t.checksum,
+                t.none,
                 &mut f.checksum,
             );
         });

@@ -17,40 +17,57 @@ pub const OK_COLOR: Color32 = Color32::from_rgb(40, 170, 80);
 
 /// A combo box of text encodings.
 pub fn encoding_combo(ui: &mut egui::Ui, id: &str, name: &str, value: &mut TextEncoding) {
-    egui::ComboBox::from_id_salt(id)
-        .selected_text(value.label())
-        .width(110.0)
-        .show_ui(ui, |ui| {
-            for enc in TextEncoding::ALL {
-                ui.selectable_value(value, enc, enc.label());
-            }
-        })
-        .response
-        .accessible_name(name);
+    picker(
+        ui,
+        id,
+        name,
+        110.0,
+        value,
+        TextEncoding::ALL,
+        TextEncoding::label,
+    );
 }
 
-/// A combo box of line endings.
-pub fn line_ending_combo(ui: &mut egui::Ui, id: &str, name: &str, value: &mut LineEnding) {
-    egui::ComboBox::from_id_salt(id)
-        .selected_text(value.label())
-        .width(70.0)
-        .show_ui(ui, |ui| {
-            for le in LineEnding::ALL {
-                ui.selectable_value(value, le, le.label());
-            }
-        })
-        .response
-        .accessible_name(name);
+/// A combo box of line endings; `none` is that word in the user's language.
+pub fn line_ending_combo(
+    ui: &mut egui::Ui,
+    id: &str,
+    name: &str,
+    none: &str,
+    value: &mut LineEnding,
+) {
+    let text = |le: LineEnding| {
+        if le == LineEnding::None {
+            none
+        } else {
+            le.label()
+        }
+    };
+    picker(ui, id, name, 70.0, value, LineEnding::ALL, text);
 }
 
-/// A combo box of checksums.
-pub fn checksum_combo(ui: &mut egui::Ui, id: &str, name: &str, value: &mut Checksum) {
+/// A combo box of checksums; `none` is that word in the user's language.
+pub fn checksum_combo(ui: &mut egui::Ui, id: &str, name: &str, none: &str, value: &mut Checksum) {
+    let text = |c: Checksum| if c == Checksum::None { none } else { c.label() };
+    picker(ui, id, name, 150.0, value, Checksum::ALL, text);
+}
+
+/// A combo box choosing one of `all`, each shown as `text` gives it.
+fn picker<'a, T: Copy + PartialEq>(
+    ui: &mut egui::Ui,
+    id: &str,
+    name: &str,
+    width: f32,
+    value: &mut T,
+    all: impl IntoIterator<Item = T>,
+    text: impl Fn(T) -> &'a str,
+) {
     egui::ComboBox::from_id_salt(id)
-        .selected_text(value.label())
-        .width(150.0)
+        .selected_text(text(*value))
+        .width(width)
         .show_ui(ui, |ui| {
-            for c in Checksum::ALL {
-                ui.selectable_value(value, c, c.label());
+            for item in all {
+                ui.selectable_value(value, item, text(item));
             }
         })
         .response

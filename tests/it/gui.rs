@@ -596,3 +596,124 @@ fn an_echo_loop_is_paused_and_the_tab_says_so_in_chinese() {
     let echoed = echoer.join().unwrap();
     assert!(echoed <= 101, "the device echoed {echoed} times");
 }
+
+/// Every label and shown value of the window, as the accessibility tree has them.
+fn shown_texts(harness: &Harness<'static, SockScopeApp>) -> Vec<String> {
+    harness
+        .query_all_by(|_| true)
+        .filter(|n| n.accesskit_node().role() != egui::accesskit::Role::TextInput)
+        .flat_map(|n| {
+            let node = n.accesskit_node();
+            [node.label(), node.value()]
+        })
+        .flatten()
+        .filter(|t| !t.trim().is_empty())
+        .collect()
+}
+
+/// Words of English in a text meant to be Chinese: runs of 3+ ASCII letters that are not one of
+/// the technical names both languages use as they are.
+fn english_words(text: &str) -> Vec<String> {
+    // egui's own names for screen readers (window frame and panel handles), not drawn text.
+    if text == "Hide" || text == "Close window" || text.starts_with("Resize ") {
+        return Vec::new();
+    }
+    const SHARED: &[&str] = &[
+        "Linux",
+        "Windows",
+        "macOS",
+        "TEST",
+        "NET",
+        "xHH",
+        "TCP",
+        "UDP",
+        "SockScope",
+        "UTF",
+        "GBK",
+        "GB18030",
+        "Big5",
+        "Shift_JIS",
+        "EUC",
+        "KR",
+        "CRC",
+        "MODBUS",
+        "CCITT",
+        "FALSE",
+        "XMODEM",
+        "SUM",
+        "XOR",
+        "MiB",
+        "KiB",
+        "GiB",
+        "IPv4",
+        "IPv6",
+        "IANA",
+        "RFC",
+        "TOML",
+        "CSV",
+        "HTML",
+        "SHA",
+        "hex",
+        "ASCII",
+        "NAT64",
+        "CGNAT",
+        "DNS",
+        "LAN",
+        "MAC",
+        "windows",
+        "JIS",
+        "CR",
+        "LF",
+        "CRLF",
+        "Noto",
+        "Sans",
+        "OFL",
+        "SIL",
+        "Apache",
+        "MIT",
+        "ms",
+        "dmg",
+        "deb",
+        "Teredo",
+    ];
+    // Words with digits are names (eth0, GB18030, NAT64), not English.
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+        .filter(|w| !SHARED.iter().any(|s| s.eq_ignore_ascii_case(w)))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_screen_is_chinese_in_the_chinese_window() {
+    let mut harness = app(Lang::Zh);
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut look = |harness: &Harness<'static, SockScopeApp>, screen: &str| {
+        for text in shown_texts(harness) {
+            if !english_words(&text).is_empty() {
+                found.push((screen.to_string(), text));
+            }
+        }
+    };
+    look(&harness, "start");
+    for tab in ["+ TCP 客户端", "+ TCP 服务器", "+ UDP", "+ 转发"] {
+        harness.get_by_label(tab).click();
+        harness.run_steps(3);
+        look(&harness, tab);
+    }
+    for window in ["地址工具", "文件传输", "测试序列", "关于"] {
+        harness.get_by_label(window).click();
+        harness.run_steps(3);
+        look(&harness, window);
+    }
+    found.sort();
+    found.dedup();
+    for (screen, text) in &found {
+        eprintln!("{screen}: {text:?}");
+    }
+    assert!(
+        found.is_empty(),
+        "{} English texts in the Chinese window",
+        found.len()
+    );
+}

@@ -9,7 +9,7 @@ use super::path_field::{DialogKind, PathField};
 use super::sequence_panel::SequencePanel;
 use super::session_tab::{SessionKind, SessionTab, TabRequest, TabSettings};
 use super::widgets::ERROR_COLOR;
-use crate::engine::{Command, EngineHandle};
+use crate::engine::{Command, EngineHandle, SessionId};
 use crate::payload::TextEncoding;
 use eframe::egui::{self, RichText};
 use std::net::IpAddr;
@@ -47,8 +47,8 @@ struct PathPrompt {
 
 #[derive(Clone, Copy)]
 enum PathPurpose {
-    SaveLog { tab: usize, csv: bool },
-    Capture { tab: usize },
+    SaveLog { tab: SessionId, csv: bool },
+    Capture { tab: SessionId },
 }
 
 /// Results of work done off the UI thread.
@@ -258,13 +258,13 @@ impl SockScopeApp {
         for command in commands {
             self.engine.send(command);
         }
-        match request {
-            Some(TabRequest::SaveLog { csv }) => self.ask_path(PathPurpose::SaveLog {
-                tab: self.active,
-                csv,
-            }),
-            Some(TabRequest::Capture) => self.ask_path(PathPurpose::Capture { tab: self.active }),
-            None => {}
+        // A request comes from the tab in front; the prompt keeps that tab's id.
+        match (request, self.tabs.get(self.active).map(|tab| tab.id)) {
+            (Some(TabRequest::SaveLog { csv }), Some(tab)) => {
+                self.ask_path(PathPurpose::SaveLog { tab, csv })
+            }
+            (Some(TabRequest::Capture), Some(tab)) => self.ask_path(PathPurpose::Capture { tab }),
+            _ => {}
         }
         self.prompt_ui(ui.ctx());
         self.sequences.show(ui.ctx(), self.lang);
@@ -331,6 +331,8 @@ impl SockScopeApp {
         egui::Window::new(title)
             .collapsible(false)
             .resizable(false)
+            // In the middle, so the tabs and the toolbar stay reachable while it is open.
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
             .show(ctx, |ui| {
                 ui.label(t.path_fallback);
                 prompt
@@ -359,19 +361,20 @@ impl SockScopeApp {
 
     fn act_on_path(&mut self, purpose: PathPurpose, path: PathBuf, ctx: &egui::Context) {
         let t = self.lang.t();
+        let (PathPurpose::Capture { tab: id } | PathPurpose::SaveLog { tab: id, .. }) = purpose;
+        // Found by its id: the tab asked about may have closed, and others moved, meanwhile.
+        let Some(tab) = self.tabs.iter().find(|tab| tab.id == id) else {
+            self.status = Some((t.tab_gone.to_string(), true));
+            return;
+        };
         match purpose {
-            PathPurpose::Capture { tab } => {
-                if let Some(tab) = self.tabs.get(tab) {
-                    self.engine.send(Command::Capture {
-                        session: tab.id,
-                        path: Some(path),
-                    });
-                }
+            PathPurpose::Capture { .. } => {
+                self.engine.send(Command::Capture {
+                    session: tab.id,
+                    path: Some(path),
+                });
             }
-            PathPurpose::SaveLog { tab, csv } => {
-                let Some(tab) = self.tabs.get(tab) else {
-                    return;
-                };
+            PathPurpose::SaveLog { csv, .. } => {
                 let entries = tab.log.snapshot();
                 let encoding = tab.log.encoding;
                 let tx = self.notices.0.clone();

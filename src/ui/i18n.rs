@@ -72,6 +72,7 @@ pub struct Texts {
     pub reply_limit: &'static str,
     /// "none" in the line-ending and checksum pickers.
     pub none: &'static str,
+    pub tab_gone: &'static str,
     pub reply_limit_hint: &'static str,
     pub replies_held_back: &'static str,
     pub macros: &'static str,
@@ -297,6 +298,7 @@ pub static EN: Texts = Texts {
     fired: "times",
     reply_limit: "Auto-replies at most /s",
     none: "none",
+    tab_gone: "That session's tab was closed meanwhile: nothing was saved.",
     reply_limit_hint: "Rules and UDP echo answer at most this many times per second; past that they pause 2 s, so two instances answering each other cannot loop (0: no limit)",
     replies_held_back: "Auto-replies held back by the limit:",
     macros: "Macros {{…}}",
@@ -522,6 +524,7 @@ pub static ZH: Texts = Texts {
     fired: "次",
     reply_limit: "自动回复每秒最多",
     none: "无",
+    tab_gone: "该会话标签已关闭,未保存任何内容。",
     reply_limit_hint: "自动应答规则和 UDP 回显每秒最多回复这么多次;超过后暂停 2 秒,避免两个实例互相应答形成死循环(0 表示不限制)",
     replies_held_back: "因超过上限未发送的自动回复:",
     macros: "宏 {{…}}",

@@ -717,3 +717,67 @@ fn every_screen_is_chinese_in_the_chinese_window() {
         found.len()
     );
 }
+
+/// The prompt of "Save log…" belongs to its tab, not to a position: a tab closed before the
+/// prompt is answered does not make it save another tab's log (or nothing, silently).
+#[test]
+fn a_save_prompt_saves_its_own_tab_after_another_tab_closes() {
+    let mut harness = app(Lang::En);
+    let mut ports = Vec::new();
+    for _ in 0..2 {
+        harness.get_by_label("+ UDP").click();
+        harness.run_steps(2);
+        let field = harness
+            .get_all_by_role_and_label(egui::accesskit::Role::TextInput, "Local address")
+            .next()
+            .unwrap();
+        field.click();
+        harness.run_steps(1);
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        harness
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, "Local address")
+            .type_text("127.0.0.1");
+        harness.run_steps(2);
+        type_into(&mut harness, "Local port", "0");
+        harness.get_by_label("Open").click();
+        let n = harness.state().tabs.len() - 1;
+        step_until(&mut harness, "open", |h| {
+            matches!(h.state().tabs[n].state, TabState::Open { .. })
+        });
+        if let TabState::Open { local, .. } = harness.state().tabs[n].state {
+            ports.push(local.port());
+        }
+    }
+    // The second tab is in front: ask to save its log, then close the first tab.
+    harness.get_by_label("Save log…").click();
+    harness.run_steps(2);
+    harness.get_all_by_label("×").next().unwrap().click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().tabs.len(), 1);
+    let dir = std::env::temp_dir().join(format!("sockscope-gui-prompt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("second.txt");
+    let _ = std::fs::remove_file(&path);
+    harness
+        .get_by(|n| {
+            n.role() == egui::accesskit::Role::TextInput
+                && n.value().is_some_and(|v| v.ends_with("sockscope-log.txt"))
+        })
+        .click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by(|n| {
+            n.role() == egui::accesskit::Role::TextInput
+                && n.value().is_some_and(|v| v.ends_with("sockscope-log.txt"))
+        })
+        .type_text(path.to_str().unwrap());
+    harness.run_steps(2);
+    harness.get_by_label("OK").click();
+    step_until(&mut harness, "the saved log", |h| {
+        h.query_by_label_contains("Log saved to").is_some()
+    });
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.contains(&format!(":{}", ports[1])), "{saved}");
+    assert!(!saved.contains(&format!(":{}", ports[0])), "{saved}");
+}

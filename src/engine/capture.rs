@@ -2,8 +2,8 @@
 //! full whatever the display shows. The disk work happens on a file thread of its own
 //! ([`SpoolWriter`]), so a capture does not slow the sockets down.
 
-use super::file_io::SpoolWriter;
-use super::{NetError, NetErrorKind};
+use super::file_io::{file_error, SpoolWriter};
+use super::NetError;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -77,8 +77,4 @@ fn finish(t: Target) -> CaptureEnd {
         bytes: t.written,
         error,
     }
-}
-
-fn file_error(path: &Path, err: &std::io::Error) -> NetError {
-    NetError::new(NetErrorKind::File, format!("{}: {err}", path.display()))
 }

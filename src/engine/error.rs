@@ -1,7 +1,7 @@
 //! Network failures as types, so the window can say each one in the user's language.
 
-use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 /// What went wrong, in the terms a tester thinks in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,14 +42,28 @@ pub enum NetErrorKind {
     Other,
 }
 
-/// A network failure: its kind plus the system's own words.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A network failure: its kind, the detail in words, and the system's own error when there is
+/// one (kept as the error's source, so its code stays inspectable).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}: {detail}", self.summary())]
 pub struct NetError {
     /// The class of failure.
     pub kind: NetErrorKind,
     /// The system's message or other detail (English).
     pub detail: String,
+    /// The I/O error behind it, if any.
+    #[source]
+    source: Option<Arc<io::Error>>,
 }
+
+/// Two errors are the same failure when kind and detail agree (the source is how we know).
+impl PartialEq for NetError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.detail == other.detail
+    }
+}
+
+impl Eq for NetError {}
 
 impl NetError {
     /// Builds an error of a kind with a detail.
@@ -57,7 +71,19 @@ impl NetError {
         Self {
             kind,
             detail: detail.into(),
+            source: None,
         }
+    }
+
+    /// The same error with `err` kept as its source.
+    pub fn caused_by(mut self, err: io::Error) -> Self {
+        self.source = Some(Arc::new(err));
+        self
+    }
+
+    /// The system's error behind this one, if any.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        self.source.as_deref()
     }
 
     /// Classifies an I/O error.
@@ -77,7 +103,7 @@ impl NetError {
             K::NotConnected => NetErrorKind::NotConnected,
             _ => NetErrorKind::Other,
         };
-        Self::new(kind, err.to_string())
+        Self::new(kind, err.to_string()).caused_by(copy_io(err))
     }
 
     /// Short English description of the kind (the CLI's wording; the window translates).
@@ -104,16 +130,43 @@ impl NetError {
     }
 }
 
-impl fmt::Display for NetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.summary(), self.detail)
+/// An owned copy of a borrowed I/O error: the OS code when there is one, else kind and text.
+pub(crate) fn copy_io(err: &io::Error) -> io::Error {
+    match err.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(err.kind(), err.to_string()),
     }
 }
 
-impl std::error::Error for NetError {}
-
 impl From<io::Error> for NetError {
     fn from(err: io::Error) -> Self {
-        Self::from_io(&err)
+        let classified = Self::from_io(&err);
+        classified.caused_by(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_error_stays_inspectable_behind_the_words() {
+        let refused = NetError::from(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(refused.kind, NetErrorKind::Refused);
+        let source = std::error::Error::source(&refused)
+            .and_then(|s| s.downcast_ref::<Arc<io::Error>>())
+            .map(|e| e.kind());
+        assert_eq!(source, Some(io::ErrorKind::ConnectionRefused));
+        // A borrowed OS error keeps its code.
+        let in_use = NetError::from_io(&io::Error::from_raw_os_error(98));
+        assert_eq!(
+            in_use.io_error().and_then(io::Error::raw_os_error),
+            Some(98)
+        );
+        assert!(refused.to_string().starts_with("connection refused: "));
+        assert_eq!(
+            NetError::new(NetErrorKind::Other, "x"),
+            NetError::new(NetErrorKind::Other, "x")
+        );
     }
 }

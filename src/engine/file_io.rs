@@ -15,6 +15,7 @@ const BLOCKS_AHEAD: usize = 4;
 
 pub(crate) fn file_error(path: &Path, e: &std::io::Error) -> NetError {
     NetError::new(NetErrorKind::File, format!("{}: {e}", path.display()))
+        .caused_by(super::error::copy_io(e))
 }
 
 /// A file read ahead on its own thread.

@@ -1,0 +1,363 @@
+//! Chinese and English texts. One struct with a field per text, so a missing translation is a
+//! compile error, not a blank label.//!
+//! The tables live one per language: [`en`] and [`zh`]; this module holds the struct, the
+//! language switch and the translations of errors.
+
+mod en;
+mod zh;
+
+pub use en::EN;
+pub use zh::ZH;
+
+use crate::engine::{AddressError, NetError, NetErrorKind};
+use crate::payload::PayloadError;
+
+/// The language of the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// The system's language: Chinese for any `zh*` locale, else English.
+    pub fn from_system() -> Self {
+        match sys_locale::get_locale() {
+            Some(l) if l.to_ascii_lowercase().starts_with("zh") => Lang::Zh,
+            _ => Lang::En,
+        }
+    }
+
+    /// The texts of this language.
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Zh => &ZH,
+        }
+    }
+}
+
+/// Every label of the window in one language.
+pub struct Texts {
+    pub max_mib: &'static str,
+    pub workflow_file: &'static str,
+    pub sequences: &'static str,
+    pub steps: &'static str,
+    pub step: &'static str,
+    pub step_send: &'static str,
+    pub step_expect: &'static str,
+    pub step_wait: &'static str,
+    pub add_send: &'static str,
+    pub add_expect: &'static str,
+    pub add_wait: &'static str,
+    pub sequence_file: &'static str,
+    pub save_sequence: &'static str,
+    pub load_sequence: &'static str,
+    pub run_sequence: &'static str,
+    pub passed: &'static str,
+    pub failed: &'static str,
+    pub report_file: &'static str,
+    pub export_report: &'static str,
+    pub relay: &'static str,
+    pub relay_target: &'static str,
+    pub start_relay: &'static str,
+    pub relaying: &'static str,
+    pub quick_commands: &'static str,
+    pub quick_name: &'static str,
+    pub add_quick: &'static str,
+    pub add_quick_hint: &'static str,
+    pub remove: &'static str,
+    pub import: &'static str,
+    pub export: &'static str,
+    pub imported: &'static str,
+    pub exported: &'static str,
+    pub load_rules: &'static str,
+    pub load_rules_hint: &'static str,
+    pub rules_loaded: &'static str,
+    pub fired: &'static str,
+    pub reply_limit: &'static str,
+    /// "none" in the line-ending and checksum pickers.
+    pub none: &'static str,
+    pub tab_gone: &'static str,
+    pub reply_limit_hint: &'static str,
+    pub replies_held_back: &'static str,
+    pub macros: &'static str,
+    pub macros_hint: &'static str,
+    pub about: &'static str,
+    pub about_title: &'static str,
+    pub licence: &'static str,
+    pub bundled_font: &'static str,
+    pub third_party: &'static str,
+    pub welcome: &'static str,
+    pub hint_client: &'static str,
+    pub hint_server: &'static str,
+    pub hint_udp: &'static str,
+    pub got_it: &'static str,
+    pub portable_mode: &'static str,
+    pub files: &'static str,
+    pub send_a_file: &'static str,
+    pub receive_files: &'static str,
+    pub to_host: &'static str,
+    pub mode_raw_tcp: &'static str,
+    pub mode_raw_udp: &'static str,
+    pub mode_verified: &'static str,
+    pub chunk: &'static str,
+    pub rate_limit: &'static str,
+    pub listen_port: &'static str,
+    pub save_to_file: &'static str,
+    pub save_to_folder: &'static str,
+    pub start: &'static str,
+    pub jobs: &'static str,
+    pub running: &'static str,
+    pub waiting: &'static str,
+    pub out_missing: &'static str,
+    pub file_missing: &'static str,
+    pub file_done: &'static str,
+    pub send_file: &'static str,
+    pub file_path: &'static str,
+    pub browse: &'static str,
+    pub cancel_file: &'static str,
+    pub time_left: &'static str,
+    pub new_session: &'static str,
+    pub tcp_client: &'static str,
+    pub tcp_server: &'static str,
+    pub udp: &'static str,
+    pub language: &'static str,
+    pub close_tab: &'static str,
+    pub no_sessions: &'static str,
+    pub remote_host: &'static str,
+    pub remote_port: &'static str,
+    pub local_addr: &'static str,
+    pub local_port: &'static str,
+    pub destination: &'static str,
+    pub connect: &'static str,
+    pub disconnect: &'static str,
+    pub listen: &'static str,
+    pub stop: &'static str,
+    pub open_udp: &'static str,
+    pub close_udp: &'static str,
+    pub state_closed: &'static str,
+    pub state_opening: &'static str,
+    pub state_connected: &'static str,
+    pub state_listening: &'static str,
+    pub state_bound: &'static str,
+    pub state_not_listening: &'static str,
+    pub stop_accepting: &'static str,
+    pub echo: &'static str,
+    pub broadcast: &'static str,
+    pub multicast_group: &'static str,
+    pub join: &'static str,
+    pub leave: &'static str,
+    pub reply_to_last: &'static str,
+    pub receive_log: &'static str,
+    pub show_text: &'static str,
+    pub show_hex: &'static str,
+    pub show_both: &'static str,
+    pub pause: &'static str,
+    pub clear: &'static str,
+    pub auto_scroll: &'static str,
+    pub wrap: &'static str,
+    pub filter: &'static str,
+    pub copy: &'static str,
+    pub save_log: &'static str,
+    pub save_csv: &'static str,
+    pub save_received: &'static str,
+    pub stop_saving: &'static str,
+    pub saving_to: &'static str,
+    pub saved: &'static str,
+    pub max_entries: &'static str,
+    pub dropped_note: &'static str,
+    pub not_shown_note: &'static str,
+    pub send: &'static str,
+    pub send_data: &'static str,
+    pub text: &'static str,
+    pub hex: &'static str,
+    pub encoding: &'static str,
+    pub escapes: &'static str,
+    pub line_ending: &'static str,
+    pub checksum: &'static str,
+    pub repeat_every: &'static str,
+    pub ms: &'static str,
+    pub start_repeat: &'static str,
+    pub stop_repeat: &'static str,
+    pub sent_times: &'static str,
+    pub history: &'static str,
+    pub send_to: &'static str,
+    pub all_clients: &'static str,
+    pub clients: &'static str,
+    pub address: &'static str,
+    pub since: &'static str,
+    pub bytes_in: &'static str,
+    pub bytes_out: &'static str,
+    pub no_clients: &'static str,
+    pub rx: &'static str,
+    pub tx: &'static str,
+    pub packets: &'static str,
+    pub rate: &'static str,
+    pub reset: &'static str,
+    pub bytes_to_send: &'static str,
+    pub send_hint: &'static str,
+    pub connected_to: &'static str,
+    pub listening_on: &'static str,
+    pub bound_to: &'static str,
+    pub client_connected: &'static str,
+    pub client_left: &'static str,
+    pub closed_by_peer: &'static str,
+    pub closed_locally: &'static str,
+    pub session_closed: &'static str,
+    pub log_saved: &'static str,
+    pub path_fallback: &'static str,
+    pub ok: &'static str,
+    pub cancel: &'static str,
+    pub err_port: &'static str,
+    pub err_host: &'static str,
+    pub err_local: &'static str,
+    pub err_dest: &'static str,
+    pub err_group: &'static str,
+    pub addresses: &'static str,
+    pub interfaces: &'static str,
+    pub refresh: &'static str,
+    pub use_as_local: &'static str,
+    pub use_hint: &'static str,
+    pub up: &'static str,
+    pub down: &'static str,
+    pub classify: &'static str,
+    pub addr_input: &'static str,
+    pub class: &'static str,
+    pub prefix: &'static str,
+    pub prefix_given: &'static str,
+    pub prefix_classful: &'static str,
+    pub prefix_default: &'static str,
+    pub netmask: &'static str,
+    pub wildcard: &'static str,
+    pub network: &'static str,
+    pub broadcast_addr: &'static str,
+    pub hosts: &'static str,
+    pub usable: &'static str,
+    pub of_total: &'static str,
+    pub binary: &'static str,
+    pub hex_int: &'static str,
+    pub ranges: &'static str,
+    pub no_special: &'static str,
+    pub reachable: &'static str,
+    pub not_reachable: &'static str,
+    pub scope: &'static str,
+    pub subnets: &'static str,
+    pub previous: &'static str,
+    pub next: &'static str,
+    pub split_into: &'static str,
+    pub subnets_of: &'static str,
+    pub more_subnets: &'static str,
+    pub same_subnet: &'static str,
+    pub other_addr: &'static str,
+    pub same_yes: &'static str,
+    pub same_no: &'static str,
+    pub ports: &'static str,
+    pub port_input: &'static str,
+    pub well_known: &'static str,
+    pub registered: &'static str,
+    pub dynamic: &'static str,
+    pub privileged: &'static str,
+    pub unprivileged: &'static str,
+    pub ephemeral_note: &'static str,
+    pub ephemeral_general: &'static str,
+    pub services: &'static str,
+}
+
+/// A network error in the user's language, with the system's detail after it.
+pub fn net_error(lang: Lang, e: &NetError) -> String {
+    let what = match (lang, e.kind) {
+        (Lang::En, _) => e.summary(),
+        (Lang::Zh, NetErrorKind::Refused) => "连接被拒绝(对方端口没有程序在监听)",
+        (Lang::Zh, NetErrorKind::Unreachable) => "主机不可达",
+        (Lang::Zh, NetErrorKind::Timeout) => "连接超时",
+        (Lang::Zh, NetErrorKind::Reset) => "连接被对方重置",
+        (Lang::Zh, NetErrorKind::AddrInUse) => "端口已被占用",
+        (Lang::Zh, NetErrorKind::AddrNotAvailable) => "本机没有这个地址",
+        (Lang::Zh, NetErrorKind::PermissionDenied) => "权限不足(小于 1024 的端口或未开启广播)",
+        (Lang::Zh, NetErrorKind::HostNotFound) => "找不到主机",
+        (Lang::Zh, NetErrorKind::InvalidAddress) => "地址无效",
+        (Lang::Zh, NetErrorKind::SendQueueFull) => "发送队列已满(对方没有在读取)",
+        (Lang::Zh, NetErrorKind::NotConnected) => "未连接",
+        (Lang::Zh, NetErrorKind::File) => "文件错误",
+        (Lang::Zh, NetErrorKind::Cancelled) => "已取消",
+        // Our own words, wholly in Chinese: the limit is in the field beside the rules.
+        (Lang::Zh, NetErrorKind::ReplyLimit) => {
+            return format!(
+                "自动回复已暂停:每秒回复次数超过上限(可能是两端互相应答的死循环),{} 秒后恢复",
+                crate::engine::REPLY_PAUSE.as_secs()
+            )
+        }
+        (Lang::Zh, NetErrorKind::LoopRisk) => {
+            let rule = e.detail.split('\'').nth(1).unwrap_or("");
+            return format!(
+                "规则“{rule}”的回复会匹配它自己的模式:若对方也这样应答或开启回显,双方会无限互相应答;每秒回复上限会暂停这种循环"
+            );
+        }
+        (Lang::Zh, NetErrorKind::Guard) => "已被保护机制断开(对方长时间无数据或连接过多)",
+        (Lang::Zh, NetErrorKind::Other) => "网络错误",
+    };
+    format!("{what}: {}", e.detail)
+}
+
+/// Why typed data cannot be sent, in the user's language.
+pub fn payload_error(lang: Lang, e: &PayloadError) -> String {
+    match lang {
+        Lang::En => e.to_string(),
+        Lang::Zh => match e {
+            PayloadError::HexInvalidChar { position, ch } => {
+                format!("第 {position} 个字符 '{ch}' 不是十六进制数字")
+            }
+            PayloadError::HexOddDigits { position } => {
+                format!("从第 {position} 个字符开始的十六进制数字个数是奇数")
+            }
+            PayloadError::Unencodable {
+                position,
+                ch,
+                encoding,
+            } => format!(
+                "第 {position} 个字符 '{ch}' 无法用 {} 编码",
+                encoding.label()
+            ),
+            PayloadError::BadMacro { position } => {
+                format!("第 {position} 个字符处的宏未知或未闭合(可用 {{{{date}}}}、{{{{time}}}}、{{{{counter}}}}、{{{{rand:N}}}}、{{{{len}}}} 等)")
+            }
+            PayloadError::MacroArgument { position, .. } => {
+                format!("第 {position} 个字符处的宏参数超出范围({{{{rand:N}}}} 的 N 为 1 到 4096)")
+            }
+            PayloadError::LengthTooLong { name, len, max } => {
+                format!("{name} 放不下 {len} 字节的长度(最多 {max}),没有发送")
+            }
+            PayloadError::BadEscape { position } => {
+                format!("第 {position} 个字符处的转义无效(可用 \\r \\n \\t \\\\ \\0 \\xHH)")
+            }
+        },
+    }
+}
+
+/// Why an address entry cannot be classified, in the user's language.
+pub fn addr_error(lang: Lang, e: &crate::addr::AddrError) -> String {
+    use crate::addr::AddrError as E;
+    match lang {
+        Lang::En => e.to_string(),
+        Lang::Zh => match e {
+            E::Empty => "请输入地址".into(),
+            E::BadAddress(s) => format!("'{s}' 不是 IPv4 或 IPv6 地址"),
+            E::BadPrefix(s) => format!("'{s}' 不是有效前缀长度(IPv4 为 0-32,IPv6 为 0-128)"),
+            E::BadMask(s) => format!("'{s}' 不是有效的子网掩码:1 必须从左边连续排列"),
+            E::MaskForIpv6 => "IPv6 请用前缀长度(如 /64),不用点分掩码".into(),
+        },
+    }
+}
+
+/// Why an address field is not valid, in the user's language.
+pub fn address_error(lang: Lang, e: AddressError) -> &'static str {
+    let t = lang.t();
+    match e {
+        AddressError::BadPort => t.err_port,
+        AddressError::Empty | AddressError::BadHost | AddressError::BracketsNeeded => t.err_host,
+        AddressError::MissingPort => t.err_dest,
+    }
+}

@@ -1,0 +1,727 @@
+//! One session tab: endpoint settings, state, receive log, send panel, clients and counters.
+//! It owns UI state only; sockets live in the engine and news arrives as events.
+//!
+//! This module is the tab's model — its state, the event reducer ([`SessionTab::on_event`]),
+//! validation and the commands it builds — unit-tested without a window; [`view`] draws it.
+
+mod view;
+
+use super::i18n::{self, Lang, Texts};
+use super::log_view::{clock, human_bytes, EntryKind, LogAction, LogEntry, LogView};
+use super::path_field::{DialogKind, PathField};
+use crate::engine::{
+    parse_host, parse_host_port, parse_port, CloseReason, Command, ConnId, CountersSnapshot,
+    Direction, Event, NetError, Repeat, SendTarget, SessionConfig, SessionId, SessionStats,
+    SocketOptions, StreamOptions,
+};
+use crate::payload::{build_payload, InputMode, SendFormat, Template};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The three kinds of session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SessionKind {
+    /// Connects to a server.
+    TcpClient,
+    /// Accepts many clients.
+    TcpServer,
+    /// Sends and receives datagrams.
+    Udp,
+    /// Forwards each client to a target and back, logging both.
+    Relay,
+}
+
+impl SessionKind {
+    /// The kind's name in the user's language.
+    pub fn label(self, t: &Texts) -> &'static str {
+        match self {
+            SessionKind::TcpClient => t.tcp_client,
+            SessionKind::TcpServer => t.tcp_server,
+            SessionKind::Udp => t.udp,
+            SessionKind::Relay => t.relay,
+        }
+    }
+}
+
+/// One item of the send history.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HistoryItem {
+    /// What was typed.
+    pub input: String,
+    /// How it was turned into bytes.
+    pub format: SendFormat,
+}
+
+/// What of a tab survives a restart.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TabSettings {
+    pub kind: SessionKind,
+    pub remote_host: String,
+    pub remote_port: String,
+    pub local_addr: String,
+    pub local_port: String,
+    pub udp_dest: String,
+    pub echo: bool,
+    pub broadcast: bool,
+    pub multicast_group: String,
+    pub format: SendFormat,
+    pub repeat_ms: u64,
+    pub history: Vec<HistoryItem>,
+    pub input: String,
+    pub log_encoding: crate::payload::TextEncoding,
+    pub log_display: super::log_view::DisplayMode,
+    /// Named messages sent with one click or F1–F12.
+    pub quick: Vec<QuickCommand>,
+    /// Path of the auto-reply rules file last loaded.
+    pub rules_path: String,
+    /// A relay tab relays UDP rather than TCP.
+    pub relay_udp: bool,
+    /// Automatic replies (rules, UDP echo) allowed per second (0: no limit).
+    pub reply_limit_per_s: u32,
+}
+
+/// A named message (what to type, and how it becomes bytes).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuickCommand {
+    /// Button label.
+    pub name: String,
+    /// What was typed.
+    pub input: String,
+    /// How it becomes bytes.
+    pub format: SendFormat,
+}
+
+impl Default for TabSettings {
+    fn default() -> Self {
+        Self::new(SessionKind::TcpClient)
+    }
+}
+
+impl TabSettings {
+    /// Settings a new tab of `kind` starts with.
+    pub fn new(kind: SessionKind) -> Self {
+        Self {
+            kind,
+            remote_host: "127.0.0.1".into(),
+            remote_port: "8080".into(),
+            local_addr: "0.0.0.0".into(),
+            local_port: match kind {
+                SessionKind::TcpServer => "8080".into(),
+                SessionKind::Relay => "9000".into(),
+                SessionKind::Udp => "7788".into(),
+                SessionKind::TcpClient => String::new(),
+            },
+            udp_dest: "127.0.0.1:8080".into(),
+            echo: false,
+            broadcast: false,
+            multicast_group: "239.255.0.1".into(),
+            format: SendFormat::default(),
+            repeat_ms: 1000,
+            history: Vec::new(),
+            input: String::new(),
+            log_encoding: crate::payload::TextEncoding::Utf8,
+            log_display: super::log_view::DisplayMode::Text,
+            quick: Vec::new(),
+            rules_path: String::new(),
+            relay_udp: false,
+            reply_limit_per_s: crate::engine::DEFAULT_REPLY_LIMIT_PER_S,
+        }
+    }
+}
+
+/// Where the session stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TabState {
+    /// Not open; the error if the last attempt or the session failed.
+    Closed(Option<NetError>),
+    /// Open requested, no answer yet.
+    Opening,
+    /// Open at `local` (connected to `peer` for a client).
+    Open {
+        local: SocketAddr,
+        peer: Option<SocketAddr>,
+        listening: bool,
+    },
+}
+
+/// A connected client of a server (or the client's own connection).
+pub struct ClientRow {
+    /// Remote address.
+    pub peer: SocketAddr,
+    /// When it connected.
+    pub since: SystemTime,
+    /// Its counters.
+    pub counters: CountersSnapshot,
+}
+
+/// What the tab asks the window to do (things that need the window: files, dialogs).
+pub enum TabRequest {
+    /// Ask for a path to save the log to.
+    SaveLog { csv: bool },
+    /// Ask for a path to save received data to.
+    Capture,
+}
+
+/// A session tab.
+pub struct SessionTab {
+    /// The engine's id of this session.
+    pub id: SessionId,
+    /// What the user set.
+    pub settings: TabSettings,
+    /// Where the session stands.
+    pub state: TabState,
+    /// What arrived and went.
+    pub log: LogView,
+    /// Connected clients (server) or the connection (client).
+    pub clients: BTreeMap<ConnId, ClientRow>,
+    /// The client to send to; `None` sends to all.
+    pub send_to: Option<ConnId>,
+    /// UDP: answer whoever sent last instead of the destination field.
+    pub reply_to_last: bool,
+    /// Latest counters and rates.
+    pub stats: SessionStats,
+    /// (seconds since start, rx B/s, tx B/s) of the last minutes.
+    pub rates: VecDeque<[f64; 3]>,
+    started: Instant,
+    /// A repeating send runs.
+    pub repeating: bool,
+    /// Capture to file in progress.
+    pub capture: Option<PathBuf>,
+    /// The last failure to show next to the state.
+    pub last_error: Option<String>,
+    /// A file being sent over the session.
+    pub file_progress: Option<FileProgress>,
+    /// The file to send over the session (typed, or picked).
+    pub file: PathField,
+    /// File for quick-command import/export and rules.
+    pub workflow_file: PathField,
+    /// Result of the last import, export or rules load (text, failed).
+    pub workflow_note: Option<(String, bool)>,
+    /// Names of the loaded auto-reply rules, in order.
+    pub rule_names: Vec<String>,
+}
+
+/// How far a file transfer has come.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FileProgress {
+    /// Bytes done.
+    pub done: u64,
+    /// Bytes in all, when known.
+    pub total: Option<u64>,
+    /// Bytes per second so far.
+    pub rate: f64,
+}
+
+impl SessionTab {
+    /// A closed tab with settings.
+    pub fn new(id: SessionId, settings: TabSettings) -> Self {
+        let rules_path = settings.rules_path.clone();
+        let mut log = LogView::default();
+        log.encoding = settings.log_encoding;
+        log.display = settings.log_display;
+        Self {
+            id,
+            settings,
+            state: TabState::Closed(None),
+            log,
+            clients: BTreeMap::new(),
+            send_to: None,
+            reply_to_last: false,
+            stats: SessionStats::default(),
+            rates: VecDeque::new(),
+            started: Instant::now(),
+            repeating: false,
+            capture: None,
+            last_error: None,
+            file_progress: None,
+            file: PathField::default(),
+            // The rules file last loaded is where the next import or load starts.
+            workflow_file: PathField::new(rules_path),
+            workflow_note: None,
+            rule_names: Vec::new(),
+        }
+    }
+
+    /// The tab's title: kind and endpoint.
+    pub fn title(&self, t: &Texts) -> String {
+        let s = &self.settings;
+        let end = match s.kind {
+            SessionKind::TcpClient => format!("{}:{}", s.remote_host, s.remote_port),
+            _ => format!(":{}", s.local_port),
+        };
+        format!("{} {end}", s.kind.label(t))
+    }
+
+    /// Is the session open or opening?
+    pub fn is_active(&self) -> bool {
+        !matches!(self.state, TabState::Closed(_))
+    }
+
+    /// Field errors of the endpoint settings, in the user's language; `None` when valid.
+    pub fn endpoint_errors(&self, lang: Lang, local_ips: &[IpAddr]) -> EndpointErrors {
+        let s = &self.settings;
+        let t = lang.t();
+        let mut e = EndpointErrors::default();
+        match s.kind {
+            SessionKind::TcpClient => {
+                e.host = parse_host(&s.remote_host)
+                    .err()
+                    .map(|x| i18n::address_error(lang, x));
+                e.port = match parse_port(&s.remote_port) {
+                    Ok(0) | Err(_) => Some(t.err_port),
+                    Ok(_) => None,
+                };
+            }
+            SessionKind::TcpServer | SessionKind::Udp | SessionKind::Relay => {
+                e.local = match s.local_addr.trim().parse::<IpAddr>() {
+                    Ok(ip) if ip.is_unspecified() || local_ips.contains(&ip) => None,
+                    _ => Some(t.err_local),
+                };
+                e.port = parse_port(&s.local_port).err().map(|_| t.err_port);
+                // A relay needs its target; UDP's destination may be left empty.
+                if s.kind == SessionKind::Relay
+                    || (s.kind == SessionKind::Udp && !s.udp_dest.trim().is_empty())
+                {
+                    e.dest = parse_host_port(&s.udp_dest)
+                        .err()
+                        .map(|x| i18n::address_error(lang, x));
+                }
+            }
+        }
+        e
+    }
+
+    /// The engine configuration for the current settings (valid settings assumed).
+    pub fn config(&self) -> Option<SessionConfig> {
+        let s = &self.settings;
+        let options = SocketOptions::default();
+        Some(match s.kind {
+            SessionKind::TcpClient => {
+                let host = parse_host(&s.remote_host).ok()?;
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                SessionConfig::TcpClient {
+                    remote: format!("{host}:{}", parse_port(&s.remote_port).ok()?),
+                    connect_timeout: Duration::from_secs(5),
+                    options,
+                }
+            }
+            SessionKind::TcpServer => SessionConfig::TcpServer {
+                bind: SocketAddr::new(
+                    s.local_addr.trim().parse().ok()?,
+                    parse_port(&s.local_port).ok()?,
+                ),
+                echo: s.echo,
+                options,
+            },
+            SessionKind::Relay => SessionConfig::Relay {
+                listen: SocketAddr::new(
+                    s.local_addr.trim().parse().ok()?,
+                    parse_port(&s.local_port).ok()?,
+                ),
+                target: s.udp_dest.trim().to_string(),
+                udp: s.relay_udp,
+            },
+            SessionKind::Udp => SessionConfig::Udp {
+                bind: SocketAddr::new(
+                    s.local_addr.trim().parse().ok()?,
+                    parse_port(&s.local_port).ok()?,
+                ),
+                default_dest: (!s.udp_dest.trim().is_empty())
+                    .then(|| s.udp_dest.trim().to_string()),
+                broadcast: s.broadcast,
+                echo: s.echo,
+                options,
+            },
+        })
+    }
+
+    /// Takes in one engine event of this session.
+    pub fn on_event(&mut self, event: Event, lang: Lang) {
+        let t = lang.t();
+        match event {
+            Event::Opened { local, peer, .. } => {
+                self.state = TabState::Open {
+                    local,
+                    peer,
+                    listening: matches!(
+                        self.settings.kind,
+                        SessionKind::TcpServer | SessionKind::Relay
+                    ),
+                };
+                self.last_error = None;
+                let text = match (self.settings.kind, peer) {
+                    (_, Some(p)) => format!("{} {p} ({local})", t.connected_to),
+                    (SessionKind::TcpServer, None) => format!("{} {local}", t.listening_on),
+                    (SessionKind::Relay, None) => {
+                        format!("{} {local} → {}", t.relaying, self.settings.udp_dest.trim())
+                    }
+                    _ => format!("{} {local}", t.bound_to),
+                };
+                self.log.info(EntryKind::Info, text);
+            }
+            Event::ConnOpened { conn, peer, .. } => {
+                self.clients.insert(
+                    conn,
+                    ClientRow {
+                        peer,
+                        since: SystemTime::now(),
+                        counters: CountersSnapshot::default(),
+                    },
+                );
+                if matches!(
+                    self.settings.kind,
+                    SessionKind::TcpServer | SessionKind::Relay
+                ) {
+                    self.log
+                        .info(EntryKind::Info, format!("{peer} {}", t.client_connected));
+                }
+            }
+            Event::ConnClosed {
+                conn, peer, reason, ..
+            } => {
+                self.clients.remove(&conn);
+                if self.send_to == Some(conn) {
+                    self.send_to = None;
+                }
+                let (kind, why) = match &reason {
+                    CloseReason::PeerClosed => (EntryKind::Info, t.closed_by_peer.to_string()),
+                    CloseReason::LocalClosed => (EntryKind::Info, t.closed_locally.to_string()),
+                    CloseReason::Failed(e) => (EntryKind::Error, i18n::net_error(lang, e)),
+                };
+                self.log
+                    .info(kind, format!("{peer} {}: {why}", t.client_left));
+            }
+            Event::Data {
+                dir,
+                chunks,
+                omitted_bytes,
+                ..
+            } => {
+                self.log.not_shown += omitted_bytes;
+                let kind = match dir {
+                    Direction::Rx => EntryKind::Rx,
+                    Direction::Tx => EntryKind::Tx,
+                };
+                for c in chunks {
+                    self.log.push(LogEntry {
+                        time: c.time,
+                        kind,
+                        peer: Some(c.peer),
+                        bytes: c.bytes,
+                    });
+                }
+            }
+            Event::Stats { stats, .. } => {
+                for (id, counters) in &stats.conns {
+                    if let Some(row) = self.clients.get_mut(id) {
+                        row.counters = *counters;
+                    }
+                }
+                let now = self.started.elapsed().as_secs_f64();
+                self.rates.push_back([now, stats.rx_rate, stats.tx_rate]);
+                while self.rates.front().is_some_and(|r| now - r[0] > 60.0) {
+                    self.rates.pop_front();
+                }
+                self.stats = stats;
+            }
+            Event::ListenStopped { .. } => {
+                if let TabState::Open { listening, .. } = &mut self.state {
+                    *listening = false;
+                }
+            }
+            Event::RepeatDone { .. } => self.repeating = false,
+            Event::CaptureStarted { path, .. } => {
+                self.log.info(
+                    EntryKind::Info,
+                    format!("{} {}", t.saving_to, path.display()),
+                );
+                self.capture = Some(path);
+            }
+            Event::CaptureStopped { path, bytes, .. } => {
+                self.log.info(
+                    EntryKind::Info,
+                    format!("{} {} → {}", t.saved, human_bytes(bytes), path.display()),
+                );
+                self.capture = None;
+            }
+            Event::Progress {
+                done, total, rate, ..
+            } => {
+                self.file_progress = Some(FileProgress { done, total, rate });
+            }
+            Event::FileDone {
+                path,
+                bytes,
+                sha256,
+                ..
+            } => {
+                self.file_progress = None;
+                let hash = sha256.map(|h| format!(" SHA-256 {h}")).unwrap_or_default();
+                self.log.info(
+                    EntryKind::Info,
+                    format!(
+                        "{} {} ({}){hash}",
+                        t.file_done,
+                        path.display(),
+                        human_bytes(bytes)
+                    ),
+                );
+            }
+            Event::Error { error, .. } => {
+                if matches!(
+                    error.kind,
+                    crate::engine::NetErrorKind::Cancelled | crate::engine::NetErrorKind::File
+                ) {
+                    self.file_progress = None;
+                }
+                let text = i18n::net_error(lang, &error);
+                self.log.info(EntryKind::Error, text.clone());
+                self.last_error = Some(text);
+            }
+            Event::Warning { error, .. } => {
+                self.log
+                    .info(EntryKind::Error, i18n::net_error(lang, &error));
+            }
+            // The window does not ask for send outcomes; a failed send is an error event too.
+            Event::SendResult { .. } => {}
+            Event::Closed { error, .. } => {
+                if let Some(e) = &error {
+                    let text = i18n::net_error(lang, e);
+                    self.log.info(EntryKind::Error, text.clone());
+                    self.last_error = Some(text);
+                } else {
+                    self.log.info(EntryKind::Info, t.session_closed.to_string());
+                }
+                self.clients.clear();
+                self.send_to = None;
+                self.repeating = false;
+                self.capture = None;
+                self.file_progress = None;
+                self.state = TabState::Closed(error);
+            }
+        }
+    }
+
+    /// Where a send from this tab goes.
+    fn target(&self) -> SendTarget {
+        match self.settings.kind {
+            SessionKind::TcpClient | SessionKind::Relay => SendTarget::Default,
+            SessionKind::TcpServer => self
+                .send_to
+                .map_or(SendTarget::AllClients, SendTarget::Conn),
+            SessionKind::Udp if self.reply_to_last => SendTarget::LastSender,
+            SessionKind::Udp => SendTarget::To(self.settings.udp_dest.trim().to_string()),
+        }
+    }
+
+    /// The command that sends the current input: fixed bytes, or with macros a template the
+    /// engine expands at each send.
+    fn send_command(&self, bytes: &[u8], repeat: Option<Repeat>) -> Command {
+        self.command_for(&self.settings.input, &self.settings.format, bytes, repeat)
+    }
+
+    /// The command that sends `input` written in `format` (already turned into `bytes`).
+    fn command_for(
+        &self,
+        input: &str,
+        format: &SendFormat,
+        bytes: &[u8],
+        repeat: Option<Repeat>,
+    ) -> Command {
+        let template = format
+            .macros
+            .then(|| Template::parse(input, format).ok())
+            .flatten();
+        match template {
+            Some(template) => Command::SendTemplate {
+                session: self.id,
+                target: self.target(),
+                template,
+                repeat,
+            },
+            None => Command::Send {
+                session: self.id,
+                target: self.target(),
+                bytes: bytes.to_vec(),
+                repeat,
+                ack: None,
+            },
+        }
+    }
+
+    /// Sends a quick command now; an invalid one (edited file) says why in the log.
+    pub fn send_quick(&mut self, index: usize, lang: Lang, commands: &mut Vec<Command>) {
+        let Some(q) = self.settings.quick.get(index).cloned() else {
+            return;
+        };
+        match build_payload(&q.input, &q.format) {
+            Ok(bytes) if self.is_active() => {
+                commands.push(self.command_for(&q.input, &q.format, &bytes, None))
+            }
+            Ok(_) => {}
+            Err(e) => self.log.info(
+                EntryKind::Error,
+                format!("{}: {}", q.name, i18n::payload_error(lang, &e)),
+            ),
+        }
+    }
+
+    /// Puts the current input at the end of the history (once).
+    fn remember(&mut self) {
+        let item = HistoryItem {
+            input: self.settings.input.clone(),
+            format: self.settings.format.clone(),
+        };
+        self.settings.history.retain(|h| *h != item);
+        self.settings.history.push(item);
+        let excess = self.settings.history.len().saturating_sub(50);
+        self.settings.history.drain(..excess);
+    }
+}
+
+/// Per-field reasons why the endpoint cannot be opened.
+#[derive(Default, Debug)]
+pub struct EndpointErrors {
+    pub host: Option<&'static str>,
+    pub port: Option<&'static str>,
+    pub local: Option<&'static str>,
+    pub dest: Option<&'static str>,
+}
+
+impl EndpointErrors {
+    /// No field has an error.
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none() && self.port.is_none() && self.local.is_none() && self.dest.is_none()
+    }
+}
+
+/// Addresses offered for binding: any, loopback, then this machine's interfaces.
+pub fn local_choices(local_ips: &[IpAddr]) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = vec![
+        IpAddr::from([0, 0, 0, 0]),
+        IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED),
+        IpAddr::from([127, 0, 0, 1]),
+    ];
+    for ip in local_ips {
+        if !out.contains(ip) {
+            out.push(*ip);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    //! The tab's reactions, tested without a window: feed events, look at the state.
+    use super::*;
+    use crate::engine::{CloseReason, NetErrorKind};
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn server_tab() -> SessionTab {
+        SessionTab::new(SessionId(7), TabSettings::new(SessionKind::TcpServer))
+    }
+
+    #[test]
+    fn a_server_tab_follows_its_clients_and_ends_closed_with_the_reason() {
+        let mut tab = server_tab();
+        let session = tab.id;
+        tab.on_event(
+            Event::Opened {
+                session,
+                local: addr(8080),
+                peer: None,
+            },
+            Lang::En,
+        );
+        assert!(matches!(
+            tab.state,
+            TabState::Open {
+                listening: true,
+                ..
+            }
+        ));
+        for (conn, port) in [(ConnId(1), 5001), (ConnId(2), 5002)] {
+            tab.on_event(
+                Event::ConnOpened {
+                    session,
+                    conn,
+                    peer: addr(port),
+                    local: addr(8080),
+                },
+                Lang::En,
+            );
+        }
+        assert_eq!(tab.clients.len(), 2);
+        tab.send_to = Some(ConnId(1));
+        assert_eq!(tab.target(), SendTarget::Conn(ConnId(1)));
+        tab.on_event(
+            Event::ConnClosed {
+                session,
+                conn: ConnId(1),
+                peer: addr(5001),
+                reason: CloseReason::PeerClosed,
+            },
+            Lang::En,
+        );
+        assert_eq!(tab.clients.keys().copied().collect::<Vec<_>>(), [ConnId(2)]);
+        // The client the sends went to is gone: sends go to all again, never to a stale id.
+        assert_eq!(tab.target(), SendTarget::AllClients);
+        let failure = NetError::new(NetErrorKind::Reset, "gone");
+        tab.on_event(
+            Event::Closed {
+                session,
+                error: Some(failure.clone()),
+            },
+            Lang::Zh,
+        );
+        assert_eq!(tab.state, TabState::Closed(Some(failure)));
+        assert!(tab.clients.is_empty() && tab.send_to.is_none());
+        assert!(tab
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("连接被对方重置")));
+    }
+
+    #[test]
+    fn a_warning_is_logged_but_does_not_count_as_the_last_error() {
+        let mut tab = server_tab();
+        let error = NetError::new(NetErrorKind::LoopRisk, "rule 'ping' answers itself");
+        tab.on_event(
+            Event::Warning {
+                session: tab.id,
+                error,
+            },
+            Lang::En,
+        );
+        let log = tab.log.snapshot();
+        let last = log.last().expect("a log line");
+        assert_eq!(last.kind, EntryKind::Error);
+        assert!(String::from_utf8_lossy(&last.bytes).contains("'ping'"));
+        assert!(tab.last_error.is_none());
+    }
+
+    #[test]
+    fn bad_endpoint_fields_are_named_and_nothing_can_be_opened() {
+        let mut tab = server_tab();
+        tab.settings.local_port = "70000".into();
+        let errors = tab.endpoint_errors(Lang::En, &[]);
+        assert!(errors.port.is_some() && !errors.is_empty());
+        assert!(tab.config().is_none());
+        tab.settings.local_port = "0".into();
+        assert!(tab.endpoint_errors(Lang::En, &[]).is_empty());
+        assert!(matches!(
+            tab.config(),
+            Some(SessionConfig::TcpServer { .. })
+        ));
+    }
+}

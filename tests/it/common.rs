@@ -10,6 +10,36 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Ends the test binary if it runs past ten minutes (it takes seconds): a regression that
+/// makes a peer wait forever fails CI with this line instead of hanging it. Started by the
+/// helpers every network test goes through.
+pub fn watchdog() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("test-watchdog".into())
+            .spawn(|| {
+                std::thread::sleep(Duration::from_secs(600));
+                eprintln!("the integration tests ran for 10 minutes: something hangs");
+                std::process::exit(101);
+            });
+    });
+}
+
+/// Does this machine have an IPv6 loopback? Asked once, before any IPv6 test, so that a test
+/// skips only for that reason and an engine failure over IPv6 is a failure.
+pub fn ipv6() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        let has = std::net::TcpListener::bind("[::1]:0").is_ok()
+            && std::net::UdpSocket::bind("[::1]:0").is_ok();
+        if !has {
+            eprintln!("no IPv6 loopback on this machine: IPv6 tests are skipped");
+        }
+        has
+    })
+}
+
 /// Generous bound for anything on loopback to happen.
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -21,6 +51,7 @@ pub struct TestEngine {
 
 impl TestEngine {
     pub fn new() -> Self {
+        watchdog();
         Self {
             handle: Engine::spawn(Arc::new(|| {})).expect("engine starts"),
             seen: Vec::new(),
@@ -137,6 +168,7 @@ impl TestEngine {
 
 /// The sockscope binary, as cargo built it for the tests.
 pub fn sockscope() -> Process {
+    watchdog();
     Process::new(env!("CARGO_BIN_EXE_sockscope"))
 }
 
@@ -162,6 +194,7 @@ fn lines<R: std::io::Read + Send + 'static>(r: R) -> mpsc::Receiver<String> {
 
 /// Starts the CLI with arguments.
 pub fn start(args: &[&str]) -> Running {
+    watchdog();
     let mut child = sockscope()
         .args(args)
         .stdin(Stdio::null())

@@ -106,17 +106,12 @@ fn reply_to_last_sender_and_per_send_destination() {
 
 #[test]
 fn udp_over_ipv6_with_echo() {
+    if !common::ipv6() {
+        return;
+    }
     let mut engine = TestEngine::new();
     let session = engine.open(udp_config("[::1]:0", None, true));
-    let local = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        engine.wait_opened(session)
-    })) {
-        Ok(l) => l,
-        Err(_) => {
-            eprintln!("no IPv6 here; skipped");
-            return;
-        }
-    };
+    let local = engine.wait_opened(session);
     let c = UdpSocket::bind("[::1]:0").unwrap();
     c.set_read_timeout(Some(common::WAIT)).unwrap();
     c.send_to(b"echo me", local).unwrap();
@@ -186,8 +181,9 @@ fn multicast_join_and_leave_v4_and_v6() {
         "join and leave of a real group succeed"
     );
 
-    let v6 = engine.open(udp_config("[::]:0", None, false));
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.wait_opened(v6))).is_ok() {
+    if common::ipv6() {
+        let v6 = engine.open(udp_config("[::]:0", None, false));
+        engine.wait_opened(v6);
         engine.send(Command::JoinMulticast {
             session: v6,
             group: "ff02::4242".parse().unwrap(),

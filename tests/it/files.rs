@@ -35,6 +35,7 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 fn sockscope() -> Cmd {
+    crate::common::watchdog();
     let mut cmd = Cmd::new(env!("CARGO_BIN_EXE_sockscope"));
     cmd.timeout(WAIT);
     cmd

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn app(lang: Lang) -> Harness<'static, SockScopeApp> {
+    crate::common::watchdog();
     let engine = Engine::spawn(Arc::new(|| {})).unwrap();
     let app = SockScopeApp::new(
         engine,

@@ -40,6 +40,7 @@ fn write_sequence(name: &str, text: &str) -> PathBuf {
 }
 
 fn run(path: &PathBuf, extra: &[&str]) -> (i32, String) {
+    crate::common::watchdog();
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
         .arg("run")
         .arg(path)

@@ -2,9 +2,10 @@
 //! lab can share, and the tab's auto-reply rules file.
 
 use super::i18n::Lang;
-use super::session_tab::{QuickCommand, SessionTab};
+use super::path_field::PathField;
+use super::session_tab::{QuickCommand, TabSettings};
 use super::widgets::{ERROR_COLOR, OK_COLOR};
-use crate::engine::Command;
+use crate::engine::{ReplyRule, SessionStats};
 use eframe::egui;
 
 const F_KEYS: [egui::Key; 12] = [
@@ -44,148 +45,180 @@ pub fn export(quick: &[QuickCommand]) -> String {
     .unwrap_or_default()
 }
 
-/// Draws the quick commands and rules of a tab; sends through `commands`.
-pub fn ui(tab: &mut SessionTab, ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>) {
-    let t = lang.t();
-    ui.strong(t.quick_commands);
-    // F1–F12 send the first twelve, wherever the focus is in this tab.
-    for (i, key) in F_KEYS.iter().enumerate().take(tab.settings.quick.len()) {
-        if ui.input_mut(|inp| inp.consume_key(egui::Modifiers::NONE, *key)) {
-            tab.send_quick(i, lang, commands);
+/// The panel's own state: its file field, the note of its last import, export or load, and
+/// the names of the rules loaded (the rules themselves live in the engine).
+pub struct QuickPanel {
+    /// File for quick-command import/export and rules.
+    pub file: PathField,
+    /// Result of the last import, export or rules load (text, failed).
+    pub note: Option<(String, bool)>,
+    /// Names of the loaded auto-reply rules, in order.
+    pub rule_names: Vec<String>,
+}
+
+/// What the panel asks of its tab.
+pub enum QuickAction {
+    /// Send quick command number `i`.
+    Send(usize),
+    /// Give the session these auto-reply rules.
+    SetRules(Vec<ReplyRule>),
+    /// Set the session's automatic replies per second.
+    SetReplyLimit(u32),
+}
+
+impl QuickPanel {
+    /// A panel whose file field starts at `path` (the rules file last loaded).
+    pub fn new(path: String) -> Self {
+        Self {
+            file: PathField::new(path),
+            note: None,
+            rule_names: Vec::new(),
         }
     }
-    let mut remove = None;
-    let mut send = None;
-    ui.horizontal_wrapped(|ui| {
-        for (i, q) in tab.settings.quick.iter().enumerate() {
-            let key = if i < 12 {
-                format!("F{} ", i + 1)
-            } else {
-                String::new()
-            };
-            let button = ui.add_enabled(
-                tab.is_active(),
-                egui::Button::new(format!("{key}{}", q.name)),
+
+    /// Draws the quick commands and rules of a tab (`salt` tells tabs apart); edits the quick
+    /// commands, rules path and reply limit in `settings`; returns what the tab should do.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: Lang,
+        salt: u64,
+        settings: &mut TabSettings,
+        stats: &SessionStats,
+        active: bool,
+    ) -> Vec<QuickAction> {
+        let mut actions = Vec::new();
+        let t = lang.t();
+        ui.strong(t.quick_commands);
+        // F1–F12 send the first twelve, wherever the focus is in this tab.
+        for (i, key) in F_KEYS.iter().enumerate().take(settings.quick.len()) {
+            if ui.input_mut(|inp| inp.consume_key(egui::Modifiers::NONE, *key)) {
+                actions.push(QuickAction::Send(i));
+            }
+        }
+        let mut remove = None;
+        let mut send = None;
+        ui.horizontal_wrapped(|ui| {
+            for (i, q) in settings.quick.iter().enumerate() {
+                let key = if i < 12 {
+                    format!("F{} ", i + 1)
+                } else {
+                    String::new()
+                };
+                let button = ui.add_enabled(active, egui::Button::new(format!("{key}{}", q.name)));
+                if button.clicked() {
+                    send = Some(i);
+                }
+                button.context_menu(|ui| {
+                    if ui.button(t.remove).clicked() {
+                        remove = Some(i);
+                    }
+                });
+            }
+        });
+        if let Some(i) = send {
+            actions.push(QuickAction::Send(i));
+        }
+        if let Some(i) = remove {
+            settings.quick.remove(i);
+        }
+        ui.horizontal(|ui| {
+            let id = ui.make_persistent_id(("quick_name", salt));
+            let mut name = ui
+                .data_mut(|d| d.get_temp::<String>(id))
+                .unwrap_or_default();
+            let label = ui.label(t.quick_name);
+            ui.add(egui::TextEdit::singleline(&mut name).desired_width(90.0))
+                .labelled_by(label.id);
+            let can_add = !name.trim().is_empty() && !settings.input.is_empty();
+            if ui
+                .add_enabled(can_add, egui::Button::new(t.add_quick))
+                .on_hover_text(t.add_quick_hint)
+                .clicked()
+            {
+                settings.quick.push(QuickCommand {
+                    name: name.trim().to_string(),
+                    input: settings.input.clone(),
+                    format: settings.format.clone(),
+                });
+                name.clear();
+            }
+            ui.data_mut(|d| d.insert_temp(id, name));
+        });
+        // Import/export and rules share one path field: small files, read at a click.
+        self.file.ui(
+            ui,
+            t.workflow_file,
+            super::path_field::DialogKind::SaveFile,
+            160.0,
+        );
+        ui.horizontal(|ui| {
+            let path = self.file.path_buf();
+            if ui.button(t.import).clicked() {
+                match std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| import(&s))
+                {
+                    Ok(list) => {
+                        self.note = Some((format!("{} {}", list.len(), t.imported), false));
+                        settings.quick.extend(list);
+                    }
+                    Err(e) => self.note = Some((format!("{}: {e}", path.display()), true)),
+                }
+            }
+            if ui.button(t.export).clicked() {
+                self.note = Some(match std::fs::write(&path, export(&settings.quick)) {
+                    Ok(()) => (format!("{} {}", t.exported, path.display()), false),
+                    Err(e) => (format!("{}: {e}", path.display()), true),
+                });
+            }
+            if ui
+                .button(t.load_rules)
+                .on_hover_text(t.load_rules_hint)
+                .clicked()
+            {
+                match std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| crate::sequence::parse_rules(&s).map_err(|e| e.to_string()))
+                {
+                    Ok(rules) => {
+                        self.rule_names = rules.iter().map(|r| r.name.clone()).collect();
+                        settings.rules_path = path.display().to_string();
+                        self.note = Some((format!("{} {}", rules.len(), t.rules_loaded), false));
+                        actions.push(QuickAction::SetRules(rules));
+                    }
+                    Err(e) => self.note = Some((format!("{}: {e}", path.display()), true)),
+                }
+            }
+        });
+        if let Some((text, failed)) = &self.note {
+            ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
+        }
+        for (name, fired) in self
+            .rule_names
+            .iter()
+            .zip(stats.rule_fires.iter().chain(std::iter::repeat(&0)))
+        {
+            ui.label(format!("{name}: {fired} {}", t.fired));
+        }
+        ui.horizontal(|ui| {
+            ui.label(t.reply_limit).on_hover_text(t.reply_limit_hint);
+            let limit = ui.add(
+                egui::DragValue::new(&mut settings.reply_limit_per_s)
+                    .range(0..=1_000_000)
+                    .speed(10),
             );
-            if button.clicked() {
-                send = Some(i);
+            if limit.on_hover_text(t.reply_limit_hint).changed() {
+                actions.push(QuickAction::SetReplyLimit(settings.reply_limit_per_s));
             }
-            button.context_menu(|ui| {
-                if ui.button(t.remove).clicked() {
-                    remove = Some(i);
-                }
-            });
+        });
+        if stats.replies_suppressed > 0 {
+            ui.colored_label(
+                ERROR_COLOR,
+                format!("{} {}", t.replies_held_back, stats.replies_suppressed),
+            );
         }
-    });
-    if let Some(i) = send {
-        tab.send_quick(i, lang, commands);
-    }
-    if let Some(i) = remove {
-        tab.settings.quick.remove(i);
-    }
-    ui.horizontal(|ui| {
-        let id = ui.make_persistent_id(("quick_name", tab.id.0));
-        let mut name = ui
-            .data_mut(|d| d.get_temp::<String>(id))
-            .unwrap_or_default();
-        let label = ui.label(t.quick_name);
-        ui.add(egui::TextEdit::singleline(&mut name).desired_width(90.0))
-            .labelled_by(label.id);
-        let can_add = !name.trim().is_empty() && !tab.settings.input.is_empty();
-        if ui
-            .add_enabled(can_add, egui::Button::new(t.add_quick))
-            .on_hover_text(t.add_quick_hint)
-            .clicked()
-        {
-            tab.settings.quick.push(QuickCommand {
-                name: name.trim().to_string(),
-                input: tab.settings.input.clone(),
-                format: tab.settings.format.clone(),
-            });
-            name.clear();
-        }
-        ui.data_mut(|d| d.insert_temp(id, name));
-    });
-    // Import/export and rules share one path field: small files, read at a click.
-    tab.workflow_file.ui(
-        ui,
-        t.workflow_file,
-        super::path_field::DialogKind::SaveFile,
-        160.0,
-    );
-    ui.horizontal(|ui| {
-        let path = tab.workflow_file.path_buf();
-        if ui.button(t.import).clicked() {
-            match std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|s| import(&s))
-            {
-                Ok(list) => {
-                    tab.workflow_note = Some((format!("{} {}", list.len(), t.imported), false));
-                    tab.settings.quick.extend(list);
-                }
-                Err(e) => tab.workflow_note = Some((format!("{}: {e}", path.display()), true)),
-            }
-        }
-        if ui.button(t.export).clicked() {
-            tab.workflow_note = Some(match std::fs::write(&path, export(&tab.settings.quick)) {
-                Ok(()) => (format!("{} {}", t.exported, path.display()), false),
-                Err(e) => (format!("{}: {e}", path.display()), true),
-            });
-        }
-        if ui
-            .button(t.load_rules)
-            .on_hover_text(t.load_rules_hint)
-            .clicked()
-        {
-            match std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|s| crate::sequence::parse_rules(&s).map_err(|e| e.to_string()))
-            {
-                Ok(rules) => {
-                    tab.rule_names = rules.iter().map(|r| r.name.clone()).collect();
-                    tab.settings.rules_path = path.display().to_string();
-                    tab.workflow_note =
-                        Some((format!("{} {}", rules.len(), t.rules_loaded), false));
-                    commands.push(Command::SetRules {
-                        session: tab.id,
-                        rules,
-                    });
-                }
-                Err(e) => tab.workflow_note = Some((format!("{}: {e}", path.display()), true)),
-            }
-        }
-    });
-    if let Some((text, failed)) = &tab.workflow_note {
-        ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
-    }
-    for (name, fired) in tab
-        .rule_names
-        .iter()
-        .zip(tab.stats.rule_fires.iter().chain(std::iter::repeat(&0)))
-    {
-        ui.label(format!("{name}: {fired} {}", t.fired));
-    }
-    ui.horizontal(|ui| {
-        ui.label(t.reply_limit).on_hover_text(t.reply_limit_hint);
-        let limit = ui.add(
-            egui::DragValue::new(&mut tab.settings.reply_limit_per_s)
-                .range(0..=1_000_000)
-                .speed(10),
-        );
-        // A closed tab sends it when it opens.
-        if limit.on_hover_text(t.reply_limit_hint).changed() && tab.is_active() {
-            commands.push(Command::SetReplyLimit {
-                session: tab.id,
-                per_s: tab.settings.reply_limit_per_s,
-            });
-        }
-    });
-    if tab.stats.replies_suppressed > 0 {
-        ui.colored_label(
-            ERROR_COLOR,
-            format!("{} {}", t.replies_held_back, tab.stats.replies_suppressed),
-        );
+        actions
     }
 }
 

@@ -9,6 +9,7 @@ mod view;
 use super::i18n::{self, Lang, Texts};
 use super::log_view::{clock, human_bytes, EntryKind, LogAction, LogEntry, LogView};
 use super::path_field::{DialogKind, PathField};
+use super::quick_commands::{QuickAction, QuickPanel};
 use crate::engine::{
     parse_host, parse_host_port, parse_port, CloseReason, Command, ConnId, CountersSnapshot,
     Direction, Event, NetError, Repeat, SendTarget, SessionConfig, SessionId, SessionStats,
@@ -196,12 +197,8 @@ pub struct SessionTab {
     pub file_progress: Option<FileProgress>,
     /// The file to send over the session (typed, or picked).
     pub file: PathField,
-    /// File for quick-command import/export and rules.
-    pub workflow_file: PathField,
-    /// Result of the last import, export or rules load (text, failed).
-    pub workflow_note: Option<(String, bool)>,
-    /// Names of the loaded auto-reply rules, in order.
-    pub rule_names: Vec<String>,
+    /// The quick commands and rules panel's own state.
+    pub quick: QuickPanel,
 }
 
 /// How far a file transfer has come.
@@ -238,10 +235,7 @@ impl SessionTab {
             last_error: None,
             file_progress: None,
             file: PathField::default(),
-            // The rules file last loaded is where the next import or load starts.
-            workflow_file: PathField::new(rules_path),
-            workflow_note: None,
-            rule_names: Vec::new(),
+            quick: QuickPanel::new(rules_path),
         }
     }
 

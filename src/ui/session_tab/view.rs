@@ -321,7 +321,27 @@ impl SessionTab {
         });
         self.file_ui(ui, t, commands);
         ui.separator();
-        crate::ui::quick_commands::ui(self, ui, lang, commands);
+        let active = self.is_active();
+        let actions = self
+            .quick
+            .ui(ui, lang, self.id.0, &mut self.settings, &self.stats, active);
+        for action in actions {
+            match action {
+                QuickAction::Send(i) => self.send_quick(i, lang, commands),
+                QuickAction::SetRules(rules) => commands.push(Command::SetRules {
+                    session: self.id,
+                    rules,
+                }),
+                // A closed tab sends its limit when it opens.
+                QuickAction::SetReplyLimit(per_s) if self.is_active() => {
+                    commands.push(Command::SetReplyLimit {
+                        session: self.id,
+                        per_s,
+                    })
+                }
+                QuickAction::SetReplyLimit(_) => {}
+            }
+        }
         let rx: Vec<[f64; 2]> = self.rates.iter().map(|r| [r[0], r[1]]).collect();
         let tx: Vec<[f64; 2]> = self.rates.iter().map(|r| [r[0], r[2]]).collect();
         egui_plot::Plot::new(("rate_plot", self.id.0))

@@ -64,8 +64,8 @@ pub struct SockScopeApp {
     pub lang: Lang,
     /// Open session tabs.
     pub tabs: Vec<SessionTab>,
-    /// Index of the tab in front.
-    pub active: usize,
+    /// The tab in front, by its session's id (never by position: tabs close and move).
+    pub active: Option<SessionId>,
     local_ips: Vec<IpAddr>,
     prompt: Option<PathPrompt>,
     /// The Addresses window.
@@ -96,7 +96,7 @@ impl SockScopeApp {
             .collect();
         Self {
             lang: saved.lang.unwrap_or_else(Lang::from_system),
-            active: saved.active.min(tabs.len().saturating_sub(1)),
+            active: tabs.get(saved.active).or(tabs.last()).map(|tab| tab.id),
             tabs,
             engine,
             local_ips: interface_ips(),
@@ -120,7 +120,7 @@ impl SockScopeApp {
         SavedState {
             lang: Some(self.lang),
             tabs: self.tabs.iter().map(|t| t.settings.clone()).collect(),
-            active: self.active,
+            active: self.front_index().unwrap_or(0),
             hint_dismissed: self.hint_dismissed,
         }
     }
@@ -128,8 +128,13 @@ impl SockScopeApp {
     /// Opens a new tab of `kind` and brings it to the front.
     pub fn add_tab(&mut self, kind: SessionKind) {
         let tab = SessionTab::new(self.engine.new_session_id(), TabSettings::new(kind));
+        self.active = Some(tab.id);
         self.tabs.push(tab);
-        self.active = self.tabs.len() - 1;
+    }
+
+    /// Where the tab in front is in the strip now.
+    fn front_index(&self) -> Option<usize> {
+        self.tabs.iter().position(|tab| Some(tab.id) == self.active)
     }
 
     /// Takes engine events into the tabs, within a per-frame budget; true if more wait.
@@ -241,11 +246,14 @@ impl SockScopeApp {
                 ui.add_space(4.0);
             });
         }
-        egui::CentralPanel::default().show(ui, |ui| match self.tabs.get_mut(self.active) {
-            Some(tab) => request = tab.ui(ui, self.lang, &self.local_ips, &mut commands),
-            None => {
-                ui.add_space(40.0);
-                ui.vertical_centered(|ui| ui.label(RichText::new(t.no_sessions).size(16.0)));
+        let front = self.front_index();
+        egui::CentralPanel::default().show(ui, |ui| {
+            match front.and_then(|i| self.tabs.get_mut(i)) {
+                Some(tab) => request = tab.ui(ui, self.lang, &self.local_ips, &mut commands),
+                None => {
+                    ui.add_space(40.0);
+                    ui.vertical_centered(|ui| ui.label(RichText::new(t.no_sessions).size(16.0)));
+                }
             }
         });
         let engine = &self.engine;
@@ -259,7 +267,7 @@ impl SockScopeApp {
             self.engine.send(command);
         }
         // A request comes from the tab in front; the prompt keeps that tab's id.
-        match (request, self.tabs.get(self.active).map(|tab| tab.id)) {
+        match (request, self.active) {
             (Some(TabRequest::SaveLog { csv }), Some(tab)) => {
                 self.ask_path(PathPurpose::SaveLog { tab, csv })
             }
@@ -270,7 +278,8 @@ impl SockScopeApp {
         self.sequences.show(ui.ctx(), self.lang);
         super::about::show(ui.ctx(), &mut self.about_open, self.lang, self.portable);
         if let Some(ip) = self.addresses.show(ui.ctx(), self.lang) {
-            if let Some(tab) = self.tabs.get_mut(self.active) {
+            let front = self.front_index();
+            if let Some(tab) = front.and_then(|i| self.tabs.get_mut(i)) {
                 if !tab.is_active() {
                     tab.settings.local_addr = ip.to_string();
                 }
@@ -285,10 +294,13 @@ impl SockScopeApp {
             for (i, tab) in self.tabs.iter().enumerate() {
                 let dot = if tab.is_active() { "● " } else { "○ " };
                 if ui
-                    .selectable_label(i == self.active, format!("{dot}{}", tab.title(t)))
+                    .selectable_label(
+                        Some(tab.id) == self.active,
+                        format!("{dot}{}", tab.title(t)),
+                    )
                     .clicked()
                 {
-                    self.active = i;
+                    self.active = Some(tab.id);
                 }
                 if ui.small_button("×").on_hover_text(t.close_tab).clicked() {
                     close = Some(i);
@@ -299,8 +311,10 @@ impl SockScopeApp {
         if let Some(i) = close {
             let tab = self.tabs.remove(i);
             self.engine.send(Command::Close { session: tab.id });
-            if self.active >= self.tabs.len() {
-                self.active = self.tabs.len().saturating_sub(1);
+            // Closing the tab in front brings its neighbour forward; another stays in front.
+            if self.active == Some(tab.id) {
+                let next = i.min(self.tabs.len().saturating_sub(1));
+                self.active = self.tabs.get(next).map(|tab| tab.id);
             }
         }
     }

@@ -782,3 +782,33 @@ fn a_save_prompt_saves_its_own_tab_after_another_tab_closes() {
     assert!(saved.contains(&format!(":{}", ports[1])), "{saved}");
     assert!(!saved.contains(&format!(":{}", ports[0])), "{saved}");
 }
+
+/// Closing a tab before the one in front keeps the same session in front (by its id; an index
+/// would now point at its neighbour).
+#[test]
+fn closing_another_tab_keeps_the_same_tab_in_front() {
+    use sockscope::ui::session_tab::SessionKind;
+    let mut harness = app(Lang::En);
+    for new in ["+ TCP client", "+ TCP server", "+ UDP"] {
+        harness.get_by_label(new).click();
+        harness.run_steps(2);
+    }
+    harness.get_by_label_contains("TCP server :").click();
+    harness.run_steps(2);
+    let front_kind = |h: &Harness<'static, SockScopeApp>| {
+        let app = h.state();
+        app.tabs
+            .iter()
+            .find(|tab| Some(tab.id) == app.active)
+            .map(|tab| tab.settings.kind)
+    };
+    assert_eq!(front_kind(&harness), Some(SessionKind::TcpServer));
+    harness.get_all_by_label("×").next().unwrap().click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().tabs.len(), 2);
+    assert_eq!(front_kind(&harness), Some(SessionKind::TcpServer));
+    // Closing the tab in front brings its neighbour forward.
+    harness.get_all_by_label("×").next().unwrap().click();
+    harness.run_steps(2);
+    assert_eq!(front_kind(&harness), Some(SessionKind::Udp));
+}

@@ -26,6 +26,37 @@ pub fn watchdog() {
     });
 }
 
+/// Waits until something listens on TCP `port` of this machine, without connecting to it (a
+/// peer such as `socat -u TCP-LISTEN` takes exactly one connection). Panics after [`WAIT`].
+pub fn wait_listening(port: u16) {
+    // Linux: the kernel's socket tables say which ports are in LISTEN (state 0A).
+    #[cfg(target_os = "linux")]
+    {
+        let needle = format!(":{port:04X} ");
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+                std::fs::read_to_string(table).is_ok_and(|t| {
+                    t.lines().any(|l| {
+                        let cols: Vec<&str> = l.split_whitespace().collect();
+                        cols.len() > 3
+                            && format!("{} ", cols[1]).ends_with(&needle)
+                            && cols[3] == "0A"
+                    })
+                })
+            });
+            if listening {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("nothing listened on port {port} within {WAIT:?}");
+    }
+    // Elsewhere there is no such table to read: give the peer a moment.
+    #[cfg(not(target_os = "linux"))]
+    std::thread::sleep(Duration::from_millis(500));
+}
+
 /// Does this machine have an IPv6 loopback? Asked once, before any IPv6 test, so that a test
 /// skips only for that reason and an engine failure over IPv6 is a failure.
 pub fn ipv6() -> bool {

@@ -124,7 +124,7 @@ fn raw_to_and_from_socat() {
         ])
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    common::wait_listening(port);
     sockscope()
         .args(["send-file", &format!("127.0.0.1:{port}")])
         .arg(dir.join("src.bin"))
@@ -506,7 +506,7 @@ fn the_documented_python_script_interoperates() {
         .arg(&out)
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    common::wait_listening(port);
     sockscope()
         .args(["send-file", &format!("127.0.0.1:{port}"), "--verified"])
         .arg(dir.join("py.bin"))

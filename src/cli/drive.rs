@@ -8,7 +8,7 @@ use crate::engine::{
     parse_host_port, Command, Engine, EngineHandle, Event, HostPort, ReplyRule, SessionConfig,
     SessionId,
 };
-use crate::payload::{Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding};
+use crate::payload::{Template, TextEncoding};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -66,25 +66,16 @@ pub(super) fn payload(
     let Some(data) = &send.send else {
         return Ok(None);
     };
-    let format = SendFormat {
-        mode: if send.hex {
-            InputMode::Hex
-        } else {
-            InputMode::Text
-        },
-        encoding,
+    let spec = crate::sequence::SendSpec {
+        hex: send.hex,
         escapes: send.escapes,
-        // clap has already checked both names against the same lists.
-        line_ending: LineEnding::from_name(&send.line_ending).unwrap_or_default(),
-        checksum: Checksum::from_name(&send.checksum).unwrap_or_default(),
         macros: send.macros,
+        line_ending: Some(&send.line_ending),
+        checksum: Some(&send.checksum),
     };
-    Template::for_input(data, &format)
+    spec.template(data, encoding)
         .map(Some)
-        .map_err(|source| CliError::Payload {
-            option: "--send",
-            source,
-        })
+        .map_err(|reason| CliError::Usage(format!("--send: {reason}")))
 }
 
 /// Reads `--rules`, before anything is opened.

@@ -18,7 +18,6 @@ mod sessions;
 pub use args::*;
 
 use crate::engine::AddressError;
-use crate::payload::PayloadError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,13 +34,6 @@ pub(crate) enum CliError {
         option: &'static str,
         #[source]
         source: AddressError,
-    },
-    /// The data to send cannot be built.
-    #[error("{option}: {source}")]
-    Payload {
-        option: &'static str,
-        #[source]
-        source: PayloadError,
     },
     /// An input file cannot be read.
     #[error("cannot read {}: {source}", path.display())]
@@ -65,7 +57,6 @@ impl CliError {
         match self {
             CliError::Usage(_)
             | CliError::Address { .. }
-            | CliError::Payload { .. }
             | CliError::Read { .. }
             | CliError::BadFile { .. } => 2,
             CliError::Start(_) => 1,
@@ -124,10 +115,6 @@ mod tests {
         let usage = [
             CliError::Usage("x".into()),
             CliError::address("ADDR")(AddressError::BadPort),
-            CliError::Payload {
-                option: "--send",
-                source: PayloadError::BadMacro { position: 1 },
-            },
             CliError::Read {
                 path: "a".into(),
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),

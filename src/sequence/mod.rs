@@ -129,18 +129,19 @@ fn checksum(name: Option<&str>) -> Result<Checksum, SequenceError> {
     Checksum::from_name(name).ok_or_else(|| SequenceError(format!("unknown checksum '{name}'")))
 }
 
-/// How a `send` (or a rule's `reply`) is written in a file.
-struct SendSpec<'a> {
-    hex: bool,
-    escapes: bool,
-    macros: bool,
-    line_ending: Option<&'a str>,
-    checksum: Option<&'a str>,
+/// How a `send` (or a rule's `reply`, or the CLI's `--send`) is written: the options that
+/// turn typed data into bytes.
+pub(crate) struct SendSpec<'a> {
+    pub hex: bool,
+    pub escapes: bool,
+    pub macros: bool,
+    pub line_ending: Option<&'a str>,
+    pub checksum: Option<&'a str>,
 }
 
 impl SendSpec<'_> {
     /// The template that sends `data`; errors are one line for the file's reader.
-    fn template(&self, data: &str, encoding: TextEncoding) -> Result<Template, String> {
+    pub(crate) fn template(&self, data: &str, encoding: TextEncoding) -> Result<Template, String> {
         let format = SendFormat {
             mode: if self.hex {
                 InputMode::Hex

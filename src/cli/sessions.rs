@@ -25,14 +25,7 @@ pub(super) fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, CliError> {
         config,
         Replies::Answers,
     )?;
-    let once = args.once;
-    Ok(run.drive(
-        || None,
-        |event, _| match event {
-            Event::ConnClosed { .. } if once => Flow::Close,
-            _ => Flow::Continue,
-        },
-    ))
+    Ok(run.drive(|| None, close_after_first_client(args.once)))
 }
 
 pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
@@ -173,12 +166,13 @@ pub(super) fn relay(args: RelayArgs) -> Result<ExitCode, CliError> {
         udp: args.udp,
     };
     let mut run = Run::open(&args.common, encoding(&args.common)?, config, Replies::None)?;
-    let once = args.once;
-    Ok(run.drive(
-        || None,
-        |event, _| match event {
-            Event::ConnClosed { .. } if once => Flow::Close,
-            _ => Flow::Continue,
-        },
-    ))
+    Ok(run.drive(|| None, close_after_first_client(args.once)))
+}
+
+/// With `--once`, the run ends when its first client leaves.
+fn close_after_first_client(once: bool) -> impl FnMut(&Event, &EngineHandle) -> Flow {
+    move |event, _| match event {
+        Event::ConnClosed { .. } if once => Flow::Close,
+        _ => Flow::Continue,
+    }
 }

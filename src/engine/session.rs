@@ -87,6 +87,17 @@ impl SessionCore {
         }
     }
 
+    /// What the auto-reply rules answer to `data`, as (bytes, delay): each reply that cannot be
+    /// built says why, and each that the loop guard holds back is counted.
+    pub fn auto_replies(&self, data: &[u8]) -> Vec<super::rules::Reply> {
+        self.rules
+            .replies(data)
+            .into_iter()
+            .filter_map(|reply| reply.map_err(|e| self.error(e)).ok())
+            .filter(|_| self.reply_allowed())
+            .collect()
+    }
+
     /// Runs `task` as one of the session's small tasks: it ends when the session does.
     pub fn spawn_small(&self, task: impl Future<Output = ()> + Send + 'static) {
         let cancel = self.cancel.clone();
@@ -570,10 +581,7 @@ pub(crate) async fn drive<K: SessionKind>(
             _ = repeat_tick(&mut repeat), if repeat.is_some() => {
                 if let Some(run) = repeat.as_mut() {
                     let sent = match run.payload.bytes(run.sent + 1) {
-                        Ok(bytes) => {
-                            let bytes = bytes.into_owned();
-                            send_once(&mut kind, &core, &run.target, &bytes, None).await
-                        }
+                        Ok(bytes) => send_once(&mut kind, &core, &run.target, &bytes, None).await,
                         Err(e) => {
                             core.error(e);
                             false

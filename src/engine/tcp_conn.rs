@@ -212,17 +212,7 @@ impl Conn {
         data: &[u8],
         queue: &mpsc::WeakSender<Outgoing>,
     ) -> Result<(), WriteError> {
-        for reply in self.core.rules.replies(data) {
-            let (reply, delay) = match reply {
-                Ok(r) => r,
-                Err(e) => {
-                    self.core.error(e);
-                    continue;
-                }
-            };
-            if !self.core.reply_allowed() {
-                continue;
-            }
+        for (reply, delay) in self.core.auto_replies(data) {
             match delay {
                 None => self.write(stream, &reply, true).await?,
                 Some(delay) => {

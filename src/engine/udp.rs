@@ -136,17 +136,7 @@ fn read_loop(
 /// Sends what the session's rules answer to a datagram, back to its sender (each within the
 /// loop guard); a delayed answer waits on a runtime timer, never on the reader.
 fn auto_reply(socket: &Arc<UdpSocket>, core: &SessionCore, data: &[u8], peer: SocketAddr) {
-    for reply in core.rules.replies(data) {
-        let (reply, delay) = match reply {
-            Ok(r) => r,
-            Err(e) => {
-                core.error(e);
-                continue;
-            }
-        };
-        if !core.reply_allowed() {
-            continue;
-        }
+    for (reply, delay) in core.auto_replies(data) {
         let send = {
             let (socket, core) = (socket.clone(), core.clone());
             move || {

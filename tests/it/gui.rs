@@ -56,6 +56,21 @@ fn type_into(harness: &mut Harness<'static, SockScopeApp>, label: &str, text: &s
     harness.run_steps(2);
 }
 
+/// Sets the front tab to 127.0.0.1 and port 0 through its fields (labels in the window's
+/// language).
+fn bind_to_loopback(harness: &mut Harness<'static, SockScopeApp>, address: &str, port: &str) {
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, address)
+        .click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, address)
+        .type_text("127.0.0.1");
+    harness.run_steps(2);
+    type_into(harness, port, "0");
+}
+
 fn listening_addr(harness: &Harness<'static, SockScopeApp>) -> Option<SocketAddr> {
     match harness.state().tabs.first()?.state {
         TabState::Open { local, .. } => Some(local),
@@ -68,16 +83,7 @@ fn tcp_server_tab_shows_what_a_client_sends() {
     let mut harness = app(Lang::En);
     harness.get_by_label("+ TCP server").click();
     harness.run_steps(2);
-    harness
-        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Local address")
-        .click();
-    harness.run_steps(1);
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness
-        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Local address")
-        .type_text("127.0.0.1");
-    harness.run_steps(2);
-    type_into(&mut harness, "Local port", "0");
+    bind_to_loopback(&mut harness, "Local address", "Local port");
     harness.get_by_label("Listen").click();
     step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
     let local = listening_addr(&harness).unwrap();
@@ -551,16 +557,7 @@ fn an_echo_loop_is_paused_and_the_tab_says_so_in_chinese() {
     let mut harness = app(Lang::Zh);
     harness.get_by_label("+ UDP").click();
     harness.run_steps(2);
-    harness
-        .get_by_role_and_label(egui::accesskit::Role::TextInput, "本地地址")
-        .click();
-    harness.run_steps(1);
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness
-        .get_by_role_and_label(egui::accesskit::Role::TextInput, "本地地址")
-        .type_text("127.0.0.1");
-    harness.run_steps(2);
-    type_into(&mut harness, "本地端口", "0");
+    bind_to_loopback(&mut harness, "本地地址", "本地端口");
     harness.get_by_label("回显").click();
     harness.run_steps(1);
     harness.get_by_label("打开").click();
@@ -728,18 +725,7 @@ fn a_save_prompt_saves_its_own_tab_after_another_tab_closes() {
     for _ in 0..2 {
         harness.get_by_label("+ UDP").click();
         harness.run_steps(2);
-        let field = harness
-            .get_all_by_role_and_label(egui::accesskit::Role::TextInput, "Local address")
-            .next()
-            .unwrap();
-        field.click();
-        harness.run_steps(1);
-        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-        harness
-            .get_by_role_and_label(egui::accesskit::Role::TextInput, "Local address")
-            .type_text("127.0.0.1");
-        harness.run_steps(2);
-        type_into(&mut harness, "Local port", "0");
+        bind_to_loopback(&mut harness, "Local address", "Local port");
         harness.get_by_label("Open").click();
         let n = harness.state().tabs.len() - 1;
         step_until(&mut harness, "open", |h| {

@@ -165,7 +165,10 @@ impl Printer {
                 self.totals = stats.total;
                 self.replies_suppressed = stats.replies_suppressed;
             }
-            Event::Error { error, .. } | Event::Closed { error: Some(error), .. } => {
+            Event::Error { error, .. }
+            | Event::Closed {
+                error: Some(error), ..
+            } => {
                 self.failed = true;
                 self.problem("error", error);
             }
@@ -173,32 +176,42 @@ impl Printer {
             Event::Warning { error, .. } => self.problem("warning", error),
             // Only sequences ask for send outcomes; a failed send is also an error event.
             Event::SendResult { .. } => {}
-            Event::ListenStopped { .. } => {
-                self.status("stopped listening".into(), json!({"event": "listen_stopped"}))
-            }
+            // The command line keeps nothing to save (no KeepReceived).
+            Event::SaveStarted { .. } | Event::SaveProgress { .. } | Event::Saved { .. } => {}
+            Event::ListenStopped { .. } => self.status(
+                "stopped listening".into(),
+                json!({"event": "listen_stopped"}),
+            ),
             Event::RepeatDone { sent, .. } => self.status(
                 format!("sent {sent} times"),
                 json!({"event": "repeat_done", "sent": sent}),
             ),
-            Event::CaptureStarted { path, .. } => self.status(
-                format!("saving received data to {}", path.display()),
-                json!({"event": "capture_started", "path": path.display().to_string()}),
-            ),
-            Event::CaptureStopped { path, bytes, .. } => self.status(
-                format!("saved {bytes} bytes to {}", path.display()),
-                json!({"event": "capture_stopped", "path": path.display().to_string(), "bytes": bytes}),
-            ),
-            Event::Progress { done, total, rate, .. } => {
+            Event::Progress {
+                done, total, rate, ..
+            } => {
                 let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
                 self.status(
                     format!("{done}{of} bytes ({:.1} MiB/s)", rate / 1048576.0),
                     json!({"event": "progress", "done": done, "total": total, "rate": rate}),
                 );
             }
-            Event::FileDone { path, bytes, sha256, resumed_from, .. } => {
+            Event::FileDone {
+                path,
+                bytes,
+                sha256,
+                resumed_from,
+                ..
+            } => {
                 self.files_done += 1;
-                let hash = sha256.as_ref().map(|h| format!(", SHA-256 {h} verified")).unwrap_or_default();
-                let resumed = if *resumed_from > 0 { format!(", resumed at {resumed_from}") } else { String::new() };
+                let hash = sha256
+                    .as_ref()
+                    .map(|h| format!(", SHA-256 {h} verified"))
+                    .unwrap_or_default();
+                let resumed = if *resumed_from > 0 {
+                    format!(", resumed at {resumed_from}")
+                } else {
+                    String::new()
+                };
                 self.status(
                     format!("file {} done: {bytes} bytes{hash}{resumed}", path.display()),
                     json!({"event": "file_done", "path": path.display().to_string(), "bytes": bytes,

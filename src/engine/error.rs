@@ -30,6 +30,10 @@ pub enum NetErrorKind {
     NotConnected,
     /// A file could not be written or read.
     File,
+    /// The file to write exists; nothing was written (ask before replacing it).
+    FileExists,
+    /// Received data past the tab's keep limit: the oldest is no longer kept.
+    KeepLimit,
     /// The user cancelled it.
     Cancelled,
     /// Automatic replies passed their limit per second and are paused (a reply loop?).
@@ -81,6 +85,12 @@ impl NetError {
         self
     }
 
+    /// The same error, classed as `kind`.
+    pub(crate) fn with_kind(mut self, kind: NetErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
     /// The system's error behind this one, if any.
     pub fn io_error(&self) -> Option<&io::Error> {
         self.source.as_deref()
@@ -121,6 +131,8 @@ impl NetError {
             NetErrorKind::SendQueueFull => "send queue full (peer is not reading)",
             NetErrorKind::NotConnected => "not connected",
             NetErrorKind::File => "file error",
+            NetErrorKind::FileExists => "the file exists",
+            NetErrorKind::KeepLimit => "received data over the keep limit",
             NetErrorKind::Cancelled => "cancelled",
             NetErrorKind::ReplyLimit => "automatic replies paused",
             NetErrorKind::LoopRisk => "this rule could answer itself in a loop",

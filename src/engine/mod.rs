@@ -5,7 +5,6 @@
 //! on a thread of its own so that a burst at full loopback speed is received whole.
 
 mod batch;
-mod capture;
 mod error;
 mod file_io;
 mod guard;
@@ -15,6 +14,7 @@ mod resolve;
 mod rules;
 mod session;
 mod sink;
+mod spool;
 mod stats;
 mod tcp_client;
 mod tcp_conn;
@@ -28,6 +28,7 @@ pub use options::SocketOptions;
 pub use resolve::{parse_bind, parse_host, parse_host_port, parse_port, AddressError, HostPort};
 pub use rules::ReplyRule;
 pub use sink::{Notifier, QueueBudget};
+pub use spool::{SaveMode, SaveRequest, DEFAULT_KEEP_BYTES};
 pub use stats::{Counters, CountersSnapshot};
 pub use transfer::{
     safe_file_name, unique_path, FileReceiveConfig, FileSendConfig, StreamOptions, TransferLimits,
@@ -182,11 +183,22 @@ pub enum Command {
         group: IpAddr,
         interface: u32,
     },
-    /// Write every received byte of the session to a file (`None` stops).
-    Capture {
+    /// Keep what the session receives, at most `limit_bytes` (0: keep nothing, the default),
+    /// for [`Command::Save`]. Sent before `Open`; applies to that session id from then on.
+    KeepReceived {
         session: SessionId,
-        path: Option<PathBuf>,
+        limit_bytes: u64,
     },
+    /// Write everything the session received and kept (since its first open) to a file; when
+    /// following, keep appending what arrives until [`Command::StopSaving`].
+    Save {
+        session: SessionId,
+        request: SaveRequest,
+    },
+    /// End a following save once it has written everything received up to now.
+    StopSaving { session: SessionId },
+    /// Close the session and throw away what it kept (its tab closed).
+    Discard { session: SessionId },
     /// Zero the session's counters.
     ResetStats { session: SessionId },
     /// Replace the session's auto-reply rules (empty: none).
@@ -284,13 +296,22 @@ pub enum Event {
     ListenStopped { session: SessionId },
     /// A repeating send ended after `sent` sends.
     RepeatDone { session: SessionId, sent: u64 },
-    /// Capture to file started.
-    CaptureStarted { session: SessionId, path: PathBuf },
-    /// Capture to file ended with `bytes` written.
-    CaptureStopped {
+    /// A save of received data started.
+    SaveStarted {
+        session: SessionId,
+        path: PathBuf,
+        follow: bool,
+    },
+    /// A save has written `bytes` so far.
+    SaveProgress { session: SessionId, bytes: u64 },
+    /// A save ended: `bytes` written; `missing_bytes` received earlier were no longer kept (the
+    /// keep limit); `error` when it failed (what was written stays).
+    Saved {
         session: SessionId,
         path: PathBuf,
         bytes: u64,
+        missing_bytes: u64,
+        error: Option<NetError>,
     },
     /// A file transfer moved on: `done` of `total` bytes (total unknown for raw receives).
     Progress {
@@ -316,7 +337,7 @@ pub enum Event {
         tag: u64,
         result: Result<(), NetError>,
     },
-    /// A failure that did not end the session (a send, a join, a capture).
+    /// A failure that did not end the session (a send, a join, a save).
     Error { session: SessionId, error: NetError },
     /// Something the user should know that is not a failure (a rule that could loop).
     Warning { session: SessionId, error: NetError },
@@ -338,8 +359,9 @@ impl Event {
             | Event::Stats { session, .. }
             | Event::ListenStopped { session }
             | Event::RepeatDone { session, .. }
-            | Event::CaptureStarted { session, .. }
-            | Event::CaptureStopped { session, .. }
+            | Event::SaveStarted { session, .. }
+            | Event::SaveProgress { session, .. }
+            | Event::Saved { session, .. }
             | Event::Progress { session, .. }
             | Event::FileDone { session, .. }
             | Event::SendResult { session, .. }
@@ -468,6 +490,10 @@ impl Drop for EngineHandle {
 async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     let mut sessions: HashMap<SessionId, session::SessionHandle> = HashMap::new();
     let mut closing: HashMap<SessionId, tokio::task::JoinHandle<()>> = HashMap::new();
+    // What each session id keeps of what it receives; it outlives the session (a save after
+    // the peer left still has it) until the tab is discarded.
+    let mut keep_limits: HashMap<SessionId, u64> = HashMap::new();
+    let mut spools: HashMap<SessionId, Arc<spool::Spool>> = HashMap::new();
     while let Some(command) = commands.recv().await {
         sessions.retain(|_, s| !s.is_finished());
         closing.retain(|_, c| !c.is_finished());
@@ -478,12 +504,61 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     Some(old) => Some(tokio::spawn(old.close())),
                     None => closing.remove(&session),
                 };
-                let handle = session::spawn(session, config, sink.clone(), after);
+                let spool = keeps_data(&config)
+                    .then(|| spool_for(&mut spools, &keep_limits, session, &sink))
+                    .flatten();
+                let handle = session::spawn(session, config, sink.clone(), after, spool);
                 sessions.insert(session, handle);
             }
             Command::Close { session } => {
                 if let Some(handle) = sessions.remove(&session) {
                     closing.insert(session, tokio::spawn(handle.close()));
+                }
+            }
+            Command::Discard { session } => {
+                keep_limits.remove(&session);
+                let spool = spools.remove(&session);
+                let handle = sessions.remove(&session);
+                let previous = closing.remove(&session);
+                closing.insert(
+                    session,
+                    tokio::spawn(async move {
+                        if let Some(handle) = handle {
+                            handle.close().await;
+                        }
+                        if let Some(previous) = previous {
+                            let _ = previous.await;
+                        }
+                        // Dropping a spool joins its threads: not on the runtime's workers.
+                        let _ = tokio::task::spawn_blocking(move || drop(spool)).await;
+                    }),
+                );
+            }
+            Command::KeepReceived {
+                session,
+                limit_bytes,
+            } => {
+                keep_limits.insert(session, limit_bytes);
+                if let Some(spool) = spools.get(&session) {
+                    spool.set_limit(limit_bytes);
+                }
+            }
+            Command::Save { session, request } => {
+                let result = match spools.get(&session) {
+                    Some(spool) => spool.save(request),
+                    None => Err(NetError::new(
+                        NetErrorKind::Other,
+                        "this session keeps nothing of what it receives",
+                    )),
+                };
+                if let Err(error) = result {
+                    sink.send(Event::Error { session, error });
+                }
+            }
+            Command::StopSaving { session } => {
+                if let Some(spool) = spools.get(&session).cloned() {
+                    // Flushing may wait for the disk: not on the router.
+                    tokio::task::spawn_blocking(move || spool.stop_saving());
                 }
             }
             other => {
@@ -506,6 +581,44 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     for closer in closers {
         let _ = closer.await;
     }
+    // Saves finish what they were asked (bounded), then the kept data goes.
+    let _ = tokio::task::spawn_blocking(move || drop(spools)).await;
+}
+
+/// Does this kind of session receive data worth keeping (not a file transfer)?
+fn keeps_data(config: &SessionConfig) -> bool {
+    !matches!(
+        config,
+        SessionConfig::SendFile(_) | SessionConfig::ReceiveFile(_)
+    )
+}
+
+/// The spool of `session`: the one it has (reopened, it keeps adding), or a new one if the
+/// session keeps data. A spool that cannot be made is said once; the session runs without.
+fn spool_for(
+    spools: &mut HashMap<SessionId, Arc<spool::Spool>>,
+    limits: &HashMap<SessionId, u64>,
+    session: SessionId,
+    sink: &EventSink,
+) -> Option<Arc<spool::Spool>> {
+    let limit = limits.get(&session).copied().unwrap_or(0);
+    if limit == 0 {
+        return None;
+    }
+    if let Some(spool) = spools.get(&session) {
+        return Some(spool.clone());
+    }
+    match spool::Spool::new(session, limit, sink.clone()) {
+        Ok(spool) => {
+            let spool = Arc::new(spool);
+            spools.insert(session, spool.clone());
+            Some(spool)
+        }
+        Err(error) => {
+            sink.send(Event::Warning { session, error });
+            None
+        }
+    }
 }
 
 fn session_of(command: &Command) -> SessionId {
@@ -522,7 +635,10 @@ fn session_of(command: &Command) -> SessionId {
         | Command::SetBroadcast { session, .. }
         | Command::JoinMulticast { session, .. }
         | Command::LeaveMulticast { session, .. }
-        | Command::Capture { session, .. }
+        | Command::KeepReceived { session, .. }
+        | Command::Save { session, .. }
+        | Command::StopSaving { session }
+        | Command::Discard { session }
         | Command::ResetStats { session }
         | Command::SetRules { session, .. }
         | Command::SetReplyLimit { session, .. } => *session,

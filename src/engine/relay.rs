@@ -165,7 +165,7 @@ async fn pipe(
             let data = buf.filled(n);
             counters.add_rx(n);
             core.counters.add_rx(n);
-            core.capture(data);
+            core.keep(Some(conn), data);
             batch.push_stream(from, data);
             if batch.due() {
                 batch.flush(&core.sink);
@@ -257,7 +257,7 @@ async fn udp_relay(core: SessionCore, socket: Arc<UdpSocket>, target: String) {
             }
         };
         core.counters.add_rx(n);
-        core.capture(&buf[..n]);
+        core.keep(None, &buf[..n]);
         batch.push_datagram(client, &buf[..n]);
         if batch.due() {
             batch.flush(&core.sink);

@@ -1,11 +1,10 @@
 //! What every session shares: its command loop, counters and rates, repeating sends and
-//! capture to file. The three kinds (TCP client, TCP server, UDP) plug into [`drive`].
+//! keeping what was received. The three kinds (TCP client, TCP server, UDP) plug into [`drive`].
 //!
 //! Every session owns a scope: a cancellation token that its connections' tokens descend from
 //! and a tracker of its small tasks (delayed replies). Closing asks politely, then cancels, then
 //! aborts, each step bounded; nothing a session started outlives it.
 
-use super::capture::{Capture, CaptureEnd};
 use super::guard::{ReplyGuard, Verdict};
 use super::sink::EventSink;
 use super::stats::Counters;
@@ -37,7 +36,8 @@ pub(crate) struct SessionCore {
     pub id: SessionId,
     pub sink: EventSink,
     pub counters: Arc<Counters>,
-    pub capture: Arc<Capture>,
+    /// Where received data is kept for "Save received data…", if the tab keeps it.
+    pub spool: Option<Arc<super::spool::Spool>>,
     pub rules: Arc<super::rules::RuleSet>,
     pub guard: Arc<ReplyGuard>,
     /// Cancelled when the session must end now; connections hold child tokens.
@@ -129,22 +129,11 @@ impl SessionCore {
         });
     }
 
-    /// Writes received bytes to the capture file, if one is open.
-    pub fn capture(&self, bytes: &[u8]) {
-        if let Some(end) = self.capture.write(bytes) {
-            self.capture_ended(end);
+    /// Keeps received bytes (of connection `conn`) for a later save, if the tab keeps them.
+    pub fn keep(&self, conn: Option<ConnId>, bytes: &[u8]) {
+        if let Some(spool) = &self.spool {
+            spool.record(conn, bytes);
         }
-    }
-
-    fn capture_ended(&self, end: CaptureEnd) {
-        if let Some(error) = end.error {
-            self.error(error);
-        }
-        self.sink.send(Event::CaptureStopped {
-            session: self.id,
-            path: end.path,
-            bytes: end.bytes,
-        });
     }
 }
 
@@ -235,6 +224,7 @@ pub(crate) fn spawn(
     config: SessionConfig,
     sink: EventSink,
     after: Option<JoinHandle<()>>,
+    spool: Option<Arc<super::spool::Spool>>,
 ) -> SessionHandle {
     // Unbounded: the front end's commands, one per click or CLI step; a send among them waits
     // here for the session, which is how back-pressure reaches a repeat or a sequence.
@@ -245,7 +235,7 @@ pub(crate) fn spawn(
         id,
         sink,
         counters: Arc::new(Counters::default()),
-        capture: Arc::new(Capture::default()),
+        spool,
         rules: Arc::default(),
         guard: Arc::default(),
         cancel: cancel.clone(),
@@ -542,24 +532,6 @@ pub(crate) async fn drive<K: SessionKind>(
                         core.error(NetError::new(NetErrorKind::Cancelled, "file send stopped by the user"));
                     }
                 }
-                Some(Command::Capture { path, .. }) => {
-                    let ended = match path {
-                        Some(path) => match core.capture.start(&path) {
-                            Ok(previous) => {
-                                core.sink.send(Event::CaptureStarted { session: core.id, path });
-                                previous
-                            }
-                            Err(e) => {
-                                core.error(e);
-                                None
-                            }
-                        },
-                        None => core.capture.stop(),
-                    };
-                    if let Some(end) = ended {
-                        core.capture_ended(end);
-                    }
-                }
                 Some(Command::SetRules { rules, .. }) => {
                     for warning in super::rules::self_triggering(&rules) {
                         core.sink.send(Event::Warning { session: core.id, error: warning });
@@ -576,6 +548,10 @@ pub(crate) async fn drive<K: SessionKind>(
                 Some(other) => kind.command(&core, other).await,
             },
             _ = stats_tick.tick() => {
+                // A trickle reaches the kept data (and a following save) within a tick.
+                if let Some(spool) = &core.spool {
+                    spool.flush();
+                }
                 meter.publish(&core, &kind, repeat.as_ref().map(|r| r.sent));
             }
             _ = repeat_tick(&mut repeat), if repeat.is_some() => {
@@ -615,8 +591,8 @@ pub(crate) async fn drive<K: SessionKind>(
     drop(file_task.take());
     kind.shutdown(&core).await;
     core.end_tasks().await;
-    if let Some(end) = core.capture.stop() {
-        core.capture_ended(end);
+    if let Some(spool) = &core.spool {
+        spool.flush();
     }
     core.final_stats();
     core.sink.send(Event::Closed {

@@ -2,7 +2,7 @@
 //!
 //! Data events count against a byte and an event budget. When the front end falls behind
 //! (or stops drawing, minimised) data beyond the budget is not queued for display; it is
-//! counted as omitted and reported with the next data event that fits. Counters and captures
+//! counted as omitted and reported with the next data event that fits. Counters and kept data
 //! to file never depend on the budget.
 
 use super::Event;

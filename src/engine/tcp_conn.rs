@@ -1,4 +1,4 @@
-//! One TCP connection: a task that reads, batches, captures, echoes and writes.
+//! One TCP connection: a task that reads, batches, keeps, echoes and writes.
 
 use super::batch::{report_sent, Batcher};
 use super::session::SessionCore;
@@ -325,7 +325,7 @@ async fn run(
                     let data = buf.filled(n);
                     conn.counters.add_rx(n);
                     conn.core.counters.add_rx(n);
-                    conn.core.capture(data);
+                    conn.core.keep(Some(conn.id), data);
                     batch.push_stream(conn.peer, data);
                     if batch.due() {
                         batch.flush(&sink);

@@ -107,7 +107,7 @@ fn read_loop(
             Ok((n, peer)) => {
                 let data = &buf[..n];
                 core.counters.add_rx(n);
-                core.capture(data);
+                core.keep(None, data);
                 batch.push_datagram(peer, data);
                 if let Ok(mut last) = last_sender.lock() {
                     *last = Some(peer);

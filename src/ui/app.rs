@@ -9,7 +9,7 @@ use super::path_field::{DialogKind, PathField};
 use super::sequence_panel::SequencePanel;
 use super::session_tab::{SessionKind, SessionTab, TabRequest, TabSettings};
 use super::widgets::ERROR_COLOR;
-use crate::engine::{Command, EngineHandle, SessionId};
+use crate::engine::{Command, ConnId, EngineHandle, SaveMode, SaveRequest, SessionId};
 use crate::payload::TextEncoding;
 use eframe::egui::{self, RichText};
 use std::net::IpAddr;
@@ -43,18 +43,61 @@ pub struct SavedState {
 struct PathPrompt {
     purpose: PathPurpose,
     field: PathField,
+    /// Received data: keep appending what arrives after the click.
+    follow: bool,
+    /// Received data: only what this client sent (a server's tab).
+    conn: Option<ConnId>,
+    /// The file exists: ask before writing over it.
+    exists: bool,
+}
+
+impl PathPrompt {
+    fn new(purpose: PathPurpose, path: String) -> Self {
+        Self {
+            purpose,
+            field: PathField::new(path),
+            follow: false,
+            conn: None,
+            exists: false,
+        }
+    }
+
+    /// The same question again, because the file it names exists.
+    fn again_exists(
+        purpose: PathPurpose,
+        path: &std::path::Path,
+        follow: bool,
+        conn: Option<ConnId>,
+    ) -> Self {
+        Self {
+            follow,
+            conn,
+            exists: true,
+            ..Self::new(purpose, path.display().to_string())
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
 enum PathPurpose {
     SaveLog { tab: SessionId, csv: bool },
-    Capture { tab: SessionId },
+    SaveReceived { tab: SessionId },
+}
+
+impl PathPurpose {
+    fn tab(self) -> SessionId {
+        match self {
+            PathPurpose::SaveLog { tab, .. } | PathPurpose::SaveReceived { tab } => tab,
+        }
+    }
 }
 
 /// Results of work done off the UI thread.
 enum Notice {
     Done(String),
     Failed(String),
+    /// The log file exists: ask before replacing it.
+    Exists(PathPurpose, PathBuf),
 }
 
 /// The application.
@@ -68,6 +111,9 @@ pub struct SockScopeApp {
     pub active: Option<SessionId>,
     local_ips: Vec<IpAddr>,
     prompt: Option<PathPrompt>,
+    /// A save of received data sent to the engine without leave to replace a file: if the
+    /// file exists the engine says so, and the question comes back.
+    save_asked: Option<(SessionId, PathBuf, bool, Option<ConnId>)>,
     /// The Addresses window.
     pub addresses: AddressPanel,
     /// The Files window.
@@ -101,6 +147,7 @@ impl SockScopeApp {
             engine,
             local_ips: interface_ips(),
             prompt: None,
+            save_asked: None,
             addresses: AddressPanel::default(),
             files: FilePanel::default(),
             sequences: SequencePanel::default(),
@@ -145,6 +192,10 @@ impl SockScopeApp {
                 return false;
             };
             let session = event.session();
+            if let Some(prompt) = self.exists_question(&event) {
+                self.prompt = Some(prompt);
+                continue;
+            }
             if let Some(tab) = self.tabs.iter_mut().find(|t| t.id == session) {
                 tab.on_event(event, self.lang);
             } else if self.files.owns(session) {
@@ -157,16 +208,36 @@ impl SockScopeApp {
         true
     }
 
+    /// The save question again when the engine refused to write over an existing file.
+    fn exists_question(&mut self, event: &crate::engine::Event) -> Option<PathPrompt> {
+        let crate::engine::Event::Error { session, error } = event else {
+            return None;
+        };
+        if error.kind != crate::engine::NetErrorKind::FileExists {
+            return None;
+        }
+        let (tab, path, follow, conn) = self.save_asked.take_if(|(tab, ..)| tab == session)?;
+        Some(PathPrompt::again_exists(
+            PathPurpose::SaveReceived { tab },
+            &path,
+            follow,
+            conn,
+        ))
+    }
+
     /// Draws the whole window.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         if self.drain_events() {
             ui.ctx().request_repaint();
         }
         while let Ok(notice) = self.notices.1.try_recv() {
-            self.status = Some(match notice {
-                Notice::Done(s) => (s, false),
-                Notice::Failed(s) => (s, true),
-            });
+            match notice {
+                Notice::Done(s) => self.status = Some((s, false)),
+                Notice::Failed(s) => self.status = Some((s, true)),
+                Notice::Exists(purpose, path) => {
+                    self.prompt = Some(PathPrompt::again_exists(purpose, &path, false, None));
+                }
+            }
         }
         let t = self.lang.t();
         if self.titled != Some(self.lang) {
@@ -271,7 +342,9 @@ impl SockScopeApp {
             (Some(TabRequest::SaveLog { csv }), Some(tab)) => {
                 self.ask_path(PathPurpose::SaveLog { tab, csv })
             }
-            (Some(TabRequest::Capture), Some(tab)) => self.ask_path(PathPurpose::Capture { tab }),
+            (Some(TabRequest::SaveReceived), Some(tab)) => {
+                self.ask_path(PathPurpose::SaveReceived { tab })
+            }
             _ => {}
         }
         self.prompt_ui(ui.ctx());
@@ -310,7 +383,8 @@ impl SockScopeApp {
         });
         if let Some(i) = close {
             let tab = self.tabs.remove(i);
-            self.engine.send(Command::Close { session: tab.id });
+            // What the tab kept of its received data goes with it.
+            self.engine.send(Command::Discard { session: tab.id });
             // Closing the tab in front brings its neighbour forward; another stays in front.
             if self.active == Some(tab.id) {
                 let next = i.min(self.tabs.len().saturating_sub(1));
@@ -323,12 +397,12 @@ impl SockScopeApp {
         let name = match purpose {
             PathPurpose::SaveLog { csv: true, .. } => "sockscope-log.csv",
             PathPurpose::SaveLog { csv: false, .. } => "sockscope-log.txt",
-            PathPurpose::Capture { .. } => "sockscope-received.bin",
+            PathPurpose::SaveReceived { .. } => "sockscope-received.bin",
         };
-        self.prompt = Some(PathPrompt {
+        self.prompt = Some(PathPrompt::new(
             purpose,
-            field: PathField::new(default_dir().join(name).display().to_string()),
-        });
+            default_dir().join(name).display().to_string(),
+        ));
     }
 
     fn prompt_ui(&mut self, ctx: &egui::Context) {
@@ -339,8 +413,20 @@ impl SockScopeApp {
         let title = match prompt.purpose {
             PathPurpose::SaveLog { csv: true, .. } => t.save_csv,
             PathPurpose::SaveLog { csv: false, .. } => t.save_log,
-            PathPurpose::Capture { .. } => t.save_received,
+            PathPurpose::SaveReceived { .. } => t.save_received,
         };
+        let clients: Vec<(ConnId, String)> = self
+            .tabs
+            .iter()
+            .find(|tab| tab.id == prompt.purpose.tab())
+            .filter(|tab| tab.settings.kind == SessionKind::TcpServer)
+            .map(|tab| {
+                tab.clients
+                    .iter()
+                    .map(|(id, row)| (*id, row.peer.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut decision = None;
         egui::Window::new(title)
             .collapsible(false)
@@ -348,44 +434,92 @@ impl SockScopeApp {
             // In the middle, so the tabs and the toolbar stay reachable while it is open.
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
             .show(ctx, |ui| {
-                ui.label(t.path_fallback);
+                let receiving = matches!(prompt.purpose, PathPurpose::SaveReceived { .. });
+                if prompt.exists {
+                    ui.colored_label(
+                        ERROR_COLOR,
+                        format!("{} {}", t.file_exists, prompt.field.path_buf().display()),
+                    );
+                    ui.horizontal(|ui| {
+                        if ui.button(t.replace).clicked() {
+                            decision = Some(Some(SaveMode::Replace));
+                        }
+                        if receiving && ui.button(t.append).clicked() {
+                            decision = Some(Some(SaveMode::Append));
+                        }
+                        if ui.button(t.cancel).clicked() {
+                            decision = Some(None);
+                        }
+                    });
+                    return;
+                }
+                ui.label(t.path_hint);
                 prompt
                     .field
-                    .ui(ui, t.file_path, DialogKind::SaveFile, 420.0);
+                    .ui(ui, t, t.file_path, DialogKind::SaveFile, 420.0);
+                if receiving {
+                    ui.label(t.save_all_since);
+                    ui.checkbox(&mut prompt.follow, t.follow_live);
+                    if !clients.is_empty() {
+                        ui.horizontal(|ui| {
+                            let label = ui.label(t.only_from);
+                            let shown = prompt
+                                .conn
+                                .and_then(|c| clients.iter().find(|(id, _)| *id == c))
+                                .map_or(t.all_clients, |(_, peer)| peer.as_str());
+                            egui::ComboBox::from_id_salt("save_only_from")
+                                .selected_text(shown)
+                                .show_ui(ui, |ui| {
+                                    ui.selectable_value(&mut prompt.conn, None, t.all_clients);
+                                    for (id, peer) in &clients {
+                                        ui.selectable_value(&mut prompt.conn, Some(*id), peer);
+                                    }
+                                })
+                                .response
+                                .labelled_by(label.id);
+                        });
+                    }
+                }
                 ui.horizontal(|ui| {
                     if ui.button(t.ok).clicked() {
-                        decision = Some(true);
+                        decision = Some(Some(SaveMode::CreateNew));
                     }
                     if ui.button(t.cancel).clicked() {
-                        decision = Some(false);
+                        decision = Some(None);
                     }
                 });
             });
         match decision {
-            Some(true) => {
-                let path = prompt.field.path_buf();
-                let purpose = prompt.purpose;
-                self.prompt = None;
-                self.act_on_path(purpose, path, ctx);
+            Some(Some(mode)) => {
+                if let Some(prompt) = self.prompt.take() {
+                    self.act_on_path(prompt, mode, ctx);
+                }
             }
-            Some(false) => self.prompt = None,
+            Some(None) => self.prompt = None,
             None => {}
         }
     }
 
-    fn act_on_path(&mut self, purpose: PathPurpose, path: PathBuf, ctx: &egui::Context) {
+    fn act_on_path(&mut self, prompt: PathPrompt, mode: SaveMode, ctx: &egui::Context) {
         let t = self.lang.t();
-        let (PathPurpose::Capture { tab: id } | PathPurpose::SaveLog { tab: id, .. }) = purpose;
+        let path = prompt.field.path_buf();
+        let purpose = prompt.purpose;
         // Found by its id: the tab asked about may have closed, and others moved, meanwhile.
-        let Some(tab) = self.tabs.iter().find(|tab| tab.id == id) else {
+        let Some(tab) = self.tabs.iter().find(|tab| tab.id == purpose.tab()) else {
             self.status = Some((t.tab_gone.to_string(), true));
             return;
         };
         match purpose {
-            PathPurpose::Capture { .. } => {
-                self.engine.send(Command::Capture {
+            PathPurpose::SaveReceived { .. } => {
+                self.save_asked = Some((tab.id, path.clone(), prompt.follow, prompt.conn));
+                self.engine.send(Command::Save {
                     session: tab.id,
-                    path: Some(path),
+                    request: SaveRequest {
+                        path,
+                        mode,
+                        conn: prompt.conn,
+                        follow: prompt.follow,
+                    },
                 });
             }
             PathPurpose::SaveLog { csv, .. } => {
@@ -397,12 +531,15 @@ impl SockScopeApp {
                 let _ = std::thread::Builder::new()
                     .name("sockscope-save-log".into())
                     .spawn(move || {
-                        let notice = match save_log(&entries, csv, encoding, &path) {
+                        let notice = match save_log(&entries, csv, encoding, &path, mode) {
                             Ok(()) => Notice::Done(format!(
-                                "{done} {} ({} )",
+                                "{done} {} ({})",
                                 path.display(),
-                                entries.len()
+                                super::log_view::exact_count(entries.len() as u64)
                             )),
+                            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                                Notice::Exists(purpose, path)
+                            }
                             Err(e) => Notice::Failed(format!("{}: {e}", path.display())),
                         };
                         let _ = tx.send(notice);
@@ -413,13 +550,19 @@ impl SockScopeApp {
     }
 }
 
+/// Writes the log; an existing file is replaced only when the user said so.
 fn save_log(
     entries: &[Arc<LogEntry>],
     csv: bool,
     encoding: TextEncoding,
     path: &std::path::Path,
+    mode: SaveMode,
 ) -> std::io::Result<()> {
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let file = match mode {
+        SaveMode::CreateNew => std::fs::File::create_new(path)?,
+        SaveMode::Replace | SaveMode::Append => std::fs::File::create(path)?,
+    };
+    let mut file = std::io::BufWriter::new(file);
     write_log(entries, csv, encoding, &mut file)?;
     std::io::Write::flush(&mut file)
 }

@@ -200,7 +200,7 @@ impl FilePanel {
     ) {
         let t = lang.t();
         self.send_file
-            .ui(ui, t.file_path, DialogKind::OpenFile, 300.0);
+            .ui(ui, t, t.file_path, DialogKind::OpenFile, 300.0);
         let to_error = parse_host_port(&self.send_to)
             .err()
             .map(|e| i18n::address_error(lang, e));
@@ -275,7 +275,7 @@ impl FilePanel {
         } else {
             (t.save_to_file, DialogKind::SaveFile)
         };
-        self.recv_out.ui(ui, label, kind, 300.0);
+        self.recv_out.ui(ui, t, label, kind, 300.0);
         let out = self.recv_out.path_buf();
         let out_ok = if verified {
             out.is_dir()

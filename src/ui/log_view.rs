@@ -548,6 +548,19 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// `n` in full, digits grouped by three: `9,154,527,232`.
+pub fn exact_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() * 4 / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! A path typed by hand or picked with the system's file dialog. The dialog runs on a thread of
 //! its own (never blocking the window); where no dialog service exists, typing still works.
 
+use super::i18n::Texts;
 use eframe::egui;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -21,8 +22,14 @@ pub enum DialogKind {
 pub struct PathField {
     /// The path as shown and typed.
     pub path: String,
-    pending: Option<mpsc::Receiver<Option<PathBuf>>>,
+    pending: Option<(mpsc::Receiver<Option<PathBuf>>, std::time::Instant)>,
+    /// The last dialog closed at once without an answer: most likely none could be shown
+    /// (no desktop portal); the window says so instead of doing nothing.
+    pub dialog_failed: bool,
 }
+
+/// A dialog answered with nothing faster than this never showed: no one cancels that fast.
+const DIALOG_NEVER_SHOWN: std::time::Duration = std::time::Duration::from_millis(400);
 
 impl PathField {
     /// A field holding `path`.
@@ -30,6 +37,7 @@ impl PathField {
         Self {
             path: path.into(),
             pending: None,
+            dialog_failed: false,
         }
     }
 
@@ -38,10 +46,12 @@ impl PathField {
         PathBuf::from(self.path.trim())
     }
 
-    /// Draws `label`, the text field and the browse button.
-    pub fn ui(&mut self, ui: &mut egui::Ui, label: &str, kind: DialogKind, width: f32) {
-        if let Some(rx) = &self.pending {
+    /// Draws `label`, the text field and the browse button (and, when the system had no
+    /// dialog to show, a line saying to type the path).
+    pub fn ui(&mut self, ui: &mut egui::Ui, t: &Texts, label: &str, kind: DialogKind, width: f32) {
+        if let Some((rx, asked)) = &self.pending {
             if let Ok(choice) = rx.try_recv() {
+                self.dialog_failed = choice.is_none() && asked.elapsed() < DIALOG_NEVER_SHOWN;
                 if let Some(path) = choice {
                     self.path = path.display().to_string();
                 }
@@ -58,9 +68,15 @@ impl PathField {
                 .on_hover_text(label_text)
                 .accessible_name(format!("{label_text} …"));
             if browse.clicked() {
-                self.pending = Some(open_dialog(kind, self.path_buf(), ui.ctx().clone()));
+                self.pending = Some((
+                    open_dialog(kind, self.path_buf(), ui.ctx().clone()),
+                    std::time::Instant::now(),
+                ));
             }
         });
+        if self.dialog_failed {
+            ui.colored_label(super::widgets::ERROR_COLOR, t.dialog_failed);
+        }
     }
 }
 

@@ -148,6 +148,7 @@ impl QuickPanel {
         // Import/export and rules share one path field: small files, read at a click.
         self.file.ui(
             ui,
+            t,
             t.workflow_file,
             super::path_field::DialogKind::SaveFile,
             160.0,

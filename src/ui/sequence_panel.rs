@@ -226,7 +226,7 @@ impl SequencePanel {
 
     fn file_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
         self.file
-            .ui(ui, t.sequence_file, DialogKind::SaveFile, 300.0);
+            .ui(ui, t, t.sequence_file, DialogKind::SaveFile, 300.0);
         ui.horizontal(|ui| {
             let path = self.file.path_buf();
             if ui.button(t.save_sequence).clicked() {
@@ -296,7 +296,7 @@ impl SequencePanel {
                 ui.colored_label(ERROR_COLOR, reason);
             }
             self.report_file
-                .ui(ui, t.report_file, DialogKind::SaveFile, 300.0);
+                .ui(ui, t, t.report_file, DialogKind::SaveFile, 300.0);
             if ui.button(t.export_report).clicked() {
                 let path = self.report_file.path_buf();
                 let written = sequence::save_report(report, &path);

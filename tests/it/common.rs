@@ -96,6 +96,17 @@ impl TestEngine {
         session
     }
 
+    /// Opens a session that keeps what it receives (as the window's tabs do).
+    pub fn open_keeping(&mut self, config: SessionConfig) -> SessionId {
+        let session = self.handle.new_session_id();
+        self.handle.send(Command::KeepReceived {
+            session,
+            limit_bytes: sockscope::engine::DEFAULT_KEEP_BYTES,
+        });
+        self.handle.send(Command::Open { session, config });
+        session
+    }
+
     pub fn send(&self, command: Command) {
         self.handle.send(command);
     }

@@ -4,8 +4,8 @@ use crate::common;
 
 use common::TestEngine;
 use sockscope::engine::{
-    CloseReason, Command, Direction, Event, NetErrorKind, Repeat, SendTarget, SessionConfig,
-    SocketOptions,
+    CloseReason, Command, Direction, Event, NetErrorKind, Repeat, SaveMode, SaveRequest,
+    SendTarget, SessionConfig, SocketOptions,
 };
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -383,31 +383,66 @@ fn repeat_sends_count_and_stop() {
     assert_eq!(reader.join().unwrap(), 50);
 }
 
+/// Waits for the end of the save to `path`: (bytes, missing, error).
+fn saved_to(
+    engine: &mut TestEngine,
+    path: &std::path::Path,
+) -> (u64, u64, Option<sockscope::engine::NetError>) {
+    match engine.wait_for(
+        "saved",
+        |e| matches!(e, Event::Saved { path: p, .. } if p == path),
+    ) {
+        Event::Saved {
+            bytes,
+            missing_bytes,
+            error,
+            ..
+        } => (bytes, missing_bytes, error),
+        _ => unreachable!(),
+    }
+}
+
+fn save(path: &std::path::Path, follow: bool) -> SaveRequest {
+    SaveRequest {
+        path: path.to_path_buf(),
+        mode: SaveMode::CreateNew,
+        conn: None,
+        follow,
+    }
+}
+
 #[test]
-fn flood_is_batched_counted_exactly_and_captured_in_full() {
-    const TOTAL: usize = 64 << 20;
-    let dir = std::env::temp_dir().join(format!("sockscope-capture-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("flood.bin");
+fn a_save_holds_every_byte_since_the_session_opened_and_what_follows() {
+    const HALF: usize = 32 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flood.bin");
     let mut engine = TestEngine::new();
-    let session = engine.open(server_config("127.0.0.1:0", false));
+    let session = engine.open_keeping(server_config("127.0.0.1:0", false));
     let local = engine.wait_opened(session);
-    engine.send(Command::Capture {
+    let block: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+    let mut s = TcpStream::connect(local).unwrap();
+    for _ in 0..HALF / block.len() {
+        s.write_all(&block).unwrap();
+    }
+    engine.wait_for(
+        "first half counted",
+        |e| matches!(e, Event::Stats { stats, .. } if stats.total.rx_bytes == HALF as u64),
+    );
+    // The click comes after half the data: the file must hold it too, then keep following.
+    engine.send(Command::Save {
         session,
-        path: Some(path.clone()),
+        request: save(&path, true),
     });
-    engine.wait_for("capture", |e| matches!(e, Event::CaptureStarted { .. }));
-    let sender = std::thread::spawn(move || {
-        let mut s = TcpStream::connect(local).unwrap();
-        let block: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
-        for _ in 0..TOTAL / block.len() {
-            s.write_all(&block).unwrap();
-        }
+    engine.wait_for("saving", |e| {
+        matches!(e, Event::SaveStarted { follow: true, .. })
     });
-    sender.join().unwrap();
-    let stats = engine.wait_for(
+    for _ in 0..HALF / block.len() {
+        s.write_all(&block).unwrap();
+    }
+    drop(s);
+    engine.wait_for(
         "all counted",
-        |e| matches!(e, Event::Stats { stats, .. } if stats.total.rx_bytes == TOTAL as u64),
+        |e| matches!(e, Event::Stats { stats, .. } if stats.total.rx_bytes == 2 * HALF as u64),
     );
     let data_events = engine
         .seen
@@ -428,43 +463,74 @@ fn flood_is_batched_counted_exactly_and_captured_in_full() {
     );
     assert_eq!(
         engine.received(session).len(),
-        TOTAL,
+        2 * HALF,
         "all data reached the display queue"
     );
-    drop(stats);
-    engine.send(Command::Capture {
-        session,
-        path: None,
-    });
-    match engine.wait_for("capture stopped", |e| {
-        matches!(e, Event::CaptureStopped { .. })
-    }) {
-        Event::CaptureStopped { bytes, .. } => assert_eq!(bytes, TOTAL as u64),
-        _ => unreachable!(),
-    }
+    engine.send(Command::StopSaving { session });
+    assert_eq!(saved_to(&mut engine, &path), (2 * HALF as u64, 0, None));
     let saved = std::fs::read(&path).unwrap();
-    assert_eq!(saved.len(), TOTAL);
+    assert_eq!(saved.len(), 2 * HALF);
     assert!(saved
         .iter()
         .enumerate()
         .step_by(4099)
         .all(|(i, b)| *b == ((i % 65536) % 251) as u8));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
-fn capture_into_a_missing_folder_is_a_file_error() {
+fn what_was_received_can_be_saved_after_the_session_closed_until_the_tab_goes() {
+    let dir = tempfile::tempdir().unwrap();
     let mut engine = TestEngine::new();
-    let session = engine.open(server_config("127.0.0.1:0", false));
-    engine.wait_opened(session);
-    engine.send(Command::Capture {
-        session,
-        path: Some("/nonexistent-dir-sockscope/x.bin".into()),
-    });
-    match engine.wait_for("error", |e| matches!(e, Event::Error { .. })) {
-        Event::Error { error, .. } => assert_eq!(error.kind, NetErrorKind::File),
-        _ => unreachable!(),
+    let session = engine.open_keeping(server_config("127.0.0.1:0", false));
+    let local = engine.wait_opened(session);
+    for text in [&b"first "[..], b"second"] {
+        let mut s = TcpStream::connect(local).unwrap();
+        s.write_all(text).unwrap();
     }
+    engine.wait_for(
+        "both counted",
+        |e| matches!(e, Event::Stats { stats, .. } if stats.total.rx_bytes == 12),
+    );
+    engine.send(Command::Close { session });
+    engine.wait_for("closed", |e| matches!(e, Event::Closed { .. }));
+    let path = dir.path().join("after.bin");
+    engine.send(Command::Save {
+        session,
+        request: save(&path, false),
+    });
+    assert_eq!(saved_to(&mut engine, &path), (12, 0, None));
+    let mut saved = std::fs::read(&path).unwrap();
+    saved.sort_unstable();
+    let mut expected = b"first second".to_vec();
+    expected.sort_unstable();
+    assert_eq!(saved, expected, "both clients' bytes, in arrival order");
+    // Saving again to the same file asks first: nothing is replaced.
+    engine.send(Command::Save {
+        session,
+        request: save(&path, false),
+    });
+    assert_eq!(engine.next_error().kind, NetErrorKind::FileExists);
+    assert_eq!(std::fs::read(&path).unwrap().len(), 12);
+    // The tab closes: its data goes, a later save has nothing.
+    engine.send(Command::Discard { session });
+    engine.send(Command::Save {
+        session,
+        request: save(&dir.path().join("gone.bin"), false),
+    });
+    assert_eq!(engine.next_error().kind, NetErrorKind::Other);
+    assert!(!dir.path().join("gone.bin").exists());
+}
+
+#[test]
+fn saving_into_a_missing_folder_is_a_file_error() {
+    let mut engine = TestEngine::new();
+    let session = engine.open_keeping(server_config("127.0.0.1:0", false));
+    engine.wait_opened(session);
+    engine.send(Command::Save {
+        session,
+        request: save("/nonexistent-dir-sockscope/x.bin".as_ref(), false),
+    });
+    assert_eq!(engine.next_error().kind, NetErrorKind::File);
 }
 
 #[test]

@@ -61,7 +61,8 @@ pub struct Texts {
     pub hint_udp: &'static str,
     pub got_it: &'static str,
     pub portable_mode: &'static str,
-    pub path_fallback: &'static str,
+    pub path_hint: &'static str,
+    pub dialog_failed: &'static str,
     pub ok: &'static str,
     pub cancel: &'static str,
     pub log_saved: &'static str,
@@ -161,6 +162,18 @@ pub struct Texts {
     pub stop_saving: &'static str,
     pub saving_to: &'static str,
     pub saved: &'static str,
+    pub follow_live: &'static str,
+    pub only_from: &'static str,
+    pub save_all_since: &'static str,
+    pub file_exists: &'static str,
+    pub replace: &'static str,
+    pub append: &'static str,
+    pub saved_bytes: &'static str,
+    pub bytes_unit: &'static str,
+    pub missing_note: &'static str,
+    pub keep_limit: &'static str,
+    pub keep_limit_hint: &'static str,
+    pub so_far: &'static str,
     pub clients: &'static str,
     pub address: &'static str,
     pub since: &'static str,
@@ -299,6 +312,11 @@ pub fn net_error(lang: Lang, e: &NetError) -> String {
         (Lang::Zh, NetErrorKind::SendQueueFull) => "发送队列已满(对方没有在读取)",
         (Lang::Zh, NetErrorKind::NotConnected) => "未连接",
         (Lang::Zh, NetErrorKind::File) => "文件错误",
+        (Lang::Zh, NetErrorKind::FileExists) => "文件已存在",
+        (Lang::Zh, NetErrorKind::KeepLimit) => {
+            return "接收数据超过本标签页的保留上限:最早的数据已不再保留(保存时会说明缺少多少字节)"
+                .into()
+        }
         (Lang::Zh, NetErrorKind::Cancelled) => "已取消",
         // Our own words, wholly in Chinese: the limit is in the field beside the rules.
         (Lang::Zh, NetErrorKind::ReplyLimit) => {

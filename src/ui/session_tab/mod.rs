@@ -7,7 +7,7 @@
 mod view;
 
 use super::i18n::{self, Lang, Texts};
-use super::log_view::{clock, human_bytes, EntryKind, LogAction, LogEntry, LogView};
+use super::log_view::{clock, exact_count, human_bytes, EntryKind, LogAction, LogEntry, LogView};
 use super::path_field::{DialogKind, PathField};
 use super::quick_commands::{QuickAction, QuickPanel};
 use crate::engine::{
@@ -82,6 +82,8 @@ pub struct TabSettings {
     pub relay_udp: bool,
     /// Automatic replies (rules, UDP echo) allowed per second (0: no limit).
     pub reply_limit_per_s: u32,
+    /// What the tab keeps of what it receives, for "Save received data…" (MiB; 0: nothing).
+    pub keep_mib: u64,
 }
 
 /// A named message (what to type, and how it becomes bytes).
@@ -129,6 +131,7 @@ impl TabSettings {
             rules_path: String::new(),
             relay_udp: false,
             reply_limit_per_s: crate::engine::DEFAULT_REPLY_LIMIT_PER_S,
+            keep_mib: crate::engine::DEFAULT_KEEP_BYTES >> 20,
         }
     }
 }
@@ -163,7 +166,7 @@ pub enum TabRequest {
     /// Ask for a path to save the log to.
     SaveLog { csv: bool },
     /// Ask for a path to save received data to.
-    Capture,
+    SaveReceived,
 }
 
 /// A session tab.
@@ -189,8 +192,10 @@ pub struct SessionTab {
     started: Instant,
     /// A repeating send runs.
     pub repeating: bool,
-    /// Capture to file in progress.
-    pub capture: Option<PathBuf>,
+    /// A save of received data in progress.
+    pub saving: Option<Saving>,
+    /// The engine keeps what this tab received (it has been open), so it can be saved.
+    pub kept: bool,
     /// The last failure to show next to the state.
     pub last_error: Option<String>,
     /// A file being sent over the session.
@@ -199,6 +204,17 @@ pub struct SessionTab {
     pub file: PathField,
     /// The quick commands and rules panel's own state.
     pub quick: QuickPanel,
+}
+
+/// A save of received data in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Saving {
+    /// Where.
+    pub path: PathBuf,
+    /// Appending what arrives until stopped.
+    pub follow: bool,
+    /// Bytes written so far.
+    pub bytes: u64,
 }
 
 /// How far a file transfer has come.
@@ -231,7 +247,8 @@ impl SessionTab {
             rates: VecDeque::new(),
             started: Instant::now(),
             repeating: false,
-            capture: None,
+            saving: None,
+            kept: false,
             last_error: None,
             file_progress: None,
             file: PathField::default(),
@@ -336,11 +353,34 @@ impl SessionTab {
         })
     }
 
+    /// Opens the session with the current settings (valid settings assumed): what to keep,
+    /// the session, its reply limit. Nothing happens when the settings are not valid.
+    pub fn open(&mut self, commands: &mut Vec<Command>) {
+        let Some(config) = self.config() else {
+            return;
+        };
+        self.state = TabState::Opening;
+        self.last_error = None;
+        commands.push(Command::KeepReceived {
+            session: self.id,
+            limit_bytes: self.settings.keep_mib.saturating_mul(1 << 20),
+        });
+        commands.push(Command::Open {
+            session: self.id,
+            config,
+        });
+        commands.push(Command::SetReplyLimit {
+            session: self.id,
+            per_s: self.settings.reply_limit_per_s,
+        });
+    }
+
     /// Takes in one engine event of this session.
     pub fn on_event(&mut self, event: Event, lang: Lang) {
         let t = lang.t();
         match event {
             Event::Opened { local, peer, .. } => {
+                self.kept |= self.settings.keep_mib > 0;
                 self.state = TabState::Open {
                     local,
                     peer,
@@ -431,19 +471,53 @@ impl SessionTab {
                 }
             }
             Event::RepeatDone { .. } => self.repeating = false,
-            Event::CaptureStarted { path, .. } => {
+            Event::SaveStarted { path, follow, .. } => {
                 self.log.info(
                     EntryKind::Info,
                     format!("{} {}", t.saving_to, path.display()),
                 );
-                self.capture = Some(path);
+                self.saving = Some(Saving {
+                    path,
+                    follow,
+                    bytes: 0,
+                });
             }
-            Event::CaptureStopped { path, bytes, .. } => {
-                self.log.info(
-                    EntryKind::Info,
-                    format!("{} {} → {}", t.saved, human_bytes(bytes), path.display()),
+            Event::SaveProgress { bytes, .. } => {
+                if let Some(saving) = &mut self.saving {
+                    saving.bytes = bytes;
+                }
+            }
+            Event::Saved {
+                path,
+                bytes,
+                missing_bytes,
+                error,
+                ..
+            } => {
+                self.saving = None;
+                let mut text = format!(
+                    "{} {} {} → {}",
+                    t.saved_bytes,
+                    exact_count(bytes),
+                    t.bytes_unit,
+                    path.display()
                 );
-                self.capture = None;
+                if missing_bytes > 0 {
+                    text += &format!(
+                        "; {} {} {}",
+                        exact_count(missing_bytes),
+                        t.bytes_unit,
+                        t.missing_note
+                    );
+                }
+                match error {
+                    Some(e) => {
+                        let why = i18n::net_error(lang, &e);
+                        self.log.info(EntryKind::Error, format!("{why} ({text})"));
+                        self.last_error = Some(why);
+                    }
+                    None => self.log.info(EntryKind::Info, text),
+                }
             }
             Event::Progress {
                 done, total, rate, ..
@@ -496,7 +570,6 @@ impl SessionTab {
                 self.clients.clear();
                 self.send_to = None;
                 self.repeating = false;
-                self.capture = None;
                 self.file_progress = None;
                 self.state = TabState::Closed(error);
             }

@@ -168,18 +168,7 @@ impl SessionTab {
                             .add_enabled(ok, egui::Button::new(RichText::new(open_text).strong()))
                             .clicked()
                         {
-                            if let Some(config) = self.config() {
-                                self.state = TabState::Opening;
-                                self.last_error = None;
-                                commands.push(Command::Open {
-                                    session: self.id,
-                                    config,
-                                });
-                                commands.push(Command::SetReplyLimit {
-                                    session: self.id,
-                                    per_s: self.settings.reply_limit_per_s,
-                                });
-                            }
+                            self.open(commands);
                         }
                     }
                     let (state, color) = self.state_text(t);
@@ -300,21 +289,22 @@ impl SessionTab {
                 self.stats = SessionStats::default();
                 self.rates.clear();
             }
-            match &self.capture {
-                Some(_) => {
-                    if ui.button(t.stop_saving).clicked() {
-                        commands.push(Command::Capture {
-                            session: self.id,
-                            path: None,
-                        });
+            match &self.saving {
+                Some(saving) => {
+                    let label = ui.add_enabled(saving.follow, egui::Button::new(t.stop_saving));
+                    if label.clicked() {
+                        commands.push(Command::StopSaving { session: self.id });
                     }
+                    ui.label(format!("{} {}", exact_count(saving.bytes), t.bytes_unit))
+                        .on_hover_text(saving.path.display().to_string());
                 }
                 None => {
                     if ui
-                        .add_enabled(self.is_active(), egui::Button::new(t.save_received))
+                        .add_enabled(self.kept, egui::Button::new(t.save_received))
+                        .on_hover_text(t.save_all_since)
                         .clicked()
                     {
-                        *request = Some(TabRequest::Capture);
+                        *request = Some(TabRequest::SaveReceived);
                     }
                 }
             }
@@ -367,7 +357,8 @@ impl SessionTab {
 
     /// Sends a file's raw bytes over the session, with progress and cancel.
     fn file_ui(&mut self, ui: &mut egui::Ui, t: &Texts, commands: &mut Vec<Command>) {
-        self.file.ui(ui, t.file_path, DialogKind::OpenFile, 200.0);
+        self.file
+            .ui(ui, t, t.file_path, DialogKind::OpenFile, 200.0);
         ui.horizontal(|ui| match self.file_progress {
             Some(p) => {
                 if ui.button(t.cancel_file).clicked() {

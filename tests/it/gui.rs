@@ -798,3 +798,73 @@ fn closing_another_tab_keeps_the_same_tab_in_front() {
     harness.run_steps(2);
     assert_eq!(front_kind(&harness), Some(SessionKind::Udp));
 }
+
+/// Replaces the text of the path field of the open save prompt (found by its default name).
+fn type_save_path(harness: &mut Harness<'static, SockScopeApp>, default_name: &str, path: &str) {
+    let field = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.role() == egui::accesskit::Role::TextInput
+            && n.value().is_some_and(|v| v.ends_with(default_name))
+    };
+    harness.get_by(field).click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by(field).type_text(path);
+    harness.run_steps(2);
+}
+
+/// Received first, saved later: the file holds what came before the click, with the exact
+/// count in the log; saving to the same file again asks, and appends when told to.
+#[test]
+fn saved_received_data_holds_what_came_before_the_click_and_never_overwrites_silently() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP server").click();
+    harness.run_steps(2);
+    bind_to_loopback(&mut harness, "Local address", "Local port");
+    harness.get_by_label("Listen").click();
+    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    let sent: Vec<u8> = (0..1087u32).map(|i| (i % 256) as u8).collect();
+    {
+        let mut client = TcpStream::connect(local).unwrap();
+        client.write_all(&sent).unwrap();
+    }
+    step_until(&mut harness, "all counted", |h| {
+        h.state().tabs[0].stats.total.rx_bytes == 1087
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("received.bin");
+    harness.get_by_label("Save received data…").click();
+    harness.run_steps(2);
+    type_save_path(
+        &mut harness,
+        "sockscope-received.bin",
+        path.to_str().unwrap(),
+    );
+    harness.get_by_label("OK").click();
+    step_until(&mut harness, "the saved count", |h| {
+        h.query_by_label_contains("Saved 1,087 bytes").is_some()
+    });
+    assert_eq!(std::fs::read(&path).unwrap(), sent);
+    // Again to the same file: a question, nothing written until answered.
+    harness.get_by_label("Save received data…").click();
+    harness.run_steps(2);
+    type_save_path(
+        &mut harness,
+        "sockscope-received.bin",
+        path.to_str().unwrap(),
+    );
+    harness.get_by_label("OK").click();
+    step_until(&mut harness, "the question", |h| {
+        h.query_by_label_contains("This file already exists.")
+            .is_some()
+    });
+    assert_eq!(std::fs::read(&path).unwrap().len(), 1087);
+    // A new window is laid out first, then clickable.
+    harness.run_steps(2);
+    harness.get_by_label("Add to its end").click();
+    step_until(&mut harness, "appended", |h| {
+        std::fs::metadata(&path).is_ok_and(|m| m.len() == 2174)
+            && h.state().tabs[0].saving.is_none()
+    });
+    assert_eq!(std::fs::read(&path).unwrap()[1087..], sent[..]);
+}

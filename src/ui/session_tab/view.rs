@@ -309,6 +309,21 @@ impl SessionTab {
                 }
             }
         });
+        ui.horizontal(|ui| {
+            let label = ui.label(t.keep_limit).on_hover_text(t.keep_limit_hint);
+            let changed = ui
+                .add(egui::DragValue::new(&mut self.settings.keep_mib).range(0..=1 << 20))
+                .on_hover_text(t.keep_limit_hint)
+                .labelled_by(label.id)
+                .changed();
+            // A closed tab sends it when it opens; an open one's engine side follows now.
+            if changed && self.kept {
+                commands.push(Command::KeepReceived {
+                    session: self.id,
+                    limit_bytes: self.settings.keep_mib.saturating_mul(1 << 20),
+                });
+            }
+        });
         self.file_ui(ui, t, commands);
         ui.separator();
         let active = self.is_active();

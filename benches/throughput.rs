@@ -5,7 +5,9 @@
 // A benchmark may panic on the unexpected and spawn plain threads; the product may not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
-use sockscope::engine::{Command, Engine, Event, SessionConfig, SocketOptions};
+use sockscope::engine::{
+    Command, Engine, Event, SaveMode, SaveRequest, SessionConfig, SocketOptions, DEFAULT_KEEP_BYTES,
+};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Command as Process, Stdio};
@@ -97,11 +99,30 @@ fn baseline_socat(total: u64) -> Option<f64> {
     Some(start.elapsed().as_secs_f64())
 }
 
+/// What a server session does with what it receives, besides showing it.
+#[derive(Clone, Copy, PartialEq)]
+enum Keeping {
+    /// Nothing kept (the command line).
+    Nothing,
+    /// Kept for a later save (every window tab).
+    Kept,
+    /// Kept and saved to a file while it arrives ("keep appending").
+    Saving,
+}
+
 /// A SockScope TCP server session: time until the client's connection has been read to its
 /// end, with every data event drained as the window would.
-fn sockscope_server(total: u64) -> f64 {
+fn sockscope_server(total: u64, keeping: Keeping) -> f64 {
     let engine = Engine::spawn(Arc::new(|| {})).unwrap();
     let session = engine.new_session_id();
+    if keeping != Keeping::Nothing {
+        engine.send(Command::KeepReceived {
+            session,
+            limit_bytes: DEFAULT_KEEP_BYTES,
+        });
+    }
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("saved.bin");
     engine.send(Command::Open {
         session,
         config: SessionConfig::TcpServer {
@@ -115,6 +136,18 @@ fn sockscope_server(total: u64) -> f64 {
             break local;
         }
     };
+    // Asked once the session is open (the tab's button is enabled then), before any data.
+    if keeping == Keeping::Saving {
+        engine.send(Command::Save {
+            session,
+            request: SaveRequest {
+                path: path.clone(),
+                mode: SaveMode::CreateNew,
+                conn: None,
+                follow: true,
+            },
+        });
+    }
     let start = Instant::now();
     let sender = std::thread::spawn(move || send_stream(addr, total));
     let mut shown = 0u64;
@@ -147,6 +180,21 @@ fn sockscope_server(total: u64) -> f64 {
         omitted += omitted_bytes;
     }
     assert_eq!(shown + omitted, total, "every byte accounted for");
+    if keeping == Keeping::Saving {
+        engine.send(Command::StopSaving { session });
+        loop {
+            match engine.recv_timeout(Duration::from_secs(30)) {
+                Some(Event::Saved { bytes, error, .. }) => {
+                    assert!(error.is_none(), "{error:?}");
+                    // The spool keeps at most 1 GiB: a larger run saves the newest GiB.
+                    assert!(bytes == total || total > DEFAULT_KEEP_BYTES);
+                    break;
+                }
+                Some(_) => {}
+                None => panic!("the save did not end"),
+            }
+        }
+    }
     secs
 }
 
@@ -227,12 +275,28 @@ fn main() {
         Some(s) => println!("  socat           {:8.0} MiB/s", rate(total, s)),
         None => println!("  socat           not installed (apt-get install socat)"),
     }
-    let ours = sockscope_server(total);
+    let ours = sockscope_server(total, Keeping::Nothing);
     println!("  SockScope       {:8.0} MiB/s", rate(total, ours));
     if let Some(s) = socat_secs {
         println!("  ratio SockScope/socat    = {:.2}", s / ours);
     }
     println!("  ratio SockScope/std::net = {:.2}", std_secs / ours);
+    // The window's tabs keep what they receive, and may save it while it arrives.
+    let kept = sockscope_server(total, Keeping::Kept);
+    println!(
+        "  SockScope, kept for a save          {:8.0} MiB/s",
+        rate(total, kept)
+    );
+    let saving = sockscope_server(total, Keeping::Saving);
+    println!(
+        "  SockScope, kept and saved live      {:8.0} MiB/s",
+        rate(total, saving)
+    );
+    println!("  ratio kept/not kept                 = {:.2}", ours / kept);
+    println!(
+        "  ratio saving/kept (goal >= 0.90)    = {:.2}",
+        kept / saving
+    );
 
     let count = 100_000;
     println!("UDP burst, {count} datagrams of 64 B at full speed:");

@@ -480,7 +480,8 @@ struct Tally {
 
 impl Copier {
     fn run(self, file: File, request: &SaveRequest) {
-        let mut out = std::io::BufWriter::with_capacity(FILE_BLOCK, file);
+        // Small records gather; a large one (a flood's) goes straight to the file, uncopied.
+        let mut out = std::io::BufWriter::with_capacity(64 << 10, file);
         let mut tally = Tally::default();
         let result = self
             .copy(&mut out, request, &mut tally)
@@ -504,13 +505,13 @@ impl Copier {
     ) -> Result<(), NetError> {
         let want = request.conn.map(|c| c.0);
         let mut pos = 0u64;
-        // Bytes read but not yet a whole record.
-        let mut carry: Vec<u8> = Vec::new();
+        // Bytes read; the first `filled` hold whole records and, last, the start of one.
+        let mut buf = vec![0u8; 2 * FILE_BLOCK];
+        let mut filled = 0;
         let mut reading: Option<(u64, File)> = None;
         // Received bytes of the segment being read that were already taken (written or not
         // wanted): if it is dropped under the reader, only the rest is missing.
         let mut seen = 0u64;
-        let mut buf = vec![0u8; FILE_BLOCK];
         let mut reported = Instant::now();
         loop {
             // Where the next bytes are, or why there are none yet.
@@ -526,7 +527,7 @@ impl Copier {
                         let before = dropped_until(&state.gone, from) + taken;
                         tally.missing += dropped_until(&state.gone, front.start) - before;
                         pos = front.start;
-                        carry.clear();
+                        filled = 0;
                         reading = None;
                     }
                 }
@@ -571,15 +572,20 @@ impl Copier {
             let Some((_, f)) = reading.as_mut() else {
                 continue;
             };
-            let n = (available as usize).min(buf.len());
-            f.read_exact(&mut buf[..n])
+            if filled == buf.len() {
+                // One record longer than the buffer: make room for it.
+                buf.resize(buf.len() * 2, 0);
+            }
+            let n = (available as usize).min(buf.len() - filled);
+            f.read_exact(&mut buf[filled..filled + n])
                 .map_err(|e| file_error(&path, &e))?;
             pos += n as u64;
-            carry.extend_from_slice(&buf[..n]);
-            let (used, payload) = write_records(&carry, want, out, &mut tally.written)
+            filled += n;
+            let (used, payload) = write_records(&buf[..filled], want, out, &mut tally.written)
                 .map_err(|e| file_error(&request.path, &e))?;
             seen += payload;
-            carry.drain(..used);
+            buf.copy_within(used..filled, 0);
+            filled -= used;
             if reported.elapsed() >= PROGRESS_EVERY {
                 reported = Instant::now();
                 self.sink.send(Event::SaveProgress {

@@ -61,6 +61,25 @@ impl TextEncoding {
         }
     }
 
+    /// The legacy code page a system with this locale (`zh-CN`, `zh_TW.UTF-8`, `ja-JP`, …)
+    /// uses for devices and files that are not UTF-8: GBK for simplified Chinese, Big5 for
+    /// traditional, Shift_JIS for Japanese, EUC-KR for Korean; UTF-8 otherwise.
+    pub fn legacy_for_locale(locale: &str) -> Self {
+        let l = locale.to_ascii_lowercase().replace('_', "-");
+        let traditional = ["zh-tw", "zh-hk", "zh-mo", "zh-hant"];
+        if traditional.iter().any(|t| l.starts_with(t)) {
+            Self::Big5
+        } else if l.starts_with("zh") {
+            Self::Gbk
+        } else if l.starts_with("ja") {
+            Self::ShiftJis
+        } else if l.starts_with("ko") {
+            Self::EucKr
+        } else {
+            Self::Utf8
+        }
+    }
+
     /// Finds an encoding by any of its usual names (`gbk`, `cp936`, `utf8`, `latin1`, …).
     pub fn from_name(name: &str) -> Option<Self> {
         let wanted: String = name
@@ -178,6 +197,27 @@ impl std::fmt::Display for TextEncoding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chinese_system_defaults_to_gbk_and_others_to_their_code_page() {
+        for (locale, expected) in [
+            ("zh-CN", TextEncoding::Gbk),
+            ("zh_CN.UTF-8", TextEncoding::Gbk),
+            ("zh-Hans-CN", TextEncoding::Gbk),
+            ("zh-TW", TextEncoding::Big5),
+            ("zh-Hant-HK", TextEncoding::Big5),
+            ("ja-JP", TextEncoding::ShiftJis),
+            ("ko-KR", TextEncoding::EucKr),
+            ("en-US", TextEncoding::Utf8),
+            ("C", TextEncoding::Utf8),
+        ] {
+            assert_eq!(
+                TextEncoding::legacy_for_locale(locale),
+                expected,
+                "{locale}"
+            );
+        }
+    }
 
     #[test]
     fn gbk_round_trip_matches_python() {

@@ -3,7 +3,7 @@
 //! and Cancel; the window never waits on it.
 
 use super::i18n::{self, Lang, Texts};
-use super::log_view::human_bytes;
+use super::log_view::exact_count;
 use super::path_field::{DialogKind, PathField};
 use super::widgets::{checked_field, progress_bar, ERROR_COLOR, OK_COLOR};
 use crate::engine::{
@@ -45,8 +45,9 @@ pub struct FileJob {
     pub progress: Option<(u64, Option<u64>, f64)>,
     /// Where it stands.
     pub state: JobState,
-    /// Files this job completed (a receiver goes on listening after each).
-    pub finished: Vec<String>,
+    /// Transfers this job ended, each with whether it succeeded (a receiver goes on listening
+    /// after each, good or failed).
+    pub finished: Vec<(String, bool)>,
 }
 
 /// State of the Files window.
@@ -120,17 +121,18 @@ impl FilePanel {
                 ..
             } => {
                 let hash = sha256
-                    .map(|h| format!(" · SHA-256 {}…", &h[..16.min(h.len())]))
+                    .map(|h| format!(" · SHA-256 {h}"))
                     .unwrap_or_default();
                 let text = format!(
-                    "{} {} ({}){hash}",
+                    "{} {} ({} {}){hash}",
                     t.file_done,
                     path.display(),
-                    human_bytes(bytes)
+                    exact_count(bytes),
+                    t.bytes_unit
                 );
                 job.progress = None;
                 match job.state {
-                    JobState::Running { listening: Some(_) } => job.finished.push(text),
+                    JobState::Running { listening: Some(_) } => job.finished.push((text, true)),
                     _ => job.state = JobState::Done(text),
                 }
             }
@@ -139,7 +141,7 @@ impl FilePanel {
                 if matches!(job.state, JobState::Running { listening: Some(_) }) =>
             {
                 job.progress = None;
-                job.finished.push(i18n::net_error(lang, &error));
+                job.finished.push((i18n::net_error(lang, &error), false));
             }
             Event::Error { error, .. } => {
                 job.state = JobState::Failed(i18n::net_error(lang, &error))
@@ -351,8 +353,8 @@ impl FilePanel {
                         ui.colored_label(ERROR_COLOR, text);
                     }
                 }
-                for text in &job.finished {
-                    ui.colored_label(OK_COLOR, text);
+                for (text, ok) in &job.finished {
+                    ui.colored_label(if *ok { OK_COLOR } else { ERROR_COLOR }, text);
                 }
             });
         }

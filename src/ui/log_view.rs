@@ -96,6 +96,21 @@ pub struct LogView {
     pub filter: String,
     matches: FilterCache,
     selected: Option<u64>,
+    /// What the last Clear took away, kept for [`UNDO_CLEAR`] so a slip of the mouse is undone.
+    cleared: Option<Cleared>,
+}
+
+/// How long a cleared log can be brought back.
+pub const UNDO_CLEAR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What a Clear took away.
+struct Cleared {
+    entries: VecDeque<Arc<LogEntry>>,
+    first_seq: u64,
+    held_bytes: usize,
+    dropped: u64,
+    not_shown: u64,
+    at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -123,6 +138,7 @@ impl Default for LogView {
             filter: String::new(),
             matches: FilterCache::default(),
             selected: None,
+            cleared: None,
         }
     }
 }
@@ -139,6 +155,11 @@ impl LogView {
     pub fn push(&mut self, entry: LogEntry) {
         self.held_bytes += entry.bytes.len();
         self.entries.push_back(Arc::new(entry));
+        self.trim();
+    }
+
+    /// Drops the oldest entries beyond the caps.
+    fn trim(&mut self) {
         let cap = self.max_entries.max(100);
         while self.entries.len() > 1
             && (self.entries.len() > cap || self.held_bytes > self.max_bytes)
@@ -171,15 +192,52 @@ impl LogView {
         self.entries.is_empty()
     }
 
-    /// Removes every entry.
+    /// Removes every entry; [`LogView::undo_clear`] brings them back for [`UNDO_CLEAR`].
     pub fn clear(&mut self) {
-        self.first_seq += self.entries.len() as u64;
-        self.entries.clear();
+        let entries = std::mem::take(&mut self.entries);
+        self.cleared = Some(Cleared {
+            first_seq: self.first_seq,
+            held_bytes: self.held_bytes,
+            dropped: self.dropped,
+            not_shown: self.not_shown,
+            entries,
+            at: std::time::Instant::now(),
+        });
+        self.first_seq += self.cleared.as_ref().map_or(0, |c| c.entries.len() as u64);
         self.held_bytes = 0;
         self.dropped = 0;
         self.not_shown = 0;
         self.selected = None;
         self.matches = FilterCache::default();
+    }
+
+    /// Can the last Clear still be undone?
+    pub fn can_undo_clear(&self) -> bool {
+        self.cleared
+            .as_ref()
+            .is_some_and(|c| c.at.elapsed() < UNDO_CLEAR)
+    }
+
+    /// Brings back what the last Clear took, before what arrived since.
+    pub fn undo_clear(&mut self) {
+        let Some(cleared) = self.cleared.take() else {
+            return;
+        };
+        let newer = std::mem::replace(&mut self.entries, cleared.entries);
+        self.first_seq = cleared.first_seq;
+        self.held_bytes += cleared.held_bytes;
+        self.dropped += cleared.dropped;
+        self.not_shown += cleared.not_shown;
+        self.entries.extend(newer);
+        self.matches = FilterCache::default();
+        self.trim();
+    }
+
+    /// Lets go of a cleared log once it can no longer be brought back (its memory with it).
+    fn forget_cleared(&mut self) {
+        if self.cleared.is_some() && !self.can_undo_clear() {
+            self.cleared = None;
+        }
     }
 
     /// The entries held, oldest first (cheap: shared pointers), for saving off the UI thread.
@@ -326,14 +384,30 @@ impl LogView {
             }
             ui.checkbox(&mut self.auto_scroll, t.auto_scroll);
             ui.checkbox(&mut self.wrap, t.wrap);
-            let label = ui.label(t.filter);
-            ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(120.0))
-                .labelled_by(label.id);
+            // Each label with its field, so wrapping never parts them.
+            ui.horizontal(|ui| {
+                let label = ui.label(t.filter);
+                ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(120.0))
+                    .labelled_by(label.id);
+            });
             if ui.button(t.copy).clicked() {
                 let text = self.copy_text();
                 ui.ctx().copy_text(text);
             }
-            if ui.button(t.clear).clicked() {
+            // One slot, one size, whichever it says: nothing after it moves.
+            let size = [90.0, ui.spacing().interact_size.y];
+            self.forget_cleared();
+            if self.can_undo_clear() {
+                if ui
+                    .add_sized(size, egui::Button::new(t.undo_clear))
+                    .on_hover_text(t.undo_clear_hint)
+                    .clicked()
+                {
+                    self.undo_clear();
+                }
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_secs(1));
+            } else if ui.add_sized(size, egui::Button::new(t.clear)).clicked() {
                 self.clear();
             }
             if ui.button(t.save_log).clicked() {
@@ -342,22 +416,26 @@ impl LogView {
             if ui.button(t.save_csv).clicked() {
                 *action = Some(LogAction::Save { csv: true });
             }
-            let label = ui.label(t.max_entries);
-            ui.add(
-                egui::DragValue::new(&mut self.max_entries)
-                    .range(100..=10_000_000)
-                    .speed(1000),
-            )
-            .labelled_by(label.id);
-            let label = ui.label(t.max_mib);
-            let mut mib = self.max_bytes >> 20;
-            if ui
-                .add(egui::DragValue::new(&mut mib).range(1..=16_384))
-                .labelled_by(label.id)
-                .changed()
-            {
-                self.max_bytes = mib << 20;
-            }
+            ui.horizontal(|ui| {
+                let label = ui.label(t.max_entries);
+                ui.add(
+                    egui::DragValue::new(&mut self.max_entries)
+                        .range(100..=10_000_000)
+                        .speed(1000),
+                )
+                .labelled_by(label.id);
+            });
+            ui.horizontal(|ui| {
+                let label = ui.label(t.max_mib);
+                let mut mib = self.max_bytes >> 20;
+                if ui
+                    .add(egui::DragValue::new(&mut mib).range(1..=16_384))
+                    .labelled_by(label.id)
+                    .changed()
+                {
+                    self.max_bytes = mib << 20;
+                }
+            });
         });
     }
 

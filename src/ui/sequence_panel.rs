@@ -132,7 +132,6 @@ impl SequencePanel {
         ui.horizontal(|ui| {
             ui.radio_value(&mut c.kind, ConnectionKind::TcpClient, t.tcp_client);
             ui.radio_value(&mut c.kind, ConnectionKind::Udp, t.udp);
-            ui.label(t.encoding);
             encoding_combo(ui, "sequence_encoding", t.encoding, &mut self.encoding);
         });
         c.encoding = Some(self.encoding.label().to_string());

@@ -1,6 +1,7 @@
 //! Small reusable controls: pickers for encodings, line endings and checksums, and a text field
 //! that shows why its content is not valid.
 
+use super::log_view::{exact_count, human_bytes};
 use crate::payload::{Checksum, LineEnding, TextEncoding};
 use eframe::egui::{self, Color32};
 
@@ -62,16 +63,20 @@ fn picker<'a, T: Copy + PartialEq>(
     all: impl IntoIterator<Item = T>,
     text: impl Fn(T) -> &'a str,
 ) {
-    egui::ComboBox::from_id_salt(id)
-        .selected_text(text(*value))
-        .width(width)
-        .show_ui(ui, |ui| {
-            for item in all {
-                ui.selectable_value(value, item, text(item));
-            }
-        })
-        .response
-        .accessible_name(name);
+    // Label and box as one piece: a wrapping row never parts them.
+    ui.horizontal(|ui| {
+        let label = ui.label(name);
+        egui::ComboBox::from_id_salt(id)
+            .selected_text(text(*value))
+            .width(width)
+            .show_ui(ui, |ui| {
+                for item in all {
+                    ui.selectable_value(value, item, text(item));
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
 }
 
 /// A labelled single-line field; when `error` is set the field is outlined red and the reason
@@ -106,7 +111,6 @@ pub fn progress_bar(
     rate: f64,
     t: &super::i18n::Texts,
 ) {
-    use super::log_view::human_bytes;
     let speed = format!("{}/s", human_bytes(rate as u64));
     let (fraction, text) = match total {
         Some(total) if total > 0 => {
@@ -131,9 +135,42 @@ pub fn progress_bar(
         }
         _ => (0.0, format!("{} · {speed}", human_bytes(done))),
     };
+    let exact = match total {
+        Some(total) => format!(
+            "{} / {} {}",
+            exact_count(done),
+            exact_count(total),
+            t.bytes_unit
+        ),
+        None => format!("{} {}", exact_count(done), t.bytes_unit),
+    };
     ui.add(
         egui::ProgressBar::new(fraction)
             .text(text)
             .animate(total.is_none()),
-    );
+    )
+    .on_hover_text(exact);
+}
+
+/// A byte count: rounded (`8.5 GiB`) with the exact count a hover away, or exact when asked.
+pub fn bytes_label(ui: &mut egui::Ui, bytes: u64, exact: bool, t: &super::i18n::Texts) {
+    let full = format!("{} {}", exact_count(bytes), t.bytes_unit);
+    let shown = if exact {
+        full.clone()
+    } else {
+        human_bytes(bytes)
+    };
+    ui.label(shown).on_hover_text(full);
+}
+
+/// A rate in bytes per second, rounded, with the whole-byte figure a hover away.
+pub fn rate_label(ui: &mut egui::Ui, arrow: &str, bytes_per_s: f64, t: &super::i18n::Texts) {
+    let per_s = bytes_per_s.round() as u64;
+    ui.label(format!("{arrow} {}/s", human_bytes(per_s)))
+        .on_hover_text(format!(
+            "{} {}/s ({})",
+            exact_count(per_s),
+            t.bytes_unit,
+            t.rate_hint
+        ));
 }

@@ -30,6 +30,14 @@ impl Lang {
         }
     }
 
+    /// The text encoding new tabs start with: the system's legacy code page (GBK on a
+    /// simplified-Chinese system), where the devices our users test mostly are.
+    pub fn system_encoding() -> crate::payload::TextEncoding {
+        sys_locale::get_locale().map_or(crate::payload::TextEncoding::Utf8, |l| {
+            crate::payload::TextEncoding::legacy_for_locale(&l)
+        })
+    }
+
     /// The texts of this language.
     pub fn t(self) -> &'static Texts {
         match self {
@@ -93,6 +101,8 @@ pub struct Texts {
     pub join: &'static str,
     pub leave: &'static str,
     pub reply_to_last: &'static str,
+    pub last_sender: &'static str,
+    pub no_sender_yet: &'static str,
     pub relay_target: &'static str,
     pub start_relay: &'static str,
     pub relaying: &'static str,
@@ -117,6 +127,8 @@ pub struct Texts {
     pub show_both: &'static str,
     pub pause: &'static str,
     pub clear: &'static str,
+    pub undo_clear: &'static str,
+    pub undo_clear_hint: &'static str,
     pub auto_scroll: &'static str,
     pub wrap: &'static str,
     pub filter: &'static str,
@@ -135,6 +147,8 @@ pub struct Texts {
     pub hex: &'static str,
     pub encoding: &'static str,
     pub escapes: &'static str,
+    pub split_encodings: &'static str,
+    pub split_encodings_hint: &'static str,
     pub line_ending: &'static str,
     pub checksum: &'static str,
     /// "none" in the line-ending and checksum pickers.
@@ -156,6 +170,9 @@ pub struct Texts {
     pub rx: &'static str,
     pub tx: &'static str,
     pub packets: &'static str,
+    pub exact_figures: &'static str,
+    pub exact_figures_hint: &'static str,
+    pub rate_hint: &'static str,
     pub rate: &'static str,
     pub reset: &'static str,
     pub save_received: &'static str,
@@ -180,6 +197,8 @@ pub struct Texts {
     pub bytes_in: &'static str,
     pub bytes_out: &'static str,
     pub no_clients: &'static str,
+    pub no_clients_now: &'static str,
+    pub clients_left: &'static str,
     pub send_file: &'static str,
     pub file_path: &'static str,
     pub browse: &'static str,

@@ -84,6 +84,10 @@ pub struct TabSettings {
     pub reply_limit_per_s: u32,
     /// What the tab keeps of what it receives, for "Save received data…" (MiB; 0: nothing).
     pub keep_mib: u64,
+    /// Byte counts shown in full (`9,154,527,232 bytes`) rather than rounded.
+    pub exact_figures: bool,
+    /// The receive log has an encoding of its own; otherwise one encoding serves both ways.
+    pub split_encodings: bool,
 }
 
 /// A named message (what to type, and how it becomes bytes).
@@ -121,17 +125,22 @@ impl TabSettings {
             echo: false,
             broadcast: false,
             multicast_group: "239.255.0.1".into(),
-            format: SendFormat::default(),
+            format: SendFormat {
+                encoding: Lang::system_encoding(),
+                ..SendFormat::default()
+            },
             repeat_ms: 1000,
             history: Vec::new(),
             input: String::new(),
-            log_encoding: crate::payload::TextEncoding::Utf8,
+            log_encoding: Lang::system_encoding(),
             log_display: super::log_view::DisplayMode::Text,
             quick: Vec::new(),
             rules_path: String::new(),
             relay_udp: false,
             reply_limit_per_s: crate::engine::DEFAULT_REPLY_LIMIT_PER_S,
             keep_mib: crate::engine::DEFAULT_KEEP_BYTES >> 20,
+            exact_figures: false,
+            split_encodings: false,
         }
     }
 }
@@ -181,10 +190,14 @@ pub struct SessionTab {
     pub log: LogView,
     /// Connected clients (server) or the connection (client).
     pub clients: BTreeMap<ConnId, ClientRow>,
+    /// Clients that connected and left since the tab opened.
+    pub clients_left: u64,
     /// The client to send to; `None` sends to all.
     pub send_to: Option<ConnId>,
     /// UDP: answer whoever sent last instead of the destination field.
     pub reply_to_last: bool,
+    /// UDP: who sent the last datagram received.
+    pub last_sender: Option<SocketAddr>,
     /// Latest counters and rates.
     pub stats: SessionStats,
     /// (seconds since start, rx B/s, tx B/s) of the last minutes.
@@ -241,8 +254,10 @@ impl SessionTab {
             state: TabState::Closed(None),
             log,
             clients: BTreeMap::new(),
+            clients_left: 0,
             send_to: None,
             reply_to_last: false,
+            last_sender: None,
             stats: SessionStats::default(),
             rates: VecDeque::new(),
             started: Instant::now(),
@@ -259,9 +274,14 @@ impl SessionTab {
     /// The tab's title: kind and endpoint.
     pub fn title(&self, t: &Texts) -> String {
         let s = &self.settings;
+        // Only a valid port is named: a tab is never called ":70000".
+        let port = |p: &str| match parse_port(p) {
+            Ok(port) => port.to_string(),
+            Err(_) => "?".into(),
+        };
         let end = match s.kind {
-            SessionKind::TcpClient => format!("{}:{}", s.remote_host, s.remote_port),
-            _ => format!(":{}", s.local_port),
+            SessionKind::TcpClient => format!("{}:{}", s.remote_host.trim(), port(&s.remote_port)),
+            _ => format!(":{}", port(&s.local_port)),
         };
         format!("{} {end}", s.kind.label(t))
     }
@@ -381,6 +401,7 @@ impl SessionTab {
         match event {
             Event::Opened { local, peer, .. } => {
                 self.kept |= self.settings.keep_mib > 0;
+                self.clients_left = 0;
                 self.state = TabState::Open {
                     local,
                     peer,
@@ -420,7 +441,9 @@ impl SessionTab {
             Event::ConnClosed {
                 conn, peer, reason, ..
             } => {
-                self.clients.remove(&conn);
+                if self.clients.remove(&conn).is_some() {
+                    self.clients_left += 1;
+                }
                 if self.send_to == Some(conn) {
                     self.send_to = None;
                 }
@@ -443,6 +466,11 @@ impl SessionTab {
                     Direction::Rx => EntryKind::Rx,
                     Direction::Tx => EntryKind::Tx,
                 };
+                if dir == Direction::Rx {
+                    if let Some(last) = chunks.last() {
+                        self.last_sender = Some(last.peer);
+                    }
+                }
                 for c in chunks {
                     self.log.push(LogEntry {
                         time: c.time,
@@ -535,10 +563,11 @@ impl SessionTab {
                 self.log.info(
                     EntryKind::Info,
                     format!(
-                        "{} {} ({}){hash}",
+                        "{} {} ({} {}){hash}",
                         t.file_done,
                         path.display(),
-                        human_bytes(bytes)
+                        exact_count(bytes),
+                        t.bytes_unit
                     ),
                 );
             }

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::ui::widgets::{
-    checked_field, checksum_combo, encoding_combo, line_ending_combo, progress_bar, ERROR_COLOR,
-    OK_COLOR, RX_COLOR, TX_COLOR, WARN_COLOR,
+    bytes_label, checked_field, checksum_combo, encoding_combo, line_ending_combo, progress_bar,
+    rate_label, ERROR_COLOR, OK_COLOR, RX_COLOR, TX_COLOR, WARN_COLOR,
 };
 use eframe::egui::{self, Color32, RichText};
 
@@ -25,7 +25,9 @@ impl SessionTab {
             .default_size(330.0)
             .resizable(true)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical()
+                // Both ways: content wider than the panel scrolls instead of widening it, so
+                // nothing moves when the first client (a wide row) appears.
+                egui::ScrollArea::both()
                     .id_salt("side_scroll")
                     .show(ui, |ui| {
                         self.side_ui(ui, lang, commands, &mut request);
@@ -40,11 +42,19 @@ impl SessionTab {
                     self.send_ui(ui, lang, commands);
                 });
         }
+        // One encoding both ways unless split: either picker changes it.
+        let shared = !self.settings.split_encodings;
+        if shared {
+            self.log.encoding = self.settings.format.encoding;
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(LogAction::Save { csv }) = self.log.ui(ui, lang) {
                 request = Some(TabRequest::SaveLog { csv });
             }
         });
+        if shared {
+            self.settings.format.encoding = self.log.encoding;
+        }
         self.settings.log_encoding = self.log.encoding;
         self.settings.log_display = self.log.display;
         request
@@ -141,13 +151,24 @@ impl SessionTab {
                 );
             }
             if self.settings.kind == SessionKind::Udp {
-                checked_field(
-                    ui,
-                    t.destination,
-                    &mut self.settings.udp_dest,
-                    180.0,
-                    errors.dest,
-                );
+                // Replying to the last sender, the field is not where sends go: it says so.
+                ui.vertical(|ui| {
+                    ui.add_enabled_ui(!self.reply_to_last, |ui| {
+                        checked_field(
+                            ui,
+                            t.destination,
+                            &mut self.settings.udp_dest,
+                            180.0,
+                            errors.dest,
+                        );
+                    });
+                    if self.reply_to_last {
+                        let to = self
+                            .last_sender
+                            .map_or_else(|| t.no_sender_yet.to_string(), |p| p.to_string());
+                        ui.label(format!("→ {} {to}", t.last_sender));
+                    }
+                });
             }
             ui.vertical(|ui| {
                 ui.add_space(ui.spacing().interact_size.y);
@@ -267,22 +288,29 @@ impl SessionTab {
     ) {
         let t = lang.t();
         let s = self.stats.total;
+        let exact = self.settings.exact_figures;
+        // Fixed column widths: a figure that grows never pushes its neighbour.
         egui::Grid::new(("counters", self.id.0))
             .num_columns(3)
+            .min_col_width(60.0)
             .show(ui, |ui| {
                 ui.strong(t.rx);
-                ui.label(human_bytes(s.rx_bytes));
-                ui.label(format!("{} {}", s.rx_packets, t.packets));
+                bytes_label(ui, s.rx_bytes, exact, t);
+                ui.label(format!("{} {}", exact_count(s.rx_packets), t.packets));
                 ui.end_row();
                 ui.strong(t.tx);
-                ui.label(human_bytes(s.tx_bytes));
-                ui.label(format!("{} {}", s.tx_packets, t.packets));
+                bytes_label(ui, s.tx_bytes, exact, t);
+                ui.label(format!("{} {}", exact_count(s.tx_packets), t.packets));
                 ui.end_row();
                 ui.strong(t.rate);
-                ui.label(format!("↓ {}/s", human_bytes(self.stats.rx_rate as u64)));
-                ui.label(format!("↑ {}/s", human_bytes(self.stats.tx_rate as u64)));
+                rate_label(ui, "↓", self.stats.rx_rate, t);
+                ui.end_row();
+                ui.label("");
+                rate_label(ui, "↑", self.stats.tx_rate, t);
                 ui.end_row();
             });
+        ui.checkbox(&mut self.settings.exact_figures, t.exact_figures)
+            .on_hover_text(t.exact_figures_hint);
         ui.horizontal(|ui| {
             if ui.button(t.reset).clicked() {
                 commands.push(Command::ResetStats { session: self.id });
@@ -356,6 +384,11 @@ impl SessionTab {
             .allow_scroll(false)
             .include_y(0.0)
             .show_axes([false, true])
+            // The axis in bytes per second with units, never a bare 1000000000.
+            .y_axis_formatter(|mark, _range| {
+                format!("{}/s", human_bytes(mark.value.max(0.0) as u64))
+            })
+            .y_axis_min_width(64.0)
             .legend(egui_plot::Legend::default())
             .show(ui, |plot| {
                 plot.line(egui_plot::Line::new(t.rx, rx).color(RX_COLOR));
@@ -406,6 +439,7 @@ impl SessionTab {
 
     fn clients_ui(&mut self, ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>) {
         let t = lang.t();
+        let exact = self.settings.exact_figures;
         ui.strong(format!("{} ({})", t.clients, self.clients.len()));
         if let TabState::Open {
             listening: true, ..
@@ -419,7 +453,14 @@ impl SessionTab {
             }
         }
         if self.clients.is_empty() {
-            ui.label(t.no_clients);
+            ui.label(if self.clients_left > 0 {
+                format!(
+                    "{} ({} {})",
+                    t.no_clients_now, self.clients_left, t.clients_left
+                )
+            } else {
+                t.no_clients.to_string()
+            });
             return;
         }
         egui::ScrollArea::vertical()
@@ -444,8 +485,8 @@ impl SessionTab {
                                 self.send_to = if selected { None } else { Some(*id) };
                             }
                             ui.label(clock(row.since));
-                            ui.label(human_bytes(row.counters.rx_bytes));
-                            ui.label(human_bytes(row.counters.tx_bytes));
+                            bytes_label(ui, row.counters.rx_bytes, exact, t);
+                            bytes_label(ui, row.counters.tx_bytes, exact, t);
                             if ui.small_button("×").on_hover_text(t.disconnect).clicked() {
                                 commands.push(Command::Disconnect {
                                     session: self.id,
@@ -464,17 +505,17 @@ impl SessionTab {
         ui.horizontal_wrapped(|ui| {
             ui.radio_value(&mut f.mode, InputMode::Text, t.text);
             ui.radio_value(&mut f.mode, InputMode::Hex, t.hex);
-            ui.label(t.encoding);
             encoding_combo(
                 ui,
                 &format!("send_enc{}", self.id.0),
                 t.encoding,
                 &mut f.encoding,
             );
+            ui.checkbox(&mut self.settings.split_encodings, t.split_encodings)
+                .on_hover_text(t.split_encodings_hint);
             ui.checkbox(&mut f.escapes, t.escapes);
             ui.checkbox(&mut f.macros, t.macros)
                 .on_hover_text(t.macros_hint);
-            ui.label(t.line_ending);
             line_ending_combo(
                 ui,
                 &format!("send_le{}", self.id.0),
@@ -482,7 +523,6 @@ impl SessionTab {
                 t.none,
                 &mut f.line_ending,
             );
-            ui.label(t.checksum);
             checksum_combo(
                 ui,
                 &format!("send_ck{}", self.id.0),

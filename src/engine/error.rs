@@ -49,12 +49,14 @@ pub enum NetErrorKind {
 /// A network failure: its kind, the detail in words, and the system's own error when there is
 /// one (kept as the error's source, so its code stays inspectable).
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("{}: {detail}", self.summary())]
+#[error("{}: {}", self.summary(), self.located())]
 pub struct NetError {
     /// The class of failure.
     pub kind: NetErrorKind,
     /// The system's message or other detail (English).
     pub detail: String,
+    /// The address or name involved (`127.0.0.1:8080`), when there is one.
+    pub addr: Option<String>,
     /// The I/O error behind it, if any.
     #[source]
     source: Option<Arc<io::Error>>,
@@ -63,7 +65,7 @@ pub struct NetError {
 /// Two errors are the same failure when kind and detail agree (the source is how we know).
 impl PartialEq for NetError {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && self.detail == other.detail
+        self.kind == other.kind && self.detail == other.detail && self.addr == other.addr
     }
 }
 
@@ -75,6 +77,7 @@ impl NetError {
         Self {
             kind,
             detail: detail.into(),
+            addr: None,
             source: None,
         }
     }
@@ -83,6 +86,20 @@ impl NetError {
     pub fn caused_by(mut self, err: io::Error) -> Self {
         self.source = Some(Arc::new(err));
         self
+    }
+
+    /// The same error, about `addr` (an address, a name).
+    pub fn at(mut self, addr: impl std::fmt::Display) -> Self {
+        self.addr = Some(addr.to_string());
+        self
+    }
+
+    /// The detail, after the address it is about.
+    pub fn located(&self) -> String {
+        match &self.addr {
+            Some(addr) => format!("{addr}: {}", self.detail),
+            None => self.detail.clone(),
+        }
     }
 
     /// The same error, classed as `kind`.

@@ -91,11 +91,7 @@ pub(crate) async fn open(
             return Err(refuse_itself(&target));
         }
     }
-    let with_addr = |e: std::io::Error| {
-        let mut err = NetError::from_io(&e);
-        err.detail = format!("{listen}: {}", err.detail);
-        err
-    };
+    let with_addr = |e: std::io::Error| NetError::from_io(&e).at(listen);
     let socket = options::new_socket(&listen, udp).map_err(with_addr)?;
     SocketOptions::default()
         .apply(&socket, !udp)

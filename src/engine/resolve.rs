@@ -134,10 +134,10 @@ pub async fn resolve(text: &str) -> Result<Vec<SocketAddr>, NetError> {
     }
     let found: Vec<SocketAddr> = tokio::net::lookup_host((hp.host.as_str(), hp.port))
         .await
-        .map_err(|e| NetError::new(NetErrorKind::HostNotFound, format!("{}: {e}", hp.host)))?
+        .map_err(|e| NetError::new(NetErrorKind::HostNotFound, e.to_string()).at(&hp.host))?
         .collect();
     if found.is_empty() {
-        return Err(NetError::new(NetErrorKind::HostNotFound, hp.host));
+        return Err(NetError::new(NetErrorKind::HostNotFound, "no address").at(hp.host));
     }
     Ok(found)
 }
@@ -149,7 +149,7 @@ pub async fn resolve_first(text: &str) -> Result<SocketAddr, NetError> {
     found
         .first()
         .copied()
-        .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, text.to_string()))
+        .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, "no address").at(text))
 }
 
 #[cfg(test)]

@@ -65,14 +65,11 @@ pub(crate) async fn connect(
         .map_err(|_| {
             NetError::new(
                 NetErrorKind::Timeout,
-                format!("no answer from {addr} within {} ms", timeout.as_millis()),
+                format!("no answer within {} ms", timeout.as_millis()),
             )
+            .at(addr)
         })?
-        .map_err(|e| {
-            let mut err = NetError::from_io(&e);
-            err.detail = format!("{addr}: {}", err.detail);
-            err
-        })?;
+        .map_err(|e| NetError::from_io(&e).at(addr))?;
     options.apply_stream(&stream)?;
     Ok(stream)
 }

@@ -30,11 +30,7 @@ pub(crate) fn open(
     echo: bool,
     options: &SocketOptions,
 ) -> Result<TcpServer, NetError> {
-    let with_addr = |e: std::io::Error| {
-        let mut err = NetError::from_io(&e);
-        err.detail = format!("{bind}: {}", err.detail);
-        err
-    };
+    let with_addr = |e: std::io::Error| NetError::from_io(&e).at(bind);
     let socket = options::new_socket(&bind, false).map_err(with_addr)?;
     options.apply(&socket, true).map_err(with_addr)?;
     socket.bind(&bind.into()).map_err(with_addr)?;

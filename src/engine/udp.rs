@@ -41,11 +41,7 @@ pub(crate) async fn open(
     echo: bool,
     options: &SocketOptions,
 ) -> Result<Udp, NetError> {
-    let with_addr = |e: std::io::Error| {
-        let mut err = NetError::from_io(&e);
-        err.detail = format!("{bind}: {}", err.detail);
-        err
-    };
+    let with_addr = |e: std::io::Error| NetError::from_io(&e).at(bind);
     let socket = options::new_socket(&bind, true).map_err(with_addr)?;
     options.apply(&socket, false).map_err(with_addr)?;
     if options.recv_buffer.is_none() {
@@ -217,11 +213,9 @@ impl SessionKind for Udp {
         _ack: Option<u64>,
     ) -> Result<Sent, NetError> {
         let dest = self.destination(target).await?;
-        self.socket.send_to(bytes, dest).map_err(|e| {
-            let mut err = NetError::from_io(&e);
-            err.detail = format!("{dest}: {}", err.detail);
-            err
-        })?;
+        self.socket
+            .send_to(bytes, dest)
+            .map_err(|e| NetError::from_io(&e).at(dest))?;
         core.counters.add_tx(bytes.len());
         report_sent(&core.sink, core.id, None, dest, bytes);
         Ok(Sent::Written)

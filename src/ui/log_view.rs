@@ -547,7 +547,16 @@ pub fn format_row(
         let _ = write!(out, "{peer}  ");
     }
     if matches!(entry.kind, EntryKind::Info | EntryKind::Error) {
-        out.push_str(&String::from_utf8_lossy(&entry.bytes));
+        // A note's first line is what happened; more lines (the system's words) are one click
+        // away in a row, and kept on the same line in a copy or a saved log.
+        let text = String::from_utf8_lossy(&entry.bytes);
+        match text.split_once('\n') {
+            Some((first, _)) if limit <= ROW_BYTES => {
+                out.push_str(first);
+                out.push_str("  […]");
+            }
+            _ => out.push_str(&text.replace('\n', "  |  ")),
+        }
         return out;
     }
     let shown = &entry.bytes[..entry.bytes.len().min(limit)];

@@ -211,12 +211,39 @@ fn port_in_use_is_shown_in_chinese() {
         &taken.local_addr().unwrap().port().to_string(),
     );
     harness.get_by_label("开始监听").click();
+    let port = taken.local_addr().unwrap().port();
+    let said = format!("0.0.0.0:{port} 已被其他程序占用:请关闭那个程序或换一个端口。");
     step_until(&mut harness, "the error", |h| {
-        h.query_all_by_label_contains("端口已被占用")
-            .next()
-            .is_some()
+        h.query_all_by_label_contains(&said).next().is_some()
     });
     assert!(harness.query_by_label("已关闭").is_some());
+}
+
+/// A refused connection is said in plain words with what to check; the system's own words
+/// (os error 111) are not in the row, only one click (or hover) away.
+#[test]
+fn a_refused_connection_says_what_to_check() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP client").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Remote host", "127.0.0.1");
+    type_into(&mut harness, "Remote port", &port.to_string());
+    harness.get_by_label("Connect").click();
+    let said = format!(
+        "Nothing is listening at 127.0.0.1:{port}: is the server running, is the port right?"
+    );
+    step_until(&mut harness, "the refusal", |h| {
+        h.query_all_by_label_contains(&said).next().is_some()
+    });
+    let texts = shown_texts(&harness);
+    assert!(
+        !texts.iter().any(|t| t.contains("os error")),
+        "system words in plain sight: {texts:?}"
+    );
 }
 
 #[test]

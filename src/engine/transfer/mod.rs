@@ -224,7 +224,7 @@ pub(crate) async fn receive_job(
                 match result {
                     Ok(()) => {}
                     Err(e) if cfg.once => return Err(e),
-                    Err(e) => core.error(NetError::new(e.kind, format!("{peer}: {}", e.detail))),
+                    Err(e) => core.error(e.at(peer)),
                 }
                 if cfg.once {
                     return Ok(());

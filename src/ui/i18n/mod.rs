@@ -315,45 +315,111 @@ pub struct Texts {
     pub services: &'static str,
 }
 
-/// A network error in the user's language, with the system's detail after it.
+/// A network error in the user's language: what happened and what to try, on the first line;
+/// the system's own words on the second (a log row shows the first; clicking it shows both).
 pub fn net_error(lang: Lang, e: &NetError) -> String {
-    let what = match (lang, e.kind) {
-        (Lang::En, _) => e.summary(),
-        (Lang::Zh, NetErrorKind::Refused) => "连接被拒绝(对方端口没有程序在监听)",
-        (Lang::Zh, NetErrorKind::Unreachable) => "主机不可达",
-        (Lang::Zh, NetErrorKind::Timeout) => "连接超时",
-        (Lang::Zh, NetErrorKind::Reset) => "连接被对方重置",
-        (Lang::Zh, NetErrorKind::AddrInUse) => "端口已被占用",
-        (Lang::Zh, NetErrorKind::AddrNotAvailable) => "本机没有这个地址",
-        (Lang::Zh, NetErrorKind::PermissionDenied) => "权限不足(小于 1024 的端口或未开启广播)",
-        (Lang::Zh, NetErrorKind::HostNotFound) => "找不到主机",
-        (Lang::Zh, NetErrorKind::InvalidAddress) => "地址无效",
-        (Lang::Zh, NetErrorKind::SendQueueFull) => "发送队列已满(对方没有在读取)",
-        (Lang::Zh, NetErrorKind::NotConnected) => "未连接",
-        (Lang::Zh, NetErrorKind::File) => "文件错误",
-        (Lang::Zh, NetErrorKind::FileExists) => "文件已存在",
-        (Lang::Zh, NetErrorKind::KeepLimit) => {
-            return "接收数据超过本标签页的保留上限:最早的数据已不再保留(保存时会说明缺少多少字节)"
-                .into()
+    let (sentence, detail) = net_error_parts(lang, e);
+    match detail {
+        Some(detail) => format!("{sentence}\n{detail}"),
+        None => sentence,
+    }
+}
+
+/// [`net_error`] in two parts: the sentence, and the system's detail when it adds something.
+pub fn net_error_parts(lang: Lang, e: &NetError) -> (String, Option<String>) {
+    use NetErrorKind as K;
+    let a = e.addr.clone().unwrap_or_default();
+    let system = match lang {
+        Lang::En => "System",
+        Lang::Zh => "系统信息",
+    };
+    let detail = Some(format!("{system}: {}", e.located()));
+    let plain = match (lang, e.kind) {
+        (Lang::En, K::Refused) => format!(
+            "Nothing is listening at {a}: is the server running, is the port right?"
+        ),
+        (Lang::Zh, K::Refused) => format!("{a} 没有程序在监听:服务端是否已启动?端口是否正确?"),
+        (Lang::En, K::Unreachable) => format!(
+            "{a} cannot be reached: check the cable or Wi-Fi, the address and the route."
+        ),
+        (Lang::Zh, K::Unreachable) => format!("无法到达 {a}:请检查网线或 Wi-Fi、地址和路由。"),
+        (Lang::En, K::Timeout) => format!(
+            "No answer from {a} in time: is the address right, is a firewall in the way?"
+        ),
+        (Lang::Zh, K::Timeout) => format!("{a} 在规定时间内没有应答:地址是否正确?是否被防火墙拦截?"),
+        (Lang::En, K::Reset) => format!(
+            "{a} broke the connection off (reset): the program at the other end closed or failed."
+        ),
+        (Lang::Zh, K::Reset) => format!("{a} 断开了连接(重置):对端程序已关闭或出错。"),
+        (Lang::En, K::AddrInUse) => format!(
+            "{a} is already in use by another program: stop that program or choose another port."
+        ),
+        (Lang::Zh, K::AddrInUse) => format!("{a} 已被其他程序占用:请关闭那个程序或换一个端口。"),
+        (Lang::En, K::AddrNotAvailable) => format!(
+            "{a} is not an address of this machine: choose one from the list."
+        ),
+        (Lang::Zh, K::AddrNotAvailable) => format!("{a} 不是本机的地址:请从列表中选择。"),
+        (Lang::En, K::PermissionDenied) => format!(
+            "The system refused {a}: ports below 1024 need administrator rights, and a broadcast address needs Broadcast ticked."
+        ),
+        (Lang::Zh, K::PermissionDenied) => format!(
+            "系统拒绝了 {a}:小于 1024 的端口需要管理员权限,发往广播地址需要勾选“广播”。"
+        ),
+        (Lang::En, K::HostNotFound) => format!(
+            "No address found for the name {a}: check the spelling, or type an IP address."
+        ),
+        (Lang::Zh, K::HostNotFound) => format!("找不到主机名 {a} 的地址:请检查拼写,或直接输入 IP 地址。"),
+        (Lang::En, K::SendQueueFull) => "The peer is not reading: its send queue is full.".into(),
+        (Lang::Zh, K::SendQueueFull) => "对方没有在读取数据:发送队列已满。".into(),
+        (Lang::En, K::NotConnected) => {
+            "Nothing to send to: open the session, or wait for a client, first.".into()
         }
-        (Lang::Zh, NetErrorKind::Cancelled) => "已取消",
-        // Our own words, wholly in Chinese: the limit is in the field beside the rules.
-        (Lang::Zh, NetErrorKind::ReplyLimit) => {
-            return format!(
-                "自动回复已暂停:每秒回复次数超过上限(可能是两端互相应答的死循环),{} 秒后恢复",
-                crate::engine::REPLY_PAUSE.as_secs()
+        (Lang::Zh, K::NotConnected) => "没有发送对象:请先打开会话,或等待客户端连接。".into(),
+        (Lang::En, K::FileExists) => format!("{} already exists.", e.located()),
+        (Lang::Zh, K::FileExists) => format!("{} 已存在。", e.located()),
+        (Lang::Zh, K::InvalidAddress) => format!("地址无效 {a}"),
+        (Lang::Zh, K::File) => "文件错误".into(),
+        (Lang::Zh, K::Cancelled) => "已取消".into(),
+        (Lang::Zh, K::KeepLimit) => {
+            return (
+                "接收数据超过本标签页的保留上限:最早的数据已不再保留(保存时会说明缺少多少字节)"
+                    .into(),
+                None,
             )
         }
-        (Lang::Zh, NetErrorKind::LoopRisk) => {
+        // Our own words, wholly in Chinese: the limit is in the field beside the rules.
+        (Lang::Zh, K::ReplyLimit) => {
+            return (
+                format!(
+                    "自动回复已暂停:每秒回复次数超过上限(可能是两端互相应答的死循环),{} 秒后恢复",
+                    crate::engine::REPLY_PAUSE.as_secs()
+                ),
+                None,
+            )
+        }
+        (Lang::Zh, K::LoopRisk) => {
             let rule = e.detail.split('\'').nth(1).unwrap_or("");
-            return format!(
-                "规则“{rule}”的回复会匹配它自己的模式:若对方也这样应答或开启回显,双方会无限互相应答;每秒回复上限会暂停这种循环"
+            return (
+                format!(
+                    "规则“{rule}”的回复会匹配它自己的模式:若对方也这样应答或开启回显,双方会无限互相应答;每秒回复上限会暂停这种循环"
+                ),
+                None,
             );
         }
-        (Lang::Zh, NetErrorKind::Guard) => "已被保护机制断开(对方长时间无数据或连接过多)",
-        (Lang::Zh, NetErrorKind::Other) => "网络错误",
+        (Lang::Zh, K::Guard) => "已被保护机制断开(对方长时间无数据或连接过多)".into(),
+        (Lang::Zh, K::Other) => "网络错误".into(),
+        // Our own messages (file, guard, limits, …): the summary and the detail, one line.
+        (Lang::En, _) => return (e.to_string(), None),
     };
-    format!("{what}: {}", e.detail)
+    // Kinds with a sentence of their own keep the system's words for the second line; the
+    // rest say their detail on the line itself.
+    match e.kind {
+        K::InvalidAddress | K::File | K::Cancelled | K::Guard | K::Other => {
+            (format!("{plain}: {}", e.located()), None)
+        }
+        K::FileExists => (plain, None),
+        _ => (plain, detail),
+    }
 }
 
 /// Why typed data cannot be sent, in the user's language.

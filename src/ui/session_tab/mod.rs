@@ -772,7 +772,7 @@ mod tests {
         assert_eq!(tab.clients.keys().copied().collect::<Vec<_>>(), [ConnId(2)]);
         // The client the sends went to is gone: sends go to all again, never to a stale id.
         assert_eq!(tab.target(), SendTarget::AllClients);
-        let failure = NetError::new(NetErrorKind::Reset, "gone");
+        let failure = NetError::new(NetErrorKind::Reset, "gone").at("127.0.0.1:9");
         tab.on_event(
             Event::Closed {
                 session,
@@ -785,7 +785,7 @@ mod tests {
         assert!(tab
             .last_error
             .as_deref()
-            .is_some_and(|e| e.contains("连接被对方重置")));
+            .is_some_and(|e| e.starts_with("127.0.0.1:9 断开了连接(重置)") && e.contains("gone")));
     }
 
     #[test]

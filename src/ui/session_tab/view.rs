@@ -198,7 +198,12 @@ impl SessionTab {
             });
         });
         if let Some(e) = &self.last_error {
-            ui.colored_label(ERROR_COLOR, e);
+            // What happened and what to try; the system's words when pointed at.
+            let (sentence, detail) = e.split_once('\n').unwrap_or((e, ""));
+            let label = ui.colored_label(ERROR_COLOR, sentence);
+            if !detail.is_empty() {
+                label.on_hover_text(detail);
+            }
         }
         if self.settings.kind == SessionKind::Udp {
             ui.horizontal(|ui| {

@@ -113,6 +113,45 @@ pub fn prefix_for_count(net: IpNet, count: u128) -> Result<u8, SubnetError> {
     Ok(new_prefix as u8)
 }
 
+/// How the user wants a network split: into at least this many subnets, or into subnets of
+/// this prefix. Only what the user set is kept; the other figure follows the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitBy {
+    /// At least this many equal subnets.
+    Count(u128),
+    /// Subnets of this prefix length.
+    Prefix(u8),
+}
+
+/// A split worked out for one network: the subnets' prefix and how many there are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitPlan {
+    /// The subnets' prefix length.
+    pub prefix: u8,
+    /// How many subnets (`u128::MAX` stands for 2^128, a whole IPv6 space in /128s).
+    pub count: u128,
+}
+
+/// Works out `by` for `net`, so the count and the prefix shown always agree with the network.
+pub fn split_plan(net: IpNet, by: SplitBy) -> Result<SplitPlan, SubnetError> {
+    let prefix = match by {
+        SplitBy::Count(count) => prefix_for_count(net, count)?,
+        SplitBy::Prefix(new_prefix) => {
+            if new_prefix < net.prefix_len() || new_prefix > net.max_prefix_len() {
+                return Err(SubnetError::BadNewPrefix {
+                    prefix: net.prefix_len(),
+                    new_prefix,
+                    max: net.max_prefix_len(),
+                });
+            }
+            new_prefix
+        }
+    };
+    let bits = u32::from(prefix - net.prefix_len());
+    let count = 1u128.checked_shl(bits).unwrap_or(u128::MAX);
+    Ok(SplitPlan { prefix, count })
+}
+
 /// The answer to "are A and B in the same subnet with this prefix?", with both networks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SameSubnet {

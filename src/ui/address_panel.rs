@@ -6,7 +6,7 @@ use super::widgets::{ERROR_COLOR, OK_COLOR, RX_COLOR, TX_COLOR, WARN_COLOR};
 use crate::addr::interfaces::{self, InterfaceAddr};
 use crate::addr::ports::{port_info, PortRange};
 use crate::addr::subnet::{
-    next_subnet, prefix_for_count, previous_subnet, same_subnet, split_to_prefix,
+    next_subnet, previous_subnet, same_subnet, split_plan, split_to_prefix, SplitBy,
 };
 use crate::addr::{self, network_of, parse_input, AddrReport, PrefixSource};
 use eframe::egui::{self, text::LayoutJob, RichText, TextFormat};
@@ -20,9 +20,13 @@ pub struct AddressPanel {
     /// Whether the window is shown.
     pub open: bool,
     input: String,
-    interfaces: Vec<InterfaceAddr>,
-    split_count: u32,
-    split_prefix: u8,
+    /// This machine's interfaces: the one list the window uses (tabs validate and offer local
+    /// addresses from it); Refresh reads it again.
+    pub interfaces: Vec<InterfaceAddr>,
+    /// Bumped at each refresh, so users of the list know to look again.
+    pub interfaces_read: u64,
+    /// How the user splits the network: only what they set; the rest follows the network.
+    split_by: SplitBy,
     other: String,
     port: String,
 }
@@ -33,11 +37,20 @@ impl Default for AddressPanel {
             open: false,
             input: "192.168.1.10/24".into(),
             interfaces: interfaces::list(),
-            split_count: 4,
-            split_prefix: 26,
+            interfaces_read: 0,
+            split_by: SplitBy::Count(4),
             other: "192.168.1.200".into(),
             port: "502".into(),
         }
+    }
+}
+
+/// A count in full, or as a power of two when it is the whole IPv6 space (2^128).
+fn exact_or_power(n: u128) -> String {
+    if n == u128::MAX {
+        "2^128".into()
+    } else {
+        super::log_view::exact_count_u128(n)
     }
 }
 
@@ -80,7 +93,7 @@ impl AddressPanel {
                 egui::CollapsingHeader::new(t.subnets)
                     .default_open(true)
                     .show(ui, |ui| {
-                        self.subnet_ui(ui, t);
+                        self.subnet_ui(ui, lang);
                     });
                 egui::CollapsingHeader::new(t.ports)
                     .default_open(true)
@@ -97,6 +110,7 @@ impl AddressPanel {
         let mut chosen = None;
         if ui.button(t.refresh).clicked() {
             self.interfaces = interfaces::list();
+            self.interfaces_read += 1;
         }
         egui::Grid::new("interfaces")
             .striped(true)
@@ -209,7 +223,8 @@ impl AddressPanel {
             });
     }
 
-    fn subnet_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
+    fn subnet_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        let t = lang.t();
         let Ok((ip, prefix)) = parse_input(&self.input) else {
             return;
         };
@@ -233,36 +248,57 @@ impl AddressPanel {
                 }
             }
         });
+        // One control: by count or by prefix; the other figure is worked out from the network
+        // shown now, so the two always agree (and agree with the list).
+        let plan = split_plan(net, self.split_by);
         ui.horizontal(|ui| {
             ui.label(t.split_into);
-            if ui
-                .add(egui::DragValue::new(&mut self.split_count).range(1..=1_000_000))
-                .changed()
-            {
-                if let Ok(p) = prefix_for_count(net, self.split_count as u128) {
-                    self.split_prefix = p;
+            let mut by_count = matches!(self.split_by, SplitBy::Count(_));
+            let was = by_count;
+            ui.radio_value(&mut by_count, true, t.split_by_count);
+            ui.radio_value(&mut by_count, false, t.split_by_prefix);
+            if by_count != was {
+                // The other way of saying the same split, so the list does not jump.
+                self.split_by = match (&plan, by_count) {
+                    (Ok(p), true) => SplitBy::Count(p.count.min(1 << 20)),
+                    (Ok(p), false) => SplitBy::Prefix(p.prefix),
+                    (Err(_), true) => SplitBy::Count(2),
+                    (Err(_), false) => SplitBy::Prefix(net.prefix_len()),
+                };
+            }
+            match &mut self.split_by {
+                SplitBy::Count(count) => {
+                    let mut n = (*count).min(1 << 20) as u32;
+                    ui.add(egui::DragValue::new(&mut n).range(1..=1 << 20))
+                        .on_hover_text(t.split_by_count);
+                    *count = u128::from(n);
+                }
+                SplitBy::Prefix(prefix) => {
+                    ui.label("/");
+                    ui.add(egui::DragValue::new(prefix).range(0..=net.max_prefix_len()))
+                        .on_hover_text(t.split_by_prefix);
                 }
             }
-            ui.label(t.subnets_of);
-            ui.add(
-                egui::DragValue::new(&mut self.split_prefix)
-                    .range(net.prefix_len()..=net.max_prefix_len()),
-            );
+            if let Ok(p) = &plan {
+                ui.strong(format!("= {} × /{}", exact_or_power(p.count), p.prefix));
+            }
         });
-        match split_to_prefix(net, self.split_prefix) {
-            Ok(parts) => {
-                let total_bits = u32::from(self.split_prefix - net.prefix_len());
+        match plan.and_then(|p| split_to_prefix(net, p.prefix).map(|parts| (p, parts))) {
+            Ok((p, parts)) => {
                 let listed: Vec<String> =
                     parts.take(LISTED_SUBNETS).map(|n| n.to_string()).collect();
                 let shown = listed.len();
                 ui.add(egui::Label::new(RichText::new(listed.join("   ")).monospace()).wrap());
-                let total = 1u128.checked_shl(total_bits).unwrap_or(u128::MAX);
-                if total > shown as u128 {
-                    ui.weak(format!("… +{} {}", total - shown as u128, t.more_subnets));
+                if p.count > shown as u128 {
+                    ui.weak(format!(
+                        "… +{} {}",
+                        exact_or_power(p.count - shown as u128),
+                        t.more_subnets
+                    ));
                 }
             }
             Err(e) => {
-                ui.colored_label(ERROR_COLOR, e.to_string());
+                ui.colored_label(ERROR_COLOR, i18n::subnet_error(lang, &e));
             }
         }
         ui.separator();
@@ -294,7 +330,7 @@ impl AddressPanel {
                     ui.colored_label(WARN_COLOR, text);
                 }
                 Err(e) => {
-                    ui.colored_label(ERROR_COLOR, e.to_string());
+                    ui.colored_label(ERROR_COLOR, i18n::subnet_error(lang, &e));
                 }
             },
             Err(_) => {

@@ -109,7 +109,11 @@ pub struct SockScopeApp {
     pub tabs: Vec<SessionTab>,
     /// The tab in front, by its session's id (never by position: tabs close and move).
     pub active: Option<SessionId>,
+    /// The local addresses tabs offer and accept: the Addresses window's interface list (the
+    /// one list, refreshed there) plus loopback.
     local_ips: Vec<IpAddr>,
+    /// The refresh of that list `local_ips` was made from.
+    local_ips_read: u64,
     prompt: Option<PathPrompt>,
     /// A save of received data sent to the engine without leave to replace a file: if the
     /// file exists the engine says so, and the question comes back.
@@ -145,7 +149,8 @@ impl SockScopeApp {
             active: tabs.get(saved.active).or(tabs.last()).map(|tab| tab.id),
             tabs,
             engine,
-            local_ips: interface_ips(),
+            local_ips: Vec::new(),
+            local_ips_read: u64::MAX,
             prompt: None,
             save_asked: None,
             addresses: AddressPanel::default(),
@@ -316,6 +321,10 @@ impl SockScopeApp {
                 }
                 ui.add_space(4.0);
             });
+        }
+        if self.local_ips_read != self.addresses.interfaces_read {
+            self.local_ips = interface_ips(&self.addresses.interfaces);
+            self.local_ips_read = self.addresses.interfaces_read;
         }
         let front = self.front_index();
         egui::CentralPanel::default().show(ui, |ui| {
@@ -567,12 +576,9 @@ fn save_log(
     std::io::Write::flush(&mut file)
 }
 
-/// This machine's interface addresses plus loopback, for the local-address list.
-pub fn interface_ips() -> Vec<IpAddr> {
-    let mut ips: Vec<IpAddr> = crate::addr::interfaces::list()
-        .into_iter()
-        .map(|i| i.address)
-        .collect();
+/// Interface addresses plus loopback, for the local-address list.
+pub fn interface_ips(interfaces: &[crate::addr::interfaces::InterfaceAddr]) -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = interfaces.iter().map(|i| i.address).collect();
     ips.push(IpAddr::from([127, 0, 0, 1]));
     ips.push(IpAddr::from(std::net::Ipv6Addr::LOCALHOST));
     ips.sort();

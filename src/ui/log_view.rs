@@ -637,6 +637,11 @@ pub fn human_bytes(n: u64) -> String {
 
 /// `n` in full, digits grouped by three: `9,154,527,232`.
 pub fn exact_count(n: u64) -> String {
+    exact_count_u128(u128::from(n))
+}
+
+/// [`exact_count`] for the counts of IPv6 subnets.
+pub fn exact_count_u128(n: u128) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() * 4 / 3);
     for (i, d) in digits.chars().enumerate() {

@@ -895,3 +895,24 @@ fn saved_received_data_holds_what_came_before_the_click_and_never_overwrites_sil
     });
     assert_eq!(std::fs::read(&path).unwrap()[1087..], sent[..]);
 }
+
+/// The split always agrees with the network shown: 4 subnets of a /24 are /26s, and of a /16
+/// typed afterwards /18s; no list is left over from the earlier address.
+#[test]
+fn the_subnet_split_follows_a_changed_address() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Addresses").click();
+    harness.run_steps(2);
+    let field = "Address (ADDR, ADDR/PREFIX or ADDR MASK)";
+    type_into(&mut harness, field, "192.168.1.10/24");
+    assert!(harness.query_by_label("= 4 × /26").is_some());
+    assert!(harness
+        .query_by_label_contains("192.168.1.192/26")
+        .is_some());
+    type_into(&mut harness, field, "10.0.0.1/16");
+    assert!(harness.query_by_label("= 4 × /18").is_some());
+    assert!(harness.query_by_label_contains("10.0.192.0/18").is_some());
+    assert!(harness
+        .query_by_label_contains("192.168.1.192/26")
+        .is_none());
+}

@@ -297,7 +297,8 @@ pub struct Texts {
     pub previous: &'static str,
     pub next: &'static str,
     pub split_into: &'static str,
-    pub subnets_of: &'static str,
+    pub split_by_count: &'static str,
+    pub split_by_prefix: &'static str,
     pub more_subnets: &'static str,
     pub same_subnet: &'static str,
     pub other_addr: &'static str,
@@ -454,6 +455,24 @@ pub fn payload_error(lang: Lang, e: &PayloadError) -> String {
                 format!("第 {position} 个字符处的转义无效(可用 \\r \\n \\t \\\\ \\0 \\xHH)")
             }
         },
+    }
+}
+
+/// Why a subnet operation cannot be done, in the user's language.
+pub fn subnet_error(lang: Lang, e: &crate::addr::subnet::SubnetError) -> String {
+    use crate::addr::subnet::SubnetError as E;
+    match (lang, e) {
+        (Lang::En, _) => e.to_string(),
+        (
+            Lang::Zh,
+            E::BadNewPrefix {
+                prefix,
+                new_prefix,
+                max,
+            },
+        ) => format!("/{new_prefix} 无法划分 /{prefix} 网络:请选择 /{prefix} 到 /{max} 之间的前缀"),
+        (Lang::Zh, E::BadCount { count }) => format!("无法划分为 {count} 个子网"),
+        (Lang::Zh, E::MixedFamilies) => "IPv4 地址和 IPv6 地址不可能在同一子网".into(),
     }
 }
 

@@ -184,3 +184,51 @@ pub fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> Result<SameSubnet, Subne
         net_b,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_follows_the_network_it_is_applied_to() {
+        let n24: IpNet = "192.168.1.0/24".parse().unwrap();
+        let n16: IpNet = "10.0.0.0/16".parse().unwrap();
+        // By count: 4 subnets is /26 of a /24 and /18 of a /16, never a stale prefix.
+        let four = SplitBy::Count(4);
+        assert_eq!(
+            split_plan(n24, four).unwrap(),
+            SplitPlan {
+                prefix: 26,
+                count: 4
+            }
+        );
+        assert_eq!(
+            split_plan(n16, four).unwrap(),
+            SplitPlan {
+                prefix: 18,
+                count: 4
+            }
+        );
+        // 5 needs 8.
+        assert_eq!(split_plan(n24, SplitBy::Count(5)).unwrap().count, 8);
+        // By prefix: /26 is 4 of a /24, 1024 of a /16.
+        let p26 = SplitBy::Prefix(26);
+        assert_eq!(split_plan(n24, p26).unwrap().count, 4);
+        assert_eq!(split_plan(n16, p26).unwrap().count, 1024);
+        // A prefix shorter than the network's is an error that says the range.
+        let n28: IpNet = "192.168.1.0/28".parse().unwrap();
+        assert!(matches!(
+            split_plan(n28, p26),
+            Err(SubnetError::BadNewPrefix {
+                prefix: 28,
+                new_prefix: 26,
+                max: 32
+            })
+        ));
+        let all_v6: IpNet = "::/0".parse().unwrap();
+        assert_eq!(
+            split_plan(all_v6, SplitBy::Prefix(128)).unwrap().count,
+            u128::MAX
+        );
+    }
+}

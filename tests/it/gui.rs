@@ -916,3 +916,39 @@ fn the_subnet_split_follows_a_changed_address() {
         .query_by_label_contains("192.168.1.192/26")
         .is_none());
 }
+
+/// Nothing moves under the mouse when the first client connects and data flows: the log's
+/// buttons and the side panel's stay where they were (a click meant for "Save log…" once
+/// landed on "Clear").
+#[test]
+fn buttons_stay_put_when_a_client_connects_and_data_flows() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP server").click();
+    harness.run_steps(2);
+    bind_to_loopback(&mut harness, "Local address", "Local port");
+    harness.get_by_label("Listen").click();
+    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    harness.run_steps(2);
+    let watched = [
+        "Clear",
+        "Save log…",
+        "Save CSV…",
+        "Save received data…",
+        "Reset counters",
+        "Send",
+    ];
+    let rects = |h: &Harness<'static, SockScopeApp>| -> Vec<egui::Rect> {
+        watched.iter().map(|l| h.get_by_label(l).rect()).collect()
+    };
+    let before = rects(&harness);
+    let mut client = TcpStream::connect(local).unwrap();
+    client
+        .write_all(&vec![b'x'; 3 << 20])
+        .expect("the server reads");
+    step_until(&mut harness, "counted", |h| {
+        h.state().tabs[0].stats.total.rx_bytes == 3 << 20 && h.state().tabs[0].clients.len() == 1
+    });
+    harness.run_steps(3);
+    assert_eq!(rects(&harness), before, "{watched:?}");
+}

@@ -57,10 +57,65 @@ fn frame_time(log: &mut LogView, frames: u32) -> Duration {
     start.elapsed() / frames
 }
 
+/// Resident memory of this process (Linux), in MiB.
+fn rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// A flood through a log capped at 128 MiB: the memory it holds at the cap, and after the log
+/// is let go (a closed tab, or a Clear past its undo time) and the memory given back.
+fn memory_after_a_flood() {
+    const CAP_MIB: usize = 128;
+    let Some(start) = rss_mib() else {
+        println!("  (no /proc/self/status here: memory not measured)");
+        return;
+    };
+    let mut log = LogView::default();
+    log.max_bytes = CAP_MIB << 20;
+    let peer = "127.0.0.1:5000".parse().unwrap();
+    // 1 GiB in chunks from 1 B to 64 KiB, as a flood of mixed messages arrives.
+    let mut total = 0usize;
+    let mut size = 1usize;
+    while total < 1 << 30 {
+        size = (size * 7919 + 13) % (64 << 10) + 1;
+        log.push(LogEntry {
+            time: SystemTime::now(),
+            kind: EntryKind::Rx,
+            peer: Some(peer),
+            bytes: vec![0x5A; size],
+        });
+        total += size;
+    }
+    let full = rss_mib().unwrap_or(0.0);
+    drop(log);
+    sockscope::ui::memory::give_back_freed();
+    let after = rss_mib().unwrap_or(0.0);
+    println!("Memory, 1 GiB through a log capped at {CAP_MIB} MiB:");
+    println!("  at start            {start:8.1} MiB");
+    println!(
+        "  at the cap          {full:8.1} MiB  (start + {:.1}; goal start + 1.5 x cap = {:.1})",
+        full - start,
+        start + 1.5 * CAP_MIB as f64
+    );
+    println!(
+        "  let go, given back  {after:8.1} MiB  (start + {:.1})",
+        after - start
+    );
+    println!(
+        "  ratio held / cap    = {:.2}",
+        (full - start) / CAP_MIB as f64
+    );
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
+    // First, while the heap is fresh.
+    memory_after_a_flood();
     let mut small = filled(100);
     let mut large = filled(1_000_000);
     let small_t = frame_time(&mut small, 200);

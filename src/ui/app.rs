@@ -134,7 +134,13 @@ pub struct SockScopeApp {
     status: Option<(String, bool)>,
     /// The language the window's title was last set in.
     titled: Option<Lang>,
+    /// When data last arrived, and whether memory was let go since the last give-back.
+    data_at: Instant,
+    memory_freed: bool,
 }
+
+/// Quiet time after data before freed memory is given back (once per quiet spell).
+const GIVE_BACK_AFTER: Duration = Duration::from_secs(2);
 
 impl SockScopeApp {
     /// Builds the app around a running engine, restoring saved tabs.
@@ -164,6 +170,8 @@ impl SockScopeApp {
             notices: mpsc::channel(),
             status: None,
             titled: None,
+            data_at: Instant::now(),
+            memory_freed: false,
         }
     }
 
@@ -197,6 +205,11 @@ impl SockScopeApp {
                 return false;
             };
             let session = event.session();
+            if matches!(event, crate::engine::Event::Data { .. }) {
+                // A log at its cap drops an old entry for each new one: memory to give back.
+                self.data_at = Instant::now();
+                self.memory_freed = true;
+            }
             if let Some(prompt) = self.exists_question(&event) {
                 self.prompt = Some(prompt);
                 continue;
@@ -322,6 +335,15 @@ impl SockScopeApp {
                 ui.add_space(4.0);
             });
         }
+        for tab in &mut self.tabs {
+            self.memory_freed |= std::mem::take(&mut tab.log.freed);
+        }
+        if self.memory_freed && self.data_at.elapsed() >= GIVE_BACK_AFTER {
+            super::memory::give_back_freed();
+            self.memory_freed = false;
+        } else if self.memory_freed {
+            ui.ctx().request_repaint_after(GIVE_BACK_AFTER);
+        }
         if self.local_ips_read != self.addresses.interfaces_read {
             self.local_ips = interface_ips(&self.addresses.interfaces);
             self.local_ips_read = self.addresses.interfaces_read;
@@ -394,6 +416,7 @@ impl SockScopeApp {
             let tab = self.tabs.remove(i);
             // What the tab kept of its received data goes with it.
             self.engine.send(Command::Discard { session: tab.id });
+            self.memory_freed = true;
             // Closing the tab in front brings its neighbour forward; another stays in front.
             if self.active == Some(tab.id) {
                 let next = i.min(self.tabs.len().saturating_sub(1));

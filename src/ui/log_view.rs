@@ -98,6 +98,9 @@ pub struct LogView {
     selected: Option<u64>,
     /// What the last Clear took away, kept for [`UNDO_CLEAR`] so a slip of the mouse is undone.
     cleared: Option<Cleared>,
+    /// Set when the log let go of much memory (a cleared log forgotten); the window gives it
+    /// back to the system and resets this.
+    pub freed: bool,
 }
 
 /// How long a cleared log can be brought back.
@@ -139,6 +142,7 @@ impl Default for LogView {
             matches: FilterCache::default(),
             selected: None,
             cleared: None,
+            freed: false,
         }
     }
 }
@@ -153,7 +157,12 @@ pub fn clock(time: SystemTime) -> String {
 impl LogView {
     /// Adds an entry, dropping the oldest beyond the cap.
     pub fn push(&mut self, entry: LogEntry) {
-        self.held_bytes += entry.bytes.len();
+        let mut entry = entry;
+        // A chunk built by appending may hold spare room: what is kept is what is counted.
+        if entry.bytes.capacity() > entry.bytes.len() + entry.bytes.len() / 4 + 64 {
+            entry.bytes.shrink_to_fit();
+        }
+        self.held_bytes += memory_of(&entry);
         self.entries.push_back(Arc::new(entry));
         self.trim();
     }
@@ -165,7 +174,7 @@ impl LogView {
             && (self.entries.len() > cap || self.held_bytes > self.max_bytes)
         {
             if let Some(old) = self.entries.pop_front() {
-                self.held_bytes -= old.bytes.len();
+                self.held_bytes -= memory_of(&old);
             }
             self.first_seq += 1;
             self.dropped += 1;
@@ -237,6 +246,7 @@ impl LogView {
     fn forget_cleared(&mut self) {
         if self.cleared.is_some() && !self.can_undo_clear() {
             self.cleared = None;
+            self.freed = true;
         }
     }
 
@@ -633,6 +643,13 @@ pub fn human_bytes(n: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// Memory an entry holds: its bytes and its bookkeeping (the entry, its shared pointer, its
+/// slot in the queue), so the MiB cap bounds the log's real size, small chunks included.
+fn memory_of(entry: &LogEntry) -> usize {
+    const PER_ENTRY: usize = std::mem::size_of::<LogEntry>() + 16 + std::mem::size_of::<usize>();
+    entry.bytes.capacity() + PER_ENTRY
 }
 
 /// `n` in full, digits grouped by three: `9,154,527,232`.

@@ -7,6 +7,7 @@ pub mod file_panel;
 pub mod fonts;
 pub mod i18n;
 pub mod log_view;
+pub mod memory;
 pub mod path_field;
 pub mod quick_commands;
 pub mod sequence_panel;

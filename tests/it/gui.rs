@@ -858,6 +858,24 @@ fn saved_received_data_holds_what_came_before_the_click_and_never_overwrites_sil
     step_until(&mut harness, "all counted", |h| {
         h.state().tabs[0].stats.total.rx_bytes == 1087
     });
+    // The rounded figure shows the exact one when pointed at; the toggle shows it always.
+    harness.get_all_by_label("1.1 KiB").next().unwrap().hover();
+    // Past the tooltip delay.
+    for _ in 0..60 {
+        harness.step();
+        if harness.query_by_label("1,087 bytes").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        harness.query_by_label("1,087 bytes").is_some(),
+        "exact on hover"
+    );
+    harness.get_by_label("Exact figures").click();
+    harness.run_steps(2);
+    assert!(harness.query_all_by_label("1,087 bytes").next().is_some());
+    assert!(harness.query_by_label("1.1 KiB").is_none());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("received.bin");
     harness.get_by_label("Save received data…").click();

@@ -5,6 +5,7 @@
 //! the view with a visible note; what the user saves to file through the engine is complete.
 
 use super::i18n::{Lang, Texts};
+use super::widgets::room_for;
 use super::widgets::{ERROR_COLOR, RX_COLOR, TX_COLOR, WARN_COLOR};
 use crate::payload::hex::encode_hex;
 use crate::payload::{text_for_display, TextEncoding};
@@ -395,11 +396,10 @@ impl LogView {
             ui.checkbox(&mut self.auto_scroll, t.auto_scroll);
             ui.checkbox(&mut self.wrap, t.wrap);
             // Each label with its field, so wrapping never parts them.
-            ui.horizontal(|ui| {
-                let label = ui.label(t.filter);
-                ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(120.0))
-                    .labelled_by(label.id);
-            });
+            room_for(ui, t.filter, 120.0);
+            let label = ui.label(t.filter);
+            ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(120.0))
+                .labelled_by(label.id);
             if ui.button(t.copy).clicked() {
                 let text = self.copy_text();
                 ui.ctx().copy_text(text);
@@ -426,26 +426,24 @@ impl LogView {
             if ui.button(t.save_csv).clicked() {
                 *action = Some(LogAction::Save { csv: true });
             }
-            ui.horizontal(|ui| {
-                let label = ui.label(t.max_entries);
-                ui.add(
-                    egui::DragValue::new(&mut self.max_entries)
-                        .range(100..=10_000_000)
-                        .speed(1000),
-                )
-                .labelled_by(label.id);
-            });
-            ui.horizontal(|ui| {
-                let label = ui.label(t.max_mib);
-                let mut mib = self.max_bytes >> 20;
-                if ui
-                    .add(egui::DragValue::new(&mut mib).range(1..=16_384))
-                    .labelled_by(label.id)
-                    .changed()
-                {
-                    self.max_bytes = mib << 20;
-                }
-            });
+            room_for(ui, t.max_entries, 70.0);
+            let label = ui.label(t.max_entries);
+            ui.add(
+                egui::DragValue::new(&mut self.max_entries)
+                    .range(100..=10_000_000)
+                    .speed(1000),
+            )
+            .labelled_by(label.id);
+            room_for(ui, t.max_mib, 50.0);
+            let label = ui.label(t.max_mib);
+            let mut mib = self.max_bytes >> 20;
+            if ui
+                .add(egui::DragValue::new(&mut mib).range(1..=16_384))
+                .labelled_by(label.id)
+                .changed()
+            {
+                self.max_bytes = mib << 20;
+            }
         });
     }
 
@@ -706,8 +704,9 @@ mod tests {
         for _ in 0..50 {
             log.push(entry(EntryKind::Rx, &vec![0u8; 1 << 20]));
         }
-        assert_eq!(log.len(), 10, "1 MiB chunks under a 10 MiB cap");
-        assert_eq!(log.dropped, 40);
+        // Each entry costs its bytes and its bookkeeping: nine 1 MiB chunks fit under 10 MiB.
+        assert_eq!(log.len(), 9, "1 MiB chunks under a 10 MiB cap");
+        assert_eq!(log.dropped, 41);
         log.clear();
         log.push(entry(EntryKind::Rx, &vec![0u8; 20 << 20]));
         assert_eq!(log.len(), 1, "the newest entry is always kept");

@@ -151,7 +151,7 @@ impl QuickPanel {
             t,
             t.workflow_file,
             super::path_field::DialogKind::SaveFile,
-            160.0,
+            110.0,
         );
         ui.horizontal(|ui| {
             let path = self.file.path_buf();

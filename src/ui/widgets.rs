@@ -63,20 +63,33 @@ fn picker<'a, T: Copy + PartialEq>(
     all: impl IntoIterator<Item = T>,
     text: impl Fn(T) -> &'a str,
 ) {
-    // Label and box as one piece: a wrapping row never parts them.
-    ui.horizontal(|ui| {
-        let label = ui.label(name);
-        egui::ComboBox::from_id_salt(id)
-            .selected_text(text(*value))
-            .width(width)
-            .show_ui(ui, |ui| {
-                for item in all {
-                    ui.selectable_value(value, item, text(item));
-                }
-            })
-            .response
-            .labelled_by(label.id);
-    });
+    room_for(ui, name, width + ui.spacing().icon_width);
+    let label = ui.label(name);
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(text(*value))
+        .width(width)
+        .show_ui(ui, |ui| {
+            for item in all {
+                ui.selectable_value(value, item, text(item));
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
+
+/// In a wrapping row, starts the next row unless `label` and a field `field_width` wide both
+/// fit on this one: a label never ends a row with its field on the next.
+pub fn room_for(ui: &mut egui::Ui, label: &str, field_width: f32) {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let label_width = ui
+        .painter()
+        .layout_no_wrap(label.to_owned(), font, Color32::WHITE)
+        .size()
+        .x;
+    let needed = label_width + field_width + 3.0 * ui.spacing().item_spacing.x;
+    if ui.available_width() < needed {
+        ui.end_row();
+    }
 }
 
 /// A labelled single-line field; when `error` is set the field is outlined red and the reason

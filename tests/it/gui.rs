@@ -71,6 +71,18 @@ fn bind_to_loopback(harness: &mut Harness<'static, SockScopeApp>, address: &str,
     type_into(harness, port, "0");
 }
 
+/// An English window with a TCP server tab listening on loopback, and its address.
+fn listening_server() -> (Harness<'static, SockScopeApp>, SocketAddr) {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP server").click();
+    harness.run_steps(2);
+    bind_to_loopback(&mut harness, "Local address", "Local port");
+    harness.get_by_label("Listen").click();
+    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    (harness, local)
+}
+
 fn listening_addr(harness: &Harness<'static, SockScopeApp>) -> Option<SocketAddr> {
     match harness.state().tabs.first()?.state {
         TabState::Open { local, .. } => Some(local),
@@ -80,13 +92,7 @@ fn listening_addr(harness: &Harness<'static, SockScopeApp>) -> Option<SocketAddr
 
 #[test]
 fn tcp_server_tab_shows_what_a_client_sends() {
-    let mut harness = app(Lang::En);
-    harness.get_by_label("+ TCP server").click();
-    harness.run_steps(2);
-    bind_to_loopback(&mut harness, "Local address", "Local port");
-    harness.get_by_label("Listen").click();
-    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
-    let local = listening_addr(&harness).unwrap();
+    let (mut harness, local) = listening_server();
     assert!(harness
         .query_by_label_contains("Listening 127.0.0.1:")
         .is_some());
@@ -843,13 +849,7 @@ fn type_save_path(harness: &mut Harness<'static, SockScopeApp>, default_name: &s
 /// count in the log; saving to the same file again asks, and appends when told to.
 #[test]
 fn saved_received_data_holds_what_came_before_the_click_and_never_overwrites_silently() {
-    let mut harness = app(Lang::En);
-    harness.get_by_label("+ TCP server").click();
-    harness.run_steps(2);
-    bind_to_loopback(&mut harness, "Local address", "Local port");
-    harness.get_by_label("Listen").click();
-    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
-    let local = listening_addr(&harness).unwrap();
+    let (mut harness, local) = listening_server();
     let sent: Vec<u8> = (0..1087u32).map(|i| (i % 256) as u8).collect();
     {
         let mut client = TcpStream::connect(local).unwrap();
@@ -940,13 +940,7 @@ fn the_subnet_split_follows_a_changed_address() {
 /// landed on "Clear").
 #[test]
 fn buttons_stay_put_when_a_client_connects_and_data_flows() {
-    let mut harness = app(Lang::En);
-    harness.get_by_label("+ TCP server").click();
-    harness.run_steps(2);
-    bind_to_loopback(&mut harness, "Local address", "Local port");
-    harness.get_by_label("Listen").click();
-    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
-    let local = listening_addr(&harness).unwrap();
+    let (mut harness, local) = listening_server();
     harness.run_steps(2);
     let watched = [
         "Clear",

@@ -6,6 +6,7 @@ pub mod checksum;
 pub mod display;
 pub mod encoding;
 pub mod escapes;
+pub mod framing;
 pub mod hex;
 pub mod macros;
 pub mod matcher;

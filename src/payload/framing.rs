@@ -1,0 +1,749 @@
+//! Framing: turning a byte stream (whatever each `read()` happened to return) into the
+//! messages a device sent. Pure and incremental: bytes go in as they arrive, whole frames come
+//! out, the state between calls is kept, so any split of a stream into reads gives the same
+//! frames.
+//!
+//! Specs, as typed in the window and on the command line:
+//! `none`, `line`, `delimiter:HEX`, `fixed:N`, `length:OFFSET:SIZE:ENDIAN[:ADJUST]`,
+//! `idle:MS`, `slip`, `cobs`.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The largest frame kept whole unless told otherwise: 1 MiB.
+pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
+
+/// How a stream is cut into frames.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum FrameSpec {
+    /// Each read is shown as it came (no framing).
+    #[default]
+    None,
+    /// A frame ends after a line feed (a CR before it stays in the frame).
+    Line,
+    /// A frame ends after this byte sequence, which stays part of the frame.
+    Delimiter(Vec<u8>),
+    /// Frames of exactly this many bytes.
+    Fixed(usize),
+    /// A length field of `size` bytes (1, 2 or 4) at `offset`; the whole frame is the field's
+    /// value plus `adjust` bytes (Modbus TCP: `length:4:2:be:6`).
+    Length {
+        offset: usize,
+        size: usize,
+        big_endian: bool,
+        adjust: i64,
+    },
+    /// A frame ends after this long without data.
+    Idle(Duration),
+    /// SLIP (RFC 1055): frames end at 0xC0, decoded.
+    Slip,
+    /// COBS: frames end at 0x00, decoded.
+    Cobs,
+}
+
+/// Why a frame spec cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrameSpecError {
+    /// Not one of the known kinds.
+    #[error("unknown framing '{0}': use none, line, delimiter:HEX, fixed:N, length:OFFSET:SIZE:be|le[:ADJUST], idle:MS, slip or cobs")]
+    Unknown(String),
+    /// A kind with a missing or bad value.
+    #[error("bad framing '{spec}': {why}")]
+    Bad { spec: String, why: &'static str },
+}
+
+impl FromStr for FrameSpec {
+    type Err = FrameSpecError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let spec = text.trim();
+        let bad = |why| FrameSpecError::Bad {
+            spec: spec.to_string(),
+            why,
+        };
+        let mut parts = spec.split(':');
+        let kind = parts.next().unwrap_or("").to_ascii_lowercase();
+        let rest: Vec<&str> = parts.collect();
+        let number = |s: &str| s.trim().parse::<u64>().ok();
+        match (kind.as_str(), rest.as_slice()) {
+            ("none", []) => Ok(Self::None),
+            ("line", []) => Ok(Self::Line),
+            ("slip", []) => Ok(Self::Slip),
+            ("cobs", []) => Ok(Self::Cobs),
+            ("delimiter", [hex]) => match super::hex::decode_hex(hex) {
+                Ok(bytes) if !bytes.is_empty() => Ok(Self::Delimiter(bytes)),
+                _ => Err(bad(
+                    "the delimiter is one or more hex bytes, e.g. 7E or 0D0A",
+                )),
+            },
+            ("fixed", [n]) => match number(n) {
+                Some(n) if n > 0 => Ok(Self::Fixed(n as usize)),
+                _ => Err(bad("fixed needs a size of at least 1 byte")),
+            },
+            ("idle", [ms]) => match number(ms) {
+                Some(ms) if (1..=3_600_000).contains(&ms) => {
+                    Ok(Self::Idle(Duration::from_millis(ms)))
+                }
+                _ => Err(bad("idle needs a silence of 1 to 3600000 ms")),
+            },
+            ("length", [offset, size, endian, adjust @ ..]) if adjust.len() <= 1 => {
+                let offset = number(offset).ok_or(bad("the offset is a number of bytes"))?;
+                let size = match number(size) {
+                    Some(s @ (1 | 2 | 4)) => s as usize,
+                    _ => return Err(bad("the length field is 1, 2 or 4 bytes")),
+                };
+                let big_endian = match endian.to_ascii_lowercase().as_str() {
+                    "be" => true,
+                    "le" => false,
+                    _ => return Err(bad("the byte order is be or le")),
+                };
+                let adjust = match adjust.first() {
+                    Some(a) => a
+                        .trim()
+                        .parse::<i64>()
+                        .map_err(|_| bad("the adjustment is a whole number, e.g. 6 or -2"))?,
+                    None => 0,
+                };
+                Ok(Self::Length {
+                    offset: offset as usize,
+                    size,
+                    big_endian,
+                    adjust,
+                })
+            }
+            ("none" | "line" | "slip" | "cobs" | "delimiter" | "fixed" | "idle" | "length", _) => {
+                Err(bad("wrong number of values after the kind"))
+            }
+            _ => Err(FrameSpecError::Unknown(spec.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for FrameSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("none"),
+            Self::Line => f.write_str("line"),
+            Self::Delimiter(d) => write!(f, "delimiter:{}", super::hex::encode_hex_compact(d)),
+            Self::Fixed(n) => write!(f, "fixed:{n}"),
+            Self::Length {
+                offset,
+                size,
+                big_endian,
+                adjust,
+            } => {
+                let order = if *big_endian { "be" } else { "le" };
+                write!(f, "length:{offset}:{size}:{order}:{adjust}")
+            }
+            Self::Idle(d) => write!(f, "idle:{}", d.as_millis()),
+            Self::Slip => f.write_str("slip"),
+            Self::Cobs => f.write_str("cobs"),
+        }
+    }
+}
+
+/// What a frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A whole frame.
+    Whole,
+    /// Part of a frame longer than the maximum, cut there (the rest follows, also oversize).
+    Oversize,
+    /// What was left when the stream ended before the frame did.
+    Incomplete,
+    /// Bytes that do not decode (bad SLIP escape, bad COBS, a length shorter than its header),
+    /// passed on as they came.
+    Malformed,
+}
+
+/// One frame out of the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The frame's bytes (decoded, for SLIP and COBS).
+    pub bytes: Vec<u8>,
+    /// Whole, or why not.
+    pub kind: FrameKind,
+}
+
+impl Frame {
+    fn whole(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            kind: FrameKind::Whole,
+        }
+    }
+}
+
+/// Cuts one stream into frames, a read at a time.
+#[derive(Clone, Debug)]
+pub struct Framer {
+    spec: FrameSpec,
+    max: usize,
+    buf: Vec<u8>,
+    /// Where to look on for a delimiter (bytes before it were searched already).
+    searched: usize,
+    /// Bytes of an oversize frame still to pass (length framing), or `usize::MAX` while a
+    /// delimited oversize frame runs to its end.
+    skipping: usize,
+}
+
+impl Framer {
+    /// A framer for `spec`, cutting frames longer than `max` bytes (at least 1).
+    pub fn new(spec: FrameSpec, max: usize) -> Self {
+        Self {
+            spec,
+            max: max.max(1),
+            buf: Vec::new(),
+            searched: 0,
+            skipping: 0,
+        }
+    }
+
+    /// The spec this framer follows.
+    pub fn spec(&self) -> &FrameSpec {
+        &self.spec
+    }
+
+    /// Bytes waiting for the rest of their frame.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Takes bytes as they arrived; adds the frames they complete to `out`.
+    pub fn push(&mut self, data: &[u8], out: &mut Vec<Frame>) {
+        if data.is_empty() {
+            return;
+        }
+        if self.spec == FrameSpec::None {
+            out.push(Frame::whole(data.to_vec()));
+            return;
+        }
+        self.buf.extend_from_slice(data);
+        match self.spec.clone() {
+            FrameSpec::None => {}
+            FrameSpec::Line => self.cut_delimited(b"\n", out),
+            FrameSpec::Delimiter(d) => self.cut_delimited(&d, out),
+            FrameSpec::Fixed(n) => self.cut_fixed(n, out),
+            FrameSpec::Length {
+                offset,
+                size,
+                big_endian,
+                adjust,
+            } => self.cut_length(offset, size, big_endian, adjust, out),
+            FrameSpec::Idle(_) => {
+                while self.buf.len() >= self.max {
+                    let rest = self.buf.split_off(self.max);
+                    let cut = std::mem::replace(&mut self.buf, rest);
+                    out.push(Frame {
+                        bytes: cut,
+                        kind: FrameKind::Oversize,
+                    });
+                }
+            }
+            FrameSpec::Slip => self.cut_encoded(0xC0, slip_decode, out),
+            FrameSpec::Cobs => self.cut_encoded(0x00, cobs_decode, out),
+        }
+    }
+
+    /// The frame an `idle:` framer holds, once the line has been silent long enough.
+    pub fn idle(&mut self) -> Option<Frame> {
+        if !matches!(self.spec, FrameSpec::Idle(_)) || self.buf.is_empty() {
+            return None;
+        }
+        Some(Frame::whole(std::mem::take(&mut self.buf)))
+    }
+
+    /// How long silence must last before [`Framer::idle`] ends a frame (idle framing only).
+    pub fn idle_after(&self) -> Option<Duration> {
+        match self.spec {
+            FrameSpec::Idle(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The stream ended: what is left, as an incomplete frame (an idle frame is whole).
+    pub fn finish(&mut self) -> Option<Frame> {
+        self.searched = 0;
+        self.skipping = 0;
+        if self.buf.is_empty() {
+            return None;
+        }
+        let bytes = std::mem::take(&mut self.buf);
+        let kind = match self.spec {
+            FrameSpec::Idle(_) => FrameKind::Whole,
+            _ => FrameKind::Incomplete,
+        };
+        Some(Frame { bytes, kind })
+    }
+
+    fn cut_delimited(&mut self, delim: &[u8], out: &mut Vec<Frame>) {
+        loop {
+            let from = self.searched.saturating_sub(delim.len() - 1);
+            let found = find(&self.buf[from..], delim).map(|i| from + i + delim.len());
+            match found {
+                Some(end) if end <= self.max => {
+                    let rest = self.buf.split_off(end);
+                    let frame = std::mem::replace(&mut self.buf, rest);
+                    let kind = if std::mem::take(&mut self.skipping) > 0 {
+                        FrameKind::Oversize
+                    } else {
+                        FrameKind::Whole
+                    };
+                    out.push(Frame { bytes: frame, kind });
+                    self.searched = 0;
+                }
+                _ if self.buf.len() > self.max || found.is_some() => {
+                    // Too long: pass on the first `max` bytes, keep looking in the rest.
+                    let rest = self.buf.split_off(self.max);
+                    let cut = std::mem::replace(&mut self.buf, rest);
+                    out.push(Frame {
+                        bytes: cut,
+                        kind: FrameKind::Oversize,
+                    });
+                    self.skipping = usize::MAX;
+                    self.searched = 0;
+                }
+                _ => {
+                    self.searched = self.buf.len();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn cut_fixed(&mut self, n: usize, out: &mut Vec<Frame>) {
+        let size = n.min(self.max);
+        let kind = if n > self.max {
+            FrameKind::Oversize
+        } else {
+            FrameKind::Whole
+        };
+        let mut at = 0;
+        while self.buf.len() - at >= size {
+            out.push(Frame {
+                bytes: self.buf[at..at + size].to_vec(),
+                kind,
+            });
+            at += size;
+        }
+        self.buf.drain(..at);
+    }
+
+    fn cut_length(
+        &mut self,
+        offset: usize,
+        size: usize,
+        big_endian: bool,
+        adjust: i64,
+        out: &mut Vec<Frame>,
+    ) {
+        let header = offset + size;
+        loop {
+            if self.skipping > 0 {
+                // The rest of a frame longer than the maximum, passed on in pieces.
+                let n = self.skipping.min(self.buf.len()).min(self.max);
+                if n == 0 {
+                    return;
+                }
+                let rest = self.buf.split_off(n);
+                let piece = std::mem::replace(&mut self.buf, rest);
+                out.push(Frame {
+                    bytes: piece,
+                    kind: FrameKind::Oversize,
+                });
+                self.skipping -= n;
+                continue;
+            }
+            let Some(field) = self.buf.get(offset..header) else {
+                return;
+            };
+            let mut value: u64 = 0;
+            for i in 0..size {
+                let b = if big_endian {
+                    field[i]
+                } else {
+                    field[size - 1 - i]
+                };
+                value = value << 8 | u64::from(b);
+            }
+            let total = i128::from(value) + i128::from(adjust);
+            if total < header as i128 {
+                // A length shorter than its own header: nothing to wait for; pass the header on.
+                let rest = self.buf.split_off(header);
+                let bad = std::mem::replace(&mut self.buf, rest);
+                out.push(Frame {
+                    bytes: bad,
+                    kind: FrameKind::Malformed,
+                });
+                continue;
+            }
+            let total = usize::try_from(total).unwrap_or(usize::MAX);
+            if total > self.max {
+                self.skipping = total;
+                continue;
+            }
+            if self.buf.len() < total {
+                return;
+            }
+            let rest = self.buf.split_off(total);
+            out.push(Frame::whole(std::mem::replace(&mut self.buf, rest)));
+        }
+    }
+
+    fn cut_encoded(&mut self, end: u8, decode: fn(&[u8]) -> Option<Vec<u8>>, out: &mut Vec<Frame>) {
+        let mut at = 0;
+        while let Some(i) = self.buf[at..].iter().position(|b| *b == end) {
+            let raw = &self.buf[at..at + i];
+            at += i + 1;
+            // Empty frames (two ends in a row, or a leading end) carry nothing.
+            if raw.is_empty() {
+                continue;
+            }
+            let frame = match decode(raw) {
+                Some(bytes) if bytes.len() <= self.max => Frame::whole(bytes),
+                Some(bytes) => Frame {
+                    bytes,
+                    kind: FrameKind::Oversize,
+                },
+                None => Frame {
+                    bytes: raw.to_vec(),
+                    kind: FrameKind::Malformed,
+                },
+            };
+            out.push(frame);
+        }
+        self.buf.drain(..at);
+        if self.buf.len() > self.max {
+            // No end in sight: pass the encoded bytes on rather than hold them without bound.
+            out.push(Frame {
+                bytes: std::mem::take(&mut self.buf),
+                kind: FrameKind::Oversize,
+            });
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() == 1 {
+        return haystack.iter().position(|b| *b == needle[0]);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Decodes one SLIP frame (without its END); `None` on a bad escape.
+pub fn slip_decode(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut bytes = raw.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            0xDB => match bytes.next() {
+                Some(0xDC) => out.push(0xC0),
+                Some(0xDD) => out.push(0xDB),
+                _ => return None,
+            },
+            b => out.push(b),
+        }
+    }
+    Some(out)
+}
+
+/// Encodes one SLIP frame, with its END.
+pub fn slip_encode(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 2);
+    for &b in data {
+        match b {
+            0xC0 => out.extend_from_slice(&[0xDB, 0xDC]),
+            0xDB => out.extend_from_slice(&[0xDB, 0xDD]),
+            b => out.push(b),
+        }
+    }
+    out.push(0xC0);
+    out
+}
+
+/// Decodes one COBS frame (without its 0x00); `None` if it is not valid COBS.
+pub fn cobs_decode(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    while at < raw.len() {
+        let code = raw[at] as usize;
+        if code == 0 || at + code > raw.len() {
+            return None;
+        }
+        out.extend_from_slice(&raw[at + 1..at + code]);
+        at += code;
+        if code < 0xFF && at < raw.len() {
+            out.push(0);
+        }
+    }
+    Some(out)
+}
+
+/// Encodes one COBS frame, with its 0x00.
+pub fn cobs_encode(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 254 + 2);
+    let mut code_at = out.len();
+    out.push(0);
+    let mut code = 1u8;
+    for &b in data {
+        if b == 0 {
+            out[code_at] = code;
+            code_at = out.len();
+            out.push(0);
+            code = 1;
+        } else {
+            out.push(b);
+            code += 1;
+            if code == 0xFF {
+                out[code_at] = code;
+                code_at = out.len();
+                out.push(0);
+                code = 1;
+            }
+        }
+    }
+    out[code_at] = code;
+    out.push(0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frames_of(spec: &str, reads: &[&[u8]]) -> Vec<Frame> {
+        let mut framer = Framer::new(spec.parse().unwrap(), DEFAULT_MAX_FRAME);
+        let mut out = Vec::new();
+        for r in reads {
+            framer.push(r, &mut out);
+        }
+        out.extend(framer.finish());
+        out
+    }
+
+    fn bytes(frames: &[Frame]) -> Vec<Vec<u8>> {
+        frames.iter().map(|f| f.bytes.clone()).collect()
+    }
+
+    #[test]
+    fn modbus_tcp_frames_come_out_whole_however_they_were_read() {
+        // Two Modbus TCP responses, split mid-header and coalesced.
+        let a = [0, 1, 0, 0, 0, 5, 1, 3, 2, 0, 0x2A];
+        let b = [0, 2, 0, 0, 0, 5, 1, 3, 2, 0, 0x2B];
+        let stream: Vec<u8> = a.iter().chain(&b).copied().collect();
+        let got = frames_of(
+            "length:4:2:be:6",
+            &[&stream[..3], &stream[3..15], &stream[15..]],
+        );
+        assert_eq!(bytes(&got), [a.to_vec(), b.to_vec()]);
+        assert!(got.iter().all(|f| f.kind == FrameKind::Whole));
+    }
+
+    #[test]
+    fn lines_keep_their_crlf_and_a_partial_line_at_close_is_incomplete() {
+        let got = frames_of("line", &[b"OK\r", b"\nERR", b"OR\r\nhalf"]);
+        assert_eq!(
+            bytes(&got),
+            [b"OK\r\n".to_vec(), b"ERROR\r\n".to_vec(), b"half".to_vec()]
+        );
+        assert_eq!(got[2].kind, FrameKind::Incomplete);
+    }
+
+    #[test]
+    fn a_delimiter_split_across_reads_is_found() {
+        let got = frames_of("delimiter:0D0A", &[b"ab\r", b"\ncd\r", b"\n"]);
+        assert_eq!(bytes(&got), [b"ab\r\n".to_vec(), b"cd\r\n".to_vec()]);
+    }
+
+    #[test]
+    fn a_frame_past_the_maximum_is_passed_on_as_oversize_not_held() {
+        let mut framer = Framer::new(FrameSpec::Line, 4);
+        let mut out = Vec::new();
+        framer.push(b"abcdefghij\nok\n", &mut out);
+        assert_eq!(
+            out.iter()
+                .map(|f| (f.bytes.clone(), f.kind))
+                .collect::<Vec<_>>(),
+            [
+                (b"abcd".to_vec(), FrameKind::Oversize),
+                (b"efgh".to_vec(), FrameKind::Oversize),
+                (b"ij\n".to_vec(), FrameKind::Oversize),
+                (b"ok\n".to_vec(), FrameKind::Whole),
+            ]
+        );
+        // A declared length past the maximum: pieces, then framing goes on.
+        let mut framer = Framer::new("length:0:1:be".parse().unwrap(), 4);
+        let mut out = Vec::new();
+        framer.push(&[6, 1, 2, 3, 4, 5, 2, 9], &mut out);
+        assert_eq!(
+            out.iter().map(|f| f.kind).collect::<Vec<_>>(),
+            [FrameKind::Oversize, FrameKind::Oversize, FrameKind::Whole]
+        );
+        assert_eq!(out[2].bytes, [2, 9]);
+    }
+
+    #[test]
+    fn a_length_shorter_than_its_header_is_malformed_and_does_not_stall() {
+        let got = frames_of("length:0:2:le:-5", &[&[1, 0, 7, 0, 0, 0, 0]]);
+        assert_eq!(got[0].kind, FrameKind::Malformed);
+    }
+
+    #[test]
+    fn idle_frames_end_on_silence() {
+        let mut framer = Framer::new("idle:50".parse().unwrap(), DEFAULT_MAX_FRAME);
+        let mut out = Vec::new();
+        framer.push(b"ab", &mut out);
+        framer.push(b"cd", &mut out);
+        assert!(out.is_empty());
+        assert_eq!(framer.idle_after(), Some(Duration::from_millis(50)));
+        assert_eq!(framer.idle(), Some(Frame::whole(b"abcd".to_vec())));
+        assert_eq!(framer.idle(), None);
+    }
+
+    #[test]
+    fn specs_read_and_say_themselves() {
+        for spec in [
+            "none",
+            "line",
+            "delimiter:7E",
+            "fixed:7",
+            "length:4:2:be:6",
+            "length:0:4:le:-2",
+            "idle:20",
+            "slip",
+            "cobs",
+        ] {
+            let parsed: FrameSpec = spec.parse().unwrap();
+            assert_eq!(
+                parsed.to_string().parse::<FrameSpec>().unwrap(),
+                parsed,
+                "{spec}"
+            );
+        }
+        for bad in [
+            "",
+            "lines",
+            "delimiter:",
+            "delimiter:7G",
+            "fixed:0",
+            "length:4:3:be",
+            "length:4:2:xe",
+            "idle:0",
+            "line:1",
+        ] {
+            assert!(bad.parse::<FrameSpec>().is_err(), "{bad}");
+        }
+    }
+
+    fn spec_strategy() -> impl Strategy<Value = FrameSpec> {
+        prop_oneof![
+            Just(FrameSpec::Line),
+            Just(FrameSpec::Delimiter(vec![0x7E])),
+            Just(FrameSpec::Delimiter(vec![0x0D, 0x0A])),
+            (1usize..20).prop_map(FrameSpec::Fixed),
+            Just(FrameSpec::Length {
+                offset: 4,
+                size: 2,
+                big_endian: true,
+                adjust: 6
+            }),
+            Just(FrameSpec::Length {
+                offset: 0,
+                size: 1,
+                big_endian: false,
+                adjust: 1
+            }),
+            Just(FrameSpec::Slip),
+            Just(FrameSpec::Cobs),
+        ]
+    }
+
+    /// A stream of whole frames for `spec`, and the frames a framer should give.
+    fn encode(spec: &FrameSpec, payloads: &[Vec<u8>]) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let mut stream = Vec::new();
+        let mut frames = Vec::new();
+        for p in payloads {
+            let frame: Vec<u8> = match spec {
+                FrameSpec::Line => p
+                    .iter()
+                    .map(|b| if *b == b'\n' { b' ' } else { *b })
+                    .chain([b'\n'])
+                    .collect(),
+                FrameSpec::Delimiter(d) if d.len() == 1 => p
+                    .iter()
+                    .map(|b| if *b == d[0] { 0 } else { *b })
+                    .chain(d.iter().copied())
+                    .collect(),
+                FrameSpec::Delimiter(d) => p
+                    .iter()
+                    .map(|b| if *b == b'\r' { 0 } else { *b })
+                    .chain(d.iter().copied())
+                    .collect(),
+                FrameSpec::Fixed(n) => p
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(*n)
+                    .chain(std::iter::repeat(0))
+                    .take(*n)
+                    .collect(),
+                FrameSpec::Length { offset: 4, .. } => {
+                    let len = (p.len() + 1) as u16;
+                    let mut f = vec![0, 1, 0, 0];
+                    f.extend_from_slice(&len.to_be_bytes());
+                    f.push(1);
+                    f.extend_from_slice(p);
+                    f
+                }
+                FrameSpec::Length { .. } => {
+                    let p = &p[..p.len().min(200)];
+                    std::iter::once(p.len() as u8)
+                        .chain(p.iter().copied())
+                        .collect()
+                }
+                FrameSpec::Slip => {
+                    stream.extend(slip_encode(p));
+                    if !p.is_empty() {
+                        frames.push(p.clone());
+                    }
+                    continue;
+                }
+                FrameSpec::Cobs => {
+                    stream.extend(cobs_encode(p));
+                    frames.push(p.clone());
+                    continue;
+                }
+                _ => p.clone(),
+            };
+            stream.extend_from_slice(&frame);
+            frames.push(frame);
+        }
+        (stream, frames)
+    }
+
+    proptest! {
+        /// Any split of a stream into reads, any coalescing: the same frames.
+        #[test]
+        fn any_split_of_the_stream_gives_the_same_frames(
+            spec in spec_strategy(),
+            payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 1..20),
+            cuts in prop::collection::vec(0usize..10_000, 0..30),
+        ) {
+            let (stream, expected) = encode(&spec, &payloads);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (stream.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut framer = Framer::new(spec.clone(), DEFAULT_MAX_FRAME);
+            let mut out = Vec::new();
+            let mut at = 0;
+            for cut in cuts.into_iter().chain([stream.len()]) {
+                framer.push(&stream[at..cut], &mut out);
+                at = cut;
+            }
+            prop_assert_eq!(framer.finish(), None, "nothing left over");
+            prop_assert!(out.iter().all(|f| f.kind == FrameKind::Whole));
+            prop_assert_eq!(bytes(&out), expected);
+        }
+    }
+}

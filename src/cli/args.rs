@@ -1,6 +1,7 @@
 //! The command line as clap structs: every subcommand, its options and their help.
 
 use crate::engine::{TransferLimits, DEFAULT_REPLY_LIMIT_PER_S};
+use crate::payload::framing::{FrameSpec, DEFAULT_MAX_FRAME};
 use crate::payload::{Checksum, LineEnding};
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -204,7 +205,26 @@ pub struct TcpServerArgs {
     #[arg(long)]
     pub once: bool,
     #[command(flatten)]
+    pub framing: FrameArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// How a TCP session cuts what it receives into frames.
+#[derive(Args, Debug)]
+pub struct FrameArgs {
+    /// Cut what each TCP connection receives into frames: none, line, delimiter:HEX, fixed:N,
+    /// length:OFFSET:SIZE:be|le[:ADJUST], idle:MS, slip or cobs (docs/framing.md).
+    #[arg(long, default_value = "none", value_parser = parse_frame)]
+    pub frame: FrameSpec,
+    /// Frames longer than this many bytes are passed on in pieces marked oversize.
+    #[arg(long, default_value_t = DEFAULT_MAX_FRAME)]
+    pub max_frame: usize,
+}
+
+fn parse_frame(text: &str) -> Result<FrameSpec, String> {
+    text.parse()
+        .map_err(|e: crate::payload::framing::FrameSpecError| e.to_string())
 }
 
 /// `sockscope tcp-client`.
@@ -221,6 +241,8 @@ pub struct TcpClientArgs {
     /// Give up connecting after this many milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub connect_timeout: u64,
+    #[command(flatten)]
+    pub framing: FrameArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

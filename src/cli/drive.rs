@@ -2,6 +2,7 @@
 //! data, rules) before anything touches the network, then open → drive events → summary, and
 //! a graceful end on Ctrl-C or SIGTERM.
 
+use super::args::FrameArgs;
 use super::output::Printer;
 use super::{CliError, CommonArgs, SendArgs};
 use crate::engine::{
@@ -130,6 +131,7 @@ impl Run {
         encoding: TextEncoding,
         config: SessionConfig,
         replies: Replies,
+        framing: Option<&FrameArgs>,
     ) -> Result<Self, CliError> {
         let rules = match replies {
             Replies::Answers => load_rules(common)?,
@@ -138,6 +140,13 @@ impl Run {
         let printer = Printer::new(common.output, encoding);
         let engine = start_engine()?;
         let session = engine.new_session_id();
+        if let Some(framing) = framing {
+            engine.send(Command::SetFraming {
+                session,
+                spec: framing.frame.clone(),
+                max_frame: framing.max_frame,
+            });
+        }
         engine.send(Command::Open { session, config });
         if replies == Replies::Answers {
             if let Some(rules) = rules {

@@ -51,7 +51,13 @@ pub(super) fn send_file(args: SendFileArgs) -> Result<ExitCode, CliError> {
             ..TransferLimits::default()
         },
     });
-    let mut run = Run::open(&args.common, encoding(&args.common)?, config, Replies::None)?;
+    let mut run = Run::open(
+        &args.common,
+        encoding(&args.common)?,
+        config,
+        Replies::None,
+        None,
+    )?;
     let code = run.drive(|| None, |_, _| Flow::Continue);
     // Success is a file sent whole, whatever else happened.
     Ok(if run.printer.files_done == 1 {
@@ -101,7 +107,13 @@ pub(super) fn recv_file(args: RecvFileArgs) -> Result<ExitCode, CliError> {
             max_conns: args.max_conns,
         },
     });
-    let mut run = Run::open(&args.common, encoding(&args.common)?, config, Replies::None)?;
+    let mut run = Run::open(
+        &args.common,
+        encoding(&args.common)?,
+        config,
+        Replies::None,
+        None,
+    )?;
     let code = run.drive(|| None, |_, _| Flow::Continue);
     Ok(if run.printer.files_done >= 1 {
         code

@@ -2,6 +2,7 @@
 
 use super::OutputFormat;
 use crate::engine::{CloseReason, CountersSnapshot, Direction, Event};
+use crate::payload::framing::FrameKind;
 use crate::payload::hex::{encode_hex, encode_hex_compact};
 use crate::payload::{text_for_display, TextEncoding};
 use serde_json::json;
@@ -131,16 +132,39 @@ impl Printer {
                 };
                 for chunk in chunks {
                     match self.format {
-                        OutputFormat::Jsonl => self.json(json!({
-                            "event": "data",
-                            "time": rfc3339(chunk.time),
-                            "peer": chunk.peer.to_string(),
-                            "conn": conn.map(|c| c.0),
-                            "dir": dir_name,
-                            "len": chunk.bytes.len(),
-                            "hex": encode_hex_compact(&chunk.bytes),
-                            "text": self.encoding.decode(&chunk.bytes),
-                        })),
+                        OutputFormat::Jsonl => {
+                            let mut line = json!({
+                                "event": "data",
+                                "time": rfc3339(chunk.time),
+                                "peer": chunk.peer.to_string(),
+                                "conn": conn.map(|c| c.0),
+                                "dir": dir_name,
+                                "len": chunk.bytes.len(),
+                                "hex": encode_hex_compact(&chunk.bytes),
+                                "text": self.encoding.decode(&chunk.bytes),
+                            });
+                            // A frame says so, with what is unusual about it and its Δt.
+                            if let (Some(frame), Some(fields)) = (chunk.frame, line.as_object_mut())
+                            {
+                                fields.insert("frame".into(), json!(true));
+                                match frame.kind {
+                                    FrameKind::Whole => {}
+                                    FrameKind::Oversize => {
+                                        fields.insert("oversize".into(), json!(true));
+                                    }
+                                    FrameKind::Incomplete => {
+                                        fields.insert("incomplete".into(), json!(true));
+                                    }
+                                    FrameKind::Malformed => {
+                                        fields.insert("malformed".into(), json!(true));
+                                    }
+                                }
+                                if let Some(dt) = frame.dt {
+                                    fields.insert("dt_ms".into(), json!(dt.as_secs_f64() * 1e3));
+                                }
+                            }
+                            self.json(line);
+                        }
                         OutputFormat::Text | OutputFormat::Hex => {
                             let shown = if self.format == OutputFormat::Hex {
                                 encode_hex(&chunk.bytes)

@@ -24,6 +24,7 @@ pub(super) fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, CliError> {
         encoding(&args.common)?,
         config,
         Replies::Answers,
+        Some(&args.framing),
     )?;
     Ok(run.drive(|| None, close_after_first_client(args.once)))
 }
@@ -42,7 +43,13 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
         connect_timeout,
         options: SocketOptions::default(),
     };
-    let mut run = Run::open(&args.common, encoding, config, Replies::Answers)?;
+    let mut run = Run::open(
+        &args.common,
+        encoding,
+        config,
+        Replies::Answers,
+        Some(&args.framing),
+    )?;
     let session = run.session;
     let until: Cell<Option<Instant>> = Cell::new(None);
     Ok(run.drive(
@@ -93,7 +100,7 @@ pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
         echo: args.echo,
         options: SocketOptions::default(),
     };
-    let mut run = Run::open(&args.common, encoding, config, Replies::Answers)?;
+    let mut run = Run::open(&args.common, encoding, config, Replies::Answers, None)?;
     let session = run.session;
     let (repeat, count) = (args.repeat, args.count);
     // The quiet time runs from the last thing that happened: opening, sending, a datagram.
@@ -165,7 +172,13 @@ pub(super) fn relay(args: RelayArgs) -> Result<ExitCode, CliError> {
         target: args.target.clone(),
         udp: args.udp,
     };
-    let mut run = Run::open(&args.common, encoding(&args.common)?, config, Replies::None)?;
+    let mut run = Run::open(
+        &args.common,
+        encoding(&args.common)?,
+        config,
+        Replies::None,
+        None,
+    )?;
     Ok(run.drive(|| None, close_after_first_client(args.once)))
 }
 

@@ -2,7 +2,8 @@
 //! yet the first piece after a quiet spell goes out at once.
 
 use super::sink::EventSink;
-use super::{Chunk, ConnId, Direction, Event, SessionId};
+use super::{Chunk, ConnId, Direction, Event, FrameInfo, SessionId};
+use crate::payload::framing::Frame;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,6 +23,8 @@ pub(crate) struct Batcher {
     omitted_bytes: u64,
     omitted_packets: u64,
     last_flush: Instant,
+    /// When the previous frame of this connection arrived.
+    last_frame: Option<SystemTime>,
 }
 
 impl Batcher {
@@ -34,7 +37,27 @@ impl Batcher {
             omitted_bytes: 0,
             omitted_packets: 0,
             last_flush: Instant::now() - TICK,
+            last_frame: None,
         }
+    }
+
+    /// Adds one frame: a chunk of its own, with the time since the previous frame.
+    pub fn push_frame(&mut self, peer: SocketAddr, frame: Frame) {
+        let time = SystemTime::now();
+        let dt = self
+            .last_frame
+            .and_then(|last| time.duration_since(last).ok());
+        self.last_frame = Some(time);
+        self.bytes += frame.bytes.len();
+        self.chunks.push(Chunk {
+            peer,
+            time,
+            bytes: frame.bytes,
+            frame: Some(FrameInfo {
+                kind: frame.kind,
+                dt,
+            }),
+        });
     }
 
     /// Adds stream data: joined to the pending chunk, which keeps the time of its first byte.
@@ -46,6 +69,7 @@ impl Batcher {
                 peer,
                 time: SystemTime::now(),
                 bytes: data.to_vec(),
+                frame: None,
             }),
         }
     }
@@ -57,6 +81,7 @@ impl Batcher {
             peer,
             time: SystemTime::now(),
             bytes: data.to_vec(),
+            frame: None,
         });
     }
 
@@ -127,6 +152,7 @@ pub(crate) fn report_sent(
                 peer,
                 time: SystemTime::now(),
                 bytes: bytes.to_vec(),
+                frame: None,
             }],
             omitted_bytes: 0,
             omitted_packets: 0,

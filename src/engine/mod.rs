@@ -183,6 +183,14 @@ pub enum Command {
         group: IpAddr,
         interface: u32,
     },
+    /// Cut what the session's TCP connections receive into frames (`FrameSpec::None`, the
+    /// default, shows reads as they came); frames longer than `max_frame` bytes are passed on
+    /// in pieces marked oversize. Sent before `Open`; applies from the next open.
+    SetFraming {
+        session: SessionId,
+        spec: crate::payload::framing::FrameSpec,
+        max_frame: usize,
+    },
     /// Keep what the session receives, at most `limit_bytes` (0: keep nothing, the default),
     /// for [`Command::Save`]. Sent before `Open`; applies to that session id from then on.
     KeepReceived {
@@ -222,6 +230,18 @@ pub struct Chunk {
     pub time: SystemTime,
     /// The bytes.
     pub bytes: Vec<u8>,
+    /// With a framer set: this chunk is one frame (whole, or why not), and the time since the
+    /// connection's previous frame. `None`: the bytes as the read returned them.
+    pub frame: Option<FrameInfo>,
+}
+
+/// What a received frame is, and when it came after the one before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Whole, oversize, incomplete or malformed.
+    pub kind: crate::payload::framing::FrameKind,
+    /// Time since the previous frame of the same connection (`None` for the first).
+    pub dt: Option<Duration>,
 }
 
 /// Why a connection ended.
@@ -493,6 +513,7 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     // What each session id keeps of what it receives; it outlives the session (a save after
     // the peer left still has it) until the tab is discarded.
     let mut keep_limits: HashMap<SessionId, u64> = HashMap::new();
+    let mut framings: HashMap<SessionId, session::Framing> = HashMap::new();
     let mut spools: HashMap<SessionId, Arc<spool::Spool>> = HashMap::new();
     while let Some(command) = commands.recv().await {
         sessions.retain(|_, s| !s.is_finished());
@@ -507,7 +528,8 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                 let spool = keeps_data(&config)
                     .then(|| spool_for(&mut spools, &keep_limits, session, &sink))
                     .flatten();
-                let handle = session::spawn(session, config, sink.clone(), after, spool);
+                let framing = framings.get(&session).cloned().unwrap_or_default();
+                let handle = session::spawn(session, config, sink.clone(), after, spool, framing);
                 sessions.insert(session, handle);
             }
             Command::Close { session } => {
@@ -515,8 +537,16 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     closing.insert(session, tokio::spawn(handle.close()));
                 }
             }
+            Command::SetFraming {
+                session,
+                spec,
+                max_frame,
+            } => {
+                framings.insert(session, session::Framing { spec, max_frame });
+            }
             Command::Discard { session } => {
                 keep_limits.remove(&session);
+                framings.remove(&session);
                 let spool = spools.remove(&session);
                 let handle = sessions.remove(&session);
                 let previous = closing.remove(&session);
@@ -636,6 +666,7 @@ fn session_of(command: &Command) -> SessionId {
         | Command::JoinMulticast { session, .. }
         | Command::LeaveMulticast { session, .. }
         | Command::KeepReceived { session, .. }
+        | Command::SetFraming { session, .. }
         | Command::Save { session, .. }
         | Command::StopSaving { session }
         | Command::Discard { session }

@@ -30,6 +30,22 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How long the session's small tasks may take to end once cancelled.
 const TASKS_GRACE: Duration = Duration::from_secs(1);
 
+/// How the session's TCP connections cut what they receive into frames.
+#[derive(Clone, Debug)]
+pub(crate) struct Framing {
+    pub spec: crate::payload::framing::FrameSpec,
+    pub max_frame: usize,
+}
+
+impl Default for Framing {
+    fn default() -> Self {
+        Self {
+            spec: crate::payload::framing::FrameSpec::None,
+            max_frame: crate::payload::framing::DEFAULT_MAX_FRAME,
+        }
+    }
+}
+
 /// The parts of a session its connections and reader threads need too.
 #[derive(Clone)]
 pub(crate) struct SessionCore {
@@ -38,6 +54,8 @@ pub(crate) struct SessionCore {
     pub counters: Arc<Counters>,
     /// Where received data is kept for "Save received data…", if the tab keeps it.
     pub spool: Option<Arc<super::spool::Spool>>,
+    /// How connections frame what they receive.
+    pub framing: Arc<Framing>,
     pub rules: Arc<super::rules::RuleSet>,
     pub guard: Arc<ReplyGuard>,
     /// Cancelled when the session must end now; connections hold child tokens.
@@ -127,6 +145,13 @@ impl SessionCore {
                 ..SessionStats::default()
             },
         });
+    }
+
+    /// A framer for a new connection, or `None` when reads are shown as they come.
+    pub fn framer(&self) -> Option<crate::payload::framing::Framer> {
+        (self.framing.spec != crate::payload::framing::FrameSpec::None).then(|| {
+            crate::payload::framing::Framer::new(self.framing.spec.clone(), self.framing.max_frame)
+        })
     }
 
     /// Keeps received bytes (of connection `conn`) for a later save, if the tab keeps them.
@@ -225,6 +250,7 @@ pub(crate) fn spawn(
     sink: EventSink,
     after: Option<JoinHandle<()>>,
     spool: Option<Arc<super::spool::Spool>>,
+    framing: Framing,
 ) -> SessionHandle {
     // Unbounded: the front end's commands, one per click or CLI step; a send among them waits
     // here for the session, which is how back-pressure reaches a repeat or a sequence.
@@ -236,6 +262,7 @@ pub(crate) fn spawn(
         sink,
         counters: Arc::new(Counters::default()),
         spool,
+        framing: Arc::new(framing),
         rules: Arc::default(),
         guard: Arc::default(),
         cancel: cancel.clone(),

@@ -4,6 +4,7 @@ use super::batch::{report_sent, Batcher};
 use super::session::SessionCore;
 use super::stats::Counters;
 use super::{CloseReason, ConnId, Event, NetError, NetErrorKind};
+use crate::payload::framing::FrameKind;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -295,10 +296,18 @@ async fn run(
     let sink = conn.core.sink.clone();
     let mut buf = ReadBuffer::new();
     let mut batch = Batcher::new(conn.core.id, Some(conn.id));
+    let mut framer = conn.core.framer();
+    let mut frames = Vec::new();
+    // An `idle:` framer ends a frame after this much silence.
+    let idle_after = framer.as_ref().and_then(|f| f.idle_after());
+    let mut last_read = Instant::now();
     // A write cut short leaves part of a message on the wire: such a connection ends in a reset.
     let mut interrupted = false;
     let reason = loop {
         let deadline = batch.deadline();
+        let idle_at = idle_after
+            .filter(|_| framer.as_ref().is_some_and(|f| f.pending() > 0))
+            .map(|d| last_read + d);
         tokio::select! {
             biased;
             () = conn.close.cancelled() => break CloseReason::LocalClosed,
@@ -322,13 +331,16 @@ async fn run(
             read = stream.read(buf.space()) => match read {
                 Ok(0) => break CloseReason::PeerClosed,
                 Ok(n) => {
+                    last_read = Instant::now();
                     let data = buf.filled(n);
                     conn.counters.add_rx(n);
                     conn.core.counters.add_rx(n);
                     conn.core.keep(Some(conn.id), data);
-                    batch.push_stream(conn.peer, data);
-                    if batch.due() {
-                        batch.flush(&sink);
+                    match framer.as_mut() {
+                        Some(framer) => {
+                            framer.push(data, &mut frames);
+                        }
+                        None => batch.push_stream(conn.peer, data),
                     }
                     // TCP echo mirrors a byte stream and is not rate-limited: it cannot loop
                     // unless the peer answers too, and such a peer's rules are guarded there.
@@ -337,8 +349,18 @@ async fn run(
                     } else {
                         Ok(())
                     };
-                    if answered.is_ok() {
+                    if framer.is_none() && answered.is_ok() {
                         answered = conn.auto_reply(&mut stream, data, &queue).await;
+                    }
+                    // With a framer, rules answer whole frames.
+                    for frame in frames.drain(..) {
+                        if answered.is_ok() && frame.kind == FrameKind::Whole {
+                            answered = conn.auto_reply(&mut stream, &frame.bytes, &queue).await;
+                        }
+                        batch.push_frame(conn.peer, frame);
+                    }
+                    if batch.due() {
+                        batch.flush(&sink);
                     }
                     match answered {
                         Ok(()) => {}
@@ -353,8 +375,28 @@ async fn run(
             },
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()),
                 if deadline.is_some() => batch.flush(&sink),
+            _ = tokio::time::sleep_until(idle_at.unwrap_or_else(Instant::now).into()),
+                if idle_at.is_some() => {
+                if let Some(frame) = framer.as_mut().and_then(|f| f.idle()) {
+                    let answered = conn.auto_reply(&mut stream, &frame.bytes, &queue).await;
+                    batch.push_frame(conn.peer, frame);
+                    batch.flush(&sink);
+                    match answered {
+                        Ok(()) => {}
+                        Err(WriteError::Interrupted) => {
+                            interrupted = true;
+                            break CloseReason::LocalClosed;
+                        }
+                        Err(WriteError::Failed(e)) => break CloseReason::Failed(e),
+                    }
+                }
+            }
         }
     };
+    // What the framer still holds when the connection ends: an incomplete frame, shown.
+    if let Some(frame) = framer.as_mut().and_then(|f| f.finish()) {
+        batch.push_frame(conn.peer, frame);
+    }
     batch.finish(&sink);
     outgoing.close();
     if reason == CloseReason::LocalClosed && !interrupted {

@@ -19,6 +19,7 @@ mod cli;
 mod engine_tcp;
 mod engine_udp;
 mod files;
+mod framing;
 mod gui;
 mod packaging;
 mod relay;

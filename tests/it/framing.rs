@@ -1,0 +1,93 @@
+//! Framing over real sockets: whatever TCP did to the segments, the frames come out whole.
+
+use crate::common::WAIT;
+use assert_cmd::Command as Cmd;
+use std::io::Write;
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// A Modbus TCP response with transaction id `id` and a 2-byte register value.
+fn modbus_response(id: u16) -> Vec<u8> {
+    let mut f = id.to_be_bytes().to_vec();
+    f.extend_from_slice(&[0, 0, 0, 5, 1, 3, 2]);
+    f.extend_from_slice(&(id.wrapping_mul(7)).to_be_bytes());
+    f
+}
+
+#[test]
+fn the_cli_shows_modbus_frames_whatever_the_segmentation() {
+    let frames: Vec<Vec<u8>> = (1..=30).map(modbus_response).collect();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = frames.clone();
+    let device = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        // Ten frames a byte at a time, ten in uneven splits, ten in one write, then half a
+        // frame and the end.
+        for f in &sent[..10] {
+            for b in f {
+                s.write_all(&[*b]).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let middle: Vec<u8> = sent[10..20].concat();
+        let mut at = 0;
+        let mut seed = 7usize;
+        while at < middle.len() {
+            seed = (seed * 1103 + 12345) % 9973;
+            let n = (seed % 17 + 1).min(middle.len() - at);
+            s.write_all(&middle[at..at + n]).unwrap();
+            at += n;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        s.write_all(&sent[20..].concat()).unwrap();
+        s.write_all(&modbus_response(99)[..5]).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{port}"),
+            "--frame",
+            "length:4:2:be:6",
+            "--output",
+            "jsonl",
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    device.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let data: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "data" && v["dir"] == "rx")
+        .collect();
+    assert_eq!(data.len(), 31, "30 frames and an incomplete one: {data:#?}");
+    for (i, (line, frame)) in data.iter().zip(&frames).enumerate() {
+        let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(line["hex"], hex.as_str(), "frame {i}");
+        assert_eq!(line["frame"], true);
+        assert!(line.get("incomplete").is_none() && line.get("oversize").is_none());
+        assert_eq!(
+            line.get("dt_ms").is_some(),
+            i > 0,
+            "Δt after the first frame"
+        );
+    }
+    assert_eq!(data[30]["incomplete"], true);
+    assert_eq!(data[30]["len"], 5);
+}
+
+#[test]
+fn a_bad_frame_spec_is_a_usage_error_that_says_the_forms() {
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["tcp-client", "127.0.0.1:9", "--frame", "length:4:3:be"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1, 2 or 4 bytes"), "{err}");
+}

@@ -25,6 +25,7 @@ fn filled(n: usize) -> LogView {
             },
             peer: Some(peer),
             bytes: format!("message number {i} with some payload text").into_bytes(),
+            frame: None,
         });
     }
     log
@@ -86,6 +87,7 @@ fn memory_after_a_flood() {
             kind: EntryKind::Rx,
             peer: Some(peer),
             bytes: vec![0x5A; size],
+            frame: None,
         });
         total += size;
     }

@@ -41,9 +41,9 @@ impl Batcher {
         }
     }
 
-    /// Adds one frame: a chunk of its own, with the time since the previous frame.
-    pub fn push_frame(&mut self, peer: SocketAddr, frame: Frame) {
-        let time = SystemTime::now();
+    /// Adds one frame received at `time` (when the read that completed it returned): a chunk of
+    /// its own, with the time since the previous frame.
+    pub fn push_frame(&mut self, peer: SocketAddr, frame: Frame, time: SystemTime) {
         let dt = self
             .last_frame
             .and_then(|last| time.duration_since(last).ok());

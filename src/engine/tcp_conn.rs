@@ -332,6 +332,7 @@ async fn run(
                 Ok(0) => break CloseReason::PeerClosed,
                 Ok(n) => {
                     last_read = Instant::now();
+                    let read_at = std::time::SystemTime::now();
                     let data = buf.filled(n);
                     conn.counters.add_rx(n);
                     conn.core.counters.add_rx(n);
@@ -357,7 +358,7 @@ async fn run(
                         if answered.is_ok() && frame.kind == FrameKind::Whole {
                             answered = conn.auto_reply(&mut stream, &frame.bytes, &queue).await;
                         }
-                        batch.push_frame(conn.peer, frame);
+                        batch.push_frame(conn.peer, frame, read_at);
                     }
                     if batch.due() {
                         batch.flush(&sink);
@@ -379,7 +380,7 @@ async fn run(
                 if idle_at.is_some() => {
                 if let Some(frame) = framer.as_mut().and_then(|f| f.idle()) {
                     let answered = conn.auto_reply(&mut stream, &frame.bytes, &queue).await;
-                    batch.push_frame(conn.peer, frame);
+                    batch.push_frame(conn.peer, frame, std::time::SystemTime::now());
                     batch.flush(&sink);
                     match answered {
                         Ok(()) => {}
@@ -395,7 +396,7 @@ async fn run(
     };
     // What the framer still holds when the connection ends: an incomplete frame, shown.
     if let Some(frame) = framer.as_mut().and_then(|f| f.finish()) {
-        batch.push_frame(conn.peer, frame);
+        batch.push_frame(conn.peer, frame, std::time::SystemTime::now());
     }
     batch.finish(&sink);
     outgoing.close();

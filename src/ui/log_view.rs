@@ -40,6 +40,8 @@ pub struct LogEntry {
     pub peer: Option<SocketAddr>,
     /// The data (for Info and Error: UTF-8 text).
     pub bytes: Vec<u8>,
+    /// With a framer: this entry is one frame, with the time since the one before.
+    pub frame: Option<crate::engine::FrameInfo>,
 }
 
 /// How data is shown.
@@ -189,6 +191,7 @@ impl LogView {
             kind,
             peer: None,
             bytes: text.into_bytes(),
+            frame: None,
         });
     }
 
@@ -499,6 +502,10 @@ impl LogView {
             .show(ui, |ui| {
                 let shown = &entry.bytes[..entry.bytes.len().min(DETAIL_BYTES)];
                 let mut text = format!("{} B\n", entry.bytes.len());
+                if let Some(dt) = entry.frame.and_then(|f| f.dt) {
+                    // The exact figure behind the row's rounded Δt.
+                    text.insert_str(0, &format!("Δt {} ns · ", exact_count_u128(dt.as_nanos())));
+                }
                 if matches!(entry.kind, EntryKind::Rx | EntryKind::Tx) {
                     text.push_str(&text_for_display(shown, self.encoding));
                     text.push('\n');
@@ -568,7 +575,20 @@ pub fn format_row(
         return out;
     }
     let shown = &entry.bytes[..entry.bytes.len().min(limit)];
-    let _ = write!(out, "({} B)  ", entry.bytes.len());
+    match entry.frame.and_then(|f| f.dt) {
+        // A frame: its size and the time since the previous frame (µs; exact in the detail).
+        Some(dt) => {
+            let _ = write!(
+                out,
+                "({} B, Δt {:.3} ms)  ",
+                entry.bytes.len(),
+                dt.as_secs_f64() * 1e3
+            );
+        }
+        None => {
+            let _ = write!(out, "({} B)  ", entry.bytes.len());
+        }
+    }
     match display {
         DisplayMode::Text => out.push_str(&text_for_display(shown, encoding)),
         DisplayMode::Hex => out.push_str(&encode_hex(shown)),
@@ -585,6 +605,17 @@ pub fn format_row(
 }
 
 /// Writes entries as text lines or CSV (time, direction, peer, length, text, hex).
+/// The CSV word for a frame's kind.
+fn frame_word(kind: crate::payload::framing::FrameKind) -> &'static str {
+    use crate::payload::framing::FrameKind as K;
+    match kind {
+        K::Whole => "whole",
+        K::Oversize => "oversize",
+        K::Incomplete => "incomplete",
+        K::Malformed => "malformed",
+    }
+}
+
 pub fn write_log(
     entries: &[Arc<LogEntry>],
     csv: bool,
@@ -592,7 +623,7 @@ pub fn write_log(
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
     if csv {
-        writeln!(out, "time,direction,peer,length,text,hex")?;
+        writeln!(out, "time,direction,peer,length,text,hex,frame,dt_ms")?;
     }
     for e in entries {
         if csv {
@@ -606,15 +637,25 @@ pub fn write_log(
                 EntryKind::Rx | EntryKind::Tx => encoding.decode(&e.bytes),
                 _ => String::from_utf8_lossy(&e.bytes).into_owned(),
             };
+            let (frame, dt) = match e.frame {
+                Some(f) => (
+                    frame_word(f.kind),
+                    f.dt.map(|d| format!("{:.6}", d.as_secs_f64() * 1e3))
+                        .unwrap_or_default(),
+                ),
+                None => ("", String::new()),
+            };
             writeln!(
                 out,
-                "{},{},{},{},\"{}\",{}",
-                chrono::DateTime::<chrono::Local>::from(e.time).format("%Y-%m-%d %H:%M:%S%.3f"),
+                "{},{},{},{},\"{}\",{},{},{}",
+                chrono::DateTime::<chrono::Local>::from(e.time).format("%Y-%m-%d %H:%M:%S%.6f"),
                 dir,
                 e.peer.map(|p| p.to_string()).unwrap_or_default(),
                 e.bytes.len(),
                 text.replace('"', "\"\""),
-                encode_hex(&e.bytes)
+                encode_hex(&e.bytes),
+                frame,
+                dt
             )?;
         } else {
             writeln!(
@@ -678,6 +719,7 @@ mod tests {
             kind,
             peer: Some("127.0.0.1:5000".parse().unwrap()),
             bytes: bytes.to_vec(),
+            frame: None,
         }
     }
 

@@ -964,3 +964,41 @@ fn buttons_stay_put_when_a_client_connects_and_data_flows() {
     harness.run_steps(3);
     assert_eq!(rects(&harness), before, "{watched:?}");
 }
+
+/// With line framing set in the window, the log shows one row per line, whatever the reads
+/// were: two lines in one write are two rows, a line in two writes is one.
+#[test]
+fn a_framer_set_in_the_window_gives_one_row_per_frame() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP server").click();
+    harness.run_steps(2);
+    bind_to_loopback(&mut harness, "Local address", "Local port");
+    type_into(&mut harness, "Framing", "line");
+    harness.get_by_label("Listen").click();
+    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    let mut client = TcpStream::connect(local).unwrap();
+    client.set_nodelay(true).unwrap();
+    client.write_all(b"one\r\ntwo\r\nthr").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    client.write_all(b"ee\r\n").unwrap();
+    step_until(&mut harness, "three frames", |h| {
+        h.state().tabs[0].stats.total.rx_bytes == 17 && h.query_by_label_contains("three").is_some()
+    });
+    let mut rows: Vec<String> = shown_texts(&harness)
+        .into_iter()
+        .filter(|t| t.contains("  RX  "))
+        .collect();
+    rows.dedup();
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert!(rows[0].ends_with("(5 B)  one\\r\\n"), "{rows:#?}");
+    // Two frames out of one read arrived at the same moment.
+    assert!(
+        rows[1].ends_with("(5 B, Δt 0.000 ms)  two\\r\\n"),
+        "{rows:#?}"
+    );
+    assert!(
+        rows[2].contains("(7 B, Δt ") && rows[2].ends_with("three\\r\\n"),
+        "{rows:#?}"
+    );
+}

@@ -15,6 +15,7 @@ use crate::engine::{
     Direction, Event, NetError, Repeat, SendTarget, SessionConfig, SessionId, SessionStats,
     SocketOptions, StreamOptions,
 };
+use crate::payload::framing::{FrameKind, FrameSpec};
 use crate::payload::{build_payload, InputMode, SendFormat, Template};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -88,6 +89,9 @@ pub struct TabSettings {
     pub exact_figures: bool,
     /// The receive log has an encoding of its own; otherwise one encoding serves both ways.
     pub split_encodings: bool,
+    /// How received TCP data is cut into frames (a spec: `line`, `length:4:2:be:6`…; empty or
+    /// `none`: reads as they come).
+    pub framing: String,
 }
 
 /// A named message (what to type, and how it becomes bytes).
@@ -141,6 +145,7 @@ impl TabSettings {
             keep_mib: crate::engine::DEFAULT_KEEP_BYTES >> 20,
             exact_figures: false,
             split_encodings: false,
+            framing: String::new(),
         }
     }
 }
@@ -296,6 +301,9 @@ impl SessionTab {
         let s = &self.settings;
         let t = lang.t();
         let mut e = EndpointErrors::default();
+        if self.frames() {
+            e.framing = self.frame_spec().err().map(|_| t.err_framing);
+        }
         match s.kind {
             SessionKind::TcpClient => {
                 e.host = parse_host(&s.remote_host)
@@ -373,8 +381,25 @@ impl SessionTab {
         })
     }
 
+    /// The framing typed in the tab (empty: none).
+    pub fn frame_spec(&self) -> Result<FrameSpec, crate::payload::framing::FrameSpecError> {
+        match self.settings.framing.trim() {
+            "" => Ok(FrameSpec::None),
+            spec => spec.parse(),
+        }
+    }
+
+    /// Does this kind of tab frame what it receives (TCP client and server)?
+    pub fn frames(&self) -> bool {
+        matches!(
+            self.settings.kind,
+            SessionKind::TcpClient | SessionKind::TcpServer
+        )
+    }
+
     /// Opens the session with the current settings (valid settings assumed): what to keep,
-    /// the session, its reply limit. Nothing happens when the settings are not valid.
+    /// how to frame, the session, its reply limit. Nothing happens when the settings are not
+    /// valid.
     pub fn open(&mut self, commands: &mut Vec<Command>) {
         let Some(config) = self.config() else {
             return;
@@ -385,6 +410,13 @@ impl SessionTab {
             session: self.id,
             limit_bytes: self.settings.keep_mib.saturating_mul(1 << 20),
         });
+        if self.frames() {
+            commands.push(Command::SetFraming {
+                session: self.id,
+                spec: self.frame_spec().unwrap_or_default(),
+                max_frame: crate::payload::framing::DEFAULT_MAX_FRAME,
+            });
+        }
         commands.push(Command::Open {
             session: self.id,
             config,
@@ -472,12 +504,23 @@ impl SessionTab {
                     }
                 }
                 for c in chunks {
+                    let unusual = c.frame.and_then(|f| match f.kind {
+                        FrameKind::Whole => None,
+                        FrameKind::Oversize => Some(t.frame_oversize),
+                        FrameKind::Incomplete => Some(t.frame_incomplete),
+                        FrameKind::Malformed => Some(t.frame_malformed),
+                    });
                     self.log.push(LogEntry {
                         time: c.time,
                         kind,
                         peer: Some(c.peer),
                         bytes: c.bytes,
+                        frame: c.frame,
                     });
+                    // A frame that is not whole says why, in the user's words, right after it.
+                    if let Some(why) = unusual {
+                        self.log.info(EntryKind::Error, why.to_string());
+                    }
                 }
             }
             Event::Stats { stats, .. } => {
@@ -689,12 +732,17 @@ pub struct EndpointErrors {
     pub port: Option<&'static str>,
     pub local: Option<&'static str>,
     pub dest: Option<&'static str>,
+    pub framing: Option<&'static str>,
 }
 
 impl EndpointErrors {
     /// No field has an error.
     pub fn is_empty(&self) -> bool {
-        self.host.is_none() && self.port.is_none() && self.local.is_none() && self.dest.is_none()
+        self.host.is_none()
+            && self.port.is_none()
+            && self.local.is_none()
+            && self.dest.is_none()
+            && self.framing.is_none()
     }
 }
 

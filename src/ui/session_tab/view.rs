@@ -141,6 +141,9 @@ impl SessionTab {
                     });
                 }
             });
+            if self.frames() {
+                ui.add_enabled_ui(!active, |ui| self.framing_ui(ui, t, errors.framing));
+            }
             if self.settings.kind == SessionKind::Relay {
                 checked_field(
                     ui,
@@ -256,6 +259,59 @@ impl SessionTab {
                 }
             });
         }
+    }
+
+    /// The framing spec: typed, or picked from examples; set before opening.
+    fn framing_ui(&mut self, ui: &mut egui::Ui, t: &Texts, error: Option<&str>) {
+        const EXAMPLES: [(&str, &str); 9] = [
+            ("", ""),
+            ("line", "\\n"),
+            ("delimiter:0D0A", "\\r\\n"),
+            ("delimiter:7E", "0x7E"),
+            ("length:4:2:be:6", "Modbus TCP"),
+            ("fixed:8", ""),
+            ("idle:50", ""),
+            ("slip", "RFC 1055"),
+            ("cobs", ""),
+        ];
+        ui.vertical(|ui| {
+            let label = ui.label(t.framing).on_hover_text(t.framing_hint);
+            ui.horizontal(|ui| {
+                let mut edit =
+                    egui::TextEdit::singleline(&mut self.settings.framing).desired_width(120.0);
+                if error.is_some() {
+                    edit = edit.text_color(ERROR_COLOR);
+                }
+                ui.add(edit)
+                    .labelled_by(label.id)
+                    .on_hover_text(t.framing_hint);
+                egui::ComboBox::from_id_salt(("framing_examples", self.id.0))
+                    .selected_text("")
+                    .width(16.0)
+                    .show_ui(ui, |ui| {
+                        for (spec, note) in EXAMPLES {
+                            let text = if spec.is_empty() {
+                                t.no_framing.to_string()
+                            } else if note.is_empty() {
+                                spec.to_string()
+                            } else {
+                                format!("{spec}  ({note})")
+                            };
+                            if ui
+                                .selectable_label(self.settings.framing == spec, text)
+                                .clicked()
+                            {
+                                self.settings.framing = spec.to_string();
+                            }
+                        }
+                    })
+                    .response
+                    .accessible_name(format!("{} ⏷", t.framing));
+            });
+            if let Some(e) = error {
+                ui.colored_label(ERROR_COLOR, e);
+            }
+        });
     }
 
     fn state_text(&self, t: &Texts) -> (String, Color32) {

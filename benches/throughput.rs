@@ -8,6 +8,7 @@
 use sockscope::engine::{
     Command, Engine, Event, SaveMode, SaveRequest, SessionConfig, SocketOptions, DEFAULT_KEEP_BYTES,
 };
+use sockscope::payload::framing::{FrameSpec, DEFAULT_MAX_FRAME};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Command as Process, Stdio};
@@ -26,8 +27,12 @@ fn total_bytes() -> u64 {
 
 /// Streams `total` bytes to `addr` with a plain std::net writer.
 fn send_stream(addr: SocketAddr, total: u64) {
+    send_blocks(addr, total, &vec![0x5Au8; BLOCK]);
+}
+
+/// Streams `total` bytes to `addr`, `block` after `block`.
+fn send_blocks(addr: SocketAddr, total: u64, block: &[u8]) {
     let mut s = connect_retry(addr);
-    let block = vec![0x5Au8; BLOCK];
     let mut left = total;
     while left > 0 {
         let n = left.min(BLOCK as u64) as usize;
@@ -113,8 +118,30 @@ enum Keeping {
 /// A SockScope TCP server session: time until the client's connection has been read to its
 /// end, with every data event drained as the window would.
 fn sockscope_server(total: u64, keeping: Keeping) -> f64 {
+    framed_server(total, keeping, FrameSpec::None)
+}
+
+/// 256-byte messages that end where `spec` says (a line feed, a length field), a block's worth.
+fn messages(spec: &FrameSpec) -> Vec<u8> {
+    let mut message = vec![b'x'; 256];
+    match spec {
+        FrameSpec::Line => message[255] = b'\n',
+        FrameSpec::Length { .. } => message[..6].copy_from_slice(&[0, 1, 0, 0, 0, 250]),
+        _ => {}
+    }
+    message.iter().copied().cycle().take(BLOCK).collect()
+}
+
+/// [`sockscope_server`] with its connection framed by `spec`.
+fn framed_server(total: u64, keeping: Keeping, spec: FrameSpec) -> f64 {
     let engine = Engine::spawn(Arc::new(|| {})).unwrap();
     let session = engine.new_session_id();
+    let block = messages(&spec);
+    engine.send(Command::SetFraming {
+        session,
+        spec,
+        max_frame: DEFAULT_MAX_FRAME,
+    });
     if keeping != Keeping::Nothing {
         engine.send(Command::KeepReceived {
             session,
@@ -149,7 +176,7 @@ fn sockscope_server(total: u64, keeping: Keeping) -> f64 {
         });
     }
     let start = Instant::now();
-    let sender = std::thread::spawn(move || send_stream(addr, total));
+    let sender = std::thread::spawn(move || send_blocks(addr, total, &block));
     let mut shown = 0u64;
     let mut omitted = 0u64;
     loop {
@@ -297,6 +324,20 @@ fn main() {
         "  ratio saving/kept (goal >= 0.90)    = {:.2}",
         kept / saving
     );
+    // Framing: the same stream as 256-byte messages, one event chunk per frame.
+    let unframed = framed_server(total, Keeping::Nothing, FrameSpec::None);
+    println!(
+        "  256-byte messages, no framing       {:8.0} MiB/s",
+        rate(total, unframed)
+    );
+    for spec in ["line", "length:4:2:be:6"] {
+        let secs = framed_server(total, Keeping::Nothing, spec.parse().unwrap());
+        println!(
+            "  framed {spec:<16}             {:8.0} MiB/s  ratio to no framing = {:.2} (goal >= 0.80)",
+            rate(total, secs),
+            unframed / secs
+        );
+    }
 
     let count = 100_000;
     println!("UDP burst, {count} datagrams of 64 B at full speed:");

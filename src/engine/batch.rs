@@ -3,7 +3,7 @@
 
 use super::sink::EventSink;
 use super::{Chunk, ConnId, Direction, Event, FrameInfo, SessionId};
-use crate::payload::framing::Frame;
+use crate::payload::framing::FrameKind;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -42,21 +42,31 @@ impl Batcher {
     }
 
     /// Adds one frame received at `time` (when the read that completed it returned): a chunk of
-    /// its own, with the time since the previous frame.
-    pub fn push_frame(&mut self, peer: SocketAddr, frame: Frame, time: SystemTime) {
+    /// its own, with the time since the previous frame. A frame the display queue has no room
+    /// for is counted as not shown and not copied.
+    pub fn push_frame(
+        &mut self,
+        peer: SocketAddr,
+        bytes: &[u8],
+        kind: FrameKind,
+        time: SystemTime,
+        sink: &EventSink,
+    ) {
         let dt = self
             .last_frame
             .and_then(|last| time.duration_since(last).ok());
         self.last_frame = Some(time);
-        self.bytes += frame.bytes.len();
+        if !sink.has_room(self.bytes + bytes.len()) {
+            self.omitted_bytes += bytes.len() as u64;
+            self.omitted_packets += 1;
+            return;
+        }
+        self.bytes += bytes.len();
         self.chunks.push(Chunk {
             peer,
             time,
-            bytes: frame.bytes,
-            frame: Some(FrameInfo {
-                kind: frame.kind,
-                dt,
-            }),
+            bytes: bytes.to_vec(),
+            frame: Some(FrameInfo { kind, dt }),
         });
     }
 

@@ -39,6 +39,11 @@ impl RuleSet {
         }
     }
 
+    /// Are there any rules?
+    pub fn is_active(&self) -> bool {
+        self.current.read().is_ok_and(|c| !c.0.is_empty())
+    }
+
     /// The replies that `data` triggers, each with its delay, or why it cannot be built (a
     /// length macro too small); counts the firings.
     pub fn replies(&self, data: &[u8]) -> Vec<Result<Reply, NetError>> {

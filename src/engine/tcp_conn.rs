@@ -297,7 +297,8 @@ async fn run(
     let mut buf = ReadBuffer::new();
     let mut batch = Batcher::new(conn.core.id, Some(conn.id));
     let mut framer = conn.core.framer();
-    let mut frames = Vec::new();
+    // Whole frames the rules are to look at (only when there are rules).
+    let mut to_answer: Vec<Vec<u8>> = Vec::new();
     // An `idle:` framer ends a frame after this much silence.
     let idle_after = framer.as_ref().and_then(|f| f.idle_after());
     let mut last_read = Instant::now();
@@ -339,7 +340,13 @@ async fn run(
                     conn.core.keep(Some(conn.id), data);
                     match framer.as_mut() {
                         Some(framer) => {
-                            framer.push(data, &mut frames);
+                            let answering = conn.core.rules.is_active();
+                            framer.push_with(data, &mut |bytes, kind| {
+                                batch.push_frame(conn.peer, bytes, kind, read_at, &sink);
+                                if answering && kind == FrameKind::Whole {
+                                    to_answer.push(bytes.to_vec());
+                                }
+                            });
                         }
                         None => batch.push_stream(conn.peer, data),
                     }
@@ -354,11 +361,10 @@ async fn run(
                         answered = conn.auto_reply(&mut stream, data, &queue).await;
                     }
                     // With a framer, rules answer whole frames.
-                    for frame in frames.drain(..) {
-                        if answered.is_ok() && frame.kind == FrameKind::Whole {
-                            answered = conn.auto_reply(&mut stream, &frame.bytes, &queue).await;
+                    for frame in to_answer.drain(..) {
+                        if answered.is_ok() {
+                            answered = conn.auto_reply(&mut stream, &frame, &queue).await;
                         }
-                        batch.push_frame(conn.peer, frame, read_at);
                     }
                     if batch.due() {
                         batch.flush(&sink);
@@ -380,7 +386,8 @@ async fn run(
                 if idle_at.is_some() => {
                 if let Some(frame) = framer.as_mut().and_then(|f| f.idle()) {
                     let answered = conn.auto_reply(&mut stream, &frame.bytes, &queue).await;
-                    batch.push_frame(conn.peer, frame, std::time::SystemTime::now());
+                    let now = std::time::SystemTime::now();
+                    batch.push_frame(conn.peer, &frame.bytes, frame.kind, now, &sink);
                     batch.flush(&sink);
                     match answered {
                         Ok(()) => {}
@@ -396,7 +403,8 @@ async fn run(
     };
     // What the framer still holds when the connection ends: an incomplete frame, shown.
     if let Some(frame) = framer.as_mut().and_then(|f| f.finish()) {
-        batch.push_frame(conn.peer, frame, std::time::SystemTime::now());
+        let now = std::time::SystemTime::now();
+        batch.push_frame(conn.peer, &frame.bytes, frame.kind, now, &sink);
     }
     batch.finish(&sink);
     outgoing.close();

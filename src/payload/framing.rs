@@ -212,37 +212,46 @@ impl Framer {
 
     /// Takes bytes as they arrived; adds the frames they complete to `out`.
     pub fn push(&mut self, data: &[u8], out: &mut Vec<Frame>) {
+        self.push_with(data, &mut |bytes, kind| {
+            out.push(Frame {
+                bytes: bytes.to_vec(),
+                kind,
+            })
+        });
+    }
+
+    /// Takes bytes as they arrived; hands each frame they complete to `emit`, borrowed (the
+    /// caller copies only what it keeps).
+    pub fn push_with(&mut self, data: &[u8], emit: &mut dyn FnMut(&[u8], FrameKind)) {
         if data.is_empty() {
             return;
         }
         if self.spec == FrameSpec::None {
-            out.push(Frame::whole(data.to_vec()));
+            emit(data, FrameKind::Whole);
             return;
         }
         self.buf.extend_from_slice(data);
         match self.spec.clone() {
             FrameSpec::None => {}
-            FrameSpec::Line => self.cut_delimited(b"\n", out),
-            FrameSpec::Delimiter(d) => self.cut_delimited(&d, out),
-            FrameSpec::Fixed(n) => self.cut_fixed(n, out),
+            FrameSpec::Line => self.cut_delimited(b"\n", emit),
+            FrameSpec::Delimiter(d) => self.cut_delimited(&d, emit),
+            FrameSpec::Fixed(n) => self.cut_fixed(n, emit),
             FrameSpec::Length {
                 offset,
                 size,
                 big_endian,
                 adjust,
-            } => self.cut_length(offset, size, big_endian, adjust, out),
+            } => self.cut_length(offset, size, big_endian, adjust, emit),
             FrameSpec::Idle(_) => {
-                while self.buf.len() >= self.max {
-                    let rest = self.buf.split_off(self.max);
-                    let cut = std::mem::replace(&mut self.buf, rest);
-                    out.push(Frame {
-                        bytes: cut,
-                        kind: FrameKind::Oversize,
-                    });
+                let mut start = 0;
+                while self.buf.len() - start >= self.max {
+                    emit(&self.buf[start..start + self.max], FrameKind::Oversize);
+                    start += self.max;
                 }
+                self.buf.drain(..start);
             }
-            FrameSpec::Slip => self.cut_encoded(0xC0, slip_decode, out),
-            FrameSpec::Cobs => self.cut_encoded(0x00, cobs_decode, out),
+            FrameSpec::Slip => self.cut_encoded(0xC0, slip_decode, emit),
+            FrameSpec::Cobs => self.cut_encoded(0x00, cobs_decode, emit),
         }
     }
 
@@ -277,42 +286,41 @@ impl Framer {
         Some(Frame { bytes, kind })
     }
 
-    fn cut_delimited(&mut self, delim: &[u8], out: &mut Vec<Frame>) {
+    fn cut_delimited(&mut self, delim: &[u8], emit: &mut dyn FnMut(&[u8], FrameKind)) {
+        // Frames are copied out from `start` on; the buffer is shifted once, at the end.
+        let mut start = 0;
         loop {
+            let rest = &self.buf[start..];
             let from = self.searched.saturating_sub(delim.len() - 1);
-            let found = find(&self.buf[from..], delim).map(|i| from + i + delim.len());
+            let found = find(&rest[from..], delim).map(|i| from + i + delim.len());
             match found {
                 Some(end) if end <= self.max => {
-                    let rest = self.buf.split_off(end);
-                    let frame = std::mem::replace(&mut self.buf, rest);
                     let kind = if std::mem::take(&mut self.skipping) > 0 {
                         FrameKind::Oversize
                     } else {
                         FrameKind::Whole
                     };
-                    out.push(Frame { bytes: frame, kind });
+                    emit(&rest[..end], kind);
+                    start += end;
                     self.searched = 0;
                 }
-                _ if self.buf.len() > self.max || found.is_some() => {
+                _ if rest.len() > self.max || found.is_some() => {
                     // Too long: pass on the first `max` bytes, keep looking in the rest.
-                    let rest = self.buf.split_off(self.max);
-                    let cut = std::mem::replace(&mut self.buf, rest);
-                    out.push(Frame {
-                        bytes: cut,
-                        kind: FrameKind::Oversize,
-                    });
+                    emit(&rest[..self.max], FrameKind::Oversize);
+                    start += self.max;
                     self.skipping = usize::MAX;
                     self.searched = 0;
                 }
                 _ => {
-                    self.searched = self.buf.len();
+                    self.searched = rest.len();
+                    self.buf.drain(..start);
                     return;
                 }
             }
         }
     }
 
-    fn cut_fixed(&mut self, n: usize, out: &mut Vec<Frame>) {
+    fn cut_fixed(&mut self, n: usize, emit: &mut dyn FnMut(&[u8], FrameKind)) {
         let size = n.min(self.max);
         let kind = if n > self.max {
             FrameKind::Oversize
@@ -321,10 +329,7 @@ impl Framer {
         };
         let mut at = 0;
         while self.buf.len() - at >= size {
-            out.push(Frame {
-                bytes: self.buf[at..at + size].to_vec(),
-                kind,
-            });
+            emit(&self.buf[at..at + size], kind);
             at += size;
         }
         self.buf.drain(..at);
@@ -336,27 +341,26 @@ impl Framer {
         size: usize,
         big_endian: bool,
         adjust: i64,
-        out: &mut Vec<Frame>,
+        emit: &mut dyn FnMut(&[u8], FrameKind),
     ) {
         let header = offset + size;
+        // Frames are copied out from `start` on; the buffer is shifted once, at the end.
+        let mut start = 0;
         loop {
+            let rest = &self.buf[start..];
             if self.skipping > 0 {
                 // The rest of a frame longer than the maximum, passed on in pieces.
-                let n = self.skipping.min(self.buf.len()).min(self.max);
+                let n = self.skipping.min(rest.len()).min(self.max);
                 if n == 0 {
-                    return;
+                    break;
                 }
-                let rest = self.buf.split_off(n);
-                let piece = std::mem::replace(&mut self.buf, rest);
-                out.push(Frame {
-                    bytes: piece,
-                    kind: FrameKind::Oversize,
-                });
+                emit(&rest[..n], FrameKind::Oversize);
+                start += n;
                 self.skipping -= n;
                 continue;
             }
-            let Some(field) = self.buf.get(offset..header) else {
-                return;
+            let Some(field) = rest.get(offset..header) else {
+                break;
             };
             let mut value: u64 = 0;
             for i in 0..size {
@@ -370,12 +374,8 @@ impl Framer {
             let total = i128::from(value) + i128::from(adjust);
             if total < header as i128 {
                 // A length shorter than its own header: nothing to wait for; pass the header on.
-                let rest = self.buf.split_off(header);
-                let bad = std::mem::replace(&mut self.buf, rest);
-                out.push(Frame {
-                    bytes: bad,
-                    kind: FrameKind::Malformed,
-                });
+                emit(&rest[..header], FrameKind::Malformed);
+                start += header;
                 continue;
             }
             let total = usize::try_from(total).unwrap_or(usize::MAX);
@@ -383,52 +383,49 @@ impl Framer {
                 self.skipping = total;
                 continue;
             }
-            if self.buf.len() < total {
-                return;
+            if rest.len() < total {
+                break;
             }
-            let rest = self.buf.split_off(total);
-            out.push(Frame::whole(std::mem::replace(&mut self.buf, rest)));
+            emit(&rest[..total], FrameKind::Whole);
+            start += total;
         }
+        self.buf.drain(..start);
     }
 
-    fn cut_encoded(&mut self, end: u8, decode: fn(&[u8]) -> Option<Vec<u8>>, out: &mut Vec<Frame>) {
+    fn cut_encoded(
+        &mut self,
+        end: u8,
+        decode: fn(&[u8]) -> Option<Vec<u8>>,
+        emit: &mut dyn FnMut(&[u8], FrameKind),
+    ) {
         let mut at = 0;
-        while let Some(i) = self.buf[at..].iter().position(|b| *b == end) {
+        while let Some(i) = memchr::memchr(end, &self.buf[at..]) {
             let raw = &self.buf[at..at + i];
             at += i + 1;
             // Empty frames (two ends in a row, or a leading end) carry nothing.
             if raw.is_empty() {
                 continue;
             }
-            let frame = match decode(raw) {
-                Some(bytes) if bytes.len() <= self.max => Frame::whole(bytes),
-                Some(bytes) => Frame {
-                    bytes,
-                    kind: FrameKind::Oversize,
-                },
-                None => Frame {
-                    bytes: raw.to_vec(),
-                    kind: FrameKind::Malformed,
-                },
-            };
-            out.push(frame);
+            match decode(raw) {
+                Some(bytes) if bytes.len() <= self.max => emit(&bytes, FrameKind::Whole),
+                Some(bytes) => emit(&bytes, FrameKind::Oversize),
+                None => emit(raw, FrameKind::Malformed),
+            }
         }
         self.buf.drain(..at);
         if self.buf.len() > self.max {
             // No end in sight: pass the encoded bytes on rather than hold them without bound.
-            out.push(Frame {
-                bytes: std::mem::take(&mut self.buf),
-                kind: FrameKind::Oversize,
-            });
+            emit(&self.buf, FrameKind::Oversize);
+            self.buf.clear();
         }
     }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.len() == 1 {
-        return haystack.iter().position(|b| *b == needle[0]);
+    match needle {
+        [byte] => memchr::memchr(*byte, haystack),
+        _ => memchr::memmem::find(haystack, needle),
     }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Decodes one SLIP frame (without its END); `None` on a bad escape.

@@ -11,6 +11,7 @@ use crate::engine::{
     parse_bind, parse_host_port, Command, Direction, EngineHandle, Event, SendTarget,
     SessionConfig, SessionId, SocketOptions,
 };
+use crate::payload::framing::FrameSpec;
 use crate::payload::matcher::{MatchKind, Matcher};
 use crate::payload::{Checksum, InputMode, LineEnding, SendFormat, Template, TextEncoding};
 use std::collections::HashMap;
@@ -54,6 +55,10 @@ pub struct Connection {
     /// Default time an expectation waits, in ms (default 2000).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// TCP: cut what arrives into frames (docs/framing.md); `expect` then matches one whole
+    /// frame instead of everything received since the last expectation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<String>,
 }
 
 /// Kinds of session a sequence can drive.
@@ -405,6 +410,29 @@ pub fn run(
             options: SocketOptions::default(),
         },
     };
+    let framing = match (&sequence.connection.frame, sequence.connection.kind) {
+        (Some(spec), ConnectionKind::TcpClient) => {
+            let spec: FrameSpec =
+                spec.parse()
+                    .map_err(|e: crate::payload::framing::FrameSpecError| {
+                        SequenceError(e.to_string())
+                    })?;
+            (spec != FrameSpec::None).then_some(spec)
+        }
+        (Some(_), ConnectionKind::Udp) => {
+            return Err(SequenceError(
+                "frame: only a tcp-client connection is framed (a datagram is one message)".into(),
+            ))
+        }
+        (None, _) => None,
+    };
+    if let Some(spec) = &framing {
+        engine.send(Command::SetFraming {
+            session,
+            spec: spec.clone(),
+            max_frame: crate::payload::framing::DEFAULT_MAX_FRAME,
+        });
+    }
     engine.send(Command::Open { session, config });
     let mut report = Report {
         name: sequence.name.clone(),
@@ -415,6 +443,8 @@ pub fn run(
     let mut runner = Runner {
         engine,
         session,
+        framed: framing.is_some(),
+        frames: std::collections::VecDeque::new(),
         received: Vec::new(),
         closed: None,
         open: false,
@@ -455,16 +485,16 @@ pub fn run(
                         }
                     }
                     Action::Wait(d) => {
-                        runner.pump_until(Instant::now() + *d, |_| false);
+                        runner.pump_until(Instant::now() + *d, |_| None::<()>);
                         (Outcome::Pass, String::new())
                     }
                     Action::Expect(matcher, timeout) => {
-                        let hit = runner
-                            .pump_until(Instant::now() + *timeout, |data| matcher.matches(data));
+                        let hit =
+                            runner.pump_until(Instant::now() + *timeout, |r| r.matched(matcher));
                         let seen = describe(&runner.received, encoding);
-                        if hit {
+                        if let Some(frame) = hit {
                             runner.received.clear();
-                            (Outcome::Pass, seen)
+                            (Outcome::Pass, describe(&frame, encoding))
                         } else {
                             let why = match &runner.closed {
                                 Some(reason) => {
@@ -505,6 +535,10 @@ pub fn run(
 struct Runner<'a> {
     engine: &'a EngineHandle,
     session: SessionId,
+    /// Expectations match whole frames, taken in order.
+    framed: bool,
+    /// Frames received and not yet looked at by an expectation.
+    frames: std::collections::VecDeque<Vec<u8>>,
     /// Received since the last expectation matched or failed.
     received: Vec<u8>,
     /// Why the session ended, if it did.
@@ -532,6 +566,9 @@ impl Runner<'_> {
             } => {
                 for c in chunks {
                     self.received.extend_from_slice(&c.bytes);
+                    if self.framed && c.frame.is_some() {
+                        self.frames.push_back(c.bytes);
+                    }
                 }
             }
             Event::SendResult { tag, result, .. } => {
@@ -587,15 +624,35 @@ impl Runner<'_> {
         }
     }
 
-    /// Takes events until `done(received)` holds, the deadline passes, or the session ends.
-    fn pump_until(&mut self, deadline: Instant, done: impl Fn(&[u8]) -> bool) -> bool {
+    /// What satisfies `matcher`: framed, the first waiting frame that matches (those before it
+    /// are passed over); else everything received since the last expectation.
+    fn matched(&mut self, matcher: &Matcher) -> Option<Vec<u8>> {
+        if !self.framed {
+            return matcher
+                .matches(&self.received)
+                .then(|| self.received.clone());
+        }
+        while let Some(frame) = self.frames.pop_front() {
+            if matcher.matches(&frame) {
+                return Some(frame);
+            }
+        }
+        None
+    }
+
+    /// Takes events until `done` finds something, the deadline passes, or the session ends.
+    fn pump_until<T>(
+        &mut self,
+        deadline: Instant,
+        mut done: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<T> {
         loop {
-            if done(&self.received) {
-                return true;
+            if let Some(found) = done(self) {
+                return Some(found);
             }
             let now = Instant::now();
             if now >= deadline || self.closed.is_some() {
-                return false;
+                return None;
             }
             if let Some(e) = self
                 .engine

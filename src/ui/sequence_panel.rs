@@ -66,6 +66,7 @@ impl Default for SequencePanel {
                     bind: None,
                     encoding: None,
                     timeout_ms: Some(2000),
+                    frame: None,
                 },
                 repeat: 1,
                 steps: Vec::new(),

@@ -267,3 +267,51 @@ fn a_send_that_did_not_happen_fails_its_step() {
     assert_eq!(code, 1, "{out}");
     assert!(!out.contains("PASS  #2"), "{out}");
 }
+
+/// A device that answers PING with an unsolicited NOISE line and then PONG, in pieces that cut
+/// across the lines; serves `clients` connections.
+fn chatty_device(clients: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for _ in 0..clients {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            s.set_nodelay(true).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = [0u8; 64];
+            if !matches!(s.read(&mut buf), Ok(n) if n > 0) {
+                continue;
+            }
+            for piece in [&b"NOI"[..], b"SE\r\nPO", b"NG\r\n"] {
+                let _ = s.write_all(piece);
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    port
+}
+
+/// With `frame = "line"` an expectation matches one whole line, whatever the reads were: an
+/// exact PONG line passes although NOISE came first and the reads cut across both lines;
+/// without framing the same expectation sees everything received and fails.
+#[test]
+fn a_framed_expectation_matches_one_whole_frame() {
+    let port = chatty_device(2);
+    let sequence = |frame: &str| {
+        format!(
+            "name = \"ping\"\n[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:{port}\"\n{frame}\n\
+             [[step]]\nsend = \"PING\\r\\n\"\n\
+             [[step]]\nexpect = \"50 4F 4E 47 0D 0A\"\nmatch = \"exact-hex\"\ntimeout_ms = 1500\n"
+        )
+    };
+    let framed = write_sequence("framed.toml", &sequence("frame = \"line\""));
+    let (code, out) = run(&framed, &[]);
+    assert_eq!(code, 0, "{out}");
+    let unframed = write_sequence("unframed.toml", &sequence(""));
+    let (code, out) = run(&unframed, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOISE"), "{out}");
+}

@@ -141,6 +141,7 @@ fn framed_server(total: u64, keeping: Keeping, spec: FrameSpec) -> f64 {
         session,
         spec,
         max_frame: DEFAULT_MAX_FRAME,
+        frame_sends: false,
     });
     if keeping != Keeping::Nothing {
         engine.send(Command::KeepReceived {

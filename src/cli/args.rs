@@ -220,6 +220,10 @@ pub struct FrameArgs {
     /// Frames longer than this many bytes are passed on in pieces marked oversize.
     #[arg(long, default_value_t = DEFAULT_MAX_FRAME)]
     pub max_frame: usize,
+    /// Frame what is sent the same way (append the delimiter, insert the length field, SLIP
+    /// or COBS encode).
+    #[arg(long)]
+    pub frame_sends: bool,
 }
 
 fn parse_frame(text: &str) -> Result<FrameSpec, String> {

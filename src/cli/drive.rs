@@ -145,6 +145,7 @@ impl Run {
                 session,
                 spec: framing.frame.clone(),
                 max_frame: framing.max_frame,
+                frame_sends: framing.frame_sends,
             });
         }
         engine.send(Command::Open { session, config });

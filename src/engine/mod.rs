@@ -185,11 +185,14 @@ pub enum Command {
     },
     /// Cut what the session's TCP connections receive into frames (`FrameSpec::None`, the
     /// default, shows reads as they came); frames longer than `max_frame` bytes are passed on
-    /// in pieces marked oversize. Sent before `Open`; applies from the next open.
+    /// in pieces marked oversize. With `frame_sends`, what the session sends (sends, repeats,
+    /// templates, rule replies) is framed the same way first (`FrameSpec::encode`). Sent before
+    /// `Open`; applies from the next open.
     SetFraming {
         session: SessionId,
         spec: crate::payload::framing::FrameSpec,
         max_frame: usize,
+        frame_sends: bool,
     },
     /// Keep what the session receives, at most `limit_bytes` (0: keep nothing, the default),
     /// for [`Command::Save`]. Sent before `Open`; applies to that session id from then on.
@@ -541,8 +544,16 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                 session,
                 spec,
                 max_frame,
+                frame_sends,
             } => {
-                framings.insert(session, session::Framing { spec, max_frame });
+                framings.insert(
+                    session,
+                    session::Framing {
+                        spec,
+                        max_frame,
+                        frame_sends,
+                    },
+                );
             }
             Command::Discard { session } => {
                 keep_limits.remove(&session);

@@ -35,6 +35,8 @@ const TASKS_GRACE: Duration = Duration::from_secs(1);
 pub(crate) struct Framing {
     pub spec: crate::payload::framing::FrameSpec,
     pub max_frame: usize,
+    /// Frame what is sent the same way.
+    pub frame_sends: bool,
 }
 
 impl Default for Framing {
@@ -42,6 +44,7 @@ impl Default for Framing {
         Self {
             spec: crate::payload::framing::FrameSpec::None,
             max_frame: crate::payload::framing::DEFAULT_MAX_FRAME,
+            frame_sends: false,
         }
     }
 }
@@ -111,7 +114,11 @@ impl SessionCore {
         self.rules
             .replies(data)
             .into_iter()
-            .filter_map(|reply| reply.map_err(|e| self.error(e)).ok())
+            .map(|reply| {
+                let (bytes, delay) = reply?;
+                Ok((self.outgoing(&bytes)?.into_owned(), delay))
+            })
+            .filter_map(|reply: Result<_, NetError>| reply.map_err(|e| self.error(e)).ok())
             .filter(|_| self.reply_allowed())
             .collect()
     }
@@ -145,6 +152,18 @@ impl SessionCore {
                 ..SessionStats::default()
             },
         });
+    }
+
+    /// What goes on the wire for `bytes`: framed when the session frames its sends.
+    pub fn outgoing<'a>(&self, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>, NetError> {
+        if !self.framing.frame_sends {
+            return Ok(std::borrow::Cow::Borrowed(bytes));
+        }
+        self.framing
+            .spec
+            .encode(bytes)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| NetError::new(NetErrorKind::Other, format!("not sent: {e}")))
     }
 
     /// A framer for a new connection, or `None` when reads are shown as they come.
@@ -434,8 +453,16 @@ async fn send_once<K: SessionKind>(
     bytes: &[u8],
     ack: Option<u64>,
 ) -> bool {
+    let bytes = match core.outgoing(bytes) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            core.send_result(ack, Err(e.clone()));
+            core.error(e);
+            return false;
+        }
+    };
     let result = tokio::select! {
-        r = kind.send(core, target, bytes, ack) => r,
+        r = kind.send(core, target, &bytes, ack) => r,
         () = core.cancel.cancelled() => Err(NetError::new(
             NetErrorKind::Cancelled,
             "the session closed before this was sent",

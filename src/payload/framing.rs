@@ -143,6 +143,80 @@ impl fmt::Display for FrameSpec {
     }
 }
 
+/// Why a message cannot be framed for sending.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrameEncodeError {
+    /// Longer than a `fixed:N` frame.
+    #[error("{len} bytes do not fit a fixed:{size} frame")]
+    TooLongForFixed { len: usize, size: usize },
+    /// The length does not fit the length field (or is negative after the adjustment).
+    #[error("a frame of {total} bytes cannot be described by a {size}-byte length field with adjustment {adjust}")]
+    LengthDoesNotFit {
+        total: usize,
+        size: usize,
+        adjust: i64,
+    },
+    /// The message is shorter than the bytes that go before the length field.
+    #[error("the message has {len} bytes; the length field goes after the first {offset}")]
+    ShorterThanOffset { len: usize, offset: usize },
+}
+
+impl FrameSpec {
+    /// `message` framed the way this spec reads frames, ready to send: a line feed or the
+    /// delimiter appended, zeros up to a fixed size, the length field inserted at its offset
+    /// (its value: the whole frame less the adjustment), SLIP or COBS encoded.
+    pub fn encode(&self, message: &[u8]) -> Result<Vec<u8>, FrameEncodeError> {
+        let mut out = message.to_vec();
+        match self {
+            Self::None | Self::Idle(_) => {}
+            Self::Line => out.push(b'\n'),
+            Self::Delimiter(d) => out.extend_from_slice(d),
+            Self::Fixed(size) => {
+                if message.len() > *size {
+                    return Err(FrameEncodeError::TooLongForFixed {
+                        len: message.len(),
+                        size: *size,
+                    });
+                }
+                out.resize(*size, 0);
+            }
+            Self::Length {
+                offset,
+                size,
+                big_endian,
+                adjust,
+            } => {
+                if message.len() < *offset {
+                    return Err(FrameEncodeError::ShorterThanOffset {
+                        len: message.len(),
+                        offset: *offset,
+                    });
+                }
+                let total = message.len() + size;
+                let too_big = FrameEncodeError::LengthDoesNotFit {
+                    total,
+                    size: *size,
+                    adjust: *adjust,
+                };
+                let value = u64::try_from(total as i128 - i128::from(*adjust))
+                    .map_err(|_| too_big.clone())?;
+                if *size < 8 && value >> (size * 8) != 0 {
+                    return Err(too_big);
+                }
+                let bytes = value.to_be_bytes();
+                let mut field = bytes[8 - size..].to_vec();
+                if !big_endian {
+                    field.reverse();
+                }
+                out.splice(offset..offset, field);
+            }
+            Self::Slip => out = slip_encode(message),
+            Self::Cobs => out = cobs_encode(message),
+        }
+        Ok(out)
+    }
+}
+
 /// What a frame is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameKind {
@@ -585,6 +659,62 @@ mod tests {
     fn a_length_shorter_than_its_header_is_malformed_and_does_not_stall() {
         let got = frames_of("length:0:2:le:-5", &[&[1, 0, 7, 0, 0, 0, 0]]);
         assert_eq!(got[0].kind, FrameKind::Malformed);
+    }
+
+    #[test]
+    fn what_is_sent_framed_is_read_back_as_one_frame() {
+        // Modbus TCP: the user types transaction, protocol, unit and PDU; the length goes in.
+        let modbus = "length:4:2:be:6".parse::<FrameSpec>().unwrap();
+        let typed = [0, 1, 0, 0, 1, 3, 0, 0, 0, 1];
+        assert_eq!(
+            modbus.encode(&typed).unwrap(),
+            [0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1]
+        );
+        for spec in [
+            "line",
+            "delimiter:7E",
+            "fixed:16",
+            "length:4:2:be:6",
+            "length:0:1:le",
+            "slip",
+            "cobs",
+        ] {
+            let spec: FrameSpec = spec.parse().unwrap();
+            let message = b"hello\x7e\xc0\x00 there".to_vec();
+            let message: Vec<u8> = match spec {
+                FrameSpec::Delimiter(_) => message.into_iter().filter(|b| *b != 0x7E).collect(),
+                FrameSpec::Line => message.into_iter().filter(|b| *b != b'\n').collect(),
+                _ => message,
+            };
+            let wire = spec.encode(&message).unwrap();
+            let mut framer = Framer::new(spec.clone(), DEFAULT_MAX_FRAME);
+            let mut out = Vec::new();
+            framer.push(&wire, &mut out);
+            assert_eq!(out.len(), 1, "{spec}: {out:?}");
+            assert_eq!(out[0].kind, FrameKind::Whole, "{spec}");
+            match spec {
+                FrameSpec::Slip | FrameSpec::Cobs => assert_eq!(out[0].bytes, message, "{spec}"),
+                _ => assert_eq!(
+                    out[0].bytes, wire,
+                    "{spec}: the frame is the bytes on the wire"
+                ),
+            }
+        }
+        assert!("fixed:2"
+            .parse::<FrameSpec>()
+            .unwrap()
+            .encode(b"abc")
+            .is_err());
+        assert!("length:0:1:be"
+            .parse::<FrameSpec>()
+            .unwrap()
+            .encode(&[0; 300])
+            .is_err());
+        assert!("length:4:2:be:6"
+            .parse::<FrameSpec>()
+            .unwrap()
+            .encode(&[0; 3])
+            .is_err());
     }
 
     #[test]

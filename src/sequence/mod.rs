@@ -431,6 +431,7 @@ pub fn run(
             session,
             spec: spec.clone(),
             max_frame: crate::payload::framing::DEFAULT_MAX_FRAME,
+            frame_sends: false,
         });
     }
     engine.send(Command::Open { session, config });

@@ -91,3 +91,56 @@ fn a_bad_frame_spec_is_a_usage_error_that_says_the_forms() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("1, 2 or 4 bytes"), "{err}");
 }
+
+/// With --frame-sends the bytes on the wire carry the framing: the Modbus TCP length field is
+/// inserted where the spec says, a line gets its LF.
+#[test]
+fn sends_are_framed_the_way_frames_are_read() {
+    for (frame, send, hex, wire) in [
+        (
+            "length:4:2:be:6",
+            "00 01 00 00 01 03 00 00 00 01",
+            true,
+            vec![0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1],
+        ),
+        ("line", "AT+CSQ", false, b"AT+CSQ\n".to_vec()),
+    ] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let want = wire.len();
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 64];
+            while got.len() < want {
+                match std::io::Read::read(&mut s, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            got
+        });
+        let mut args = vec![
+            "tcp-client".to_string(),
+            format!("127.0.0.1:{port}"),
+            "--frame".into(),
+            frame.into(),
+            "--frame-sends".into(),
+            "--send".into(),
+            send.into(),
+            "--wait".into(),
+            "200".into(),
+        ];
+        if hex {
+            args.push("--hex".into());
+        }
+        let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(&args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{frame}: {out:?}");
+        assert_eq!(peer.join().unwrap(), wire, "{frame}");
+    }
+}

@@ -190,6 +190,9 @@ pub struct Texts {
     pub frame_incomplete: &'static str,
     pub frame_malformed: &'static str,
     pub framing: &'static str,
+    pub frame_sends: &'static str,
+    pub frame_sends_hint: &'static str,
+    pub framed: &'static str,
     pub no_framing: &'static str,
     pub framing_hint: &'static str,
     pub err_framing: &'static str,
@@ -462,6 +465,28 @@ pub fn payload_error(lang: Lang, e: &PayloadError) -> String {
                 format!("第 {position} 个字符处的转义无效(可用 \\r \\n \\t \\\\ \\0 \\xHH)")
             }
         },
+    }
+}
+
+/// Why a message cannot be framed for sending, in the user's language.
+pub fn frame_encode_error(lang: Lang, e: &crate::payload::framing::FrameEncodeError) -> String {
+    use crate::payload::framing::FrameEncodeError as E;
+    match (lang, e) {
+        (Lang::En, _) => e.to_string(),
+        (Lang::Zh, E::TooLongForFixed { len, size }) => {
+            format!("{len} 字节放不进 fixed:{size} 定长帧")
+        }
+        (
+            Lang::Zh,
+            E::LengthDoesNotFit {
+                total,
+                size,
+                adjust,
+            },
+        ) => format!("{total} 字节的帧无法用 {size} 字节的长度字段(调整值 {adjust})表示"),
+        (Lang::Zh, E::ShorterThanOffset { len, offset }) => {
+            format!("消息只有 {len} 字节,长度字段要放在前 {offset} 字节之后")
+        }
     }
 }
 

@@ -92,6 +92,8 @@ pub struct TabSettings {
     /// How received TCP data is cut into frames (a spec: `line`, `length:4:2:be:6`…; empty or
     /// `none`: reads as they come).
     pub framing: String,
+    /// Frame what is sent the same way (delimiter appended, length inserted, SLIP/COBS).
+    pub frame_sends: bool,
 }
 
 /// A named message (what to type, and how it becomes bytes).
@@ -146,6 +148,7 @@ impl TabSettings {
             exact_figures: false,
             split_encodings: false,
             framing: String::new(),
+            frame_sends: false,
         }
     }
 }
@@ -389,6 +392,21 @@ impl SessionTab {
         }
     }
 
+    /// Are sends framed (a framer set and "frame what I send" ticked)?
+    pub fn frames_sends(&self) -> bool {
+        self.frames()
+            && self.settings.frame_sends
+            && self.frame_spec().is_ok_and(|s| s != FrameSpec::None)
+    }
+
+    /// The bytes a send of `bytes` puts on the wire when sends are framed.
+    pub fn framed_preview(
+        &self,
+        bytes: &[u8],
+    ) -> Result<Vec<u8>, crate::payload::framing::FrameEncodeError> {
+        self.frame_spec().unwrap_or_default().encode(bytes)
+    }
+
     /// Does this kind of tab frame what it receives (TCP client and server)?
     pub fn frames(&self) -> bool {
         matches!(
@@ -415,6 +433,7 @@ impl SessionTab {
                 session: self.id,
                 spec: self.frame_spec().unwrap_or_default(),
                 max_frame: crate::payload::framing::DEFAULT_MAX_FRAME,
+                frame_sends: self.settings.frame_sends,
             });
         }
         commands.push(Command::Open {

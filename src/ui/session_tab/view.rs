@@ -311,6 +311,8 @@ impl SessionTab {
             if let Some(e) = error {
                 ui.colored_label(ERROR_COLOR, e);
             }
+            ui.checkbox(&mut self.settings.frame_sends, t.frame_sends)
+                .on_hover_text(t.frame_sends_hint);
         });
     }
 
@@ -639,6 +641,16 @@ impl SessionTab {
                 }
             }
             match &payload {
+                // Framed sends: the preview is what goes on the wire (hex on hover).
+                Ok(bytes) if self.frames_sends() => match self.framed_preview(bytes) {
+                    Ok(wire) => {
+                        ui.label(format!("{} {} ({})", wire.len(), t.bytes_to_send, t.framed))
+                            .on_hover_text(crate::payload::hex::encode_hex(&wire));
+                    }
+                    Err(e) => {
+                        ui.colored_label(ERROR_COLOR, i18n::frame_encode_error(lang, &e));
+                    }
+                },
                 Ok(bytes) => {
                     ui.label(format!("{} {}", bytes.len(), t.bytes_to_send));
                 }

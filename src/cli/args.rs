@@ -54,6 +54,8 @@ pub struct RelayArgs {
     #[arg(long)]
     pub once: bool,
     #[command(flatten)]
+    pub framing: FrameArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 

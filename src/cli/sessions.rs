@@ -172,12 +172,13 @@ pub(super) fn relay(args: RelayArgs) -> Result<ExitCode, CliError> {
         target: args.target.clone(),
         udp: args.udp,
     };
+    let framing = (!args.udp).then_some(&args.framing);
     let mut run = Run::open(
         &args.common,
         encoding(&args.common)?,
         config,
         Replies::None,
-        None,
+        framing,
     )?;
     Ok(run.drive(|| None, close_after_first_client(args.once)))
 }

@@ -143,9 +143,16 @@ async fn pipe(
 ) -> Result<(), NetError> {
     let mut buf = ReadBuffer::new();
     let mut batch = Batcher::new(core.id, Some(conn));
+    // Each direction is framed on its own (what passes is not changed).
+    let mut framer = core.framer();
+    let idle_after = framer.as_ref().and_then(|f| f.idle_after());
+    let mut last_read = Instant::now();
     let result = async {
         loop {
             let deadline = batch.deadline();
+            let idle_at = idle_after
+                .filter(|_| framer.as_ref().is_some_and(|f| f.pending() > 0))
+                .map(|d| last_read + d);
             let n = tokio::select! {
                 read = reader.read(buf.space()) => read?,
                 () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()),
@@ -153,7 +160,17 @@ async fn pipe(
                     batch.flush(&core.sink);
                     continue;
                 }
+                () = tokio::time::sleep_until(idle_at.unwrap_or_else(Instant::now).into()),
+                    if idle_at.is_some() => {
+                    if let Some(frame) = framer.as_mut().and_then(|f| f.idle()) {
+                        let now = std::time::SystemTime::now();
+                        batch.push_frame(from, &frame.bytes, frame.kind, now, &core.sink);
+                        batch.flush(&core.sink);
+                    }
+                    continue;
+                }
             };
+            last_read = Instant::now();
             if n == 0 {
                 writer.shutdown().await?;
                 return Ok(());
@@ -162,7 +179,15 @@ async fn pipe(
             counters.add_rx(n);
             core.counters.add_rx(n);
             core.keep(Some(conn), data);
-            batch.push_stream(from, data);
+            match framer.as_mut() {
+                Some(framer) => {
+                    let now = std::time::SystemTime::now();
+                    framer.push_with(data, &mut |bytes, kind| {
+                        batch.push_frame(from, bytes, kind, now, &core.sink);
+                    });
+                }
+                None => batch.push_stream(from, data),
+            }
             if batch.due() {
                 batch.flush(&core.sink);
             }
@@ -172,6 +197,10 @@ async fn pipe(
         }
     }
     .await;
+    if let Some(frame) = framer.as_mut().and_then(|f| f.finish()) {
+        let now = std::time::SystemTime::now();
+        batch.push_frame(from, &frame.bytes, frame.kind, now, &core.sink);
+    }
     batch.finish(&core.sink);
     result.map_err(|e: std::io::Error| NetError::from_io(&e))
 }

@@ -144,3 +144,95 @@ fn sends_are_framed_the_way_frames_are_read() {
         assert_eq!(peer.join().unwrap(), wire, "{frame}");
     }
 }
+
+/// A relay frames each direction on its own and passes every byte on unchanged.
+#[test]
+fn a_relay_frames_each_direction_and_changes_nothing_it_passes() {
+    use sockscope::engine::{Command, Event};
+    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = upstream.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = upstream.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        while got.len() < 8 {
+            match std::io::Read::read(&mut s, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        for piece in [&b"ser"[..], b"ver\nup\n"] {
+            s.write_all(piece).unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        got
+    });
+    let mut engine = crate::common::TestEngine::new();
+    let session = engine.handle.new_session_id();
+    engine.send(Command::SetFraming {
+        session,
+        spec: "line".parse().unwrap(),
+        max_frame: 1 << 20,
+        frame_sends: false,
+    });
+    engine.send(Command::Open {
+        session,
+        config: sockscope::engine::SessionConfig::Relay {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            target: target.to_string(),
+            udp: false,
+        },
+    });
+    let local = engine.wait_opened(session);
+    let mut client = std::net::TcpStream::connect(local).unwrap();
+    client.set_nodelay(true).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    for piece in [&b"one\ntw"[..], b"o\n"] {
+        client.write_all(piece).unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let mut back = Vec::new();
+    let mut buf = [0u8; 64];
+    while back.len() < 10 {
+        match std::io::Read::read(&mut client, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => back.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(back, b"server\nup\n", "passed on unchanged");
+    assert_eq!(server.join().unwrap(), b"one\ntwo\n", "passed on unchanged");
+    let frames = |engine: &crate::common::TestEngine| -> Vec<Vec<u8>> {
+        engine
+            .seen
+            .iter()
+            .filter_map(|e| match e {
+                Event::Data { chunks, .. } => Some(chunks.clone()),
+                _ => None,
+            })
+            .flatten()
+            .filter(|c| c.frame.is_some())
+            .map(|c| c.bytes)
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while frames(&engine).len() < 4 && std::time::Instant::now() < deadline {
+        if let Some(e) = engine.handle.recv_timeout(Duration::from_millis(50)) {
+            engine.seen.push(e);
+        }
+    }
+    let mut got = frames(&engine);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            b"one\n".to_vec(),
+            b"server\n".to_vec(),
+            b"two\n".to_vec(),
+            b"up\n".to_vec()
+        ]
+    );
+}

@@ -407,12 +407,13 @@ impl SessionTab {
         self.frame_spec().unwrap_or_default().encode(bytes)
     }
 
-    /// Does this kind of tab frame what it receives (TCP client and server)?
+    /// Does this kind of tab frame what it receives (TCP client, server and relay)?
     pub fn frames(&self) -> bool {
-        matches!(
-            self.settings.kind,
-            SessionKind::TcpClient | SessionKind::TcpServer
-        )
+        match self.settings.kind {
+            SessionKind::TcpClient | SessionKind::TcpServer => true,
+            SessionKind::Relay => !self.settings.relay_udp,
+            SessionKind::Udp => false,
+        }
     }
 
     /// Opens the session with the current settings (valid settings assumed): what to keep,

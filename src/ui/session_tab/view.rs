@@ -311,8 +311,11 @@ impl SessionTab {
             if let Some(e) = error {
                 ui.colored_label(ERROR_COLOR, e);
             }
-            ui.checkbox(&mut self.settings.frame_sends, t.frame_sends)
-                .on_hover_text(t.frame_sends_hint);
+            // A relay passes bytes on unchanged: it has nothing of its own to frame.
+            if self.settings.kind != SessionKind::Relay {
+                ui.checkbox(&mut self.settings.frame_sends, t.frame_sends)
+                    .on_hover_text(t.frame_sends_hint);
+            }
         });
     }
 

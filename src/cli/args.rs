@@ -215,7 +215,7 @@ pub struct TcpServerArgs {
 /// How a TCP session cuts what it receives into frames.
 #[derive(Args, Debug)]
 pub struct FrameArgs {
-    /// Cut what each TCP connection receives into frames: none, line, delimiter:HEX, fixed:N,
+    /// Cut what each TCP connection (each UDP datagram) receives into frames: none, line, delimiter:HEX, fixed:N,
     /// length:OFFSET:SIZE:be|le[:ADJUST], idle:MS, slip or cobs (docs/framing.md).
     #[arg(long, default_value = "none", value_parser = parse_frame)]
     pub frame: FrameSpec,
@@ -282,6 +282,8 @@ pub struct UdpArgs {
     /// Exit after this many seconds with nothing received (default 1 when only sending).
     #[arg(long)]
     pub timeout: Option<f64>,
+    #[command(flatten)]
+    pub framing: FrameArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

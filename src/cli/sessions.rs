@@ -100,7 +100,13 @@ pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
         echo: args.echo,
         options: SocketOptions::default(),
     };
-    let mut run = Run::open(&args.common, encoding, config, Replies::Answers, None)?;
+    let mut run = Run::open(
+        &args.common,
+        encoding,
+        config,
+        Replies::Answers,
+        Some(&args.framing),
+    )?;
     let session = run.session;
     let (repeat, count) = (args.repeat, args.count);
     // The quiet time runs from the last thing that happened: opening, sending, a datagram.

@@ -90,6 +90,7 @@ fn read_loop(
 ) {
     let mut buf = vec![0u8; 65536];
     let mut batch = Batcher::new(core.id, None);
+    let mut framer = core.framer();
     let mut waiting_short = false;
     let _ = socket.set_read_timeout(Some(IDLE_WAIT));
     while !stop.load(Ordering::Relaxed) {
@@ -104,7 +105,20 @@ fn read_loop(
                 let data = &buf[..n];
                 core.counters.add_rx(n);
                 core.keep(None, data);
-                batch.push_datagram(peer, data);
+                match framer.as_mut() {
+                    // Framed, each datagram is cut on its own: what is left at its end is an
+                    // incomplete frame (an idle frame is the whole datagram).
+                    Some(framer) => {
+                        let now = std::time::SystemTime::now();
+                        framer.push_with(data, &mut |bytes, kind| {
+                            batch.push_frame(peer, bytes, kind, now, &core.sink);
+                        });
+                        if let Some(rest) = framer.finish() {
+                            batch.push_frame(peer, &rest.bytes, rest.kind, now, &core.sink);
+                        }
+                    }
+                    None => batch.push_datagram(peer, data),
+                }
                 if let Ok(mut last) = last_sender.lock() {
                     *last = Some(peer);
                 }

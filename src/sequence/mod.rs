@@ -55,8 +55,8 @@ pub struct Connection {
     /// Default time an expectation waits, in ms (default 2000).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
-    /// TCP: cut what arrives into frames (docs/framing.md); `expect` then matches one whole
-    /// frame instead of everything received since the last expectation.
+    /// Cut what arrives into frames (docs/framing.md; UDP: within each datagram); `expect`
+    /// then matches one whole frame instead of everything received since the last expectation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame: Option<String>,
 }

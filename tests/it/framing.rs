@@ -236,3 +236,47 @@ fn a_relay_frames_each_direction_and_changes_nothing_it_passes() {
         ]
     );
 }
+
+/// UDP frames within each datagram: two lines in one datagram are two frames, and a datagram
+/// that ends mid-line ends an incomplete frame (it does not wait for the next datagram).
+#[test]
+fn udp_frames_within_each_datagram() {
+    let receiver = crate::common::start(&[
+        "udp",
+        "--bind",
+        "127.0.0.1:0",
+        "--frame",
+        "line",
+        "--count",
+        "2",
+        "--timeout",
+        "5",
+        "--output",
+        "jsonl",
+    ]);
+    let port = receiver.opened_local().port();
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender.send_to(b"one\ntwo\n", ("127.0.0.1", port)).unwrap();
+    sender.send_to(b"thr", ("127.0.0.1", port)).unwrap();
+    let (code, lines) = receiver.finish();
+    assert_eq!(code, 0, "{lines:#?}");
+    let frames: Vec<(String, bool)> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "data" && v["dir"] == "rx")
+        .map(|v| {
+            (
+                v["text"].as_str().unwrap_or("").to_string(),
+                v["incomplete"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        frames,
+        [
+            ("one\n".to_string(), false),
+            ("two\n".to_string(), false),
+            ("thr".to_string(), true)
+        ]
+    );
+}

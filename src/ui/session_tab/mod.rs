@@ -407,12 +407,12 @@ impl SessionTab {
         self.frame_spec().unwrap_or_default().encode(bytes)
     }
 
-    /// Does this kind of tab frame what it receives (TCP client, server and relay)?
+    /// Does this kind of tab frame what it receives (TCP client, server, TCP relay, and UDP
+    /// within each datagram)?
     pub fn frames(&self) -> bool {
         match self.settings.kind {
-            SessionKind::TcpClient | SessionKind::TcpServer => true,
+            SessionKind::TcpClient | SessionKind::TcpServer | SessionKind::Udp => true,
             SessionKind::Relay => !self.settings.relay_udp,
-            SessionKind::Udp => false,
         }
     }
 

@@ -63,7 +63,9 @@ fn picker<'a, T: Copy + PartialEq>(
     all: impl IntoIterator<Item = T>,
     text: impl Fn(T) -> &'a str,
 ) {
-    room_for(ui, name, width + ui.spacing().icon_width);
+    // The box is wider than its text: padding on both sides, the arrow and its gap.
+    let padding = 2.0 * ui.spacing().button_padding.x + ui.spacing().icon_width;
+    room_for(ui, name, width + padding + ui.spacing().icon_spacing + 8.0);
     let label = ui.label(name);
     egui::ComboBox::from_id_salt(id)
         .selected_text(text(*value))

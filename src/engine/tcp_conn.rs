@@ -286,6 +286,19 @@ impl Conn {
     }
 }
 
+/// Whether a write (echo, automatic reply) ended the connection, and why; an interrupted write
+/// is noted so the connection ends in a reset.
+fn ended_by(written: Result<(), WriteError>, interrupted: &mut bool) -> Option<CloseReason> {
+    match written {
+        Ok(()) => None,
+        Err(WriteError::Interrupted) => {
+            *interrupted = true;
+            Some(CloseReason::LocalClosed)
+        }
+        Err(WriteError::Failed(e)) => Some(CloseReason::Failed(e)),
+    }
+}
+
 async fn run(
     conn: Conn,
     mut stream: TcpStream,
@@ -369,13 +382,8 @@ async fn run(
                     if batch.due() {
                         batch.flush(&sink);
                     }
-                    match answered {
-                        Ok(()) => {}
-                        Err(WriteError::Interrupted) => {
-                            interrupted = true;
-                            break CloseReason::LocalClosed;
-                        }
-                        Err(WriteError::Failed(e)) => break CloseReason::Failed(e),
+                    if let Some(reason) = ended_by(answered, &mut interrupted) {
+                        break reason;
                     }
                 }
                 Err(e) => break CloseReason::Failed(NetError::from_io(&e)),
@@ -389,13 +397,8 @@ async fn run(
                     let now = std::time::SystemTime::now();
                     batch.push_frame(conn.peer, &frame.bytes, frame.kind, now, &sink);
                     batch.flush(&sink);
-                    match answered {
-                        Ok(()) => {}
-                        Err(WriteError::Interrupted) => {
-                            interrupted = true;
-                            break CloseReason::LocalClosed;
-                        }
-                        Err(WriteError::Failed(e)) => break CloseReason::Failed(e),
+                    if let Some(reason) = ended_by(answered, &mut interrupted) {
+                        break reason;
                     }
                 }
             }

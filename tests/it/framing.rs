@@ -280,3 +280,83 @@ fn udp_frames_within_each_datagram() {
         ]
     );
 }
+
+/// The "done when" of framing: a Modbus TCP device simulated by a framed server tab, three
+/// requests sent coalesced and split across writes; the rule answers each request exactly
+/// once, and each request is one frame.
+#[test]
+fn a_rule_answers_each_modbus_request_once_whatever_the_segments() {
+    use sockscope::engine::{Command, Event};
+    let rules = sockscope::sequence::parse_rules(
+        "[[rule]]\nmatch = \"hex-prefix\"\npattern = \"00\"\nreply = \"00 00 00 00 00 05 01 03 02 00 2A\"\nhex = true\n",
+    )
+    .unwrap();
+    let mut engine = crate::common::TestEngine::new();
+    let session = engine.handle.new_session_id();
+    engine.send(Command::SetFraming {
+        session,
+        spec: "length:4:2:be:6".parse().unwrap(),
+        max_frame: 1 << 20,
+        frame_sends: false,
+    });
+    engine.send(Command::Open {
+        session,
+        config: sockscope::engine::SessionConfig::TcpServer {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            echo: false,
+            options: sockscope::engine::SocketOptions::default(),
+        },
+    });
+    let local = engine.wait_opened(session);
+    engine.send(Command::SetRules { session, rules });
+    let request = |id: u8| vec![0, id, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1];
+    let stream: Vec<u8> = [request(1), request(2), request(3)].concat();
+    let mut client = std::net::TcpStream::connect(local).unwrap();
+    client.set_nodelay(true).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // Two requests and a half in one write, the rest a byte at a time.
+    client.write_all(&stream[..30]).unwrap();
+    for b in &stream[30..] {
+        std::thread::sleep(Duration::from_millis(5));
+        client.write_all(&[*b]).unwrap();
+    }
+    let mut answers = Vec::new();
+    let mut buf = [0u8; 256];
+    while answers.len() < 33 {
+        match std::io::Read::read(&mut client, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answers.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(answers.len(), 33, "three answers of 11 bytes");
+    // No fourth answer follows.
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(matches!(
+        std::io::Read::read(&mut client, &mut buf),
+        Err(_) | Ok(0)
+    ));
+    let stats = engine.wait_for(
+        "the rule's count",
+        |e| matches!(e, Event::Stats { stats, .. } if stats.rule_fires == [3]),
+    );
+    drop(stats);
+    let frames: Vec<Vec<u8>> = engine
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Data {
+                dir: sockscope::engine::Direction::Rx,
+                chunks,
+                ..
+            } => Some(chunks.clone()),
+            _ => None,
+        })
+        .flatten()
+        .map(|c| c.bytes)
+        .collect();
+    assert_eq!(frames, [request(1), request(2), request(3)]);
+}

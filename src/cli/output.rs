@@ -130,7 +130,9 @@ impl Printer {
                     Direction::Rx => "rx",
                     Direction::Tx => "tx",
                 };
-                for chunk in chunks {
+                for (chunk, (bytes, frame)) in
+                    chunks.iter().flat_map(|c| c.pieces().map(move |p| (c, p)))
+                {
                     match self.format {
                         OutputFormat::Jsonl => {
                             let mut line = json!({
@@ -139,13 +141,12 @@ impl Printer {
                                 "peer": chunk.peer.to_string(),
                                 "conn": conn.map(|c| c.0),
                                 "dir": dir_name,
-                                "len": chunk.bytes.len(),
-                                "hex": encode_hex_compact(&chunk.bytes),
-                                "text": self.encoding.decode(&chunk.bytes),
+                                "len": bytes.len(),
+                                "hex": encode_hex_compact(bytes),
+                                "text": self.encoding.decode(bytes),
                             });
                             // A frame says so, with what is unusual about it and its Δt.
-                            if let (Some(frame), Some(fields)) = (chunk.frame, line.as_object_mut())
-                            {
+                            if let (Some(frame), Some(fields)) = (frame, line.as_object_mut()) {
                                 fields.insert("frame".into(), json!(true));
                                 match frame.kind {
                                     FrameKind::Whole => {}
@@ -167,9 +168,9 @@ impl Printer {
                         }
                         OutputFormat::Text | OutputFormat::Hex => {
                             let shown = if self.format == OutputFormat::Hex {
-                                encode_hex(&chunk.bytes)
+                                encode_hex(bytes)
                             } else {
-                                text_for_display(&chunk.bytes, self.encoding)
+                                text_for_display(bytes, self.encoding)
                             };
                             let _ = writeln!(
                                 self.out,
@@ -177,7 +178,7 @@ impl Printer {
                                 clock(chunk.time),
                                 dir_name.to_uppercase(),
                                 chunk.peer,
-                                chunk.bytes.len(),
+                                bytes.len(),
                                 shown
                             );
                         }

@@ -233,9 +233,35 @@ pub struct Chunk {
     pub time: SystemTime,
     /// The bytes.
     pub bytes: Vec<u8>,
-    /// With a framer set: this chunk is one frame (whole, or why not), and the time since the
-    /// connection's previous frame. `None`: the bytes as the read returned them.
-    pub frame: Option<FrameInfo>,
+    /// With a framer set: the frames these bytes hold, in order (frames completed by one read
+    /// travel together). Empty: the bytes as the reads returned them. See [`Chunk::pieces`].
+    pub frames: Vec<FrameMark>,
+}
+
+/// Where a frame ends inside its chunk, and what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameMark {
+    /// The frame's end, as an offset into the chunk's bytes.
+    pub end: usize,
+    /// What the frame is.
+    pub info: FrameInfo,
+}
+
+impl Chunk {
+    /// The chunk as its frames, each with what it is; unframed, the whole chunk once.
+    pub fn pieces(&self) -> impl Iterator<Item = (&[u8], Option<FrameInfo>)> + '_ {
+        let unframed = self
+            .frames
+            .is_empty()
+            .then_some((self.bytes.as_slice(), None));
+        let mut start = 0;
+        let framed = self.frames.iter().map(move |mark| {
+            let piece = self.bytes.get(start..mark.end).unwrap_or_default();
+            start = mark.end;
+            (piece, Some(mark.info))
+        });
+        unframed.into_iter().chain(framed)
+    }
 }
 
 /// What a received frame is, and when it came after the one before.

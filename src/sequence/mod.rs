@@ -567,8 +567,10 @@ impl Runner<'_> {
             } => {
                 for c in chunks {
                     self.received.extend_from_slice(&c.bytes);
-                    if self.framed && c.frame.is_some() {
-                        self.frames.push_back(c.bytes);
+                    if self.framed {
+                        for (frame, _) in c.pieces().filter(|(_, info)| info.is_some()) {
+                            self.frames.push_back(frame.to_vec());
+                        }
                     }
                 }
             }

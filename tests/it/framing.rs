@@ -214,8 +214,12 @@ fn a_relay_frames_each_direction_and_changes_nothing_it_passes() {
                 _ => None,
             })
             .flatten()
-            .filter(|c| c.frame.is_some())
-            .map(|c| c.bytes)
+            .flat_map(|c| {
+                c.pieces()
+                    .filter(|(_, frame)| frame.is_some())
+                    .map(|(bytes, _)| bytes.to_vec())
+                    .collect::<Vec<_>>()
+            })
             .collect()
     };
     let deadline = std::time::Instant::now() + WAIT;
@@ -356,7 +360,11 @@ fn a_rule_answers_each_modbus_request_once_whatever_the_segments() {
             _ => None,
         })
         .flatten()
-        .map(|c| c.bytes)
+        .flat_map(|c| {
+            c.pieces()
+                .map(|(bytes, _)| bytes.to_vec())
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert_eq!(frames, [request(1), request(2), request(3)]);
 }

@@ -524,22 +524,24 @@ impl SessionTab {
                     }
                 }
                 for c in chunks {
-                    let unusual = c.frame.and_then(|f| match f.kind {
-                        FrameKind::Whole => None,
-                        FrameKind::Oversize => Some(t.frame_oversize),
-                        FrameKind::Incomplete => Some(t.frame_incomplete),
-                        FrameKind::Malformed => Some(t.frame_malformed),
-                    });
-                    self.log.push(LogEntry {
-                        time: c.time,
-                        kind,
-                        peer: Some(c.peer),
-                        bytes: c.bytes,
-                        frame: c.frame,
-                    });
-                    // A frame that is not whole says why, in the user's words, right after it.
-                    if let Some(why) = unusual {
-                        self.log.info(EntryKind::Error, why.to_string());
+                    for (bytes, frame) in c.pieces() {
+                        let unusual = frame.and_then(|f| match f.kind {
+                            FrameKind::Whole => None,
+                            FrameKind::Oversize => Some(t.frame_oversize),
+                            FrameKind::Incomplete => Some(t.frame_incomplete),
+                            FrameKind::Malformed => Some(t.frame_malformed),
+                        });
+                        self.log.push(LogEntry {
+                            time: c.time,
+                            kind,
+                            peer: Some(c.peer),
+                            bytes: bytes.to_vec(),
+                            frame,
+                        });
+                        // A frame that is not whole says why, in the user's words, right after.
+                        if let Some(why) = unusual {
+                            self.log.info(EntryKind::Error, why.to_string());
+                        }
                     }
                 }
             }

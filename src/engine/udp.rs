@@ -11,6 +11,7 @@ use super::transfer::FileSink;
 use super::{
     options, Command, ConnId, CountersSnapshot, NetError, NetErrorKind, SendTarget, SocketOptions,
 };
+use crate::payload::framing::FrameKind;
 use socket2::{InterfaceIndexOrAddress, SockRef};
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -91,6 +92,7 @@ fn read_loop(
     let mut buf = vec![0u8; 65536];
     let mut batch = Batcher::new(core.id, None);
     let mut framer = core.framer();
+    let mut whole: Vec<Vec<u8>> = Vec::new();
     let mut waiting_short = false;
     let _ = socket.set_read_timeout(Some(IDLE_WAIT));
     while !stop.load(Ordering::Relaxed) {
@@ -110,10 +112,17 @@ fn read_loop(
                     // incomplete frame (an idle frame is the whole datagram).
                     Some(framer) => {
                         let now = std::time::SystemTime::now();
+                        let answering = core.rules.is_active();
                         framer.push_with(data, &mut |bytes, kind| {
                             batch.push_frame(peer, bytes, kind, now, &core.sink);
+                            if answering && kind == FrameKind::Whole {
+                                whole.push(bytes.to_vec());
+                            }
                         });
                         if let Some(rest) = framer.finish() {
+                            if answering && rest.kind == FrameKind::Whole {
+                                whole.push(rest.bytes.clone());
+                            }
                             batch.push_frame(peer, &rest.bytes, rest.kind, now, &core.sink);
                         }
                     }
@@ -125,7 +134,14 @@ fn read_loop(
                 if echo && core.reply_allowed() && socket.send_to(data, peer).is_ok() {
                     core.counters.add_tx(n);
                 }
-                auto_reply(socket, core, data, peer);
+                // Rules answer whole frames when framed, else the datagram.
+                if framer.is_some() {
+                    for frame in whole.drain(..) {
+                        auto_reply(socket, core, &frame, peer);
+                    }
+                } else {
+                    auto_reply(socket, core, data, peer);
+                }
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             // ICMP "port unreachable" from an earlier send (Windows reports it here): not ours.

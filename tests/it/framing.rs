@@ -313,6 +313,11 @@ fn a_rule_answers_each_modbus_request_once_whatever_the_segments() {
     });
     let local = engine.wait_opened(session);
     engine.send(Command::SetRules { session, rules });
+    settled(
+        &mut engine,
+        session,
+        sockscope::engine::SendTarget::AllClients,
+    );
     let request = |id: u8| vec![0, id, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1];
     let stream: Vec<u8> = [request(1), request(2), request(3)].concat();
     let mut client = std::net::TcpStream::connect(local).unwrap();
@@ -367,4 +372,69 @@ fn a_rule_answers_each_modbus_request_once_whatever_the_segments() {
         })
         .collect();
     assert_eq!(frames, [request(1), request(2), request(3)]);
+}
+
+/// Framed UDP: a rule answers each whole frame of a datagram, once.
+#[test]
+fn a_udp_rule_answers_each_frame_of_a_datagram() {
+    use sockscope::engine::Command;
+    let rules = sockscope::sequence::parse_rules(
+        "[[rule]]\nmatch = \"contains\"\npattern = \"ping\"\nreply = \"pong\"\n",
+    )
+    .unwrap();
+    let mut engine = crate::common::TestEngine::new();
+    let session = engine.handle.new_session_id();
+    engine.send(Command::SetFraming {
+        session,
+        spec: "line".parse().unwrap(),
+        max_frame: 1 << 20,
+        frame_sends: false,
+    });
+    engine.send(Command::Open {
+        session,
+        config: sockscope::engine::SessionConfig::Udp {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            default_dest: None,
+            broadcast: false,
+            echo: false,
+            options: sockscope::engine::SocketOptions::default(),
+        },
+    });
+    let local = engine.wait_opened(session);
+    engine.send(Command::SetRules { session, rules });
+    settled(
+        &mut engine,
+        session,
+        sockscope::engine::SendTarget::LastSender,
+    );
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    peer.send_to(b"ping\nping\nnot a request", local).unwrap();
+    let mut answers = Vec::new();
+    let mut buf = [0u8; 64];
+    while let Ok((n, _)) = peer.recv_from(&mut buf) {
+        answers.push(buf[..n].to_vec());
+    }
+    assert_eq!(answers, [b"pong".to_vec(), b"pong".to_vec()]);
+}
+
+/// Waits until the session has taken every command sent so far: a session handles its commands
+/// in order, and a send with nowhere to go is answered (with an error) at once.
+fn settled(
+    engine: &mut crate::common::TestEngine,
+    session: sockscope::engine::SessionId,
+    nowhere: sockscope::engine::SendTarget,
+) {
+    use sockscope::engine::{Command, Event};
+    engine.send(Command::Send {
+        session,
+        target: nowhere,
+        bytes: b"x".to_vec(),
+        repeat: None,
+        ack: Some(777),
+    });
+    engine.wait_for("the session to take its commands", |e| {
+        matches!(e, Event::SendResult { tag: 777, .. })
+    });
 }

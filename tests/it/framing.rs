@@ -148,7 +148,7 @@ fn sends_are_framed_the_way_frames_are_read() {
 /// A relay frames each direction on its own and passes every byte on unchanged.
 #[test]
 fn a_relay_frames_each_direction_and_changes_nothing_it_passes() {
-    use sockscope::engine::{Command, Event};
+    use sockscope::engine::Event;
     let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
     let target = upstream.local_addr().unwrap();
     let server = std::thread::spawn(move || {
@@ -170,21 +170,15 @@ fn a_relay_frames_each_direction_and_changes_nothing_it_passes() {
         got
     });
     let mut engine = crate::common::TestEngine::new();
-    let session = engine.handle.new_session_id();
-    engine.send(Command::SetFraming {
-        session,
-        spec: "line".parse().unwrap(),
-        max_frame: 1 << 20,
-        frame_sends: false,
-    });
-    engine.send(Command::Open {
-        session,
-        config: sockscope::engine::SessionConfig::Relay {
+    let session = framed_session(
+        &mut engine,
+        "line",
+        sockscope::engine::SessionConfig::Relay {
             listen: "127.0.0.1:0".parse().unwrap(),
             target: target.to_string(),
             udp: false,
         },
-    });
+    );
     let local = engine.wait_opened(session);
     let mut client = std::net::TcpStream::connect(local).unwrap();
     client.set_nodelay(true).unwrap();
@@ -296,21 +290,15 @@ fn a_rule_answers_each_modbus_request_once_whatever_the_segments() {
     )
     .unwrap();
     let mut engine = crate::common::TestEngine::new();
-    let session = engine.handle.new_session_id();
-    engine.send(Command::SetFraming {
-        session,
-        spec: "length:4:2:be:6".parse().unwrap(),
-        max_frame: 1 << 20,
-        frame_sends: false,
-    });
-    engine.send(Command::Open {
-        session,
-        config: sockscope::engine::SessionConfig::TcpServer {
+    let session = framed_session(
+        &mut engine,
+        "length:4:2:be:6",
+        sockscope::engine::SessionConfig::TcpServer {
             bind: "127.0.0.1:0".parse().unwrap(),
             echo: false,
             options: sockscope::engine::SocketOptions::default(),
         },
-    });
+    );
     let local = engine.wait_opened(session);
     engine.send(Command::SetRules { session, rules });
     settled(
@@ -383,23 +371,17 @@ fn a_udp_rule_answers_each_frame_of_a_datagram() {
     )
     .unwrap();
     let mut engine = crate::common::TestEngine::new();
-    let session = engine.handle.new_session_id();
-    engine.send(Command::SetFraming {
-        session,
-        spec: "line".parse().unwrap(),
-        max_frame: 1 << 20,
-        frame_sends: false,
-    });
-    engine.send(Command::Open {
-        session,
-        config: sockscope::engine::SessionConfig::Udp {
+    let session = framed_session(
+        &mut engine,
+        "line",
+        sockscope::engine::SessionConfig::Udp {
             bind: "127.0.0.1:0".parse().unwrap(),
             default_dest: None,
             broadcast: false,
             echo: false,
             options: sockscope::engine::SocketOptions::default(),
         },
-    });
+    );
     let local = engine.wait_opened(session);
     engine.send(Command::SetRules { session, rules });
     settled(
@@ -437,4 +419,22 @@ fn settled(
     engine.wait_for("the session to take its commands", |e| {
         matches!(e, Event::SendResult { tag: 777, .. })
     });
+}
+
+/// Opens a session whose connections frame what they receive by `spec`.
+fn framed_session(
+    engine: &mut crate::common::TestEngine,
+    spec: &str,
+    config: sockscope::engine::SessionConfig,
+) -> sockscope::engine::SessionId {
+    use sockscope::engine::Command;
+    let session = engine.handle.new_session_id();
+    engine.send(Command::SetFraming {
+        session,
+        spec: spec.parse().unwrap(),
+        max_frame: 1 << 20,
+        frame_sends: false,
+    });
+    engine.send(Command::Open { session, config });
+    session
 }

@@ -62,9 +62,11 @@ pub struct RelayArgs {
 /// `sockscope run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The sequence file.
-    pub file: std::path::PathBuf,
-    /// Write a report: `.html` or `.csv` by the file's ending.
+    /// The sequence file(s), run one after the other; the exit status is 0 only if all pass.
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// Write a report: `.xml` (JUnit, one testsuite per sequence), or for one sequence `.html`
+    /// or `.csv`, by the file's ending.
     #[arg(long)]
     pub report: Option<std::path::PathBuf>,
     /// `text` (one line per step) or `jsonl`.

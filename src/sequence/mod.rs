@@ -5,7 +5,7 @@
 
 mod report;
 
-pub use report::{save_report, write_csv, write_html};
+pub use report::{save_report, write_csv, write_html, write_junit};
 
 use crate::engine::{
     parse_bind, parse_host_port, Command, Direction, EngineHandle, Event, SendTarget,

@@ -315,3 +315,53 @@ fn a_framed_expectation_matches_one_whole_frame() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("NOISE"), "{out}");
 }
+
+/// Several sequences in one run with a JUnit report, as a lab's CI runs them: one testsuite
+/// per sequence, one testcase per step, the failure saying what was expected and what came;
+/// exit 1 because one failed, and 0 when all pass.
+#[test]
+fn several_sequences_write_one_junit_report() {
+    let port = upper_case_device(4);
+    let seq = |name: &str, expect: &str| {
+        format!(
+            "name = \"{name}\"\n[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:{port}\"\n\
+             [[step]]\nsend = \"hello\"\n[[step]]\nexpect = \"{expect}\"\ntimeout_ms = 800\n"
+        )
+    };
+    let good = write_sequence("junit-good.toml", &seq("upper <case>", "HELLO"));
+    let bad = write_sequence("junit-bad.toml", &seq("wrong & late", "GOODBYE"));
+    let report = std::env::temp_dir().join(format!("sockscope-junit-{}.xml", std::process::id()));
+    let (code, out) = run(
+        &good,
+        &[bad.to_str().unwrap(), "--report", report.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{out}");
+    let xml = std::fs::read_to_string(&report).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("4"));
+    assert_eq!(root.attribute("failures"), Some("1"));
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 2);
+    assert_eq!(suites[0].attribute("name"), Some("upper <case>"));
+    assert_eq!(suites[0].attribute("failures"), Some("0"));
+    assert_eq!(suites[1].attribute("name"), Some("wrong & late"));
+    let failure = suites[1]
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("a failure");
+    let text = failure.text().unwrap_or("");
+    assert!(text.contains("GOODBYE"), "expected in the failure: {text}");
+    assert!(text.contains("HELLO"), "what came in the failure: {text}");
+    // All passing: exit 0.
+    let (code, out) = run(
+        &good,
+        &[good.to_str().unwrap(), "--report", report.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}");
+    let _ = std::fs::remove_file(&report);
+}

@@ -3,8 +3,10 @@
 //!
 //! The format is documented in `docs/sequences.md`.
 
+mod record;
 mod report;
 
+pub use record::Recorder;
 pub use report::{save_report, write_csv, write_html, write_junit};
 
 use crate::engine::{

@@ -249,6 +249,10 @@ pub struct TcpClientArgs {
     /// Give up connecting after this many milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub connect_timeout: u64,
+    /// Write what was sent and received as a sequence file (docs/sequences.md) that replays it
+    /// with `sockscope run`; an existing file is not replaced.
+    #[arg(long)]
+    pub record: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub framing: FrameArgs,
     #[command(flatten)]
@@ -284,6 +288,10 @@ pub struct UdpArgs {
     /// Exit after this many seconds with nothing received (default 1 when only sending).
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// Write what was sent and received (with --to) as a sequence file that replays it with
+    /// `sockscope run`; an existing file is not replaced.
+    #[arg(long)]
+    pub record: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub framing: FrameArgs,
     #[command(flatten)]

@@ -6,8 +6,8 @@ use super::args::FrameArgs;
 use super::output::Printer;
 use super::{CliError, CommonArgs, SendArgs};
 use crate::engine::{
-    parse_host_port, Command, Engine, EngineHandle, Event, HostPort, ReplyRule, SessionConfig,
-    SessionId,
+    parse_host_port, Command, Direction, Engine, EngineHandle, Event, HostPort, ReplyRule,
+    SessionConfig, SessionId,
 };
 use crate::payload::{Template, TextEncoding};
 use std::process::ExitCode;
@@ -121,6 +121,65 @@ pub(super) struct Run {
     pub engine: EngineHandle,
     pub session: SessionId,
     pub printer: Printer,
+    /// `--record`: what happens becomes a sequence file, written when the session ends.
+    pub recording: Option<Recording>,
+}
+
+/// A recording in progress and where it goes.
+pub(super) struct Recording {
+    pub recorder: crate::sequence::Recorder,
+    pub path: std::path::PathBuf,
+    pub connection: crate::sequence::Connection,
+}
+
+impl Recording {
+    /// Checks before anything opens that the file can be made: an existing file is not
+    /// replaced.
+    pub fn new(
+        path: &std::path::Path,
+        connection: crate::sequence::Connection,
+        encoding: TextEncoding,
+        framed: bool,
+    ) -> Result<Self, CliError> {
+        if path.exists() {
+            return Err(CliError::Usage(format!(
+                "--record {}: the file exists; it is not replaced",
+                path.display()
+            )));
+        }
+        Ok(Self {
+            recorder: crate::sequence::Recorder::new(encoding, framed),
+            path: path.to_path_buf(),
+            connection,
+        })
+    }
+
+    fn take(&mut self, event: &Event) {
+        if let Event::Data { dir, chunks, .. } = event {
+            for chunk in chunks {
+                for (bytes, _) in chunk.pieces() {
+                    match dir {
+                        Direction::Tx => self.recorder.sent(bytes, chunk.time),
+                        Direction::Rx => self.recorder.received(bytes, chunk.time),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the sequence (never over an existing file).
+    fn write(&self) -> std::io::Result<()> {
+        let name = self
+            .path
+            .file_stem()
+            .map_or_else(|| "recorded".into(), |s| s.to_string_lossy().into_owned());
+        let text = self
+            .recorder
+            .sequence(&name, self.connection.clone())
+            .to_toml();
+        let mut file = std::fs::File::create_new(&self.path)?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+    }
 }
 
 impl Run {
@@ -162,6 +221,7 @@ impl Run {
             engine,
             session,
             printer,
+            recording: None,
         })
     }
 
@@ -195,8 +255,21 @@ impl Run {
                 continue;
             };
             self.printer.event(&event);
+            if let Some(recording) = &mut self.recording {
+                recording.take(&event);
+            }
             if let Event::Closed { .. } = event {
                 self.printer.finish();
+                if let Some(recording) = &self.recording {
+                    if let Err(e) = recording.write() {
+                        eprintln!(
+                            "sockscope: error: cannot write {}: {e}",
+                            recording.path.display()
+                        );
+                        return ExitCode::from(1);
+                    }
+                    eprintln!("sockscope: recorded to {}", recording.path.display());
+                }
                 return if self.printer.failed() {
                     ExitCode::from(1)
                 } else {

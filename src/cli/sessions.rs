@@ -1,12 +1,17 @@
 //! Runners of sessions: `tcp-server`, `tcp-client`, `udp` and `relay`.
 
-use super::drive::{destination, encoding, millis, payload, seconds, Flow, Replies, Run};
+use super::args::{CommonArgs, FrameArgs};
+use super::drive::{
+    destination, encoding, millis, payload, seconds, Flow, Recording, Replies, Run,
+};
 use super::{CliError, RelayArgs, TcpClientArgs, TcpServerArgs, UdpArgs};
 use crate::engine::{
     parse_bind, Command, Direction, EngineHandle, Event, Repeat, SendTarget, SessionConfig,
     SessionId, SocketOptions,
 };
+use crate::payload::framing::FrameSpec;
 use crate::payload::Template;
+use crate::sequence::{Connection, ConnectionKind};
 use std::cell::Cell;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
@@ -43,6 +48,20 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
         connect_timeout,
         options: SocketOptions::default(),
     };
+    let recording = match &args.record {
+        Some(path) => Some(Recording::new(
+            path,
+            recorded_connection(
+                ConnectionKind::TcpClient,
+                &args.target,
+                &args.common,
+                &args.framing,
+            ),
+            encoding,
+            args.framing.frame != FrameSpec::None,
+        )?),
+        None => None,
+    };
     let mut run = Run::open(
         &args.common,
         encoding,
@@ -50,6 +69,7 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
         Replies::Answers,
         Some(&args.framing),
     )?;
+    run.recording = recording;
     let session = run.session;
     let until: Cell<Option<Instant>> = Cell::new(None);
     Ok(run.drive(
@@ -100,6 +120,20 @@ pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
         echo: args.echo,
         options: SocketOptions::default(),
     };
+    let recording = match (&args.record, &args.to) {
+        (Some(path), Some(to)) => Some(Recording::new(
+            path,
+            recorded_connection(ConnectionKind::Udp, to, &args.common, &args.framing),
+            encoding,
+            args.framing.frame != FrameSpec::None,
+        )?),
+        (Some(_), None) => {
+            return Err(CliError::Usage(
+                "--record needs --to HOST:PORT (where the replay sends)".into(),
+            ))
+        }
+        (None, _) => None,
+    };
     let mut run = Run::open(
         &args.common,
         encoding,
@@ -107,6 +141,7 @@ pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
         Replies::Answers,
         Some(&args.framing),
     )?;
+    run.recording = recording;
     let session = run.session;
     let (repeat, count) = (args.repeat, args.count);
     // The quiet time runs from the last thing that happened: opening, sending, a datagram.
@@ -187,6 +222,23 @@ pub(super) fn relay(args: RelayArgs) -> Result<ExitCode, CliError> {
         framing,
     )?;
     Ok(run.drive(|| None, close_after_first_client(args.once)))
+}
+
+/// The `[connection]` of a recorded sequence: where the replay goes, how it reads.
+fn recorded_connection(
+    kind: ConnectionKind,
+    remote: &str,
+    common: &CommonArgs,
+    framing: &FrameArgs,
+) -> Connection {
+    Connection {
+        kind,
+        remote: remote.to_string(),
+        bind: None,
+        encoding: Some(common.encoding.clone()),
+        timeout_ms: None,
+        frame: (framing.frame != FrameSpec::None).then(|| framing.frame.to_string()),
+    }
 }
 
 /// With `--once`, the run ends when its first client leaves.

@@ -365,3 +365,81 @@ fn several_sequences_write_one_junit_report() {
     assert_eq!(code, 0, "{out}");
     let _ = std::fs::remove_file(&report);
 }
+
+/// A device answering every read with `answer(read)`; serves `clients` connections.
+fn device(clients: usize, answer: fn(&[u8]) -> Vec<u8>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for _ in 0..clients {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 || s.write_all(&answer(&buf[..n])).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    port
+}
+
+/// Talk to a device once with --record; the file replays: PASS against the same device, FAIL
+/// (exit 1) at the step against one that answers one byte differently.
+#[test]
+fn a_recorded_session_replays_and_catches_a_changed_answer() {
+    let good = device(2, |r| r.to_ascii_uppercase());
+    let path = std::env::temp_dir().join(format!("sockscope-recorded-{}.toml", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{good}"),
+            "--send",
+            "hello device\\r\\n",
+            "--escapes",
+            "--record",
+            path.to_str().unwrap(),
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let recorded = std::fs::read_to_string(&path).unwrap();
+    assert!(recorded.contains("hello device\\r\\n"), "{recorded}");
+    assert!(recorded.contains("48 45 4C 4C 4F"), "{recorded}");
+    // A second recording to the same file is refused before anything opens.
+    let again = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{good}"),
+            "--record",
+            path.to_str().unwrap(),
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), recorded);
+    let (code, out) = run(&path, &[]);
+    assert_eq!(code, 0, "{out}");
+    let changed = device(1, |r| {
+        let mut a = r.to_ascii_uppercase();
+        a[0] = b'J';
+        a
+    });
+    let replay = write_sequence(
+        "recorded-changed.toml",
+        &recorded.replace(
+            &format!("127.0.0.1:{good}"),
+            &format!("127.0.0.1:{changed}"),
+        ),
+    );
+    let (code, out) = run(&replay, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  #2"), "{out}");
+    let _ = std::fs::remove_file(&path);
+}

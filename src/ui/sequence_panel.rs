@@ -83,6 +83,21 @@ impl Default for SequencePanel {
 }
 
 impl SequencePanel {
+    /// Opens `sequence` (a recording) for editing and running, in front.
+    pub fn load(&mut self, sequence: Sequence) {
+        self.encoding = sequence
+            .connection
+            .encoding
+            .as_deref()
+            .and_then(TextEncoding::from_name)
+            .unwrap_or(TextEncoding::Utf8);
+        self.sequence = sequence;
+        self.results.clear();
+        self.report = None;
+        self.note = None;
+        self.open = true;
+    }
+
     /// Draws the window.
     pub fn show(&mut self, ctx: &egui::Context, lang: Lang) {
         let t = lang.t();

@@ -1002,3 +1002,45 @@ fn a_framer_set_in_the_window_gives_one_row_per_frame() {
         "{rows:#?}"
     );
 }
+
+/// Record in a tab, stop, and the Sequences window holds a sequence that passes against the
+/// same device.
+#[test]
+fn a_recording_made_in_a_tab_runs_and_passes_in_sequences() {
+    let port = device(2, |d| d.to_ascii_uppercase());
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Got it").click();
+    harness.get_by_label("+ TCP client").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Remote host", "127.0.0.1");
+    type_into(&mut harness, "Remote port", &port.to_string());
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |h| {
+        matches!(h.state().tabs[0].state, TabState::Open { .. })
+    });
+    harness.get_by_label("● Record").click();
+    harness.run_steps(2);
+    harness.get_by_label("Data to send").click();
+    harness.run_steps(1);
+    harness.get_by_label("Data to send").type_text("hello");
+    harness.run_steps(1);
+    harness.key_press(egui::Key::Enter);
+    step_until(&mut harness, "the answer", |h| {
+        h.query_by_label_contains("HELLO").is_some()
+    });
+    harness.get_by_label("■ Stop recording").click();
+    step_until(&mut harness, "the Sequences window", |h| {
+        h.state().sequences.open
+    });
+    assert_eq!(harness.state().sequences.sequence.steps.len(), 2);
+    harness.run_steps(2);
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "the run", |h| {
+        h.state().sequences.report.is_some()
+    });
+    assert!(
+        harness.query_by_label("2 passed · 0 failed").is_some(),
+        "{:?}",
+        harness.state().sequences.results
+    );
+}

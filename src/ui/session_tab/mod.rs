@@ -184,6 +184,8 @@ pub enum TabRequest {
     SaveLog { csv: bool },
     /// Ask for a path to save received data to.
     SaveReceived,
+    /// A recording ended: open it in the Sequences window.
+    Recorded(crate::sequence::Sequence),
 }
 
 /// A session tab.
@@ -225,6 +227,8 @@ pub struct SessionTab {
     pub file: PathField,
     /// The quick commands and rules panel's own state.
     pub quick: QuickPanel,
+    /// Recording what is sent and received, to replay as a sequence.
+    pub recording: Option<crate::sequence::Recorder>,
 }
 
 /// A save of received data in progress.
@@ -276,6 +280,7 @@ impl SessionTab {
             file_progress: None,
             file: PathField::default(),
             quick: QuickPanel::new(rules_path),
+            recording: None,
         }
     }
 
@@ -390,6 +395,55 @@ impl SessionTab {
             "" => Ok(FrameSpec::None),
             spec => spec.parse(),
         }
+    }
+
+    /// Can this tab be recorded as a sequence (a client: TCP client, or UDP to a destination)?
+    pub fn recordable(&self) -> bool {
+        match self.settings.kind {
+            SessionKind::TcpClient => true,
+            SessionKind::Udp => !self.settings.udp_dest.trim().is_empty(),
+            SessionKind::TcpServer | SessionKind::Relay => false,
+        }
+    }
+
+    /// Starts recording what is sent and received from now on.
+    pub fn start_recording(&mut self) {
+        let framed = self.frame_spec().is_ok_and(|s| s != FrameSpec::None);
+        self.recording = Some(crate::sequence::Recorder::new(
+            self.settings.format.encoding,
+            framed,
+        ));
+    }
+
+    /// Ends the recording: the sequence that replays it, talking to this tab's peer.
+    pub fn stop_recording(&mut self) -> Option<crate::sequence::Sequence> {
+        use crate::sequence::{Connection, ConnectionKind};
+        let recorder = self.recording.take()?;
+        let s = &self.settings;
+        let (kind, remote) = match s.kind {
+            SessionKind::TcpClient => (
+                ConnectionKind::TcpClient,
+                format!("{}:{}", s.remote_host.trim(), s.remote_port.trim()),
+            ),
+            _ => (ConnectionKind::Udp, s.udp_dest.trim().to_string()),
+        };
+        let frame = self
+            .frame_spec()
+            .ok()
+            .filter(|f| *f != FrameSpec::None)
+            .map(|f| f.to_string());
+        let connection = Connection {
+            kind,
+            remote,
+            bind: None,
+            encoding: Some(s.format.encoding.label().to_string()),
+            timeout_ms: None,
+            frame,
+        };
+        Some(recorder.sequence(
+            &format!("recorded {}", clock(SystemTime::now())),
+            connection,
+        ))
     }
 
     /// Are sends framed (a framer set and "frame what I send" ticked)?
@@ -525,6 +579,12 @@ impl SessionTab {
                 }
                 for c in chunks {
                     for (bytes, frame) in c.pieces() {
+                        if let Some(recorder) = &mut self.recording {
+                            match dir {
+                                Direction::Tx => recorder.sent(bytes, c.time),
+                                Direction::Rx => recorder.received(bytes, c.time),
+                            }
+                        }
                         let unusual = frame.and_then(|f| match f.kind {
                             FrameKind::Whole => None,
                             FrameKind::Oversize => Some(t.frame_oversize),

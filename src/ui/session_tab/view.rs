@@ -403,6 +403,20 @@ impl SessionTab {
                 }
             }
         });
+        if self.recordable() {
+            ui.horizontal(|ui| {
+                if self.recording.is_some() {
+                    if ui.button(t.stop_recording).clicked() {
+                        if let Some(sequence) = self.stop_recording() {
+                            *request = Some(TabRequest::Recorded(sequence));
+                        }
+                    }
+                    ui.colored_label(ERROR_COLOR, t.recording_now);
+                } else if ui.button(t.record).on_hover_text(t.record_hint).clicked() {
+                    self.start_recording();
+                }
+            });
+        }
         ui.horizontal(|ui| {
             let label = ui.label(t.keep_limit).on_hover_text(t.keep_limit_hint);
             let changed = ui

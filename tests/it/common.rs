@@ -326,3 +326,27 @@ fn wait_line(rx: &mpsc::Receiver<String>, needle: &str) -> String {
     }
     panic!("no line with {needle:?}; saw {seen:#?}");
 }
+
+/// A device on loopback answering every read with `answer(read)`; serves `clients` connections
+/// at once, each ending when its peer does (or stays silent 10 s).
+pub fn device(clients: usize, answer: fn(&[u8]) -> Vec<u8>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for _ in 0..clients {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let _ = s.set_read_timeout(Some(WAIT));
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = std::io::Read::read(&mut s, &mut buf) {
+                    if n == 0 || std::io::Write::write_all(&mut s, &answer(&buf[..n])).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}

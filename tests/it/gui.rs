@@ -1,6 +1,7 @@
 //! The window driven as a user would, through egui_kittest: widgets found by their labels,
 //! real sockets on loopback behind them.
 
+use crate::common::device;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use sockscope::engine::Engine;
@@ -503,27 +504,6 @@ fn a_relay_tab_forwards_a_client_to_its_target_and_logs_both() {
 }
 
 /// A device that answers each read with `f(data)`; serves `clients` connections.
-fn device(clients: usize, f: fn(&[u8]) -> Vec<u8>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for _ in 0..clients {
-            let Ok((mut s, _)) = listener.accept() else {
-                return;
-            };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(&f(&buf[..n])).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
 #[test]
 fn a_five_step_sequence_built_in_the_window_passes_and_its_file_passes_and_fails_headless() {
     let port = device(2, |d| d.to_ascii_uppercase());

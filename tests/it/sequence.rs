@@ -1,6 +1,7 @@
 //! Test sequences run by `sockscope run` against device simulators on loopback: a pass, a
 //! wrong answer, a timeout, a refused connection, a bad file, and the reports.
 
+use crate::common::device;
 use assert_cmd::Command as Cmd;
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
@@ -11,24 +12,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Seed 003's device: answers every read in upper case; serves `clients` connections.
 fn upper_case_device(clients: usize) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for _ in 0..clients {
-            let Ok((mut s, _)) = listener.accept() else {
-                return;
-            };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(&buf[..n].to_ascii_uppercase()).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    port
+    device(clients, |r| r.to_ascii_uppercase())
 }
 
 fn write_sequence(name: &str, text: &str) -> PathBuf {
@@ -364,27 +348,6 @@ fn several_sequences_write_one_junit_report() {
     );
     assert_eq!(code, 0, "{out}");
     let _ = std::fs::remove_file(&report);
-}
-
-/// A device answering every read with `answer(read)`; serves `clients` connections.
-fn device(clients: usize, answer: fn(&[u8]) -> Vec<u8>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for _ in 0..clients {
-            let Ok((mut s, _)) = listener.accept() else {
-                return;
-            };
-            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = [0u8; 1024];
-            while let Ok(n) = s.read(&mut buf) {
-                if n == 0 || s.write_all(&answer(&buf[..n])).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    port
 }
 
 /// Talk to a device once with --record; the file replays: PASS against the same device, FAIL

@@ -54,11 +54,11 @@ impl RuleSet {
         rules
             .iter()
             .zip(fires)
-            .filter(|(rule, _)| rule.matcher.matches(data))
-            .map(|(rule, count)| {
+            .filter_map(|(rule, count)| Some((rule, count, rule.matcher.captures(data)?)))
+            .map(|(rule, count, captures)| {
                 let n = count.fetch_add(1, Ordering::Relaxed) + 1;
                 rule.reply
-                    .expand(n)
+                    .expand_with(n, &captures)
                     .map(|bytes| (bytes, rule.delay))
                     .map_err(|e| {
                         NetError::new(NetErrorKind::Other, format!("rule '{}': {e}", rule.name))
@@ -143,6 +143,25 @@ mod tests {
         set.set(vec![rule("x", MatchKind::Contains, "x", b"y")]);
         assert_eq!(set.fires(), vec![0]);
         assert!(set.replies(b"hello").is_empty());
+    }
+
+    #[test]
+    fn one_rule_with_captures_answers_a_family_of_requests() {
+        let hex = crate::payload::SendFormat {
+            mode: crate::payload::InputMode::Hex,
+            ..Default::default()
+        };
+        let set = RuleSet::default();
+        set.set(vec![ReplyRule {
+            name: "read".into(),
+            matcher: Matcher::new(MatchKind::ExactHex, "01 03 ?? ??", TextEncoding::Utf8).unwrap(),
+            reply: Template::for_reply("01 83 $1", &hex).unwrap(),
+            delay: None,
+        }]);
+        let reply = |data: &[u8]| set.replies(data).pop().map(|r| r.unwrap().0);
+        assert_eq!(reply(&[1, 3, 0, 0x10]), Some(vec![1, 0x83, 0, 0x10]));
+        assert_eq!(reply(&[1, 3, 0xFF, 2]), Some(vec![1, 0x83, 0xFF, 2]));
+        assert_eq!(reply(&[1, 4, 0, 0x10]), None);
     }
 
     #[test]

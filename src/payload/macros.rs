@@ -4,7 +4,12 @@
 //! bytes big-endian). They are only read when the user turns macros on, and an unknown name is
 //! an error rather than literal text, so they cannot change a message by accident. `{{{{` sends
 //! a literal `{{`.
+//!
+//! A rule's reply may also name what its pattern captured (see `matcher`): `$0` (the whole
+//! match), `$1`…`$99`, `${name}`; `$$` is a literal `$`, and any other `$` is itself, so NMEA's
+//! `$GPGGA` needs no escaping.
 
+use super::matcher::Captures;
 use super::{InputMode, PayloadError, SendFormat};
 
 /// Most random bytes one `{{rand:N}}` gives.
@@ -24,6 +29,44 @@ enum Part {
     LenText,
     Len8,
     Len16,
+    Capture(CaptureRef),
+}
+
+/// A reference to what a rule's pattern captured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaptureRef {
+    /// `$N`.
+    Index(usize),
+    /// `${name}`.
+    Name(String),
+}
+
+impl std::fmt::Display for CaptureRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Index(i) => write!(f, "${i}"),
+            Self::Name(n) => write!(f, "${{{n}}}"),
+        }
+    }
+}
+
+/// A capture reference at the start of `rest` (which starts with `$`): what it is and how many
+/// bytes of `rest` it takes; `None` for a `$` that is just a dollar sign.
+fn capture_at(rest: &str) -> Option<(Option<CaptureRef>, usize)> {
+    let after = &rest[1..];
+    if after.starts_with('$') {
+        return Some((None, 2));
+    }
+    let digits = after.bytes().take_while(u8::is_ascii_digit).take(2).count();
+    if digits > 0 {
+        let index = after[..digits].parse().ok()?;
+        return Some((Some(CaptureRef::Index(index)), 1 + digits));
+    }
+    let inner = after.strip_prefix('{')?;
+    let end = inner.find('}')?;
+    let name = &inner[..end];
+    let is_name = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    is_name.then(|| (Some(CaptureRef::Name(name.to_string())), end + 3))
 }
 
 /// A message whose macros are expanded at each send.
@@ -63,6 +106,26 @@ fn macro_part(name: &str, position: usize) -> Result<Part, PayloadError> {
 impl Template {
     /// Splits typed input into literal parts (encoded as `format` says) and macros.
     pub fn parse(input: &str, format: &SendFormat) -> Result<Self, PayloadError> {
+        Self::parse_parts(input, format, false)
+    }
+
+    /// Like `for_input`, for a rule's reply: `$1`, `${name}` and `$0` are what the rule's
+    /// pattern captured (macros only when `format` turns them on).
+    pub fn for_reply(input: &str, format: &SendFormat) -> Result<Self, PayloadError> {
+        let template = Self::parse_parts(input, format, true)?;
+        template.expand(1)?;
+        Ok(template)
+    }
+
+    /// The captures the template uses.
+    pub fn capture_refs(&self) -> impl Iterator<Item = &CaptureRef> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Capture(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    fn parse_parts(input: &str, format: &SendFormat, captures: bool) -> Result<Self, PayloadError> {
         // Literal parts are encoded as plain text or hex; appendages come once, at the end.
         let plain = SendFormat {
             checksum: super::Checksum::None,
@@ -88,7 +151,32 @@ impl Template {
         };
         while i < chars.len() {
             let rest = &input[chars[i].0..];
-            if rest.starts_with("{{{{") {
+            let capture = if captures && rest.starts_with('$') {
+                capture_at(rest)
+            } else {
+                None
+            };
+            if let Some((reference, taken)) = capture {
+                match reference {
+                    Some(r) => {
+                        flush(&mut literal, literal_start, &mut parts)?;
+                        parts.push(Part::Capture(r));
+                    }
+                    None => {
+                        if literal.is_empty() {
+                            literal_start = i;
+                        }
+                        literal.push('$');
+                    }
+                }
+                i += rest[..taken].chars().count();
+            } else if !format.macros {
+                if literal.is_empty() {
+                    literal_start = i;
+                }
+                literal.push(chars[i].1);
+                i += 1;
+            } else if rest.starts_with("{{{{") {
                 if literal.is_empty() {
                     literal_start = i;
                 }
@@ -150,6 +238,11 @@ impl Template {
     /// Fails when a length macro cannot hold the length (`{{len8}}` over 255 bytes,
     /// `{{len16}}` over 65,535): wrong bytes are never sent.
     pub fn expand(&self, counter: u64) -> Result<Vec<u8>, PayloadError> {
+        self.expand_with(counter, &Captures::default())
+    }
+
+    /// Like `expand`, with what a rule's pattern captured from the data it answers.
+    pub fn expand_with(&self, counter: u64, captures: &Captures) -> Result<Vec<u8>, PayloadError> {
         let now = chrono::Local::now();
         // First every part but the lengths, which count everything else.
         let pieces: Vec<Option<Vec<u8>>> = self
@@ -165,6 +258,8 @@ impl Template {
                     Part::UnixMs => now.timestamp_millis().to_string().into_bytes(),
                     Part::Counter => counter.to_string().into_bytes(),
                     Part::Random(n) => (0..*n).map(|_| random_byte()).collect(),
+                    Part::Capture(CaptureRef::Index(i)) => captures.group(*i).to_vec(),
+                    Part::Capture(CaptureRef::Name(n)) => captures.named(n).to_vec(),
                     Part::LenText | Part::Len8 | Part::Len16 => return None,
                 })
             })
@@ -217,6 +312,44 @@ mod tests {
             macros: true,
             ..SendFormat::default()
         }
+    }
+
+    #[test]
+    fn a_reply_puts_captures_where_it_names_them_and_keeps_other_dollars() {
+        let hex = SendFormat {
+            mode: InputMode::Hex,
+            checksum: Checksum::Sum8,
+            ..SendFormat::default()
+        };
+        let t = Template::for_reply("01 03 02 $1", &hex).unwrap();
+        let captures = Captures {
+            groups: vec![Some(vec![1, 3, 7, 8]), Some(vec![7, 8])],
+            names: vec![("t".into(), b"21".to_vec())],
+        };
+        // The checksum covers the captured bytes too.
+        assert_eq!(
+            t.expand_with(1, &captures).unwrap(),
+            vec![1, 3, 2, 7, 8, 0x15]
+        );
+        let t = Template::for_reply("$GPGGA t=${t} all=$0 $$1 $9", &SendFormat::default()).unwrap();
+        assert_eq!(
+            t.expand_with(1, &captures).unwrap(),
+            b"$GPGGA t=21 all=\x01\x03\x07\x08 $1 ".to_vec()
+        );
+        assert_eq!(
+            t.capture_refs()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["${t}", "$0", "$9"]
+        );
+        // A plain send never reads captures.
+        assert_eq!(
+            Template::for_input("$1", &SendFormat::default())
+                .unwrap()
+                .expand(1)
+                .unwrap(),
+            b"$1"
+        );
     }
 
     #[test]

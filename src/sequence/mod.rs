@@ -5,9 +5,11 @@
 
 mod record;
 mod report;
+mod rules;
 
 pub use record::Recorder;
 pub use report::{save_report, write_csv, write_html, write_junit};
+pub use rules::{parse_rules, RuleSpec, RulesFile};
 
 use crate::engine::{
     parse_bind, parse_host_port, Command, Direction, EngineHandle, Event, SendTarget,
@@ -149,7 +151,11 @@ pub(crate) struct SendSpec<'a> {
 impl SendSpec<'_> {
     /// The template that sends `data`; errors are one line for the file's reader.
     pub(crate) fn template(&self, data: &str, encoding: TextEncoding) -> Result<Template, String> {
-        let format = SendFormat {
+        Template::for_input(data, &self.format(encoding)?).map_err(|e| e.to_string())
+    }
+
+    fn format(&self, encoding: TextEncoding) -> Result<SendFormat, String> {
+        Ok(SendFormat {
             mode: if self.hex {
                 InputMode::Hex
             } else {
@@ -160,72 +166,17 @@ impl SendSpec<'_> {
             line_ending: line_ending(self.line_ending).map_err(|e| e.0)?,
             checksum: checksum(self.checksum).map_err(|e| e.0)?,
             macros: self.macros,
-        };
-        Template::for_input(data, &format).map_err(|e| e.to_string())
-    }
-}
-
-/// A file of auto-reply rules (docs/sequences.md, "Auto-reply rules").
-#[derive(Clone, Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RulesFile {
-    #[serde(default)]
-    encoding: Option<String>,
-    #[serde(rename = "rule", default)]
-    rules: Vec<RuleSpec>,
-}
-
-#[derive(Clone, Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleSpec {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default, rename = "match")]
-    match_kind: Option<MatchKind>,
-    pattern: String,
-    reply: String,
-    #[serde(default)]
-    hex: bool,
-    #[serde(default)]
-    escapes: bool,
-    #[serde(default)]
-    macros: bool,
-    #[serde(default)]
-    line_ending: Option<String>,
-    #[serde(default)]
-    checksum: Option<String>,
-    #[serde(default)]
-    delay_ms: Option<u64>,
-}
-
-/// Reads auto-reply rules from TOML text.
-pub fn parse_rules(text: &str) -> Result<Vec<crate::engine::ReplyRule>, SequenceError> {
-    let file: RulesFile = toml::from_str(text).map_err(|e| SequenceError(e.to_string()))?;
-    let name = file.encoding.as_deref().unwrap_or("utf-8");
-    let encoding = TextEncoding::from_name(name)
-        .ok_or_else(|| SequenceError(format!("unknown encoding '{name}'")))?;
-    file.rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let err = |what: String| SequenceError(format!("rule {}: {what}", i + 1));
-            let matcher = Matcher::new(r.match_kind.unwrap_or_default(), &r.pattern, encoding)
-                .map_err(|e| err(e.to_string()))?;
-            let spec = SendSpec {
-                hex: r.hex,
-                escapes: r.escapes,
-                macros: r.macros,
-                line_ending: r.line_ending.as_deref(),
-                checksum: r.checksum.as_deref(),
-            };
-            Ok(crate::engine::ReplyRule {
-                name: r.name.clone().unwrap_or_else(|| format!("rule {}", i + 1)),
-                matcher,
-                reply: spec.template(&r.reply, encoding).map_err(err)?,
-                delay: r.delay_ms.map(Duration::from_millis),
-            })
         })
-        .collect()
+    }
+
+    /// The template of a rule's reply, which may name what the rule's pattern captured.
+    pub(crate) fn reply_template(
+        &self,
+        data: &str,
+        encoding: TextEncoding,
+    ) -> Result<Template, String> {
+        Template::for_reply(data, &self.format(encoding)?).map_err(|e| e.to_string())
+    }
 }
 
 /// A step ready to run.

@@ -673,6 +673,65 @@ fn udp_rule_reply_loop_is_limited() {
     }
 }
 
+/// One rule answers a family of requests: a hex mask's `??` bytes and a regex's groups go into
+/// the reply (`$1`, `${name}`), checked with two different requests each, over real sockets.
+#[test]
+fn rules_with_captures_answer_each_request_with_its_own_bytes() {
+    let dir = std::env::temp_dir().join(format!("sockscope-captures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("rules.toml");
+    std::fs::write(
+        &rules,
+        r#"
+[[rule]]
+name = "read registers"
+match = "exact-hex"
+pattern = "01 03 ?? ?? 00 01"
+reply = "01 03 02 $1"
+hex = true
+checksum = "crc16-modbus"
+
+[[rule]]
+name = "temperature"
+match = "regex"
+pattern = 'GET (?<what>\w+) id=(\d+)'
+reply = "${what} of $2 = 21\\n"
+escapes = true
+"#,
+    )
+    .unwrap();
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--output",
+        "jsonl",
+    ]);
+    let local = server.opened_local();
+    let mut c = TcpStream::connect(local).unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    for register in [[0x00u8, 0x10], [0xAB, 0xCD]] {
+        c.write_all(&[0x01, 0x03, register[0], register[1], 0x00, 0x01])
+            .unwrap();
+        let mut reply = [0u8; 7];
+        c.read_exact(&mut reply).unwrap();
+        let mut expected = vec![0x01, 0x03, 0x02, register[0], register[1]];
+        sockscope::payload::Checksum::Crc16Modbus.append_to(&mut expected);
+        assert_eq!(reply.to_vec(), expected);
+    }
+    for (request, answer) in [
+        ("GET temp id=7", "temp of 7 = 21\n"),
+        ("GET humidity id=1234", "humidity of 1234 = 21\n"),
+    ] {
+        c.write_all(request.as_bytes()).unwrap();
+        let mut reply = vec![0u8; answer.len()];
+        c.read_exact(&mut reply).unwrap();
+        assert_eq!(String::from_utf8_lossy(&reply), answer);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A rules file that cannot be read or parsed stops the run before a port is bound: exit 2,
 /// one line, nothing opened.
 #[test]

@@ -1,0 +1,166 @@
+//! Auto-reply rule files (docs/sequences.md, "Auto-reply rules"): what the window's rule editor
+//! edits and `--rules` loads, and how a rule becomes the engine's `ReplyRule`.
+
+use super::{SendSpec, SequenceError};
+use crate::engine::ReplyRule;
+use crate::payload::macros::CaptureRef;
+use crate::payload::matcher::{MatchKind, Matcher};
+use crate::payload::TextEncoding;
+use std::time::Duration;
+
+/// A file of rules.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    /// Encoding of patterns and replies written as text (default UTF-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// The rules, in the order they are tried (every matching rule answers).
+    #[serde(rename = "rule", default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+/// One rule as written.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How `pattern` is compared (default `contains`).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub match_kind: Option<MatchKind>,
+    pub pattern: String,
+    /// What to send back; `$0`, `$1`, `${name}` are what the pattern captured.
+    pub reply: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hex: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub escapes: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub macros: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_ending: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl RuleSpec {
+    /// The engine's rule, or why it cannot be one (one line, without the rule's number).
+    pub fn compile(&self, encoding: TextEncoding, number: usize) -> Result<ReplyRule, String> {
+        let matcher = Matcher::new(self.match_kind.unwrap_or_default(), &self.pattern, encoding)
+            .map_err(|e| e.to_string())?;
+        let spec = SendSpec {
+            hex: self.hex,
+            escapes: self.escapes,
+            macros: self.macros,
+            line_ending: self.line_ending.as_deref(),
+            checksum: self.checksum.as_deref(),
+        };
+        let reply = spec.reply_template(&self.reply, encoding)?;
+        // A reference to a group the pattern does not have is a typing mistake, not "empty".
+        let (count, names) = (matcher.group_count(), matcher.group_names());
+        for r in reply.capture_refs() {
+            let known = match r {
+                CaptureRef::Index(i) => *i <= count,
+                CaptureRef::Name(n) => names.contains(n),
+            };
+            if !known {
+                return Err(match r {
+                    CaptureRef::Index(_) => {
+                        format!("the reply uses {r} but the pattern captures {count} group(s)")
+                    }
+                    CaptureRef::Name(_) => {
+                        format!("the reply uses {r}: the pattern has no such group")
+                    }
+                });
+            }
+        }
+        Ok(ReplyRule {
+            name: self
+                .name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| format!("rule {number}")),
+            matcher,
+            reply,
+            delay: self.delay_ms.map(Duration::from_millis),
+        })
+    }
+}
+
+impl RulesFile {
+    /// The encoding text is in.
+    pub fn text_encoding(&self) -> Result<TextEncoding, SequenceError> {
+        let name = self.encoding.as_deref().unwrap_or("utf-8");
+        TextEncoding::from_name(name)
+            .ok_or_else(|| SequenceError(format!("unknown encoding '{name}'")))
+    }
+
+    /// Every rule compiled, or the first that cannot be (with its number).
+    pub fn compile(&self) -> Result<Vec<ReplyRule>, SequenceError> {
+        let encoding = self.text_encoding()?;
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.compile(encoding, i + 1)
+                    .map_err(|e| SequenceError(format!("rule {}: {e}", i + 1)))
+            })
+            .collect()
+    }
+
+    /// Reads a rules file from TOML text (not compiled).
+    pub fn parse(text: &str) -> Result<Self, SequenceError> {
+        toml::from_str(text).map_err(|e| SequenceError(e.to_string()))
+    }
+
+    /// Writes the rules as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Reads auto-reply rules from TOML text.
+pub fn parse_rules(text: &str) -> Result<Vec<ReplyRule>, SequenceError> {
+    RulesFile::parse(text)?.compile()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_naming_a_group_the_pattern_lacks_is_refused_with_the_reason() {
+        let err = parse_rules(
+            "[[rule]]\nmatch = \"exact-hex\"\npattern = \"01 03 ??\"\nreply = \"01 $2\"\nhex = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            "rule 1: the reply uses $2 but the pattern captures 1 group(s)"
+        );
+        let err = parse_rules(
+            "[[rule]]\nmatch = \"regex\"\npattern = \"id=(?<id>\\\\d+)\"\nreply = \"${di}\"\n",
+        )
+        .unwrap_err();
+        assert!(err.0.contains("${di}"), "{err}");
+        let file = RulesFile {
+            encoding: Some("gbk".into()),
+            rules: vec![RuleSpec {
+                pattern: "id=(\\d+)".into(),
+                match_kind: Some(MatchKind::Regex),
+                reply: "ok $1".into(),
+                delay_ms: Some(5),
+                ..Default::default()
+            }],
+        };
+        assert_eq!(RulesFile::parse(&file.to_toml()).unwrap(), file);
+        assert_eq!(file.compile().unwrap()[0].name, "rule 1");
+    }
+}

@@ -72,6 +72,10 @@ pub struct RunArgs {
     /// `text` (one line per step) or `jsonl`.
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
+    /// Play the device: run each client sequence with the roles swapped (listen where the
+    /// device was, expect what the client sent, answer what the device answered).
+    #[arg(long)]
+    pub simulate: bool,
 }
 
 /// `sockscope send-file`.

@@ -2,7 +2,7 @@
 
 use super::drive::start_engine;
 use super::{CliError, OutputFormat, RunArgs};
-use crate::sequence::{self, Outcome, Sequence};
+use crate::sequence::{self, Outcome, Progress, Sequence};
 use std::process::ExitCode;
 
 pub(super) fn run_sequence(args: RunArgs) -> Result<ExitCode, CliError> {
@@ -13,7 +13,13 @@ pub(super) fn run_sequence(args: RunArgs) -> Result<ExitCode, CliError> {
             path: file.clone(),
             source,
         })?;
-        let seq = Sequence::parse(&text).map_err(|e| CliError::bad_file(file, &e.to_string()))?;
+        let mut seq =
+            Sequence::parse(&text).map_err(|e| CliError::bad_file(file, &e.to_string()))?;
+        if args.simulate {
+            seq = seq
+                .as_simulator()
+                .map_err(|e| CliError::bad_file(file, &e.to_string()))?;
+        }
         sequences.push((file, seq));
     }
     if let Some(path) = &args.report {
@@ -40,7 +46,18 @@ pub(super) fn run_sequence(args: RunArgs) -> Result<ExitCode, CliError> {
         if sequences.len() > 1 && !jsonl {
             println!("== {} ({})", seq.name, file.display());
         }
-        let report = sequence::run(seq, &engine, |r| {
+        let report = sequence::run(seq, &engine, |progress| {
+            let r = match progress {
+                Progress::Step(r) => r,
+                Progress::Listening(local) => {
+                    eprintln!("sockscope: {}: listening on {local}", seq.name);
+                    return;
+                }
+                Progress::Client(peer) => {
+                    eprintln!("sockscope: {}: client {peer} connected", seq.name);
+                    return;
+                }
+            };
             if jsonl {
                 println!(
                     "{}",

@@ -6,13 +6,14 @@
 mod record;
 mod report;
 mod rules;
+mod simulate;
 
 pub use record::Recorder;
 pub use report::{save_report, write_csv, write_html, write_junit};
 pub use rules::{parse_rules, RuleSpec, RulesFile};
 
 use crate::engine::{
-    parse_bind, parse_host_port, Command, Direction, EngineHandle, Event, SendTarget,
+    parse_bind, parse_host_port, Command, ConnId, Direction, EngineHandle, Event, SendTarget,
     SessionConfig, SessionId, SocketOptions,
 };
 use crate::payload::framing::FrameSpec;
@@ -46,11 +47,14 @@ fn one() -> u32 {
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
-    /// `tcp-client` or `udp`.
+    /// `tcp-client`, `tcp-server` or `udp`.
     pub kind: ConnectionKind,
-    /// `HOST:PORT` to connect or send to.
+    /// `HOST:PORT` to connect or send to. UDP without it listens: sends answer the sender of
+    /// the last datagram received. Not used by `tcp-server`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub remote: String,
-    /// UDP: local `ADDR:PORT` (default: an ephemeral port).
+    /// Local `ADDR:PORT`: where a `tcp-server` listens (required), or a UDP socket binds
+    /// (default: an ephemeral port).
     #[serde(default)]
     pub bind: Option<String>,
     /// Text encoding of sent and expected text (default UTF-8).
@@ -70,6 +74,8 @@ pub struct Connection {
 #[serde(rename_all = "kebab-case")]
 pub enum ConnectionKind {
     TcpClient,
+    /// Listen, wait for a client, and run the steps with it: a device simulator.
+    TcpServer,
     Udp,
 }
 
@@ -213,9 +219,31 @@ impl Sequence {
     /// Checks every step, so a bad file fails before anything is sent.
     fn prepare(&self) -> Result<Vec<Prepared>, SequenceError> {
         let encoding = self.encoding()?;
-        parse_host_port(&self.connection.remote)
-            .map_err(|e| SequenceError(format!("connection.remote: {e}")))?;
-        if let Some(bind) = &self.connection.bind {
+        let c = &self.connection;
+        match c.kind {
+            ConnectionKind::TcpClient => {
+                parse_host_port(&c.remote)
+                    .map_err(|e| SequenceError(format!("connection.remote: {e}")))?;
+            }
+            ConnectionKind::TcpServer if c.bind.is_none() => {
+                return Err(SequenceError(
+                    "connection.bind: a tcp-server needs the address to listen on, such as \
+                     \"0.0.0.0:502\""
+                        .into(),
+                ))
+            }
+            ConnectionKind::Udp if c.remote.is_empty() && c.bind.is_none() => {
+                return Err(SequenceError(
+                    "connection: udp needs remote (where to send) or bind (where to listen)".into(),
+                ))
+            }
+            ConnectionKind::TcpServer | ConnectionKind::Udp if !c.remote.is_empty() => {
+                parse_host_port(&c.remote)
+                    .map_err(|e| SequenceError(format!("connection.remote: {e}")))?;
+            }
+            ConnectionKind::TcpServer | ConnectionKind::Udp => {}
+        }
+        if let Some(bind) = &c.bind {
             parse_bind(bind).map_err(|e| SequenceError(format!("connection.bind: {e}")))?;
         }
         let default_timeout = Duration::from_millis(self.connection.timeout_ms.unwrap_or(2000));
@@ -334,51 +362,86 @@ fn describe(bytes: &[u8], encoding: TextEncoding) -> String {
     )
 }
 
-/// Runs a sequence over a new session of `engine`; `on_step` sees each result as it comes.
+/// What a run tells its caller as it goes.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// A `tcp-server` or listening `udp` sequence is ready at this address.
+    Listening(std::net::SocketAddr),
+    /// A `tcp-server` sequence's client connected.
+    Client(std::net::SocketAddr),
+    /// A step's result.
+    Step(&'a StepResult),
+}
+
+/// How long a `tcp-server` sequence waits for its client when the file does not say.
+const DEFAULT_CLIENT_WAIT: Duration = Duration::from_secs(60);
+
+impl Sequence {
+    /// The engine session that runs this sequence.
+    fn session_config(&self) -> Result<SessionConfig, SequenceError> {
+        let c = &self.connection;
+        let bind = |default_v6: bool| -> Result<std::net::SocketAddr, SequenceError> {
+            match &c.bind {
+                Some(b) => parse_bind(b).map_err(|e| SequenceError(e.to_string())),
+                None if default_v6 => Ok(std::net::SocketAddr::from((
+                    std::net::Ipv6Addr::UNSPECIFIED,
+                    0,
+                ))),
+                None => Ok(std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
+            }
+        };
+        Ok(match c.kind {
+            ConnectionKind::TcpClient => SessionConfig::TcpClient {
+                remote: c.remote.clone(),
+                connect_timeout: Duration::from_secs(5),
+                options: SocketOptions::default(),
+            },
+            ConnectionKind::TcpServer => SessionConfig::TcpServer {
+                bind: bind(false)?,
+                echo: false,
+                options: SocketOptions::default(),
+            },
+            ConnectionKind::Udp => SessionConfig::Udp {
+                bind: bind(c.remote.trim_start().starts_with('['))?,
+                default_dest: (!c.remote.is_empty()).then(|| c.remote.clone()),
+                broadcast: false,
+                echo: false,
+                options: SocketOptions::default(),
+            },
+        })
+    }
+
+    /// The framer expectations see, if any.
+    fn framing(&self) -> Result<Option<FrameSpec>, SequenceError> {
+        match (&self.connection.frame, self.connection.kind) {
+            (Some(_), ConnectionKind::Udp) => Err(SequenceError(
+                "frame: only a TCP connection is framed (a datagram is one message)".into(),
+            )),
+            (Some(spec), _) => {
+                let spec: FrameSpec =
+                    spec.parse()
+                        .map_err(|e: crate::payload::framing::FrameSpecError| {
+                            SequenceError(e.to_string())
+                        })?;
+                Ok((spec != FrameSpec::None).then_some(spec))
+            }
+            (None, _) => Ok(None),
+        }
+    }
+}
+
+/// Runs a sequence over a new session of `engine`; `on` sees the listening address, the
+/// client, and each result as it comes.
 pub fn run(
     sequence: &Sequence,
     engine: &EngineHandle,
-    mut on_step: impl FnMut(&StepResult),
+    mut on: impl FnMut(Progress<'_>),
 ) -> Result<Report, SequenceError> {
     let steps = sequence.prepare()?;
     let encoding = sequence.encoding()?;
     let session = engine.new_session_id();
-    let config = match sequence.connection.kind {
-        ConnectionKind::TcpClient => SessionConfig::TcpClient {
-            remote: sequence.connection.remote.clone(),
-            connect_timeout: Duration::from_secs(5),
-            options: SocketOptions::default(),
-        },
-        ConnectionKind::Udp => SessionConfig::Udp {
-            bind: match &sequence.connection.bind {
-                Some(b) => parse_bind(b).map_err(|e| SequenceError(e.to_string()))?,
-                None if sequence.connection.remote.trim_start().starts_with('[') => {
-                    "[::]:0".parse().map_err(|_| SequenceError("bind".into()))?
-                }
-                None => std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-            },
-            default_dest: Some(sequence.connection.remote.clone()),
-            broadcast: false,
-            echo: false,
-            options: SocketOptions::default(),
-        },
-    };
-    let framing = match (&sequence.connection.frame, sequence.connection.kind) {
-        (Some(spec), ConnectionKind::TcpClient) => {
-            let spec: FrameSpec =
-                spec.parse()
-                    .map_err(|e: crate::payload::framing::FrameSpecError| {
-                        SequenceError(e.to_string())
-                    })?;
-            (spec != FrameSpec::None).then_some(spec)
-        }
-        (Some(_), ConnectionKind::Udp) => {
-            return Err(SequenceError(
-                "frame: only a tcp-client connection is framed (a datagram is one message)".into(),
-            ))
-        }
-        (None, _) => None,
-    };
+    let config = sequence.session_config()?;
+    let framing = sequence.framing()?;
     if let Some(spec) = &framing {
         engine.send(Command::SetFraming {
             session,
@@ -394,6 +457,7 @@ pub fn run(
         results: Vec::new(),
         aborted: None,
     };
+    let kind = sequence.connection.kind;
     let mut runner = Runner {
         engine,
         session,
@@ -401,16 +465,55 @@ pub fn run(
         frames: std::collections::VecDeque::new(),
         received: Vec::new(),
         closed: None,
-        open: false,
+        open: None,
+        server: kind == ConnectionKind::TcpServer,
+        client: None,
         sent: HashMap::new(),
     };
     // Numbers the sends, so {{counter}} counts through the whole run.
     let mut sends = 0u64;
-    if let Err(reason) = runner.wait_open() {
-        report.aborted = Some(reason);
-        return Ok(report);
+    match runner.wait_open() {
+        Ok(local) => {
+            let listening = kind == ConnectionKind::TcpServer
+                || (kind == ConnectionKind::Udp && sequence.connection.remote.is_empty());
+            if listening {
+                on(Progress::Listening(local));
+            }
+        }
+        Err(reason) => {
+            report.aborted = Some(reason);
+            engine.send(Command::Close { session });
+            return Ok(report);
+        }
     }
+    let target = match kind {
+        ConnectionKind::Udp if sequence.connection.remote.is_empty() => SendTarget::LastSender,
+        _ => SendTarget::Default,
+    };
+    let client_wait = sequence
+        .connection
+        .timeout_ms
+        .map_or(DEFAULT_CLIENT_WAIT, |ms| {
+            Duration::from_millis(ms).max(DEFAULT_CLIENT_WAIT)
+        });
     'rounds: for round in 1..=sequence.repeat.max(1) {
+        // A simulator runs each round with the client it has, or the next one to connect.
+        let target = if runner.server {
+            match runner.wait_client(client_wait) {
+                Ok((conn, peer, new)) => {
+                    if new {
+                        on(Progress::Client(peer));
+                    }
+                    SendTarget::Conn(conn)
+                }
+                Err(reason) => {
+                    report.aborted = Some(reason);
+                    break 'rounds;
+                }
+            }
+        } else {
+            target.clone()
+        };
         for (i, step) in steps.iter().enumerate() {
             for _ in 0..step.times {
                 let start = Instant::now();
@@ -423,7 +526,7 @@ pub fn run(
                                 let detail = describe(&bytes, encoding);
                                 engine.send(Command::Send {
                                     session,
-                                    target: SendTarget::Default,
+                                    target: target.clone(),
                                     bytes,
                                     repeat: None,
                                     ack: Some(sends),
@@ -472,7 +575,7 @@ pub fn run(
                     millis: start.elapsed().as_millis(),
                     detail,
                 };
-                on_step(&result);
+                on(Progress::Step(&result));
                 report.results.push(result);
                 if let Some(reason) = &runner.closed {
                     report.aborted = Some(reason.clone());
@@ -495,9 +598,14 @@ struct Runner<'a> {
     frames: std::collections::VecDeque<Vec<u8>>,
     /// Received since the last expectation matched or failed.
     received: Vec<u8>,
-    /// Why the session ended, if it did.
+    /// Why the session (or a simulator's client) ended, if it did.
     closed: Option<String>,
-    open: bool,
+    /// Where the session opened.
+    open: Option<std::net::SocketAddr>,
+    /// A `tcp-server`: steps run with one client at a time.
+    server: bool,
+    /// The server's current client, and whether `wait_client` has told of it yet.
+    client: Option<(ConnId, std::net::SocketAddr, bool)>,
     /// Outcomes of sends, by tag, not yet looked at.
     sent: HashMap<u64, Result<(), String>>,
 }
@@ -512,7 +620,18 @@ impl Runner<'_> {
             return;
         }
         match event {
-            Event::Opened { .. } => self.open = true,
+            Event::Opened { local, .. } => self.open = Some(local),
+            Event::ConnOpened { conn, peer, .. } if self.server && self.client.is_none() => {
+                self.client = Some((conn, peer, false));
+            }
+            Event::ConnClosed { conn, peer, .. }
+                if self.client.is_some_and(|(c, _, _)| c == conn) =>
+            {
+                self.closed = Some(format!("the client {peer} disconnected"));
+                self.client = None;
+            }
+            // A simulator hears only its current client; others wait their turn unheard.
+            Event::Data { conn, .. } if self.server && self.client.map(|(c, _, _)| c) != conn => {}
             Event::Data {
                 dir: Direction::Rx,
                 chunks,
@@ -531,7 +650,9 @@ impl Runner<'_> {
                 self.sent.insert(tag, result.map_err(|e| e.to_string()));
             }
             // Before the session opens, an error means it never will.
-            Event::Error { error, .. } if !self.open => self.closed = Some(error.to_string()),
+            Event::Error { error, .. } if self.open.is_none() => {
+                self.closed = Some(error.to_string())
+            }
             Event::Closed { error, .. } => {
                 self.closed =
                     Some(error.map_or_else(|| "closed by the peer".to_string(), |e| e.to_string()));
@@ -540,18 +661,38 @@ impl Runner<'_> {
         }
     }
 
-    fn wait_open(&mut self) -> Result<(), String> {
+    fn wait_open(&mut self) -> Result<std::net::SocketAddr, String> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.open && self.closed.is_none() && Instant::now() < deadline {
+        while self.open.is_none() && self.closed.is_none() && Instant::now() < deadline {
             if let Some(e) = self.engine.recv_timeout(Duration::from_millis(50)) {
                 self.take(e);
             }
         }
         match (&self.closed, self.open) {
             (Some(reason), _) => Err(reason.clone()),
-            (None, true) => Ok(()),
-            (None, false) => Err("the session did not open".into()),
+            (None, Some(local)) => Ok(local),
+            (None, None) => Err("the session did not open".into()),
         }
+    }
+
+    /// A server's client for the next round: the one it has, or the next to connect within
+    /// `limit`; `true` when it was not told of before.
+    fn wait_client(
+        &mut self,
+        limit: Duration,
+    ) -> Result<(ConnId, std::net::SocketAddr, bool), String> {
+        let deadline = Instant::now() + limit;
+        while self.client.is_none() && Instant::now() < deadline {
+            if let Some(e) = self.engine.recv_timeout(Duration::from_millis(50)) {
+                self.take(e);
+            }
+        }
+        let Some((conn, peer, told)) = self.client.as_mut() else {
+            return Err(format!("no client connected within {} s", limit.as_secs()));
+        };
+        let new = !*told;
+        *told = true;
+        Ok((*conn, *peer, new))
     }
 
     /// Waits for the outcome of send `tag`: written, failed, or the session ended first.

@@ -34,6 +34,8 @@ fn kind_of(step: &Step) -> StepKind {
 /// News from a running sequence.
 enum RunNews {
     Step(StepResult),
+    Listening(std::net::SocketAddr),
+    Client(std::net::SocketAddr),
     Done(Result<Report, String>),
 }
 
@@ -52,6 +54,8 @@ pub struct SequencePanel {
     /// The last finished run.
     pub report: Option<Report>,
     note: Option<(String, bool)>,
+    /// A simulator's state while it runs: where it listens, who connected.
+    waiting: Option<String>,
 }
 
 impl Default for SequencePanel {
@@ -78,6 +82,7 @@ impl Default for SequencePanel {
             results: Vec::new(),
             report: None,
             note: None,
+            waiting: None,
         }
     }
 }
@@ -101,7 +106,7 @@ impl SequencePanel {
     /// Draws the window.
     pub fn show(&mut self, ctx: &egui::Context, lang: Lang) {
         let t = lang.t();
-        self.take_news();
+        self.take_news(lang);
         let mut open = self.open;
         egui::Window::new(t.sequences)
             .open(&mut open)
@@ -123,11 +128,17 @@ impl SequencePanel {
         }
     }
 
-    fn take_news(&mut self) {
+    fn take_news(&mut self, lang: Lang) {
         let Some(rx) = &self.running else { return };
         while let Ok(news) = rx.try_recv() {
             match news {
                 RunNews::Step(r) => self.results.push(r),
+                RunNews::Listening(a) => {
+                    self.waiting = Some(format!("{} {a}", lang.t().listening_on))
+                }
+                RunNews::Client(a) => {
+                    self.waiting = Some(format!("{} {a}", lang.t().client_connected))
+                }
                 RunNews::Done(Ok(report)) => {
                     self.report = Some(report);
                     self.running = None;
@@ -340,8 +351,12 @@ impl SequencePanel {
                     .map_err(|e| e.to_string())
                     .and_then(|engine| {
                         let step_tx = tx.clone();
-                        sequence::run(&seq, &engine, |r| {
-                            let _ = step_tx.send(RunNews::Step(r.clone()));
+                        sequence::run(&seq, &engine, |progress| {
+                            let _ = step_tx.send(match progress {
+                                sequence::Progress::Step(r) => RunNews::Step(r.clone()),
+                                sequence::Progress::Listening(a) => RunNews::Listening(a),
+                                sequence::Progress::Client(a) => RunNews::Client(a),
+                            });
                         })
                         .map_err(|e| e.to_string())
                     });

@@ -1,7 +1,7 @@
 //! Test sequences run by `sockscope run` against device simulators on loopback: a pass, a
 //! wrong answer, a timeout, a refused connection, a bad file, and the reports.
 
-use crate::common::device;
+use crate::common::{device, start};
 use assert_cmd::Command as Cmd;
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
@@ -405,4 +405,97 @@ fn a_recorded_session_replays_and_catches_a_changed_answer() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL  #2"), "{out}");
     let _ = std::fs::remove_file(&path);
+}
+
+/// Record a client talking to a device; with the device gone, `run --simulate` on the recording
+/// stands in for it where it was, and the original recording replays against the simulator
+/// byte-exactly (both PASS); a client asking something else gets no answer (the simulator FAILs).
+#[test]
+fn a_recording_played_as_a_simulator_answers_the_client_byte_exactly() {
+    let port = device(1, |r| {
+        let mut a = b"ACK ".to_vec();
+        a.extend(r.iter().rev());
+        a
+    });
+    let path = std::env::temp_dir().join(format!("sockscope-sim-{}.toml", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{port}"),
+            "--send",
+            "01 03 00 0A",
+            "--hex",
+            "--record",
+            path.to_str().unwrap(),
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The device served its one client and is gone; the simulator takes its port.
+    wait_port_free(port);
+    let simulator = start(&["run", path.to_str().unwrap(), "--simulate"]);
+    let line = simulator.stderr_line("listening on");
+    assert!(line.ends_with(&format!("127.0.0.1:{port}")), "{line}");
+    let (code, out) = run(&path, &[]);
+    assert_eq!(
+        code, 0,
+        "the recording replays against the simulator: {out}"
+    );
+    assert!(out.contains("41 43 4B 20 0A 00 03 01"), "{out}");
+    let (code, rest) = simulator.finish();
+    assert_eq!(code, 0, "{rest:?}");
+    assert!(rest.iter().any(|l| l == "2 passed, 0 failed"), "{rest:?}");
+    // A client asking something else gets no answer, and the simulator says so.
+    let simulator = start(&["run", path.to_str().unwrap(), "--simulate"]);
+    simulator.stderr_line("listening on");
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    std::io::Write::write_all(&mut c, &[0x01, 0x04, 0x00, 0x0A]).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(
+        !matches!(std::io::Read::read(&mut c, &mut buf), Ok(n) if n > 0),
+        "no answer to another request"
+    );
+    drop(c);
+    let (code, rest) = simulator.finish();
+    assert_eq!(code, 1, "{rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("FAIL  #1")), "{rest:?}");
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Waits until nothing listens on `port` any more (a test device that served its clients).
+fn wait_port_free(port: u16) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "port {port} still in use"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A UDP sequence with `bind` and no `remote` listens: it expects a datagram from anyone and
+/// answers its sender.
+#[test]
+fn a_listening_udp_sequence_answers_whoever_asked() {
+    let path = write_sequence(
+        "udp-sim.toml",
+        "name = \"udp device\"\n[connection]\nkind = \"udp\"\nbind = \"127.0.0.1:0\"\n\
+         timeout_ms = 5000\n[[step]]\nexpect = \"ping\"\n[[step]]\nsend = \"pong\"\n",
+    );
+    let simulator = start(&["run", path.to_str().unwrap()]);
+    let line = simulator.stderr_line("listening on");
+    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(WAIT)).unwrap();
+    client.send_to(b"ping", addr).unwrap();
+    let mut buf = [0u8; 16];
+    let (n, from) = client.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"pong"[..], addr));
+    let (code, rest) = simulator.finish();
+    assert_eq!(code, 0, "{rest:?}");
 }

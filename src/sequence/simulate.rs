@@ -1,0 +1,177 @@
+//! "Save as device simulator": a sequence recorded (or written) as a client, with the roles
+//! swapped — what the client sent becomes what the simulator expects, what the device answered
+//! becomes what it sends — so colleagues without the device can test against a stand-in.
+
+use super::{Connection, ConnectionKind, Sequence, SequenceError, Step};
+use crate::payload::hex::encode_hex;
+use crate::payload::matcher::MatchKind;
+
+/// How long the simulator waits for each request: a person may be typing them.
+const REQUEST_WAIT_MS: u64 = 60_000;
+
+impl Sequence {
+    /// The device's side of this client sequence. Pauses are dropped (the simulator waits
+    /// for requests instead); a step whose bytes cannot be known in advance (macros, a regex
+    /// expectation) is refused with its number, as the simulator could not answer exactly.
+    pub fn as_simulator(&self) -> Result<Sequence, SequenceError> {
+        let c = &self.connection;
+        let kind = match c.kind {
+            ConnectionKind::TcpClient => ConnectionKind::TcpServer,
+            ConnectionKind::Udp if !c.remote.is_empty() => ConnectionKind::Udp,
+            _ => {
+                return Err(SequenceError(
+                    "only a client sequence (tcp-client, or udp with a remote) can become a \
+                     simulator"
+                        .into(),
+                ))
+            }
+        };
+        let encoding = self.encoding()?;
+        let mut steps = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let err = |what: &str| SequenceError(format!("step {}: {what}", i + 1));
+            let swapped = match (&step.send, &step.expect, step.wait_ms) {
+                (Some(_), None, None) if step.macros => {
+                    return Err(err("its bytes change per send (macros): write the request the simulator should expect by hand"));
+                }
+                (Some(data), None, None) => {
+                    let spec = super::SendSpec {
+                        hex: step.hex,
+                        escapes: step.escapes,
+                        macros: false,
+                        line_ending: step.line_ending.as_deref(),
+                        checksum: step.checksum.as_deref(),
+                    };
+                    let bytes = spec
+                        .template(data, encoding)
+                        .and_then(|t| t.expand(1).map_err(|e| e.to_string()))
+                        .map_err(|e| err(&e))?;
+                    Step {
+                        name: step.name.clone(),
+                        expect: Some(encode_hex(&bytes)),
+                        match_kind: Some(MatchKind::ExactHex),
+                        times: step.times,
+                        ..Step::default()
+                    }
+                }
+                (None, Some(pattern), None) => {
+                    let kind = step.match_kind.unwrap_or_default();
+                    let (send, hex) = match kind {
+                        MatchKind::ExactHex | MatchKind::HexPrefix if pattern.contains("??") => {
+                            return Err(err("it expects any byte (??): write the answer by hand"));
+                        }
+                        MatchKind::ExactHex | MatchKind::HexPrefix => (pattern.clone(), true),
+                        MatchKind::Contains => (pattern.clone(), false),
+                        MatchKind::Regex => {
+                            return Err(err(
+                                "it expects a regular expression: write the answer by hand",
+                            ));
+                        }
+                    };
+                    Step {
+                        name: step.name.clone(),
+                        send: Some(send),
+                        hex,
+                        times: step.times,
+                        ..Step::default()
+                    }
+                }
+                (None, None, Some(_)) => continue,
+                _ => return Err(err("give exactly one of send, expect, wait_ms")),
+            };
+            steps.push(swapped);
+        }
+        Ok(Sequence {
+            name: format!("{} (device simulator)", self.name)
+                .trim()
+                .to_string(),
+            connection: Connection {
+                kind,
+                remote: String::new(),
+                bind: Some(simulator_bind(&c.remote)),
+                encoding: c.encoding.clone(),
+                timeout_ms: Some(REQUEST_WAIT_MS),
+                frame: c.frame.clone(),
+            },
+            repeat: self.repeat,
+            steps,
+        })
+    }
+}
+
+/// Where the simulator listens: the device's port, on the same loopback address when the
+/// device was on this machine, else on every interface (as a device on the network would be).
+fn simulator_bind(remote: &str) -> String {
+    let addr: Option<std::net::SocketAddr> = remote.trim().parse().ok();
+    match addr {
+        Some(a) if a.ip().is_loopback() => a.to_string(),
+        Some(a) if a.is_ipv6() => format!("[::]:{}", a.port()),
+        Some(a) => format!("0.0.0.0:{}", a.port()),
+        // A host name: keep its port.
+        None => {
+            let port = remote.rsplit(':').next().unwrap_or("0");
+            format!("0.0.0.0:{port}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_roles_swap_step_by_step_and_the_pauses_go() {
+        let client = Sequence::parse(
+            r#"
+name = "meter"
+[connection]
+kind = "tcp-client"
+remote = "192.0.2.7:502"
+encoding = "gbk"
+[[step]]
+send = "读\r\n"
+escapes = true
+[[step]]
+expect = "01 03 02 00 2A"
+match = "exact-hex"
+[[step]]
+wait_ms = 300
+[[step]]
+send = "01 03"
+hex = true
+checksum = "sum8"
+[[step]]
+expect = "OK"
+"#,
+        )
+        .unwrap();
+        let sim = client.as_simulator().unwrap();
+        assert_eq!(sim.connection.kind, ConnectionKind::TcpServer);
+        assert_eq!(sim.connection.bind.as_deref(), Some("0.0.0.0:502"));
+        assert_eq!(sim.name, "meter (device simulator)");
+        let shape: Vec<(Option<&str>, bool, Option<&str>)> = sim
+            .steps
+            .iter()
+            .map(|s| (s.send.as_deref(), s.hex, s.expect.as_deref()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (None, false, Some("B6 C1 0D 0A")),
+                (Some("01 03 02 00 2A"), true, None),
+                (None, false, Some("01 03 04")),
+                (Some("OK"), false, None),
+            ]
+        );
+        // The simulator file reads back and checks.
+        assert!(Sequence::parse(&sim.to_toml()).unwrap().prepare().is_ok());
+        let regex = Sequence::parse(
+            "[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:9\"\n[[step]]\nexpect = \"a+\"\nmatch = \"regex\"\n",
+        )
+        .unwrap();
+        assert!(regex.as_simulator().unwrap_err().0.starts_with("step 1: "));
+        assert_eq!(simulator_bind("127.0.0.1:9"), "127.0.0.1:9");
+        assert_eq!(simulator_bind("[::1]:9"), "[::1]:9");
+        assert_eq!(simulator_bind("device.lab:7"), "0.0.0.0:7");
+    }
+}

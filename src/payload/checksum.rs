@@ -61,6 +61,12 @@ impl Checksum {
         "xor8",
     ];
 
+    /// The short name used in files and on the command line.
+    pub fn name(self) -> &'static str {
+        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        Self::NAMES[i]
+    }
+
     /// Finds a checksum by its short name (case-insensitive).
     pub fn from_name(name: &str) -> Option<Self> {
         let name = name.trim().to_ascii_lowercase();

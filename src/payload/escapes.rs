@@ -33,6 +33,12 @@ impl LineEnding {
     /// The short names used in files and on the command line, in `ALL` order.
     pub const NAMES: [&'static str; 4] = ["none", "cr", "lf", "crlf"];
 
+    /// The short name used in files and on the command line.
+    pub fn name(self) -> &'static str {
+        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        Self::NAMES[i]
+    }
+
     /// Finds a line ending by its short name (case-insensitive).
     pub fn from_name(name: &str) -> Option<Self> {
         let name = name.trim().to_ascii_lowercase();

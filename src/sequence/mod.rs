@@ -195,6 +195,8 @@ enum Action {
 /// A checked, compiled step.
 struct Prepared {
     label: String,
+    /// An expectation's pattern and match kind, for the report.
+    expected: Option<String>,
     action: Action,
     times: u32,
 }
@@ -285,8 +287,16 @@ impl Sequence {
                         _ => String::new(),
                     }
                 });
+                let expected = step.expect.as_ref().map(|p| {
+                    let kind = serde_json::to_value(step.match_kind.unwrap_or_default())
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    format!("{p} ({kind})")
+                });
                 Ok(Prepared {
                     label,
+                    expected,
                     action,
                     times: step.times.max(1),
                 })
@@ -320,6 +330,12 @@ pub struct StepResult {
     pub millis: u128,
     /// What was sent or received (text and hex), or why it failed.
     pub detail: String,
+    /// An expectation: its pattern and how it compares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// An expectation: what had arrived (text and hex) when it matched or gave up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
 }
 
 /// The whole run.
@@ -517,6 +533,7 @@ pub fn run(
         for (i, step) in steps.iter().enumerate() {
             for _ in 0..step.times {
                 let start = Instant::now();
+                let mut received = None;
                 let (outcome, detail) = match &step.action {
                     Action::Send(template) => {
                         sends += 1;
@@ -551,8 +568,11 @@ pub fn run(
                         let seen = describe(&runner.received, encoding);
                         if let Some(frame) = hit {
                             runner.received.clear();
-                            (Outcome::Pass, describe(&frame, encoding))
+                            let got = describe(&frame, encoding);
+                            received = Some(got.clone());
+                            (Outcome::Pass, got)
                         } else {
+                            received = Some(seen.clone());
                             let why = match &runner.closed {
                                 Some(reason) => {
                                     format!("connection closed ({reason}); received: {seen}")
@@ -574,6 +594,8 @@ pub fn run(
                     outcome,
                     millis: start.elapsed().as_millis(),
                     detail,
+                    expected: step.expected.clone(),
+                    received,
                 };
                 on(Progress::Step(&result));
                 report.results.push(result);

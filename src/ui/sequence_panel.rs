@@ -4,10 +4,14 @@
 
 use super::i18n::{Lang, Texts};
 use super::path_field::{DialogKind, PathField};
-use super::widgets::{checked_field, encoding_combo, ERROR_COLOR, OK_COLOR};
+use super::widgets::{
+    checked_field, checksum_combo, encoding_combo, line_ending_combo, ERROR_COLOR, OK_COLOR,
+};
 use crate::engine::Engine;
+use crate::payload::framing::FrameSpec;
 use crate::payload::matcher::MatchKind;
 use crate::payload::TextEncoding;
+use crate::payload::{Checksum, LineEnding};
 use crate::sequence::{
     self, Connection, ConnectionKind, Outcome, Report, Sequence, Step, StepResult,
 };
@@ -155,22 +159,69 @@ impl SequencePanel {
 
     fn connection_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
         let t = lang.t();
-        let c = &mut self.sequence.connection;
+        let seq = &mut self.sequence;
         ui.horizontal(|ui| {
+            let label = ui.label(t.sequence_name);
+            ui.add(egui::TextEdit::singleline(&mut seq.name).desired_width(200.0))
+                .labelled_by(label.id);
+            let label = ui.label(t.sequence_repeat);
+            ui.add(egui::DragValue::new(&mut seq.repeat).range(1..=1_000_000))
+                .labelled_by(label.id);
+        });
+        let c = &mut seq.connection;
+        ui.horizontal_wrapped(|ui| {
             ui.radio_value(&mut c.kind, ConnectionKind::TcpClient, t.tcp_client);
+            ui.radio_value(&mut c.kind, ConnectionKind::TcpServer, t.simulator_kind);
             ui.radio_value(&mut c.kind, ConnectionKind::Udp, t.udp);
             encoding_combo(ui, "sequence_encoding", t.encoding, &mut self.encoding);
         });
         c.encoding = Some(self.encoding.label().to_string());
-        let error = crate::engine::parse_host_port(&c.remote)
-            .err()
-            .map(|e| super::i18n::address_error(lang, e));
-        checked_field(ui, t.to_host, &mut c.remote, 220.0, error);
+        let needs_remote = c.kind == ConnectionKind::TcpClient;
+        if c.kind != ConnectionKind::TcpServer {
+            let error = (needs_remote || !c.remote.is_empty())
+                .then(|| crate::engine::parse_host_port(&c.remote).err())
+                .flatten()
+                .map(|e| super::i18n::address_error(lang, e));
+            let field = checked_field(ui, t.to_host, &mut c.remote, 220.0, error);
+            if c.kind == ConnectionKind::Udp {
+                field.on_hover_text(t.udp_listen_hint);
+            }
+        }
+        if c.kind != ConnectionKind::TcpClient {
+            let mut bind = c.bind.clone().unwrap_or_default();
+            let required = c.kind == ConnectionKind::TcpServer || c.remote.is_empty();
+            let error = (required || !bind.is_empty())
+                .then(|| crate::engine::parse_bind(&bind).err())
+                .flatten()
+                .map(|e| super::i18n::address_error(lang, e));
+            checked_field(ui, t.bind_addr, &mut bind, 220.0, error);
+            c.bind = (!bind.trim().is_empty()).then_some(bind);
+        }
+        ui.horizontal(|ui| {
+            let label = ui.label(t.default_timeout);
+            let mut ms = c.timeout_ms.unwrap_or(2000);
+            if ui
+                .add(egui::DragValue::new(&mut ms).range(1..=3_600_000))
+                .labelled_by(label.id)
+                .changed()
+            {
+                c.timeout_ms = Some(ms);
+            }
+            if c.kind != ConnectionKind::Udp {
+                let mut frame = c.frame.clone().unwrap_or_default();
+                let error = (!frame.trim().is_empty() && frame.parse::<FrameSpec>().is_err())
+                    .then_some(t.err_framing);
+                checked_field(ui, t.framing, &mut frame, 140.0, error)
+                    .on_hover_text(t.framing_hint);
+                c.frame = (!frame.trim().is_empty()).then_some(frame);
+            }
+        });
     }
 
     fn steps_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
         ui.strong(t.steps);
-        let mut remove = None;
+        let mut edit = None;
+        let count = self.sequence.steps.len();
         for (i, step) in self.sequence.steps.iter_mut().enumerate() {
             ui.push_id(i, |ui| {
                 ui.horizontal(|ui| {
@@ -197,7 +248,7 @@ impl SequencePanel {
                     match kind {
                         StepKind::Send => {
                             let text = step.send.get_or_insert_with(String::new);
-                            ui.add(egui::TextEdit::singleline(text).desired_width(260.0))
+                            ui.add(egui::TextEdit::singleline(text).desired_width(240.0))
                                 .accessible_name(format!("{} {} {}", t.step, i + 1, t.step_send));
                             ui.checkbox(&mut step.hex, t.hex);
                         }
@@ -206,21 +257,11 @@ impl SequencePanel {
                             ui.add(egui::TextEdit::singleline(text).desired_width(200.0))
                                 .accessible_name(format!("{} {} {}", t.step, i + 1, t.step_expect));
                             let kind = step.match_kind.get_or_insert(MatchKind::Contains);
-                            egui::ComboBox::from_id_salt("match")
-                                .selected_text(match_label(*kind))
-                                .width(90.0)
-                                .show_ui(ui, |ui| {
-                                    for k in [
-                                        MatchKind::Contains,
-                                        MatchKind::Regex,
-                                        MatchKind::HexPrefix,
-                                        MatchKind::ExactHex,
-                                    ] {
-                                        ui.selectable_value(kind, k, match_label(k));
-                                    }
-                                })
-                                .response
-                                .accessible_name(format!("{} {} match", t.step, i + 1));
+                            match_combo(ui, "match", kind).accessible_name(format!(
+                                "{} {} match",
+                                t.step,
+                                i + 1
+                            ));
                         }
                         StepKind::Wait => {
                             let ms = step.wait_ms.get_or_insert(100);
@@ -228,14 +269,40 @@ impl SequencePanel {
                                 .accessible_name(format!("{} {} {}", t.step, i + 1, t.step_wait));
                         }
                     }
-                    if ui.small_button("×").on_hover_text(t.remove).clicked() {
-                        remove = Some(i);
+                    let button = |ui: &mut egui::Ui, on: bool, text: &str, hint: &str| {
+                        ui.add_enabled(on, egui::Button::new(text).small())
+                            .on_hover_text(hint)
+                            .accessible_name(format!("{hint} {}", i + 1))
+                            .clicked()
+                    };
+                    if button(ui, i > 0, "↑", t.move_up) {
+                        edit = Some(Edit::Swap(i - 1, i));
+                    }
+                    if button(ui, i + 1 < count, "↓", t.move_down) {
+                        edit = Some(Edit::Swap(i, i + 1));
+                    }
+                    if button(ui, true, t.duplicate, t.duplicate) {
+                        edit = Some(Edit::Duplicate(i));
+                    }
+                    if button(ui, true, "×", t.remove) {
+                        edit = Some(Edit::Remove(i));
                     }
                 });
+                if kind_of(step) != StepKind::Wait {
+                    ui.indent("options", |ui| step_options_ui(ui, t, i, step));
+                }
             });
         }
-        if let Some(i) = remove {
-            self.sequence.steps.remove(i);
+        match edit {
+            Some(Edit::Swap(a, b)) => self.sequence.steps.swap(a, b),
+            Some(Edit::Duplicate(i)) => {
+                let copy = self.sequence.steps[i].clone();
+                self.sequence.steps.insert(i + 1, copy);
+            }
+            Some(Edit::Remove(i)) => {
+                self.sequence.steps.remove(i);
+            }
+            None => {}
         }
         ui.horizontal(|ui| {
             for (kind, label) in [
@@ -260,6 +327,31 @@ impl SequencePanel {
                     Ok(()) => (format!("{} {}", t.exported, path.display()), false),
                     Err(e) => (format!("{}: {e}", path.display()), true),
                 });
+            }
+            if ui
+                .button(t.save_simulator)
+                .on_hover_text(t.save_simulator_hint)
+                .clicked()
+            {
+                let target = simulator_path(&path);
+                self.note = Some(
+                    match self
+                        .sequence
+                        .as_simulator()
+                        .map_err(|e| e.to_string())
+                        .and_then(|sim| {
+                            write_new(&target, &sim.to_toml()).map_err(|e| {
+                                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                                    t.file_exists.to_string()
+                                } else {
+                                    e.to_string()
+                                }
+                            })
+                        }) {
+                        Ok(()) => (format!("{} {}", t.exported, target.display()), false),
+                        Err(e) => (format!("{}: {e}", target.display()), true),
+                    },
+                );
             }
             if ui.button(t.load_sequence).clicked() {
                 match std::fs::read_to_string(&path)
@@ -296,7 +388,10 @@ impl SequencePanel {
         {
             self.start();
         }
-        for r in &self.results {
+        if let (Some(news), true) = (&self.waiting, running) {
+            ui.label(news);
+        }
+        for (n, r) in self.results.iter().enumerate() {
             let (color, word) = if r.outcome == Outcome::Pass {
                 (OK_COLOR, "PASS")
             } else {
@@ -309,6 +404,22 @@ impl SequencePanel {
                     r.step, r.label, r.millis, r.detail
                 ),
             );
+            // A failed expectation: what was wanted next to what came.
+            if let (Outcome::Fail, Some(expected), Some(received)) =
+                (&r.outcome, &r.expected, &r.received)
+            {
+                egui::Grid::new(("diff", n))
+                    .num_columns(2)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        ui.strong(t.expected);
+                        ui.strong(t.received);
+                        ui.end_row();
+                        ui.add(egui::Label::new(egui::RichText::new(expected).monospace()).wrap());
+                        ui.add(egui::Label::new(egui::RichText::new(received).monospace()).wrap());
+                        ui.end_row();
+                    });
+            }
         }
         if let Some(report) = &self.report {
             let (pass, fail) = report.counts();
@@ -343,6 +454,7 @@ impl SequencePanel {
         self.results.clear();
         self.report = None;
         self.note = None;
+        self.waiting = None;
         self.running = Some(rx);
         let _ = std::thread::Builder::new()
             .name("sockscope-sequence".into())
@@ -363,6 +475,99 @@ impl SequencePanel {
                 let _ = tx.send(RunNews::Done(done));
             });
     }
+}
+
+/// `dir/name-simulator.toml` for `dir/name.toml`.
+fn simulator_path(path: &std::path::Path) -> std::path::PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "sequence".into(), |s| s.to_string_lossy());
+    path.with_file_name(format!("{stem}-simulator.toml"))
+}
+
+/// Writes a new file; an existing one is never replaced.
+fn write_new(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+}
+
+/// A change to the list of steps, made after the list is drawn.
+enum Edit {
+    Swap(usize, usize),
+    Duplicate(usize),
+    Remove(usize),
+}
+
+fn match_combo(ui: &mut egui::Ui, id: &str, kind: &mut MatchKind) -> egui::Response {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(match_label(*kind))
+        .width(90.0)
+        .show_ui(ui, |ui| {
+            for k in [
+                MatchKind::Contains,
+                MatchKind::Regex,
+                MatchKind::HexPrefix,
+                MatchKind::ExactHex,
+            ] {
+                ui.selectable_value(kind, k, match_label(k));
+            }
+        })
+        .response
+}
+
+/// A step's less used fields, folded: name, times, and for a send its escapes, macros, line
+/// ending and checksum; for an expectation its own time limit.
+fn step_options_ui(ui: &mut egui::Ui, t: &Texts, i: usize, step: &mut Step) {
+    egui::CollapsingHeader::new(t.step_options)
+        .id_salt("opts")
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let label = ui.label(t.sequence_name);
+                let mut name = step.name.clone().unwrap_or_default();
+                ui.add(egui::TextEdit::singleline(&mut name).desired_width(120.0))
+                    .labelled_by(label.id);
+                step.name = (!name.trim().is_empty()).then_some(name);
+                let label = ui.label(t.step_times);
+                ui.add(egui::DragValue::new(&mut step.times).range(1..=1_000_000))
+                    .labelled_by(label.id);
+            });
+            if step.send.is_some() {
+                ui.horizontal_wrapped(|ui| {
+                    ui.checkbox(&mut step.escapes, t.escapes);
+                    ui.checkbox(&mut step.macros, t.macros)
+                        .on_hover_text(t.macros_hint);
+                    let mut le = step
+                        .line_ending
+                        .as_deref()
+                        .and_then(LineEnding::from_name)
+                        .unwrap_or_default();
+                    line_ending_combo(ui, &format!("le{i}"), t.line_ending, t.none, &mut le);
+                    step.line_ending = (le != LineEnding::None).then(|| le.name().to_string());
+                    let mut sum = step
+                        .checksum
+                        .as_deref()
+                        .and_then(Checksum::from_name)
+                        .unwrap_or_default();
+                    checksum_combo(ui, &format!("ck{i}"), t.checksum, t.none, &mut sum);
+                    step.checksum = (sum != Checksum::None).then(|| sum.name().to_string());
+                });
+            } else {
+                ui.horizontal(|ui| {
+                    let mut own = step.timeout_ms.is_some();
+                    ui.checkbox(&mut own, t.own_timeout);
+                    if own {
+                        let ms = step.timeout_ms.get_or_insert(2000);
+                        ui.add(egui::DragValue::new(ms).range(1..=3_600_000).suffix(" ms"));
+                    } else {
+                        step.timeout_ms = None;
+                    }
+                });
+            }
+        });
 }
 
 fn new_step(kind: StepKind) -> Step {

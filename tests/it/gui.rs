@@ -1024,3 +1024,76 @@ fn a_recording_made_in_a_tab_runs_and_passes_in_sequences() {
         harness.state().sequences.results
     );
 }
+
+/// The Sequences window edits the steps in place: duplicate and move rows, per-step options;
+/// a failed expectation shows what was expected next to what came; "Save as device simulator"
+/// writes the device's side next to the file.
+#[test]
+fn sequence_steps_are_reordered_duplicated_and_a_failure_shows_both_sides() {
+    let port = device(1, |d| d.to_ascii_uppercase());
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Got it").click();
+    harness.get_by_label("Sequences").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "To (HOST:PORT)", &format!("127.0.0.1:{port}"));
+    for button in ["+ Send", "+ Expect"] {
+        harness.get_by_label(button).click();
+        harness.run_steps(2);
+    }
+    type_into(&mut harness, "Step 1 send", "hi");
+    type_into(&mut harness, "Step 2 expect", "BYE");
+    harness.get_by_label("Duplicate 1").click();
+    harness.run_steps(2);
+    harness.get_by_label("Move up 3").click();
+    harness.run_steps(2);
+    let shape: Vec<(Option<String>, Option<String>)> = harness
+        .state()
+        .sequences
+        .sequence
+        .steps
+        .iter()
+        .map(|s| (s.send.clone(), s.expect.clone()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (Some("hi".into()), None),
+            (None, Some("BYE".into())),
+            (Some("hi".into()), None)
+        ]
+    );
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "the run", |h| {
+        h.state().sequences.report.is_some()
+    });
+    assert!(harness.query_by_label("2 passed · 1 failed").is_some());
+    assert!(harness.query_by_label("Expected").is_some());
+    assert!(harness.query_by_label("Received").is_some());
+    assert!(harness.query_by_label("BYE (contains)").is_some());
+    assert!(harness.query_all_by_label_contains("HI | 48 49").count() >= 2);
+
+    let dir = std::env::temp_dir().join(format!("sockscope-gui-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    type_into(
+        &mut harness,
+        "Sequence file",
+        dir.join("talk.toml").to_str().unwrap(),
+    );
+    harness.get_by_label("Save as device simulator").click();
+    harness.run_steps(2);
+    let sim = std::fs::read_to_string(dir.join("talk-simulator.toml")).unwrap();
+    let sim = sockscope::sequence::Sequence::parse(&sim).unwrap();
+    assert_eq!(
+        sim.connection.kind,
+        sockscope::sequence::ConnectionKind::TcpServer
+    );
+    assert_eq!(sim.steps[0].expect.as_deref(), Some("68 69"));
+    assert_eq!(sim.steps[1].send.as_deref(), Some("BYE"));
+    // A second click never replaces the file: it says so.
+    harness.get_by_label("Save as device simulator").click();
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label_contains("This file already exists.")
+        .is_some());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -328,6 +328,23 @@ pub struct Texts {
     pub ephemeral_note: &'static str,
     pub ephemeral_general: &'static str,
     pub services: &'static str,
+    pub simulator_kind: &'static str,
+    pub bind_addr: &'static str,
+    pub sequence_name: &'static str,
+    pub sequence_repeat: &'static str,
+    pub default_timeout: &'static str,
+    pub step_options: &'static str,
+    pub step_times: &'static str,
+    pub own_timeout: &'static str,
+    pub move_up: &'static str,
+    pub move_down: &'static str,
+    pub duplicate: &'static str,
+    pub expected: &'static str,
+    pub received: &'static str,
+    pub save_simulator: &'static str,
+    pub save_simulator_hint: &'static str,
+    pub client_came: &'static str,
+    pub udp_listen_hint: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;

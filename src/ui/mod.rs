@@ -10,6 +10,7 @@ pub mod log_view;
 pub mod memory;
 pub mod path_field;
 pub mod quick_commands;
+pub mod rules_panel;
 pub mod sequence_panel;
 pub mod session_tab;
 pub mod widgets;

@@ -1,11 +1,11 @@
-//! Quick commands (one click or F1–F12 sends a named message), their import/export as a file a
-//! lab can share, and the tab's auto-reply rules file.
+//! Quick commands (one click or F1–F12 sends a named message) and their import/export as a file
+//! a lab can share; the tab's automatic reply limit.
 
 use super::i18n::Lang;
 use super::path_field::PathField;
 use super::session_tab::{QuickCommand, TabSettings};
 use super::widgets::{ERROR_COLOR, OK_COLOR};
-use crate::engine::{ReplyRule, SessionStats};
+use crate::engine::SessionStats;
 use eframe::egui;
 
 const F_KEYS: [egui::Key; 12] = [
@@ -45,39 +45,26 @@ pub fn export(quick: &[QuickCommand]) -> String {
     .unwrap_or_default()
 }
 
-/// The panel's own state: its file field, the note of its last import, export or load, and
-/// the names of the rules loaded (the rules themselves live in the engine).
+/// The panel's own state: its file field and the note of its last import or export.
+#[derive(Default)]
 pub struct QuickPanel {
-    /// File for quick-command import/export and rules.
+    /// File for quick-command import/export.
     pub file: PathField,
-    /// Result of the last import, export or rules load (text, failed).
+    /// Result of the last import or export (text, failed).
     pub note: Option<(String, bool)>,
-    /// Names of the loaded auto-reply rules, in order.
-    pub rule_names: Vec<String>,
 }
 
 /// What the panel asks of its tab.
 pub enum QuickAction {
     /// Send quick command number `i`.
     Send(usize),
-    /// Give the session these auto-reply rules.
-    SetRules(Vec<ReplyRule>),
     /// Set the session's automatic replies per second.
     SetReplyLimit(u32),
 }
 
 impl QuickPanel {
-    /// A panel whose file field starts at `path` (the rules file last loaded).
-    pub fn new(path: String) -> Self {
-        Self {
-            file: PathField::new(path),
-            note: None,
-            rule_names: Vec::new(),
-        }
-    }
-
-    /// Draws the quick commands and rules of a tab (`salt` tells tabs apart); edits the quick
-    /// commands, rules path and reply limit in `settings`; returns what the tab should do.
+    /// Draws the quick commands of a tab (`salt` tells tabs apart); edits the quick commands
+    /// and reply limit in `settings`; returns what the tab should do.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -145,7 +132,7 @@ impl QuickPanel {
             }
             ui.data_mut(|d| d.insert_temp(id, name));
         });
-        // Import/export and rules share one path field: small files, read at a click.
+        // Small files, read at a click.
         self.file.ui(
             ui,
             t,
@@ -173,34 +160,9 @@ impl QuickPanel {
                     Err(e) => (format!("{}: {e}", path.display()), true),
                 });
             }
-            if ui
-                .button(t.load_rules)
-                .on_hover_text(t.load_rules_hint)
-                .clicked()
-            {
-                match std::fs::read_to_string(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|s| crate::sequence::parse_rules(&s).map_err(|e| e.to_string()))
-                {
-                    Ok(rules) => {
-                        self.rule_names = rules.iter().map(|r| r.name.clone()).collect();
-                        settings.rules_path = path.display().to_string();
-                        self.note = Some((format!("{} {}", rules.len(), t.rules_loaded), false));
-                        actions.push(QuickAction::SetRules(rules));
-                    }
-                    Err(e) => self.note = Some((format!("{}: {e}", path.display()), true)),
-                }
-            }
         });
         if let Some((text, failed)) = &self.note {
             ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
-        }
-        for (name, fired) in self
-            .rule_names
-            .iter()
-            .zip(stats.rule_fires.iter().chain(std::iter::repeat(&0)))
-        {
-            ui.label(format!("{name}: {fired} {}", t.fired));
         }
         ui.horizontal(|ui| {
             ui.label(t.reply_limit).on_hover_text(t.reply_limit_hint);

@@ -5,7 +5,8 @@
 use super::i18n::{Lang, Texts};
 use super::path_field::{DialogKind, PathField};
 use super::widgets::{
-    checked_field, checksum_combo, encoding_combo, line_ending_combo, ERROR_COLOR, OK_COLOR,
+    checked_field, checksum_combo, encoding_combo, line_ending_combo, match_combo, ERROR_COLOR,
+    OK_COLOR,
 };
 use crate::engine::Engine;
 use crate::payload::framing::FrameSpec;
@@ -502,23 +503,6 @@ enum Edit {
     Remove(usize),
 }
 
-fn match_combo(ui: &mut egui::Ui, id: &str, kind: &mut MatchKind) -> egui::Response {
-    egui::ComboBox::from_id_salt(id)
-        .selected_text(match_label(*kind))
-        .width(90.0)
-        .show_ui(ui, |ui| {
-            for k in [
-                MatchKind::Contains,
-                MatchKind::Regex,
-                MatchKind::HexPrefix,
-                MatchKind::ExactHex,
-            ] {
-                ui.selectable_value(kind, k, match_label(k));
-            }
-        })
-        .response
-}
-
 /// A step's less used fields, folded: name, times, and for a send its escapes, macros, line
 /// ending and checksum; for an expectation its own time limit.
 fn step_options_ui(ui: &mut egui::Ui, t: &Texts, i: usize, step: &mut Step) {
@@ -588,14 +572,5 @@ fn new_step(kind: StepKind) -> Step {
             times: 1,
             ..Step::default()
         },
-    }
-}
-
-fn match_label(kind: MatchKind) -> &'static str {
-    match kind {
-        MatchKind::Contains => "contains",
-        MatchKind::Regex => "regex",
-        MatchKind::HexPrefix => "hex-prefix",
-        MatchKind::ExactHex => "exact-hex",
     }
 }

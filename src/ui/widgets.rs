@@ -2,6 +2,7 @@
 //! that shows why its content is not valid.
 
 use super::log_view::{exact_count, human_bytes};
+use crate::payload::matcher::MatchKind;
 use crate::payload::{Checksum, LineEnding, TextEncoding};
 use eframe::egui::{self, Color32};
 
@@ -188,4 +189,32 @@ pub fn rate_label(ui: &mut egui::Ui, arrow: &str, bytes_per_s: f64, t: &super::i
             t.bytes_unit,
             t.rate_hint
         ));
+}
+
+/// A combo box of the ways a pattern compares (expectations, rules).
+pub fn match_combo(ui: &mut egui::Ui, id: &str, kind: &mut MatchKind) -> egui::Response {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(match_label(*kind))
+        .width(90.0)
+        .show_ui(ui, |ui| {
+            for k in [
+                MatchKind::Contains,
+                MatchKind::Regex,
+                MatchKind::HexPrefix,
+                MatchKind::ExactHex,
+            ] {
+                ui.selectable_value(kind, k, match_label(k));
+            }
+        })
+        .response
+}
+
+/// How a match kind is written in files, and shown.
+fn match_label(kind: MatchKind) -> &'static str {
+    match kind {
+        MatchKind::Contains => "contains",
+        MatchKind::Regex => "regex",
+        MatchKind::HexPrefix => "hex-prefix",
+        MatchKind::ExactHex => "exact-hex",
+    }
 }

@@ -1097,3 +1097,60 @@ fn sequence_steps_are_reordered_duplicated_and_a_failure_shows_both_sides() {
         .is_some());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Rules are written in the tab: a regex rule with a capture group, tried on a pasted sample,
+/// applied, then answering two different requests from a real client with their own numbers.
+#[test]
+fn a_rule_written_in_the_tab_is_tried_on_a_sample_and_answers_clients() {
+    let (mut harness, local) = listening_server();
+    harness.get_by_label("Auto-reply rules").click();
+    harness.run_steps(2);
+    harness.get_by_label("+ Rule").click();
+    harness.run_steps(2);
+    harness.get_by_label("Rule 1 match").click();
+    harness.run_steps(2);
+    harness.get_by_label("regex").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Rule 1 Pattern", r"id=(?<id>\d+)");
+    type_into(&mut harness, "Rule 1 Reply", "ok ${id}");
+    // Not yet applied: the tab says so.
+    assert!(harness
+        .query_by_label("Changed — not applied yet")
+        .is_some());
+    type_into(&mut harness, "Try a sample", "GET id=42");
+    assert!(
+        harness
+            .query_by_label_contains("Rule 1 → ok 42 | 6F 6B 20 34 32")
+            .is_some(),
+        "the sample shows the reply the rule would send"
+    );
+    // A reference to a group the pattern lacks is explained, and Apply stays off.
+    type_into(&mut harness, "Rule 1 Reply", "ok ${nr}");
+    assert!(harness
+        .query_by_label_contains("the reply uses ${nr}: the pattern has no such group")
+        .is_some());
+    type_into(&mut harness, "Rule 1 Reply", "ok ${id}");
+    harness.get_by_label("Apply").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("In use").is_some());
+    let mut c = std::net::TcpStream::connect(local).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for (ask, answer) in [("id=7", "ok 7"), ("read id=1234", "ok 1234")] {
+        std::io::Write::write_all(&mut c, ask.as_bytes()).unwrap();
+        let mut got = vec![0u8; answer.len()];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut filled = 0;
+        while filled < got.len() && Instant::now() < deadline {
+            harness.step();
+            if let Ok(n) = std::io::Read::read(&mut c, &mut got[filled..]) {
+                filled += n;
+            }
+        }
+        assert_eq!(String::from_utf8_lossy(&got), answer);
+    }
+    step_until(&mut harness, "the fire count", |h| {
+        h.query_by_label("answered 2 times").is_some()
+    });
+    // The rules are the tab's: they are kept for the next start.
+    assert_eq!(harness.state().tabs[0].settings.rules.rules.len(), 1);
+}

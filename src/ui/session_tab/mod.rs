@@ -10,6 +10,7 @@ use super::i18n::{self, Lang, Texts};
 use super::log_view::{clock, exact_count, human_bytes, EntryKind, LogAction, LogEntry, LogView};
 use super::path_field::{DialogKind, PathField};
 use super::quick_commands::{QuickAction, QuickPanel};
+use super::rules_panel::{RulesAction, RulesPanel};
 use crate::engine::{
     parse_host, parse_host_port, parse_port, CloseReason, Command, ConnId, CountersSnapshot,
     Direction, Event, NetError, Repeat, SendTarget, SessionConfig, SessionId, SessionStats,
@@ -77,8 +78,12 @@ pub struct TabSettings {
     pub log_display: super::log_view::DisplayMode,
     /// Named messages sent with one click or F1–F12.
     pub quick: Vec<QuickCommand>,
-    /// Path of the auto-reply rules file last loaded.
+    /// Path of the auto-reply rules file last loaded or saved.
     pub rules_path: String,
+    /// The tab's auto-reply rules, as edited.
+    pub rules: crate::sequence::RulesFile,
+    /// The rules answer (given to the session when applied, and at each open).
+    pub rules_on: bool,
     /// A relay tab relays UDP rather than TCP.
     pub relay_udp: bool,
     /// Automatic replies (rules, UDP echo) allowed per second (0: no limit).
@@ -142,6 +147,8 @@ impl TabSettings {
             log_display: super::log_view::DisplayMode::Text,
             quick: Vec::new(),
             rules_path: String::new(),
+            rules: crate::sequence::RulesFile::default(),
+            rules_on: true,
             relay_udp: false,
             reply_limit_per_s: crate::engine::DEFAULT_REPLY_LIMIT_PER_S,
             keep_mib: crate::engine::DEFAULT_KEEP_BYTES >> 20,
@@ -225,8 +232,10 @@ pub struct SessionTab {
     pub file_progress: Option<FileProgress>,
     /// The file to send over the session (typed, or picked).
     pub file: PathField,
-    /// The quick commands and rules panel's own state.
+    /// The quick commands panel's own state.
     pub quick: QuickPanel,
+    /// The auto-reply rules editor's own state.
+    pub rules: RulesPanel,
     /// Recording what is sent and received, to replay as a sequence.
     pub recording: Option<crate::sequence::Recorder>,
 }
@@ -279,7 +288,8 @@ impl SessionTab {
             last_error: None,
             file_progress: None,
             file: PathField::default(),
-            quick: QuickPanel::new(rules_path),
+            quick: QuickPanel::default(),
+            rules: RulesPanel::new(rules_path),
             recording: None,
         }
     }
@@ -499,6 +509,17 @@ impl SessionTab {
             session: self.id,
             per_s: self.settings.reply_limit_per_s,
         });
+        let s = &self.settings;
+        let answers = s.kind != SessionKind::Relay;
+        if let Some(rules) =
+            self.rules
+                .on_open(s.rules_on && answers, &s.rules.rules, s.format.encoding)
+        {
+            commands.push(Command::SetRules {
+                session: self.id,
+                rules,
+            });
+        }
     }
 
     /// Takes in one engine event of this session.

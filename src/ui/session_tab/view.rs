@@ -441,10 +441,6 @@ impl SessionTab {
         for action in actions {
             match action {
                 QuickAction::Send(i) => self.send_quick(i, lang, commands),
-                QuickAction::SetRules(rules) => commands.push(Command::SetRules {
-                    session: self.id,
-                    rules,
-                }),
                 // A closed tab sends its limit when it opens.
                 QuickAction::SetReplyLimit(per_s) if self.is_active() => {
                     commands.push(Command::SetReplyLimit {
@@ -454,6 +450,9 @@ impl SessionTab {
                 }
                 QuickAction::SetReplyLimit(_) => {}
             }
+        }
+        if self.settings.kind != SessionKind::Relay {
+            self.rules_ui(ui, lang, commands);
         }
         let rx: Vec<[f64; 2]> = self.rates.iter().map(|r| [r[0], r[1]]).collect();
         let tx: Vec<[f64; 2]> = self.rates.iter().map(|r| [r[0], r[2]]).collect();
@@ -484,6 +483,39 @@ impl SessionTab {
     }
 
     /// Sends a file's raw bytes over the session, with progress and cancel.
+    /// The auto-reply rules, folded until wanted (open when there are rules).
+    fn rules_ui(&mut self, ui: &mut egui::Ui, lang: Lang, commands: &mut Vec<Command>) {
+        let t = lang.t();
+        let active = self.is_active();
+        let s = &mut self.settings;
+        let title = if s.rules.rules.is_empty() {
+            t.rules_title.to_string()
+        } else {
+            format!("{} ({})", t.rules_title, s.rules.rules.len())
+        };
+        egui::CollapsingHeader::new(title)
+            .id_salt(("rules", self.id.0))
+            .default_open(!s.rules.rules.is_empty())
+            .show(ui, |ui| {
+                let actions = self.rules.ui(
+                    ui,
+                    lang,
+                    &mut s.rules,
+                    &mut s.rules_on,
+                    s.format.encoding,
+                    &self.stats.rule_fires,
+                    active,
+                );
+                for RulesAction::Set(rules) in actions {
+                    commands.push(Command::SetRules {
+                        session: self.id,
+                        rules,
+                    });
+                }
+            });
+        s.rules_path = self.rules.file.path_buf().display().to_string();
+    }
+
     fn file_ui(&mut self, ui: &mut egui::Ui, t: &Texts, commands: &mut Vec<Command>) {
         self.file
             .ui(ui, t, t.file_path, DialogKind::OpenFile, 200.0);

@@ -10,7 +10,7 @@ mod simulate;
 
 pub use record::Recorder;
 pub use report::{save_report, write_csv, write_html, write_junit};
-pub use rules::{parse_rules, RuleSpec, RulesFile};
+pub use rules::{parse_rules, RuleError, RuleSpec, RulesFile};
 
 use crate::engine::{
     parse_bind, parse_host_port, Command, ConnId, Direction, EngineHandle, Event, SendTarget,

@@ -50,11 +50,59 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// Why a rule cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleError {
+    /// No pattern: it would answer everything (`regex = "."` says so on purpose).
+    EmptyPattern,
+    /// No reply.
+    EmptyReply,
+    /// The pattern does not compile (the detail says where).
+    Pattern(String),
+    /// The reply cannot be built (the detail says where).
+    Reply(String),
+    /// The reply names a group the pattern does not capture.
+    MissingGroup {
+        reference: CaptureRef,
+        groups: usize,
+    },
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::EmptyPattern => f.write_str("the pattern is empty"),
+            Self::EmptyReply => f.write_str("the reply is empty"),
+            Self::Pattern(e) => f.write_str(e),
+            Self::Reply(e) => write!(f, "reply: {e}"),
+            Self::MissingGroup {
+                reference: r @ CaptureRef::Index(_),
+                groups,
+            } => write!(
+                f,
+                "the reply uses {r} but the pattern captures {groups} group(s)"
+            ),
+            Self::MissingGroup { reference, .. } => {
+                write!(
+                    f,
+                    "the reply uses {reference}: the pattern has no such group"
+                )
+            }
+        }
+    }
+}
+
 impl RuleSpec {
-    /// The engine's rule, or why it cannot be one (one line, without the rule's number).
-    pub fn compile(&self, encoding: TextEncoding, number: usize) -> Result<ReplyRule, String> {
+    /// The engine's rule, or why it cannot be one.
+    pub fn compile(&self, encoding: TextEncoding, number: usize) -> Result<ReplyRule, RuleError> {
+        if self.pattern.is_empty() {
+            return Err(RuleError::EmptyPattern);
+        }
+        if self.reply.is_empty() {
+            return Err(RuleError::EmptyReply);
+        }
         let matcher = Matcher::new(self.match_kind.unwrap_or_default(), &self.pattern, encoding)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| RuleError::Pattern(e.to_string()))?;
         let spec = SendSpec {
             hex: self.hex,
             escapes: self.escapes,
@@ -62,7 +110,9 @@ impl RuleSpec {
             line_ending: self.line_ending.as_deref(),
             checksum: self.checksum.as_deref(),
         };
-        let reply = spec.reply_template(&self.reply, encoding)?;
+        let reply = spec
+            .reply_template(&self.reply, encoding)
+            .map_err(RuleError::Reply)?;
         // A reference to a group the pattern does not have is a typing mistake, not "empty".
         let (count, names) = (matcher.group_count(), matcher.group_names());
         for r in reply.capture_refs() {
@@ -71,13 +121,9 @@ impl RuleSpec {
                 CaptureRef::Name(n) => names.contains(n),
             };
             if !known {
-                return Err(match r {
-                    CaptureRef::Index(_) => {
-                        format!("the reply uses {r} but the pattern captures {count} group(s)")
-                    }
-                    CaptureRef::Name(_) => {
-                        format!("the reply uses {r}: the pattern has no such group")
-                    }
+                return Err(RuleError::MissingGroup {
+                    reference: r.clone(),
+                    groups: count,
                 });
             }
         }
@@ -162,5 +208,13 @@ mod tests {
         };
         assert_eq!(RulesFile::parse(&file.to_toml()).unwrap(), file);
         assert_eq!(file.compile().unwrap()[0].name, "rule 1");
+        let empty = RuleSpec {
+            reply: "x".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            empty.compile(TextEncoding::Utf8, 1).unwrap_err(),
+            RuleError::EmptyPattern
+        );
     }
 }

@@ -10,7 +10,7 @@ use super::widgets::{checksum_combo, line_ending_combo, match_combo, ERROR_COLOR
 use crate::engine::ReplyRule;
 use crate::payload::matcher::MatchKind;
 use crate::payload::{Checksum, LineEnding, TextEncoding};
-use crate::sequence::{RuleSpec, RulesFile};
+use crate::sequence::{RuleError, RuleSpec, RulesFile};
 use eframe::egui;
 
 /// The editor's own state (the rules are in the tab's settings).
@@ -25,7 +25,7 @@ pub struct RulesPanel {
     /// Result of the last load or save (text, failed).
     note: Option<(String, bool)>,
     /// Each rule compiled, for the encoding it was compiled in (recompiled when either changes).
-    compiled: Vec<(RuleSpec, Result<ReplyRule, String>)>,
+    compiled: Vec<(RuleSpec, Result<ReplyRule, RuleError>)>,
     compiled_for: Option<TextEncoding>,
 }
 
@@ -112,7 +112,10 @@ impl RulesPanel {
             ui.push_id(("rule", i), |ui| {
                 rule_row(ui, t, i, count, rule, &mut edit);
                 if let Some((_, Err(e))) = self.compiled.get(i) {
-                    ui.colored_label(ERROR_COLOR, format!("{} {}: {e}", t.rule, i + 1));
+                    ui.colored_label(
+                        ERROR_COLOR,
+                        format!("{} {}: {}", t.rule, i + 1, rule_error(t, e)),
+                    );
                 } else if applied_now && *on {
                     let fired = fires.get(i).copied().unwrap_or(0);
                     ui.label(format!("{} {fired} {}", t.rule_answered, t.fired));
@@ -348,4 +351,16 @@ fn rule_row(
                 });
             });
     });
+}
+
+/// Why a rule cannot be used, in the window's language (a pattern's or reply's own detail, such
+/// as a regex error, stays as its library wrote it).
+fn rule_error(t: &Texts, e: &RuleError) -> String {
+    match e {
+        RuleError::EmptyPattern => t.rule_err_empty_pattern.to_string(),
+        RuleError::EmptyReply => t.rule_err_empty_reply.to_string(),
+        RuleError::Pattern(detail) => format!("{} {detail}", t.rule_err_pattern),
+        RuleError::Reply(detail) => format!("{} {detail}", t.rule_err_reply),
+        RuleError::MissingGroup { reference, .. } => format!("{} {reference}", t.rule_err_group),
+    }
 }

@@ -182,7 +182,7 @@ pub static EN: Texts = Texts {
     export: "Export",
     imported: "quick commands imported",
     exported: "Exported to",
-    workflow_file: "Commands/rules file",
+    workflow_file: "Commands file",
     load_rules: "Load rules",
     load_rules_hint: "Auto-reply rules file (TOML, docs/sequences.md)",
     rules_loaded: "auto-reply rules active",
@@ -317,4 +317,9 @@ pub static EN: Texts = Texts {
     rules_file: "Rules file",
     save_rules: "Save rules",
     rule_answered: "answered",
+    rule_err_empty_pattern: "no pattern: a rule needs one (regex . answers everything on purpose)",
+    rule_err_empty_reply: "no reply: write what to send back",
+    rule_err_pattern: "pattern:",
+    rule_err_reply: "reply:",
+    rule_err_group: "the reply uses a group the pattern does not capture:",
 };

@@ -363,6 +363,11 @@ pub struct Texts {
     pub rules_file: &'static str,
     pub save_rules: &'static str,
     pub rule_answered: &'static str,
+    pub rule_err_empty_pattern: &'static str,
+    pub rule_err_empty_reply: &'static str,
+    pub rule_err_pattern: &'static str,
+    pub rule_err_reply: &'static str,
+    pub rule_err_group: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;

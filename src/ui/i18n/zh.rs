@@ -182,7 +182,7 @@ pub static ZH: Texts = Texts {
     export: "导出",
     imported: "条快捷指令已导入",
     exported: "已导出到",
-    workflow_file: "指令/规则文件",
+    workflow_file: "快捷指令文件",
     load_rules: "加载应答规则",
     load_rules_hint: "自动应答规则文件(TOML,见 docs/sequences.md)",
     rules_loaded: "条自动应答规则已生效",
@@ -318,4 +318,9 @@ pub static ZH: Texts = Texts {
     rules_file: "规则文件",
     save_rules: "保存规则",
     rule_answered: "已应答",
+    rule_err_empty_pattern: "没有模式：规则必须有模式（正则 . 可以有意匹配一切）",
+    rule_err_empty_reply: "没有应答：请填写要回复的内容",
+    rule_err_pattern: "模式：",
+    rule_err_reply: "应答：",
+    rule_err_group: "应答用到了模式中没有的分组：",
 };

@@ -392,34 +392,41 @@ impl SequencePanel {
         if let (Some(news), true) = (&self.waiting, running) {
             ui.label(news);
         }
-        for (n, r) in self.results.iter().enumerate() {
+        for r in &self.results {
             let (color, word) = if r.outcome == Outcome::Pass {
                 (OK_COLOR, "PASS")
             } else {
                 (ERROR_COLOR, "FAIL")
             };
+            // A failed expectation: what was wanted next to what came, in two equal columns.
+            let compare = match (&r.outcome, &r.expected, &r.received) {
+                (Outcome::Fail, Some(expected), Some(received)) => Some((expected, received)),
+                _ => None,
+            };
+            let detail = if compare.is_some() {
+                ""
+            } else {
+                r.detail.as_str()
+            };
             ui.colored_label(
                 color,
                 format!(
-                    "{word}  {}. {} ({} ms)  {}",
-                    r.step, r.label, r.millis, r.detail
+                    "{word}  {}. {} ({} ms)  {detail}",
+                    r.step, r.label, r.millis
                 ),
             );
-            // A failed expectation: what was wanted next to what came.
-            if let (Outcome::Fail, Some(expected), Some(received)) =
-                (&r.outcome, &r.expected, &r.received)
-            {
-                egui::Grid::new(("diff", n))
-                    .num_columns(2)
-                    .striped(true)
-                    .show(ui, |ui| {
-                        ui.strong(t.expected);
-                        ui.strong(t.received);
-                        ui.end_row();
-                        ui.add(egui::Label::new(egui::RichText::new(expected).monospace()).wrap());
-                        ui.add(egui::Label::new(egui::RichText::new(received).monospace()).wrap());
-                        ui.end_row();
-                    });
+            if let Some((expected, received)) = compare {
+                ui.columns(2, |columns| {
+                    for (column, (title, text)) in columns
+                        .iter_mut()
+                        .zip([(t.expected, expected), (t.received, received)])
+                    {
+                        column.strong(title);
+                        column.add(
+                            egui::Label::new(egui::RichText::new(text.as_str()).monospace()).wrap(),
+                        );
+                    }
+                });
             }
         }
         if let Some(report) = &self.report {

@@ -1,7 +1,7 @@
 //! Recording: what a tester did by hand (sends, what came back, the pauses) turned into a
 //! sequence that replays it. Pure: events in, steps out.
 
-use super::{Connection, Sequence, Step};
+use super::{Connection, ConnectionKind, Sequence, Step};
 use crate::payload::matcher::MatchKind;
 use crate::payload::TextEncoding;
 use std::time::{Duration, SystemTime};
@@ -78,10 +78,19 @@ impl Recorder {
         }
     }
 
-    /// The sequence recorded so far.
-    pub fn sequence(&self, name: &str, connection: Connection) -> Sequence {
+    /// The sequence recorded so far. Recorded on the device's side (a server, a listening UDP
+    /// socket), it waits for requests as long as a simulator does: a client's pace is not its own.
+    pub fn sequence(&self, name: &str, mut connection: Connection) -> Sequence {
         let mut copy = self.clone();
         copy.close_expectation();
+        let listening = connection.kind == ConnectionKind::TcpServer
+            || (connection.kind == ConnectionKind::Udp && connection.remote.is_empty());
+        if listening {
+            for step in &mut copy.steps {
+                step.timeout_ms = None;
+            }
+            connection.timeout_ms = Some(super::simulate::REQUEST_WAIT_MS);
+        }
         Sequence {
             name: name.to_string(),
             connection,
@@ -142,7 +151,6 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sequence::ConnectionKind;
 
     fn connection() -> Connection {
         Connection {

@@ -7,7 +7,7 @@ use crate::payload::hex::encode_hex;
 use crate::payload::matcher::MatchKind;
 
 /// How long the simulator waits for each request: a person may be typing them.
-const REQUEST_WAIT_MS: u64 = 60_000;
+pub(super) const REQUEST_WAIT_MS: u64 = 60_000;
 
 impl Sequence {
     /// The device's side of this client sequence. Pauses are dropped (the simulator waits

@@ -1154,3 +1154,57 @@ fn a_rule_written_in_the_tab_is_tried_on_a_sample_and_answers_clients() {
     // The rules are the tab's: they are kept for the next start.
     assert_eq!(harness.state().tabs[0].settings.rules.rules.len(), 1);
 }
+
+/// Recording a server tab records the device's side with its first client: what the client
+/// asked becomes an expectation, the tab's answer a send, listening where the tab listens.
+#[test]
+fn recording_a_server_tab_gives_a_simulator_of_it() {
+    let (mut harness, local) = listening_server();
+    harness.get_by_label("● Record").click();
+    harness.run_steps(2);
+    let mut c = std::net::TcpStream::connect(local).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    std::io::Write::write_all(&mut c, b"ping").unwrap();
+    step_until(&mut harness, "the request", |h| {
+        h.query_by_label_contains("ping").is_some()
+    });
+    harness.get_by_label("Data to send").click();
+    harness.run_steps(1);
+    harness.get_by_label("Data to send").type_text("pong");
+    harness.run_steps(1);
+    harness.key_press(egui::Key::Enter);
+    let mut got = [0u8; 4];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut filled = 0;
+    while filled < 4 && Instant::now() < deadline {
+        harness.step();
+        if let Ok(n) = std::io::Read::read(&mut c, &mut got[filled..]) {
+            filled += n;
+        }
+    }
+    assert_eq!(&got, b"pong");
+    harness.run_steps(3);
+    harness.get_by_label("■ Stop recording").click();
+    step_until(&mut harness, "the Sequences window", |h| {
+        h.state().sequences.open
+    });
+    let seq = &harness.state().sequences.sequence;
+    assert_eq!(
+        seq.connection.kind,
+        sockscope::sequence::ConnectionKind::TcpServer
+    );
+    assert_eq!(
+        seq.connection.bind.as_deref(),
+        Some(local.to_string().as_str())
+    );
+    // A simulator waits for requests at a person's pace, not the recorded one.
+    assert_eq!(seq.connection.timeout_ms, Some(60_000));
+    assert!(seq.steps.iter().all(|s| s.timeout_ms.is_none()));
+    let shape: Vec<(Option<&str>, Option<&str>)> = seq
+        .steps
+        .iter()
+        .filter(|s| s.wait_ms.is_none())
+        .map(|s| (s.expect.as_deref(), s.send.as_deref()))
+        .collect();
+    assert_eq!(shape, [(Some("70 69 6E 67"), None), (None, Some("pong"))]);
+}

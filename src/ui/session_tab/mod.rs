@@ -238,6 +238,8 @@ pub struct SessionTab {
     pub rules: RulesPanel,
     /// Recording what is sent and received, to replay as a sequence.
     pub recording: Option<crate::sequence::Recorder>,
+    /// The connection a server's recording follows.
+    pub recording_conn: Option<ConnId>,
 }
 
 /// A save of received data in progress.
@@ -291,6 +293,7 @@ impl SessionTab {
             quick: QuickPanel::default(),
             rules: RulesPanel::new(rules_path),
             recording: None,
+            recording_conn: None,
         }
     }
 
@@ -407,13 +410,10 @@ impl SessionTab {
         }
     }
 
-    /// Can this tab be recorded as a sequence (a client: TCP client, or UDP to a destination)?
+    /// Can this tab be recorded as a sequence? A client replays; a server (its first client
+    /// after Record) or a UDP tab without a destination records the device's side: a simulator.
     pub fn recordable(&self) -> bool {
-        match self.settings.kind {
-            SessionKind::TcpClient => true,
-            SessionKind::Udp => !self.settings.udp_dest.trim().is_empty(),
-            SessionKind::TcpServer | SessionKind::Relay => false,
-        }
+        self.settings.kind != SessionKind::Relay
     }
 
     /// Starts recording what is sent and received from now on.
@@ -423,6 +423,7 @@ impl SessionTab {
             self.settings.format.encoding,
             framed,
         ));
+        self.recording_conn = None;
     }
 
     /// Ends the recording: the sequence that replays it, talking to this tab's peer.
@@ -430,12 +431,25 @@ impl SessionTab {
         use crate::sequence::{Connection, ConnectionKind};
         let recorder = self.recording.take()?;
         let s = &self.settings;
-        let (kind, remote) = match s.kind {
+        // Where it listens now (a port 0 became a real one), else where it was told to.
+        let local = || match &self.state {
+            TabState::Open { local, .. } => Some(local.to_string()),
+            _ => Some(format!("{}:{}", s.local_addr.trim(), s.local_port.trim())),
+        };
+        let (kind, remote, bind) = match s.kind {
             SessionKind::TcpClient => (
                 ConnectionKind::TcpClient,
                 format!("{}:{}", s.remote_host.trim(), s.remote_port.trim()),
+                None,
             ),
-            _ => (ConnectionKind::Udp, s.udp_dest.trim().to_string()),
+            SessionKind::TcpServer | SessionKind::Relay => {
+                (ConnectionKind::TcpServer, String::new(), local())
+            }
+            // Without a destination a UDP tab answers whoever sends: it listens.
+            SessionKind::Udp if s.udp_dest.trim().is_empty() => {
+                (ConnectionKind::Udp, String::new(), local())
+            }
+            SessionKind::Udp => (ConnectionKind::Udp, s.udp_dest.trim().to_string(), None),
         };
         let frame = self
             .frame_spec()
@@ -445,7 +459,7 @@ impl SessionTab {
         let connection = Connection {
             kind,
             remote,
-            bind: None,
+            bind,
             encoding: Some(s.format.encoding.label().to_string()),
             timeout_ms: None,
             frame,
@@ -586,8 +600,14 @@ impl SessionTab {
                 dir,
                 chunks,
                 omitted_bytes,
+                conn,
                 ..
             } => {
+                // A server's recording follows its first client after Record was clicked.
+                if self.settings.kind == SessionKind::TcpServer && self.recording.is_some() {
+                    self.recording_conn = self.recording_conn.or(conn);
+                }
+                let recorded = self.recording_conn.is_none() || self.recording_conn == conn;
                 self.log.not_shown += omitted_bytes;
                 let kind = match dir {
                     Direction::Rx => EntryKind::Rx,
@@ -600,7 +620,7 @@ impl SessionTab {
                 }
                 for c in chunks {
                     for (bytes, frame) in c.pieces() {
-                        if let Some(recorder) = &mut self.recording {
+                        if let Some(recorder) = self.recording.as_mut().filter(|_| recorded) {
                             match dir {
                                 Direction::Tx => recorder.sent(bytes, c.time),
                                 Direction::Rx => recorder.received(bytes, c.time),

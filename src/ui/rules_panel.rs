@@ -6,10 +6,10 @@
 
 use super::i18n::{Lang, Texts};
 use super::path_field::{DialogKind, PathField};
-use super::widgets::{checksum_combo, line_ending_combo, match_combo, ERROR_COLOR, OK_COLOR};
+use super::widgets::{match_combo, named_appendages, ERROR_COLOR, OK_COLOR};
 use crate::engine::ReplyRule;
 use crate::payload::matcher::MatchKind;
-use crate::payload::{Checksum, LineEnding, TextEncoding};
+use crate::payload::TextEncoding;
 use crate::sequence::{RuleError, RuleSpec, RulesFile};
 use eframe::egui;
 
@@ -329,20 +329,7 @@ fn rule_row(
                 ui.horizontal_wrapped(|ui| {
                     ui.checkbox(&mut rule.escapes, t.escapes);
                     ui.checkbox(&mut rule.macros, t.macros);
-                    let mut le = rule
-                        .line_ending
-                        .as_deref()
-                        .and_then(LineEnding::from_name)
-                        .unwrap_or_default();
-                    line_ending_combo(ui, "le", t.line_ending, t.none, &mut le);
-                    rule.line_ending = (le != LineEnding::None).then(|| le.name().to_string());
-                    let mut sum = rule
-                        .checksum
-                        .as_deref()
-                        .and_then(Checksum::from_name)
-                        .unwrap_or_default();
-                    checksum_combo(ui, "ck", t.checksum, t.none, &mut sum);
-                    rule.checksum = (sum != Checksum::None).then(|| sum.name().to_string());
+                    named_appendages(ui, "rule", t, &mut rule.line_ending, &mut rule.checksum);
                     let label = ui.label(t.rule_delay);
                     let mut ms = rule.delay_ms.unwrap_or(0);
                     ui.add(egui::DragValue::new(&mut ms).range(0..=600_000))

@@ -5,14 +5,12 @@
 use super::i18n::{Lang, Texts};
 use super::path_field::{DialogKind, PathField};
 use super::widgets::{
-    checked_field, checksum_combo, encoding_combo, line_ending_combo, match_combo, ERROR_COLOR,
-    OK_COLOR,
+    checked_field, encoding_combo, match_combo, named_appendages, ERROR_COLOR, OK_COLOR,
 };
 use crate::engine::Engine;
 use crate::payload::framing::FrameSpec;
 use crate::payload::matcher::MatchKind;
 use crate::payload::TextEncoding;
-use crate::payload::{Checksum, LineEnding};
 use crate::sequence::{
     self, Connection, ConnectionKind, Outcome, Report, Sequence, Step, StepResult,
 };
@@ -531,20 +529,13 @@ fn step_options_ui(ui: &mut egui::Ui, t: &Texts, i: usize, step: &mut Step) {
                     ui.checkbox(&mut step.escapes, t.escapes);
                     ui.checkbox(&mut step.macros, t.macros)
                         .on_hover_text(t.macros_hint);
-                    let mut le = step
-                        .line_ending
-                        .as_deref()
-                        .and_then(LineEnding::from_name)
-                        .unwrap_or_default();
-                    line_ending_combo(ui, &format!("le{i}"), t.line_ending, t.none, &mut le);
-                    step.line_ending = (le != LineEnding::None).then(|| le.name().to_string());
-                    let mut sum = step
-                        .checksum
-                        .as_deref()
-                        .and_then(Checksum::from_name)
-                        .unwrap_or_default();
-                    checksum_combo(ui, &format!("ck{i}"), t.checksum, t.none, &mut sum);
-                    step.checksum = (sum != Checksum::None).then(|| sum.name().to_string());
+                    named_appendages(
+                        ui,
+                        &format!("step{i}"),
+                        t,
+                        &mut step.line_ending,
+                        &mut step.checksum,
+                    );
                 });
             } else {
                 ui.horizontal(|ui| {

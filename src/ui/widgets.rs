@@ -218,3 +218,26 @@ fn match_label(kind: MatchKind) -> &'static str {
         MatchKind::ExactHex => "exact-hex",
     }
 }
+
+/// The line ending and checksum pickers for a file's step or rule, where each is kept by its
+/// short name (`crlf`, `crc16-modbus`) and "none" is no entry at all.
+pub fn named_appendages(
+    ui: &mut egui::Ui,
+    id: &str,
+    t: &super::i18n::Texts,
+    line_ending: &mut Option<String>,
+    checksum: &mut Option<String>,
+) {
+    let mut le = line_ending
+        .as_deref()
+        .and_then(LineEnding::from_name)
+        .unwrap_or_default();
+    line_ending_combo(ui, &format!("{id}_le"), t.line_ending, t.none, &mut le);
+    *line_ending = (le != LineEnding::None).then(|| le.name().to_string());
+    let mut sum = checksum
+        .as_deref()
+        .and_then(Checksum::from_name)
+        .unwrap_or_default();
+    checksum_combo(ui, &format!("{id}_ck"), t.checksum, t.none, &mut sum);
+    *checksum = (sum != Checksum::None).then(|| sum.name().to_string());
+}

@@ -1103,6 +1103,9 @@ fn sequence_steps_are_reordered_duplicated_and_a_failure_shows_both_sides() {
 #[test]
 fn a_rule_written_in_the_tab_is_tried_on_a_sample_and_answers_clients() {
     let (mut harness, local) = listening_server();
+    // A tall screen, so the whole side panel shows without scrolling (it scrolls on a short one).
+    harness.set_size(egui::vec2(1280.0, 1300.0));
+    harness.run_steps(2);
     harness.get_by_label("Auto-reply rules").click();
     harness.run_steps(2);
     harness.get_by_label("+ Rule").click();
@@ -1127,7 +1130,7 @@ fn a_rule_written_in_the_tab_is_tried_on_a_sample_and_answers_clients() {
     // A reference to a group the pattern lacks is explained, and Apply stays off.
     type_into(&mut harness, "Rule 1 Reply", "ok ${nr}");
     assert!(harness
-        .query_by_label_contains("the reply uses ${nr}: the pattern has no such group")
+        .query_by_label_contains("the reply uses a group the pattern does not capture: ${nr}")
         .is_some());
     type_into(&mut harness, "Rule 1 Reply", "ok ${id}");
     harness.get_by_label("Apply").click();

@@ -38,6 +38,56 @@ pub enum CliCommand {
     Run(RunArgs),
     /// Relay: listen, forward each client to a target and back, and log both directions.
     Relay(RelayArgs),
+    /// Write a self-signed TLS pair for a test server: ca.pem (for the device to trust),
+    /// cert.pem and key.pem; prints the certificate's SHA-256 fingerprint.
+    TlsCert(TlsCertArgs),
+}
+
+/// `sockscope tls-cert`.
+#[derive(Args, Debug)]
+pub struct TlsCertArgs {
+    /// The folder to write ca.pem, cert.pem and key.pem in (existing files are not replaced).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Names and addresses to add to localhost, 127.0.0.1, ::1 and this machine's own.
+    #[arg(long, value_delimiter = ',')]
+    pub names: Vec<String>,
+}
+
+/// TLS on a TCP client or server (any of these options turns TLS on).
+#[derive(Args, Debug, Default, Clone)]
+pub struct TlsArgs {
+    /// Speak TLS.
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM certificate: a server's own (chain), or a client's for servers that ask (with --key).
+    #[arg(long, requires = "key")]
+    pub cert: Option<std::path::PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, requires = "cert")]
+    pub key: Option<std::path::PathBuf>,
+    /// PEM CA file: a client trusts these CAs; a server requires client certificates they
+    /// issued (mutual TLS).
+    #[arg(long)]
+    pub ca: Option<std::path::PathBuf>,
+    /// Client: do not verify the server at all. UNSAFE: anyone can answer and read.
+    #[arg(long, conflicts_with_all = ["ca", "pin"])]
+    pub insecure: bool,
+    /// Client: accept only a server certificate with this SHA-256 fingerprint.
+    #[arg(long, conflicts_with = "ca")]
+    pub pin: Option<String>,
+    /// Client: the server name sent and checked (SNI); default the host connected to.
+    #[arg(long)]
+    pub sni: Option<String>,
+    /// Protocols to offer or accept (ALPN), comma-separated: h2,http/1.1.
+    #[arg(long, value_delimiter = ',')]
+    pub alpn: Vec<String>,
+    /// Server: generate a certificate for this machine's names (and --names) and serve it.
+    #[arg(long, conflicts_with = "cert")]
+    pub gen_cert: bool,
+    /// Server: names and addresses to add to a generated certificate.
+    #[arg(long, value_delimiter = ',', requires = "gen_cert")]
+    pub names: Vec<String>,
 }
 
 /// `sockscope relay`.
@@ -213,6 +263,8 @@ pub struct TcpServerArgs {
     #[arg(long)]
     pub once: bool,
     #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
     pub framing: FrameArgs,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -257,6 +309,8 @@ pub struct TcpClientArgs {
     /// with `sockscope run`; an existing file is not replaced.
     #[arg(long)]
     pub record: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     #[command(flatten)]
     pub framing: FrameArgs,
     #[command(flatten)]

@@ -192,6 +192,18 @@ impl Run {
         replies: Replies,
         framing: Option<&FrameArgs>,
     ) -> Result<Self, CliError> {
+        Self::open_secured(common, encoding, config, replies, framing, None)
+    }
+
+    /// Like `open`, over TLS when `tls` says how.
+    pub fn open_secured(
+        common: &CommonArgs,
+        encoding: TextEncoding,
+        config: SessionConfig,
+        replies: Replies,
+        framing: Option<&FrameArgs>,
+        tls: Option<crate::engine::tls::TlsSettings>,
+    ) -> Result<Self, CliError> {
         let rules = match replies {
             Replies::Answers => load_rules(common)?,
             Replies::None => None,
@@ -206,6 +218,9 @@ impl Run {
                 max_frame: framing.max_frame,
                 frame_sends: framing.frame_sends,
             });
+        }
+        if tls.is_some() {
+            engine.send(Command::SetTls { session, tls });
         }
         engine.send(Command::Open { session, config });
         if replies == Replies::Answers {

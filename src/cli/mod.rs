@@ -14,6 +14,7 @@ mod files;
 mod output;
 mod sequence;
 mod sessions;
+mod tls;
 
 pub use args::*;
 
@@ -99,6 +100,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::SendFile(args) => files::send_file(args),
         CliCommand::RecvFile(args) => files::recv_file(args),
         CliCommand::Run(args) => sequence::run_sequence(args),
+        CliCommand::TlsCert(args) => tls::tls_cert(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("sockscope: error: {error}");

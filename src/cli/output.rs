@@ -98,13 +98,36 @@ impl Printer {
                 format!("{peer} connected"),
                 json!({"event": "connected", "peer": peer.to_string(), "conn": conn.0}),
             ),
+            Event::Secured {
+                peer, conn, info, ..
+            } => {
+                let unsafe_note = if info.unverified {
+                    " — NOT VERIFIED (--insecure): anyone could be answering"
+                } else {
+                    ""
+                };
+                self.status(
+                    format!("{peer} TLS: {info}{unsafe_note}"),
+                    json!({"event": "tls", "peer": peer.to_string(), "conn": conn.0,
+                           "version": info.version, "cipher": info.cipher, "alpn": info.alpn,
+                           "verified": !info.unverified,
+                           "certificate": info.peer.as_ref().map(|c| json!({
+                               "subject": c.subject, "issuer": c.issuer,
+                               "not_before": c.not_before, "not_after": c.not_after,
+                               "sha256": c.fingerprint}))}),
+                );
+            }
             Event::ConnClosed {
                 peer, conn, reason, ..
             } => {
                 let why = match reason {
                     CloseReason::PeerClosed => "closed by peer".to_string(),
                     CloseReason::LocalClosed => "closed".to_string(),
-                    CloseReason::Failed(e) => e.to_string(),
+                    // A connection that failed (reset, a TLS alert) is a network failure.
+                    CloseReason::Failed(e) => {
+                        self.failed = true;
+                        e.to_string()
+                    }
                 };
                 self.status(
                     format!("{peer} disconnected: {why}"),

@@ -24,12 +24,14 @@ pub(super) fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, CliError> {
         echo: args.echo,
         options: SocketOptions::default(),
     };
-    let mut run = Run::open(
+    let tls = args.tls.server()?;
+    let mut run = Run::open_secured(
         &args.common,
         encoding(&args.common)?,
         config,
         Replies::Answers,
         Some(&args.framing),
+        tls,
     )?;
     Ok(run.drive(|| None, close_after_first_client(args.once)))
 }
@@ -62,12 +64,14 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
         )?),
         None => None,
     };
-    let mut run = Run::open(
+    let tls = args.tls.client()?;
+    let mut run = Run::open_secured(
         &args.common,
         encoding,
         config,
         Replies::Answers,
         Some(&args.framing),
+        tls,
     )?;
     run.recording = recording;
     let session = run.session;

@@ -42,6 +42,22 @@ pub enum NetErrorKind {
     LoopRisk,
     /// A peer stayed silent longer than allowed, or too many peers at once.
     Guard,
+    /// TLS cannot start: a certificate, key or CA file unreadable or wrong, a bad pin or name.
+    TlsSetup,
+    /// The peer's certificate has expired (or is not valid yet).
+    TlsExpired,
+    /// The peer's certificate is not for the name connected to.
+    TlsWrongName,
+    /// The peer's certificate is signed by no one trusted.
+    TlsUnknownIssuer,
+    /// The peer's certificate is not the pinned one.
+    TlsPinMismatch,
+    /// The peer refused the handshake (an alert, no client certificate, closed).
+    TlsRejected,
+    /// The peer does not speak TLS.
+    TlsNotTls,
+    /// Any other handshake failure; the detail says what.
+    TlsFailed,
     /// Anything else; the detail says what.
     Other,
 }
@@ -154,6 +170,16 @@ impl NetError {
             NetErrorKind::ReplyLimit => "automatic replies paused",
             NetErrorKind::LoopRisk => "this rule could answer itself in a loop",
             NetErrorKind::Guard => "dropped by a guard",
+            NetErrorKind::TlsSetup => "TLS cannot start",
+            NetErrorKind::TlsExpired => "TLS: the certificate has expired or is not valid yet",
+            NetErrorKind::TlsWrongName => "TLS: the certificate is for another name",
+            NetErrorKind::TlsUnknownIssuer => {
+                "TLS: unknown issuer (the certificate is not trusted)"
+            }
+            NetErrorKind::TlsPinMismatch => "TLS: the certificate is not the pinned one",
+            NetErrorKind::TlsRejected => "TLS: the peer rejected the handshake",
+            NetErrorKind::TlsNotTls => "TLS: the peer does not speak TLS",
+            NetErrorKind::TlsFailed => "TLS handshake failed",
             NetErrorKind::Other => "network error",
         }
     }

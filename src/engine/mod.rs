@@ -19,6 +19,7 @@ mod stats;
 mod tcp_client;
 mod tcp_conn;
 mod tcp_server;
+pub mod tls;
 mod transfer;
 mod udp;
 
@@ -212,6 +213,12 @@ pub enum Command {
     Discard { session: SessionId },
     /// Zero the session's counters.
     ResetStats { session: SessionId },
+    /// TLS for the session's next open (a TCP client or server); `None`: plain TCP. Like
+    /// framing, it is kept for the session id until changed.
+    SetTls {
+        session: SessionId,
+        tls: Option<tls::TlsSettings>,
+    },
     /// Replace the session's auto-reply rules (empty: none).
     SetRules {
         session: SessionId,
@@ -386,6 +393,13 @@ pub enum Event {
         tag: u64,
         result: Result<(), NetError>,
     },
+    /// A TLS handshake succeeded: what it agreed and who the peer is.
+    Secured {
+        session: SessionId,
+        conn: ConnId,
+        peer: SocketAddr,
+        info: tls::TlsInfo,
+    },
     /// A failure that did not end the session (a send, a join, a save).
     Error { session: SessionId, error: NetError },
     /// Something the user should know that is not a failure (a rule that could loop).
@@ -414,6 +428,7 @@ impl Event {
             | Event::Progress { session, .. }
             | Event::FileDone { session, .. }
             | Event::SendResult { session, .. }
+            | Event::Secured { session, .. }
             | Event::Error { session, .. }
             | Event::Warning { session, .. }
             | Event::Closed { session, .. } => *session,
@@ -543,6 +558,7 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     // the peer left still has it) until the tab is discarded.
     let mut keep_limits: HashMap<SessionId, u64> = HashMap::new();
     let mut framings: HashMap<SessionId, session::Framing> = HashMap::new();
+    let mut tls: HashMap<SessionId, tls::TlsSettings> = HashMap::new();
     let mut spools: HashMap<SessionId, Arc<spool::Spool>> = HashMap::new();
     while let Some(command) = commands.recv().await {
         sessions.retain(|_, s| !s.is_finished());
@@ -558,7 +574,9 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     .then(|| spool_for(&mut spools, &keep_limits, session, &sink))
                     .flatten();
                 let framing = framings.get(&session).cloned().unwrap_or_default();
-                let handle = session::spawn(session, config, sink.clone(), after, spool, framing);
+                let secure = tls.get(&session).cloned();
+                let handle =
+                    session::spawn(session, config, sink.clone(), after, spool, framing, secure);
                 sessions.insert(session, handle);
             }
             Command::Close { session } => {
@@ -581,9 +599,21 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     },
                 );
             }
+            Command::SetTls {
+                session,
+                tls: settings,
+            } => match settings {
+                Some(settings) => {
+                    tls.insert(session, settings);
+                }
+                None => {
+                    tls.remove(&session);
+                }
+            },
             Command::Discard { session } => {
                 keep_limits.remove(&session);
                 framings.remove(&session);
+                tls.remove(&session);
                 let spool = spools.remove(&session);
                 let handle = sessions.remove(&session);
                 let previous = closing.remove(&session);
@@ -704,6 +734,7 @@ fn session_of(command: &Command) -> SessionId {
         | Command::LeaveMulticast { session, .. }
         | Command::KeepReceived { session, .. }
         | Command::SetFraming { session, .. }
+        | Command::SetTls { session, .. }
         | Command::Save { session, .. }
         | Command::StopSaving { session }
         | Command::Discard { session }

@@ -270,6 +270,7 @@ pub(crate) fn spawn(
     after: Option<JoinHandle<()>>,
     spool: Option<Arc<super::spool::Spool>>,
     framing: Framing,
+    tls: Option<super::tls::TlsSettings>,
 ) -> SessionHandle {
     // Unbounded: the front end's commands, one per click or CLI step; a send among them waits
     // here for the session, which is how back-pressure reaches a repeat or a sequence.
@@ -297,15 +298,18 @@ pub(crate) fn spawn(
                 remote,
                 connect_timeout,
                 options,
-            } => match super::tcp_client::open(&core, &remote, connect_timeout, &options).await {
-                Ok(kind) => return drive(kind, core, rx).await,
-                Err(e) => e,
-            },
+            } => {
+                match super::tcp_client::open(&core, &remote, connect_timeout, &options, tls).await
+                {
+                    Ok(kind) => return drive(kind, core, rx).await,
+                    Err(e) => e,
+                }
+            }
             SessionConfig::TcpServer {
                 bind,
                 echo,
                 options,
-            } => match super::tcp_server::open(&core, bind, echo, &options) {
+            } => match super::tcp_server::open(&core, bind, echo, &options, tls) {
                 Ok(kind) => return drive(kind, core, rx).await,
                 Err(e) => e,
             },

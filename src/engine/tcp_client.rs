@@ -2,7 +2,8 @@
 
 use super::resolve::resolve;
 use super::session::{Sent, SessionCore, SessionKind, Step};
-use super::tcp_conn::{self, ConnHandle};
+use super::tcp_conn::{self, ConnHandle, Stream};
+use super::tls::{self, TlsSettings};
 use super::transfer::FileSink;
 use super::{
     options, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
@@ -19,18 +20,40 @@ pub(crate) struct TcpClient {
     ended: UnboundedReceiver<ConnId>,
 }
 
-/// Connects, trying each resolved address in turn.
+/// Connects, trying each resolved address in turn; with TLS, shakes hands before the session
+/// is shown open (a failed handshake is the session's failure, with the reason).
 pub(crate) async fn open(
     core: &SessionCore,
     remote: &str,
     timeout: Duration,
     options: &SocketOptions,
+    tls: Option<TlsSettings>,
 ) -> Result<TcpClient, NetError> {
+    let tls = match tls {
+        Some(TlsSettings::Client(settings)) => Some((tls::client_config(&settings)?, settings)),
+        Some(TlsSettings::Server(_)) => {
+            return Err(NetError::new(
+                NetErrorKind::TlsSetup,
+                "server TLS settings given to a client",
+            ))
+        }
+        None => None,
+    };
     let mut last_error = NetError::new(NetErrorKind::HostNotFound, remote.to_string());
     for addr in resolve(remote).await? {
         match connect(addr, timeout, options).await {
             Ok(stream) => {
                 let local = stream.local_addr().map_err(NetError::from)?;
+                let (stream, info) = match &tls {
+                    Some((config, settings)) => {
+                        let (secured, info) =
+                            tls::connect(config.clone(), settings, host_of(remote), stream)
+                                .await
+                                .map_err(|e| e.at(addr))?;
+                        (Stream::Tls(Box::new(secured)), Some(info))
+                    }
+                    None => (Stream::Plain(stream), None),
+                };
                 core.sink.send(Event::Opened {
                     session: core.id,
                     local,
@@ -39,7 +62,7 @@ pub(crate) async fn open(
                 // Unbounded, bounded in fact: the one connection ends once.
                 #[allow(clippy::disallowed_methods)]
                 let (ended_tx, ended) = unbounded_channel();
-                let conn = tcp_conn::spawn(core, stream, addr, false, ended_tx);
+                let conn = tcp_conn::spawn(core, stream, addr, false, info, ended_tx);
                 return Ok(TcpClient {
                     conn: Some(conn),
                     ended,
@@ -49,6 +72,12 @@ pub(crate) async fn open(
         }
     }
     Err(last_error)
+}
+
+/// The host part of `host:port` or `[v6]:port`: the name TLS checks by default.
+fn host_of(remote: &str) -> &str {
+    let host = remote.trim().rsplit_once(':').map_or(remote, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 pub(crate) async fn connect(

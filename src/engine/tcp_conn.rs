@@ -142,16 +142,82 @@ pub(crate) async fn close_all(conns: impl IntoIterator<Item = ConnHandle>) {
     }
 }
 
-/// Starts the task of a new connection and announces it.
+/// A connection's byte stream: plain TCP, or TLS over it. Everything above (echo, rules,
+/// framing, counters) sees the same plaintext either way.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<super::tls::TlsStream>),
+}
+
+impl Stream {
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Self::Plain(s) => s,
+            Self::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Stream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Starts the task of a new connection and announces it (and, over TLS, what the handshake
+/// agreed).
 pub(crate) fn spawn(
     core: &SessionCore,
-    stream: TcpStream,
+    stream: Stream,
     peer: SocketAddr,
     echo: bool,
+    tls: Option<super::tls::TlsInfo>,
     ended: UnboundedSender<ConnId>,
 ) -> ConnHandle {
     let id = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let local = stream
+        .tcp()
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     core.sink.send(Event::ConnOpened {
@@ -160,6 +226,14 @@ pub(crate) fn spawn(
         peer,
         local,
     });
+    if let Some(info) = tls {
+        core.sink.send(Event::Secured {
+            session: core.id,
+            conn: id,
+            peer,
+            info,
+        });
+    }
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
     let close = core.cancel.child_token();
     let counters = Arc::new(Counters::default());
@@ -209,7 +283,7 @@ impl Conn {
     /// guard): at once, or after the rule's delay through the connection's own queue.
     async fn auto_reply(
         &self,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
         data: &[u8],
         queue: &mpsc::WeakSender<Outgoing>,
     ) -> Result<(), WriteError> {
@@ -243,7 +317,7 @@ impl Conn {
     /// finish (a peer that reads slowly still gets it); past that it is cut short.
     async fn write(
         &self,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
         bytes: &[u8],
         report: bool,
     ) -> Result<(), WriteError> {
@@ -301,7 +375,7 @@ fn ended_by(written: Result<(), WriteError>, interrupted: &mut bool) -> Option<C
 
 async fn run(
     conn: Conn,
-    mut stream: TcpStream,
+    mut stream: Stream,
     mut outgoing: mpsc::Receiver<Outgoing>,
     queue: mpsc::WeakSender<Outgoing>,
     ended: UnboundedSender<ConnId>,
@@ -386,7 +460,13 @@ async fn run(
                         break reason;
                     }
                 }
-                Err(e) => break CloseReason::Failed(NetError::from_io(&e)),
+                // A TLS peer that closes without close_notify (many devices, Python's ssl) has
+                // closed all the same.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break CloseReason::PeerClosed,
+                Err(e) => {
+                    let error = super::tls::tls_failure(&e).unwrap_or_else(|| NetError::from_io(&e));
+                    break CloseReason::Failed(error.at(conn.peer));
+                }
             },
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()),
                 if deadline.is_some() => batch.flush(&sink),
@@ -438,7 +518,7 @@ async fn run(
     }
     if interrupted {
         // A reset, so the socket is gone now rather than lingering with unsent data.
-        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        let _ = socket2::SockRef::from(stream.tcp()).set_linger(Some(Duration::ZERO));
     }
     drop(stream);
     sink.send(Event::ConnClosed {

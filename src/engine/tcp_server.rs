@@ -1,7 +1,8 @@
 //! TCP server session: listens where the user said and serves many clients at once.
 
 use super::session::{Sent, SessionCore, SessionKind, Step};
-use super::tcp_conn::{self, ConnHandle};
+use super::tcp_conn::{self, ConnHandle, Stream};
+use super::tls::{self, TlsInfo, TlsSettings};
 use super::transfer::FileSink;
 use super::{
     options, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
@@ -9,8 +10,10 @@ use super::{
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 /// A listening (or formerly listening) TCP server session.
@@ -21,7 +24,20 @@ pub(crate) struct TcpServer {
     ended: UnboundedReceiver<ConnId>,
     echo: bool,
     options: SocketOptions,
+    /// TLS: handshakes run beside the accept loop, at most [`MAX_HANDSHAKES`] at once, and
+    /// their results come back here.
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handshakes: Arc<tokio::sync::Semaphore>,
+    secured_tx: mpsc::Sender<Handshake>,
+    secured: mpsc::Receiver<Handshake>,
 }
+
+/// Handshakes in progress at most: a flood of silent peers cannot take more (each gets
+/// [`tls::HANDSHAKE_TIMEOUT`]); past it new connections are closed at once, and said so.
+const MAX_HANDSHAKES: usize = 64;
+
+/// A finished handshake: the secured stream and what it agreed, or why it failed.
+type Handshake = (SocketAddr, Result<(Stream, TlsInfo), NetError>);
 
 /// Binds and listens; fails with "address in use" and the like before anything is shown open.
 pub(crate) fn open(
@@ -29,7 +45,19 @@ pub(crate) fn open(
     bind: SocketAddr,
     echo: bool,
     options: &SocketOptions,
+    tls: Option<TlsSettings>,
 ) -> Result<TcpServer, NetError> {
+    // A bad certificate or key stops the session before anything listens.
+    let tls = match tls {
+        Some(TlsSettings::Server(settings)) => Some(tls::server_config(&settings)?),
+        Some(TlsSettings::Client(_)) => {
+            return Err(NetError::new(
+                NetErrorKind::TlsSetup,
+                "client TLS settings given to a server",
+            ))
+        }
+        None => None,
+    };
     let with_addr = |e: std::io::Error| NetError::from_io(&e).at(bind);
     let socket = options::new_socket(&bind, false).map_err(with_addr)?;
     options.apply(&socket, true).map_err(with_addr)?;
@@ -46,6 +74,7 @@ pub(crate) fn open(
     // Unbounded, bounded in fact: one message per connection that ends.
     #[allow(clippy::disallowed_methods)]
     let (ended_tx, ended) = unbounded_channel();
+    let (secured_tx, secured) = mpsc::channel(MAX_HANDSHAKES);
     Ok(TcpServer {
         listener: Some(listener),
         conns: BTreeMap::new(),
@@ -53,6 +82,10 @@ pub(crate) fn open(
         ended,
         echo,
         options: options.clone(),
+        tls,
+        handshakes: Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES)),
+        secured_tx,
+        secured,
     })
 }
 
@@ -66,6 +99,36 @@ pub(crate) async fn accept(
     }
 }
 
+impl TcpServer {
+    /// Starts a client's handshake beside the accept loop, if a slot is free.
+    fn shake_hands(
+        &self,
+        core: &SessionCore,
+        config: Arc<rustls::ServerConfig>,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+    ) {
+        let Ok(slot) = self.handshakes.clone().try_acquire_owned() else {
+            core.error(
+                NetError::new(
+                    NetErrorKind::Guard,
+                    format!("{MAX_HANDSHAKES} TLS handshakes already in progress: closed"),
+                )
+                .at(peer),
+            );
+            return;
+        };
+        let done = self.secured_tx.clone();
+        core.spawn_small(async move {
+            let result = tls::accept(config, stream)
+                .await
+                .map(|(s, info)| (Stream::Tls(Box::new(s)), info));
+            drop(slot);
+            let _ = done.send((peer, result)).await;
+        });
+    }
+}
+
 impl SessionKind for TcpServer {
     async fn next(&mut self, core: &SessionCore) -> Step {
         tokio::select! {
@@ -74,8 +137,20 @@ impl SessionKind for TcpServer {
                     if let Err(e) = self.options.apply_stream(&stream) {
                         core.error(e.into());
                     }
-                    let conn = tcp_conn::spawn(core, stream, peer, self.echo, self.ended_tx.clone());
-                    self.conns.insert(conn.id, conn);
+                    match &self.tls {
+                        None => {
+                            let conn = tcp_conn::spawn(
+                                core,
+                                Stream::Plain(stream),
+                                peer,
+                                self.echo,
+                                None,
+                                self.ended_tx.clone(),
+                            );
+                            self.conns.insert(conn.id, conn);
+                        }
+                        Some(config) => self.shake_hands(core, config.clone(), stream, peer),
+                    }
                 }
                 Err(e) => {
                     // E.g. out of file descriptors: say so, and do not spin.
@@ -86,6 +161,15 @@ impl SessionKind for TcpServer {
             Some(id) = self.ended.recv() => {
                 self.conns.remove(&id);
             }
+            Some((peer, done)) = self.secured.recv() => match done {
+                Ok((stream, info)) => {
+                    let conn =
+                        tcp_conn::spawn(core, stream, peer, self.echo, Some(info), self.ended_tx.clone());
+                    self.conns.insert(conn.id, conn);
+                }
+                // The server goes on; the log says who failed and why.
+                Err(e) => core.error(e.at(peer)),
+            },
         }
         Step::Continue
     }

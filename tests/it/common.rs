@@ -350,3 +350,13 @@ pub fn device(clients: usize, answer: fn(&[u8]) -> Vec<u8>) -> u16 {
     });
     port
 }
+
+/// Is `program` installed (it answers `-V`)?
+pub fn has(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("-V")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}

@@ -12,7 +12,6 @@ use sockscope::engine::{
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -39,15 +38,6 @@ fn sockscope() -> Cmd {
     let mut cmd = Cmd::new(env!("CARGO_BIN_EXE_sockscope"));
     cmd.timeout(WAIT);
     cmd
-}
-
-fn has(program: &str) -> bool {
-    std::process::Command::new(program)
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
 }
 
 #[test]
@@ -103,7 +93,7 @@ fn raw_receive_from_a_std_sender_and_never_overwrite() {
 
 #[test]
 fn raw_to_and_from_socat() {
-    if !has("socat") {
+    if !common::has("socat") {
         eprintln!("socat not installed; skipped");
         return;
     }
@@ -463,7 +453,7 @@ fn file_over_a_server_session_to_a_client_and_udp_file_round_trip() {
 
 #[test]
 fn the_documented_python_script_interoperates() {
-    if !has("python3") {
+    if !common::has("python3") {
         eprintln!("python3 not installed; skipped");
         return;
     }

@@ -24,3 +24,4 @@ mod gui;
 mod packaging;
 mod relay;
 mod sequence;
+mod tls;

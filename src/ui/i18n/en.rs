@@ -322,4 +322,5 @@ pub static EN: Texts = Texts {
     rule_err_pattern: "pattern:",
     rule_err_reply: "reply:",
     rule_err_group: "the reply uses a group the pattern does not capture:",
+    tls_unverified: "NOT VERIFIED: anyone could be answering and reading",
 };

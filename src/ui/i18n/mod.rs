@@ -368,6 +368,7 @@ pub struct Texts {
     pub rule_err_pattern: &'static str,
     pub rule_err_reply: &'static str,
     pub rule_err_group: &'static str,
+    pub tls_unverified: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;
@@ -463,6 +464,30 @@ pub fn net_error_parts(lang: Lang, e: &NetError) -> (String, Option<String>) {
         }
         (Lang::Zh, K::Guard) => "已被保护机制断开(对方长时间无数据或连接过多)".into(),
         (Lang::Zh, K::Other) => "网络错误".into(),
+        (Lang::Zh, K::TlsSetup) => "TLS 无法启动(证书、私钥、CA 文件或指纹有误)".into(),
+        (Lang::En, K::TlsExpired) => format!(
+            "The certificate of {a} has expired (or is not valid yet): check its dates and this machine's clock."
+        ),
+        (Lang::Zh, K::TlsExpired) => format!("{a} 的证书已过期(或尚未生效):请检查证书有效期和本机时间。"),
+        (Lang::En, K::TlsWrongName) => format!(
+            "The certificate of {a} is for another name: connect by the name it holds, or set the SNI name."
+        ),
+        (Lang::Zh, K::TlsWrongName) => format!("{a} 的证书不属于这个名称:请用证书中的名称连接,或设置 SNI 名称。"),
+        (Lang::En, K::TlsUnknownIssuer) => format!(
+            "The certificate of {a} is not signed by anyone trusted (unknown issuer): give its CA file, or pin its fingerprint."
+        ),
+        (Lang::Zh, K::TlsUnknownIssuer) => format!("{a} 的证书不是由受信任的机构签发的(未知签发者):请提供其 CA 文件,或固定其指纹。"),
+        (Lang::En, K::TlsPinMismatch) => format!(
+            "The certificate of {a} is not the pinned one: someone else may be answering."
+        ),
+        (Lang::Zh, K::TlsPinMismatch) => format!("{a} 的证书与固定的指纹不符:可能有别人在冒充。"),
+        (Lang::En, K::TlsRejected) => format!(
+            "{a} rejected the TLS handshake: it may want a client certificate, or other settings."
+        ),
+        (Lang::Zh, K::TlsRejected) => format!("{a} 拒绝了 TLS 握手:对方可能要求客户端证书或其他设置。"),
+        (Lang::En, K::TlsNotTls) => format!("{a} does not speak TLS: turn TLS off, or check the port."),
+        (Lang::Zh, K::TlsNotTls) => format!("{a} 不使用 TLS:请关闭 TLS,或检查端口。"),
+        (Lang::Zh, K::TlsFailed) => "TLS 握手失败".into(),
         // Our own messages (file, guard, limits, …): the summary and the detail, one line.
         (Lang::En, _) => return (e.to_string(), None),
     };

@@ -323,4 +323,5 @@ pub static ZH: Texts = Texts {
     rule_err_pattern: "模式：",
     rule_err_reply: "应答：",
     rule_err_group: "应答用到了模式中没有的分组：",
+    tls_unverified: "未验证：任何人都可能在冒充对方并读取数据",
 };

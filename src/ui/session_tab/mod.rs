@@ -596,6 +596,18 @@ impl SessionTab {
                 self.log
                     .info(kind, format!("{peer} {}: {why}", t.client_left));
             }
+            Event::Secured { peer, info, .. } => {
+                let mut text = format!("{peer} TLS: {info}");
+                if info.unverified {
+                    text = format!("{text} — {}", t.tls_unverified);
+                }
+                let kind = if info.unverified {
+                    EntryKind::Error
+                } else {
+                    EntryKind::Info
+                };
+                self.log.info(kind, text);
+            }
             Event::Data {
                 dir,
                 chunks,

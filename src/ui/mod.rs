@@ -13,6 +13,7 @@ pub mod quick_commands;
 pub mod rules_panel;
 pub mod sequence_panel;
 pub mod session_tab;
+pub mod tls_panel;
 pub mod widgets;
 
 pub use app::{SavedState, SockScopeApp};

@@ -638,6 +638,11 @@ fn english_words(text: &str) -> Vec<String> {
         "xHH",
         "TCP",
         "UDP",
+        "TLS",
+        "SNI",
+        "ALPN",
+        "PEM",
+        "SHA",
         "SockScope",
         "UTF",
         "GBK",
@@ -1210,4 +1215,74 @@ fn recording_a_server_tab_gives_a_simulator_of_it() {
         .map(|s| (s.expect.as_deref(), s.send.as_deref()))
         .collect();
     assert_eq!(shape, [(Some("70 69 6E 67"), None), (None, Some("pong"))]);
+}
+
+/// TLS in two clicks: generate a certificate, listen; the fingerprint is shown, a client that
+/// pins it connects and talks, and the tab logs the handshake and the plaintext.
+#[test]
+fn a_tls_server_tab_generates_a_certificate_and_shows_its_fingerprint() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP server").click();
+    harness.run_steps(2);
+    bind_to_loopback(&mut harness, "Local address", "Local port");
+    harness.get_by_label("TLS").click();
+    harness.run_steps(2);
+    // Without a certificate the server cannot listen, and says what is missing.
+    assert!(harness
+        .query_by_label("Generate a certificate, or give certificate and key files")
+        .is_some());
+    harness.get_by_label("Generate a certificate").click();
+    harness.run_steps(2);
+    let fingerprint = harness.state().tabs[0]
+        .tls
+        .generated
+        .as_ref()
+        .unwrap()
+        .fingerprint
+        .clone();
+    assert!(harness.query_by_label(&fingerprint).is_some(), "shown");
+    harness.get_by_label("Listen").click();
+    step_until(&mut harness, "listening", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    let client = std::thread::spawn(move || {
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args([
+                "tcp-client",
+                &local.to_string(),
+                "--pin",
+                &fingerprint,
+                "--send",
+                "secret hello",
+                "--wait",
+                "300",
+            ])
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap()
+    });
+    step_until(&mut harness, "the plaintext", |h| {
+        h.query_by_label_contains("secret hello").is_some()
+    });
+    assert!(harness.query_by_label_contains("TLS: TLSv1.3").is_some());
+    let out = client.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// A TLS client tab that does not trust the server says so in Chinese, and stays closed.
+#[test]
+fn a_tls_client_tab_explains_an_untrusted_server_in_chinese() {
+    let server = crate::common::start(&["tcp-server", "127.0.0.1:0", "--gen-cert"]);
+    let port = server.open_port();
+    let mut harness = app(Lang::Zh);
+    harness.get_by_label("+ TCP 客户端").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "远程主机", "127.0.0.1");
+    type_into(&mut harness, "远程端口", &port.to_string());
+    harness.get_by_label("TLS").click();
+    harness.run_steps(2);
+    harness.get_by_label("连接").click();
+    step_until(&mut harness, "the refusal", |h| {
+        h.query_all_by_label_contains("未知签发者").count() > 0
+    });
+    assert!(matches!(harness.state().tabs[0].state, TabState::Closed(_)));
 }

@@ -99,6 +99,8 @@ pub struct TabSettings {
     pub framing: String,
     /// Frame what is sent the same way (delimiter appended, length inserted, SLIP/COBS).
     pub frame_sends: bool,
+    /// TLS of a TCP client or server.
+    pub tls: super::tls_panel::TlsForm,
 }
 
 /// A named message (what to type, and how it becomes bytes).
@@ -156,6 +158,7 @@ impl TabSettings {
             split_encodings: false,
             framing: String::new(),
             frame_sends: false,
+            tls: super::tls_panel::TlsForm::default(),
         }
     }
 }
@@ -236,6 +239,8 @@ pub struct SessionTab {
     pub quick: QuickPanel,
     /// The auto-reply rules editor's own state.
     pub rules: RulesPanel,
+    /// The TLS settings' own state (a generated certificate).
+    pub tls: super::tls_panel::TlsPanel,
     /// Recording what is sent and received, to replay as a sequence.
     pub recording: Option<crate::sequence::Recorder>,
     /// The connection a server's recording follows.
@@ -292,6 +297,7 @@ impl SessionTab {
             file: PathField::default(),
             quick: QuickPanel::default(),
             rules: RulesPanel::new(rules_path),
+            tls: super::tls_panel::TlsPanel::default(),
             recording: None,
             recording_conn: None,
         }
@@ -325,6 +331,7 @@ impl SessionTab {
         if self.frames() {
             e.framing = self.frame_spec().err().map(|_| t.err_framing);
         }
+        e.tls = self.tls_settings(t).err();
         match s.kind {
             SessionKind::TcpClient => {
                 e.host = parse_host(&s.remote_host)
@@ -494,6 +501,18 @@ impl SessionTab {
         }
     }
 
+    /// The TLS the session opens with (`None`: plain TCP), or why it cannot.
+    pub fn tls_settings(
+        &self,
+        t: &Texts,
+    ) -> Result<Option<crate::engine::tls::TlsSettings>, &'static str> {
+        match self.settings.kind {
+            SessionKind::TcpClient => self.tls.client(&self.settings.tls, t),
+            SessionKind::TcpServer => self.tls.server(&self.settings.tls, t),
+            SessionKind::Udp | SessionKind::Relay => Ok(None),
+        }
+    }
+
     /// Opens the session with the current settings (valid settings assumed): what to keep,
     /// how to frame, the session, its reply limit. Nothing happens when the settings are not
     /// valid.
@@ -513,6 +532,17 @@ impl SessionTab {
                 spec: self.frame_spec().unwrap_or_default(),
                 max_frame: crate::payload::framing::DEFAULT_MAX_FRAME,
                 frame_sends: self.settings.frame_sends,
+            });
+        }
+        if matches!(
+            self.settings.kind,
+            SessionKind::TcpClient | SessionKind::TcpServer
+        ) {
+            // Always said, so TLS turned off since the last open is off.
+            let tls = self.tls_settings(Lang::En.t()).ok().flatten();
+            commands.push(Command::SetTls {
+                session: self.id,
+                tls,
             });
         }
         commands.push(Command::Open {
@@ -868,6 +898,7 @@ pub struct EndpointErrors {
     pub local: Option<&'static str>,
     pub dest: Option<&'static str>,
     pub framing: Option<&'static str>,
+    pub tls: Option<&'static str>,
 }
 
 impl EndpointErrors {
@@ -878,6 +909,7 @@ impl EndpointErrors {
             && self.local.is_none()
             && self.dest.is_none()
             && self.framing.is_none()
+            && self.tls.is_none()
     }
 }
 

@@ -200,6 +200,15 @@ impl SessionTab {
                 });
             });
         });
+        ui.add_enabled_ui(!active, |ui| match self.settings.kind {
+            SessionKind::TcpClient => self
+                .tls
+                .client_ui(ui, t, &mut self.settings.tls, errors.tls),
+            SessionKind::TcpServer => self
+                .tls
+                .server_ui(ui, t, &mut self.settings.tls, errors.tls),
+            SessionKind::Udp | SessionKind::Relay => {}
+        });
         if let Some(e) = &self.last_error {
             // What happened and what to try; the system's words when pointed at.
             let (sentence, detail) = e.split_once('\n').unwrap_or((e, ""));

@@ -1,0 +1,285 @@
+//! TLS settings of a TCP client or server tab: the form (kept with the tab's settings), the
+//! certificate generated in one click (kept while the program runs), and the settings the
+//! engine gets at open.
+
+use super::i18n::Texts;
+use super::path_field::{DialogKind, PathField};
+use super::widgets::{ERROR_COLOR, OK_COLOR};
+use crate::engine::tls::{
+    self, Generated, Identity, TlsClientSettings, TlsServerSettings, TlsSettings, Verify,
+};
+use eframe::egui;
+use std::sync::Arc;
+
+/// How a client checks the server, as the tab keeps it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum VerifyChoice {
+    #[default]
+    System,
+    CaFile,
+    Pin,
+    Insecure,
+}
+
+/// A tab's TLS form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TlsForm {
+    /// TLS on.
+    pub on: bool,
+    pub verify: VerifyChoice,
+    /// Client: CA file; server: the CA of required client certificates (empty: none).
+    pub ca: String,
+    pub pin: String,
+    pub sni: String,
+    pub alpn: String,
+    /// Server: use certificate files rather than a generated certificate.
+    pub use_files: bool,
+    pub cert: String,
+    pub key: String,
+    /// Server: names added to a generated certificate (comma-separated).
+    pub names: String,
+}
+
+/// The panel's own state.
+#[derive(Default)]
+pub struct TlsPanel {
+    /// The certificate generated for this tab (not kept across runs: save it to reuse it).
+    pub generated: Option<Arc<Generated>>,
+    folder: PathField,
+    note: Option<(String, bool)>,
+    /// The fingerprint of the certificate file last read, by its path (read once, not per frame).
+    file_fingerprint: Option<(String, Option<String>)>,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn path(text: &str) -> Option<std::path::PathBuf> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.into())
+}
+
+impl TlsPanel {
+    /// The settings a client tab opens with, or why it cannot (in the user's words).
+    pub fn client(&self, form: &TlsForm, t: &Texts) -> Result<Option<TlsSettings>, &'static str> {
+        if !form.on {
+            return Ok(None);
+        }
+        let verify = match form.verify {
+            VerifyChoice::System => Verify::System,
+            VerifyChoice::CaFile => Verify::CaFile(path(&form.ca).ok_or(t.err_tls_ca)?),
+            VerifyChoice::Pin => {
+                tls::parse_pin(&form.pin).map_err(|_| t.err_tls_pin)?;
+                Verify::Pin(form.pin.trim().to_string())
+            }
+            VerifyChoice::Insecure => Verify::Insecure,
+        };
+        let sni = form.sni.trim();
+        Ok(Some(TlsSettings::Client(TlsClientSettings {
+            verify,
+            sni: (!sni.is_empty()).then(|| sni.to_string()),
+            alpn: list(&form.alpn),
+            identity: path(&form.cert).zip(path(&form.key)),
+        })))
+    }
+
+    /// The settings a server tab opens with, or why it cannot.
+    pub fn server(&self, form: &TlsForm, t: &Texts) -> Result<Option<TlsSettings>, &'static str> {
+        if !form.on {
+            return Ok(None);
+        }
+        let identity = if form.use_files {
+            match (path(&form.cert), path(&form.key)) {
+                (Some(cert), Some(key)) => Identity::Files { cert, key },
+                _ => return Err(t.err_tls_no_cert),
+            }
+        } else {
+            Identity::Generated(self.generated.clone().ok_or(t.err_tls_no_cert)?)
+        };
+        Ok(Some(TlsSettings::Server(TlsServerSettings {
+            identity,
+            client_ca: path(&form.ca),
+            alpn: list(&form.alpn),
+        })))
+    }
+
+    /// A client tab's TLS row.
+    pub fn client_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Texts,
+        form: &mut TlsForm,
+        error: Option<&str>,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            ui.checkbox(&mut form.on, t.tls_on)
+                .on_hover_text(t.tls_hint);
+            if !form.on {
+                return;
+            }
+            let label = ui.label(t.tls_verify);
+            egui::ComboBox::from_id_salt("tls_verify")
+                .selected_text(verify_label(t, form.verify))
+                .show_ui(ui, |ui| {
+                    for v in [
+                        VerifyChoice::System,
+                        VerifyChoice::CaFile,
+                        VerifyChoice::Pin,
+                        VerifyChoice::Insecure,
+                    ] {
+                        ui.selectable_value(&mut form.verify, v, verify_label(t, v));
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            match form.verify {
+                VerifyChoice::CaFile => text_field(ui, t.tls_ca_file, &mut form.ca, 220.0),
+                VerifyChoice::Pin => text_field(ui, t.tls_pin, &mut form.pin, 300.0),
+                VerifyChoice::System | VerifyChoice::Insecure => {}
+            }
+            text_field(ui, t.tls_sni, &mut form.sni, 120.0);
+            text_field(ui, t.tls_alpn, &mut form.alpn, 90.0);
+        });
+        if form.on && form.verify == VerifyChoice::Insecure {
+            ui.colored_label(ERROR_COLOR, t.tls_insecure_warning);
+        }
+        if let (true, Some(e)) = (form.on, error) {
+            ui.colored_label(ERROR_COLOR, e);
+        }
+    }
+
+    /// A server tab's TLS row: a certificate in one click (or files), its fingerprint, and
+    /// client certificates required or not.
+    pub fn server_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Texts,
+        form: &mut TlsForm,
+        error: Option<&str>,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            ui.checkbox(&mut form.on, t.tls_on)
+                .on_hover_text(t.tls_hint);
+            if !form.on {
+                return;
+            }
+            ui.radio_value(&mut form.use_files, false, t.tls_generated);
+            ui.radio_value(&mut form.use_files, true, t.tls_use_files);
+            if form.use_files {
+                text_field(ui, t.tls_cert_file, &mut form.cert, 180.0);
+                text_field(ui, t.tls_key_file, &mut form.key, 180.0);
+            } else {
+                text_field(ui, t.tls_names, &mut form.names, 140.0);
+                if ui
+                    .button(t.tls_generate)
+                    .on_hover_text(t.tls_generate_hint)
+                    .clicked()
+                {
+                    let names = tls::default_names(&list(&form.names));
+                    match tls::generate(&names) {
+                        Ok(g) => {
+                            self.generated = Some(Arc::new(g));
+                            self.note = None;
+                        }
+                        Err(e) => self.note = Some((e.to_string(), true)),
+                    }
+                }
+            }
+        });
+        if !form.on {
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            text_field(ui, t.tls_client_ca, &mut form.ca, 220.0);
+            text_field(ui, t.tls_alpn, &mut form.alpn, 90.0);
+        });
+        let fingerprint = if form.use_files {
+            let known = self
+                .file_fingerprint
+                .as_ref()
+                .filter(|(p, _)| *p == form.cert);
+            match known {
+                Some((_, fp)) => fp.clone(),
+                None => {
+                    let fp = path(&form.cert).and_then(|cert| {
+                        let settings = TlsServerSettings {
+                            identity: Identity::Files {
+                                cert,
+                                key: std::path::PathBuf::new(),
+                            },
+                            client_ca: None,
+                            alpn: Vec::new(),
+                        };
+                        tls::server_fingerprint(&settings).ok()
+                    });
+                    self.file_fingerprint = Some((form.cert.clone(), fp.clone()));
+                    fp
+                }
+            }
+        } else {
+            self.generated.as_ref().map(|g| g.fingerprint.clone())
+        };
+        if let Some(fp) = fingerprint {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("SHA-256");
+                ui.add(egui::Label::new(egui::RichText::new(&fp).monospace()).selectable(true));
+                if ui.small_button(t.copy).clicked() {
+                    ui.ctx().copy_text(fp.clone());
+                }
+            });
+        }
+        if let (false, Some(g)) = (form.use_files, self.generated.clone()) {
+            ui.label(egui::RichText::new(g.names.join(", ")).small());
+            ui.horizontal(|ui| {
+                self.folder
+                    .ui(ui, t, t.tls_save_folder, DialogKind::Folder, 180.0);
+                if ui.button(t.tls_save).clicked() {
+                    let dir = self.folder.path_buf();
+                    self.note = Some(match tls::write_generated(&g, &dir) {
+                        Ok(paths) => (
+                            format!(
+                                "{} {}",
+                                t.tls_saved,
+                                paths
+                                    .iter()
+                                    .map(|p| p.display().to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                            false,
+                        ),
+                        Err(e) => (e.to_string(), true),
+                    });
+                }
+            });
+        }
+        if let Some((text, failed)) = &self.note {
+            ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
+        }
+        if let Some(e) = error {
+            ui.colored_label(ERROR_COLOR, e);
+        }
+    }
+}
+
+fn verify_label(t: &Texts, v: VerifyChoice) -> &'static str {
+    match v {
+        VerifyChoice::System => t.tls_verify_system,
+        VerifyChoice::CaFile => t.tls_verify_ca,
+        VerifyChoice::Pin => t.tls_verify_pin,
+        VerifyChoice::Insecure => t.tls_verify_none,
+    }
+}
+
+/// A labelled one-line field.
+fn text_field(ui: &mut egui::Ui, label: &str, value: &mut String, width: f32) {
+    let label = ui.label(label);
+    ui.add(egui::TextEdit::singleline(value).desired_width(width))
+        .labelled_by(label.id);
+}

@@ -162,7 +162,20 @@ impl TlsPanel {
         t: &Texts,
         form: &mut TlsForm,
         error: Option<&str>,
+        active: bool,
     ) {
+        ui.add_enabled_ui(!active, |ui| self.server_settings_ui(ui, t, form));
+        if !form.on {
+            return;
+        }
+        self.fingerprint_ui(ui, t, form);
+        if let Some(e) = error {
+            ui.colored_label(ERROR_COLOR, e);
+        }
+    }
+
+    /// What a server serves: generated or files, client CA, ALPN (fixed while it listens).
+    fn server_settings_ui(&mut self, ui: &mut egui::Ui, t: &Texts, form: &mut TlsForm) {
         ui.horizontal_wrapped(|ui| {
             ui.checkbox(&mut form.on, t.tls_on)
                 .on_hover_text(t.tls_hint);
@@ -199,6 +212,11 @@ impl TlsPanel {
             text_field(ui, t.tls_client_ca, &mut form.ca, 220.0);
             text_field(ui, t.tls_alpn, &mut form.alpn, 90.0);
         });
+    }
+
+    /// The served certificate's fingerprint (copyable) and, when generated, its names and a
+    /// way to save it as files.
+    fn fingerprint_ui(&mut self, ui: &mut egui::Ui, t: &Texts, form: &TlsForm) {
         let fingerprint = if form.use_files {
             let known = self
                 .file_fingerprint
@@ -261,9 +279,6 @@ impl TlsPanel {
         }
         if let Some((text, failed)) = &self.note {
             ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
-        }
-        if let Some(e) = error {
-            ui.colored_label(ERROR_COLOR, e);
         }
     }
 }

@@ -200,15 +200,20 @@ impl SessionTab {
                 });
             });
         });
-        ui.add_enabled_ui(!active, |ui| match self.settings.kind {
-            SessionKind::TcpClient => self
-                .tls
-                .client_ui(ui, t, &mut self.settings.tls, errors.tls),
-            SessionKind::TcpServer => self
-                .tls
-                .server_ui(ui, t, &mut self.settings.tls, errors.tls),
+        match self.settings.kind {
+            SessionKind::TcpClient => {
+                ui.add_enabled_ui(!active, |ui| {
+                    self.tls
+                        .client_ui(ui, t, &mut self.settings.tls, errors.tls)
+                });
+            }
+            // The fingerprint stays copyable while listening.
+            SessionKind::TcpServer => {
+                self.tls
+                    .server_ui(ui, t, &mut self.settings.tls, errors.tls, active)
+            }
             SessionKind::Udp | SessionKind::Relay => {}
-        });
+        }
         if let Some(e) = &self.last_error {
             // What happened and what to try; the system's words when pointed at.
             let (sentence, detail) = e.split_once('\n').unwrap_or((e, ""));

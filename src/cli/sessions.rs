@@ -242,6 +242,7 @@ fn recorded_connection(
         encoding: Some(common.encoding.clone()),
         timeout_ms: None,
         frame: (framing.frame != FrameSpec::None).then(|| framing.frame.to_string()),
+        ..Connection::default()
     }
 }
 

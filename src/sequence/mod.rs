@@ -44,7 +44,7 @@ fn one() -> u32 {
 }
 
 /// The session a sequence runs over.
-#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
     /// `tcp-client`, `tcp-server` or `udp`.
@@ -67,12 +67,111 @@ pub struct Connection {
     /// then matches one whole frame instead of everything received since the last expectation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame: Option<String>,
+    /// Speak TLS (docs/sequences.md, "TLS"); the `tls_…` options say how.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
+    /// Client: trust this CA file. Server: require client certificates it issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
+    /// Client: accept only this SHA-256 fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_pin: Option<String>,
+    /// Client: do not verify the server (unsafe).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_insecure: bool,
+    /// Client: the name sent and checked (SNI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_sni: Option<String>,
+    /// ALPN protocols.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_alpn: Vec<String>,
+    /// A server's certificate, or a client's for servers that ask (PEM, with `tls_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<String>,
+    /// Server: generate a certificate for this machine at each run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_generate: bool,
+}
+
+impl Connection {
+    /// The engine's TLS settings, or why they are wrong.
+    pub fn tls_settings(&self) -> Result<Option<crate::engine::tls::TlsSettings>, SequenceError> {
+        let kind = self.kind;
+        use crate::engine::tls::{
+            self, Identity, TlsClientSettings, TlsServerSettings, TlsSettings, Verify,
+        };
+        let any = self.tls_ca.is_some()
+            || self.tls_pin.is_some()
+            || self.tls_insecure
+            || self.tls_cert.is_some()
+            || self.tls_generate;
+        if !self.tls {
+            return if any {
+                Err(SequenceError(
+                    "connection: tls_… options need tls = true".into(),
+                ))
+            } else {
+                Ok(None)
+            };
+        }
+        let err = |e: String| SequenceError(format!("connection: {e}"));
+        let identity = self
+            .tls_cert
+            .clone()
+            .zip(self.tls_key.clone())
+            .map(|(c, k)| (c.into(), k.into()));
+        match kind {
+            ConnectionKind::Udp => Err(err("TLS is for TCP (tcp-client or tcp-server)".into())),
+            ConnectionKind::TcpClient => {
+                let verify = match (&self.tls_ca, &self.tls_pin, self.tls_insecure) {
+                    (Some(ca), None, false) => Verify::CaFile(ca.into()),
+                    (None, Some(pin), false) => {
+                        tls::parse_pin(pin).map_err(|e| err(e.detail))?;
+                        Verify::Pin(pin.clone())
+                    }
+                    (None, None, true) => Verify::Insecure,
+                    (None, None, false) => Verify::System,
+                    _ => return Err(err("give one of tls_ca, tls_pin, tls_insecure".into())),
+                };
+                Ok(Some(TlsSettings::Client(TlsClientSettings {
+                    verify,
+                    sni: self.tls_sni.clone(),
+                    alpn: self.tls_alpn.clone(),
+                    identity,
+                })))
+            }
+            ConnectionKind::TcpServer => {
+                let identity = match (identity, self.tls_generate) {
+                    (Some((cert, key)), false) => Identity::Files { cert, key },
+                    (None, true) => {
+                        let generated = tls::generate(&tls::default_names(&[]))
+                            .map_err(|e| err(e.to_string()))?;
+                        Identity::Generated(std::sync::Arc::new(generated))
+                    }
+                    _ => {
+                        return Err(err(
+                            "a TLS server needs tls_cert and tls_key, or tls_generate = true"
+                                .into(),
+                        ))
+                    }
+                };
+                Ok(Some(TlsSettings::Server(TlsServerSettings {
+                    identity,
+                    client_ca: self.tls_ca.clone().map(Into::into),
+                    alpn: self.tls_alpn.clone(),
+                })))
+            }
+        }
+    }
 }
 
 /// Kinds of session a sequence can drive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConnectionKind {
+    #[default]
     TcpClient,
     /// Listen, wait for a client, and run the steps with it: a device simulator.
     TcpServer,
@@ -458,6 +557,10 @@ pub fn run(
     let session = engine.new_session_id();
     let config = sequence.session_config()?;
     let framing = sequence.framing()?;
+    let tls = sequence.connection.tls_settings()?;
+    if tls.is_some() {
+        engine.send(Command::SetTls { session, tls });
+    }
     if let Some(spec) = &framing {
         engine.send(Command::SetFraming {
             session,

@@ -160,6 +160,7 @@ mod tests {
             encoding: Some("gbk".into()),
             timeout_ms: None,
             frame: None,
+            ..Connection::default()
         }
     }
 

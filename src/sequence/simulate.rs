@@ -92,6 +92,12 @@ impl Sequence {
                 encoding: c.encoding.clone(),
                 timeout_ms: Some(REQUEST_WAIT_MS),
                 frame: c.frame.clone(),
+                // A TLS device is simulated over TLS, with a certificate made at each run
+                // (its client then pins nothing: give it tls_ca or tls_insecure).
+                tls: c.tls,
+                tls_generate: c.tls,
+                tls_alpn: c.tls_alpn.clone(),
+                ..Connection::default()
             },
             repeat: self.repeat,
             steps,

@@ -73,7 +73,7 @@ impl Default for SequencePanel {
                     bind: None,
                     encoding: None,
                     timeout_ms: Some(2000),
-                    frame: None,
+                    ..Connection::default()
                 },
                 repeat: 1,
                 steps: Vec::new(),

@@ -41,6 +41,42 @@ pub struct TlsForm {
     pub names: String,
 }
 
+impl TlsForm {
+    /// A recorded sequence's connection with this TLS (a server's generated certificate is made
+    /// again at each run).
+    pub fn as_connection(
+        &self,
+        mut c: crate::sequence::Connection,
+        server: bool,
+    ) -> crate::sequence::Connection {
+        if !self.on {
+            return c;
+        }
+        let text = |s: &str| path(s).map(|p| p.display().to_string());
+        c.tls = true;
+        c.tls_alpn = list(&self.alpn);
+        if server {
+            c.tls_generate = !self.use_files;
+            if self.use_files {
+                c.tls_cert = text(&self.cert);
+                c.tls_key = text(&self.key);
+            }
+            c.tls_ca = text(&self.ca);
+        } else {
+            match self.verify {
+                VerifyChoice::System => {}
+                VerifyChoice::CaFile => c.tls_ca = text(&self.ca),
+                VerifyChoice::Pin => c.tls_pin = Some(self.pin.trim().to_string()),
+                VerifyChoice::Insecure => c.tls_insecure = true,
+            }
+            c.tls_sni = text(&self.sni);
+            c.tls_cert = text(&self.cert);
+            c.tls_key = text(&self.key);
+        }
+        c
+    }
+}
+
 /// The panel's own state.
 #[derive(Default)]
 pub struct TlsPanel {

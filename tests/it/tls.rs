@@ -321,3 +321,79 @@ fn tls_cert_never_replaces_files_and_bad_options_are_usage_errors() {
         assert!(!stderr.contains("open on"), "nothing opened: {stderr}");
     }
 }
+
+/// Sequences speak TLS too: a client sequence pinning a SockScope TLS echo server passes, and a
+/// TLS simulator (generated certificate) answers a client that does not verify.
+#[test]
+fn sequences_run_over_tls_as_client_and_as_simulator() {
+    let server = start(&["tcp-server", "127.0.0.1:0", "--echo", "--gen-cert"]);
+    let line = server.stderr_line("TLS certificate SHA-256");
+    let pin = line.rsplit(' ').next().unwrap().to_string();
+    let port = server.open_port();
+    let dir = std::env::temp_dir().join(format!("sockscope-tls-seq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let client = dir.join("client.toml");
+    std::fs::write(
+        &client,
+        format!(
+            "[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:{port}\"\ntls = true\n\
+             tls_pin = \"{pin}\"\n[[step]]\nsend = \"ping\"\n[[step]]\nexpect = \"ping\"\n"
+        ),
+    )
+    .unwrap();
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["run", client.to_str().unwrap()])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // A TLS option without tls = true is a mistake in the file, said before anything runs.
+    std::fs::write(
+        &client,
+        "[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:9\"\ntls_insecure = true\n",
+    )
+    .unwrap();
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["run", client.to_str().unwrap()])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tls = true"));
+
+    let sim = dir.join("sim.toml");
+    std::fs::write(
+        &sim,
+        "[connection]\nkind = \"tcp-server\"\nbind = \"127.0.0.1:0\"\ntls = true\n\
+         tls_generate = true\ntimeout_ms = 10000\n[[step]]\nexpect = \"hello\"\n\
+         [[step]]\nsend = \"HELLO\"\n",
+    )
+    .unwrap();
+    let simulator = start(&["run", sim.to_str().unwrap()]);
+    let line = simulator.stderr_line("listening on");
+    let port: u16 = line.rsplit(':').next().unwrap().parse().unwrap();
+    let (code, stdout, stderr) = {
+        let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args([
+                "tcp-client",
+                &format!("127.0.0.1:{port}"),
+                "--insecure",
+                "--send",
+                "hello",
+                "--wait",
+                "1000",
+            ])
+            .timeout(WAIT)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("HELLO"), "{stdout}");
+    let (code, rest) = simulator.finish();
+    assert_eq!(code, 0, "{rest:?}");
+}

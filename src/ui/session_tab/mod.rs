@@ -470,7 +470,11 @@ impl SessionTab {
             encoding: Some(s.format.encoding.label().to_string()),
             timeout_ms: None,
             frame,
+            ..Connection::default()
         };
+        let connection = s
+            .tls
+            .as_connection(connection, s.kind == SessionKind::TcpServer);
         Some(recorder.sequence(
             &format!("recorded {}", clock(SystemTime::now())),
             connection,

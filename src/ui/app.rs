@@ -376,7 +376,7 @@ impl SockScopeApp {
             (Some(TabRequest::SaveReceived), Some(tab)) => {
                 self.ask_path(PathPurpose::SaveReceived { tab })
             }
-            (Some(TabRequest::Recorded(sequence)), _) => self.sequences.load(sequence),
+            (Some(TabRequest::Recorded(sequence)), _) => self.sequences.load(*sequence),
             _ => {}
         }
         self.prompt_ui(ui.ctx());

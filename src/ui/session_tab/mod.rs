@@ -195,7 +195,7 @@ pub enum TabRequest {
     /// Ask for a path to save received data to.
     SaveReceived,
     /// A recording ended: open it in the Sequences window.
-    Recorded(crate::sequence::Sequence),
+    Recorded(Box<crate::sequence::Sequence>),
 }
 
 /// A session tab.

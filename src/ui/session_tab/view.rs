@@ -422,7 +422,7 @@ impl SessionTab {
                 if self.recording.is_some() {
                     if ui.button(t.stop_recording).clicked() {
                         if let Some(sequence) = self.stop_recording() {
-                            *request = Some(TabRequest::Recorded(sequence));
+                            *request = Some(TabRequest::Recorded(Box::new(sequence)));
                         }
                     }
                     ui.colored_label(ERROR_COLOR, t.recording_now);

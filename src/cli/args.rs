@@ -103,6 +103,15 @@ pub struct RelayArgs {
     /// TCP: exit after the first client disconnects.
     #[arg(long)]
     pub once: bool,
+    /// Speak TLS with the clients (terminate it: the log shows the plaintext); the certificate
+    /// from --cert/--key or --gen-cert. (--tls: both sides.)
+    #[arg(long)]
+    pub tls_listen: bool,
+    /// Speak TLS with the target, verified by --ca, --pin or not (--insecure); --sni, --alpn.
+    #[arg(long)]
+    pub tls_target: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     #[command(flatten)]
     pub framing: FrameArgs,
     #[command(flatten)]

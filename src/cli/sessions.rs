@@ -218,12 +218,14 @@ pub(super) fn relay(args: RelayArgs) -> Result<ExitCode, CliError> {
         udp: args.udp,
     };
     let framing = (!args.udp).then_some(&args.framing);
-    let mut run = Run::open(
+    let tls = args.tls.relay(args.tls_listen, args.tls_target)?;
+    let mut run = Run::open_secured(
         &args.common,
         encoding(&args.common)?,
         config,
         Replies::None,
         framing,
+        tls,
     )?;
     Ok(run.drive(|| None, close_after_first_client(args.once)))
 }

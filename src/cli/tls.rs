@@ -92,6 +92,62 @@ impl TlsArgs {
     }
 }
 
+impl TlsArgs {
+    /// A relay's settings: TLS towards its clients (`listen`), its target (`target`), or both.
+    pub(super) fn relay(
+        &self,
+        listen: bool,
+        target: bool,
+    ) -> Result<Option<TlsSettings>, CliError> {
+        let (listen, target) = (listen || self.tls, target || self.tls);
+        if !listen && !target {
+            return if self.on() {
+                Err(CliError::Usage(
+                    "a relay takes --tls-listen, --tls-target or --tls (both sides)".into(),
+                ))
+            } else {
+                Ok(None)
+            };
+        }
+        let server = if listen {
+            let only_server = TlsArgs {
+                tls: true,
+                insecure: false,
+                pin: None,
+                sni: None,
+                ca: None,
+                ..self.clone()
+            };
+            match only_server.server()? {
+                Some(TlsSettings::Server(s)) => Some(s),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let client = if target {
+            let only_client = TlsArgs {
+                tls: true,
+                gen_cert: false,
+                names: Vec::new(),
+                cert: None,
+                key: None,
+                ..self.clone()
+            };
+            match only_client.client()? {
+                Some(TlsSettings::Client(c)) => Some(c),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        Ok(Some(TlsSettings::Relay {
+            listen: server,
+            target: client,
+        }))
+    }
+}
+
 /// `sockscope tls-cert --out DIR [--names a,b]`.
 pub(super) fn tls_cert(args: &TlsCertArgs) -> Result<ExitCode, CliError> {
     let names = tls::default_names(&args.names);

@@ -4,7 +4,8 @@
 use super::batch::Batcher;
 use super::session::{Sent, SessionCore, SessionKind, Step};
 use super::stats::Counters;
-use super::tcp_conn::ReadBuffer;
+use super::tcp_conn::{ReadBuffer, Stream};
+use super::tls;
 use super::{
     options, CloseReason, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind,
     SendTarget, SocketOptions,
@@ -33,8 +34,17 @@ struct RelayConn {
     task: AbortOnDropHandle<()>,
 }
 
+/// A relay's TLS: towards its clients (a server config), towards its target (a client config
+/// with the settings it was made from).
+#[derive(Clone, Default)]
+struct RelayTls {
+    listen: Option<Arc<rustls::ServerConfig>>,
+    target: Option<(Arc<rustls::ClientConfig>, Arc<tls::TlsClientSettings>)>,
+}
+
 /// A relay session.
 pub(crate) struct Relay {
+    tls: RelayTls,
     listener: Option<TcpListener>,
     udp: Option<AbortOnDropHandle<()>>,
     target: String,
@@ -82,8 +92,32 @@ pub(crate) async fn open(
     listen: SocketAddr,
     target: String,
     udp: bool,
+    tls: Option<tls::TlsSettings>,
 ) -> Result<Relay, NetError> {
     super::resolve::parse_host_port(&target)?;
+    // Certificates and keys are read before anything listens.
+    let tls = match tls {
+        None => RelayTls::default(),
+        Some(_) if udp => {
+            return Err(NetError::new(
+                NetErrorKind::TlsSetup,
+                "TLS is for a TCP relay",
+            ))
+        }
+        Some(tls::TlsSettings::Relay { listen, target }) => RelayTls {
+            listen: listen.as_ref().map(tls::server_config).transpose()?,
+            target: match target {
+                Some(s) => Some((tls::client_config(&s)?, Arc::new(s))),
+                None => None,
+            },
+        },
+        Some(_) => {
+            return Err(NetError::new(
+                NetErrorKind::TlsSetup,
+                "client or server TLS settings given to a relay",
+            ))
+        }
+    };
     // A name that does not resolve yet is tried again per client; one that resolves to this
     // relay is refused now.
     if let Ok(target_addr) = super::resolve::resolve_first(&target).await {
@@ -102,6 +136,7 @@ pub(crate) async fn open(
     #[allow(clippy::disallowed_methods)]
     let (ended_tx, ended) = unbounded_channel();
     let mut relay = Relay {
+        tls,
         listener: None,
         udp: None,
         target,
@@ -205,12 +240,24 @@ async fn pipe(
     result.map_err(|e: std::io::Error| NetError::from_io(&e))
 }
 
+/// Says what a handshake with `peer` agreed.
+fn secured_event(core: &SessionCore, conn: ConnId, peer: SocketAddr, info: tls::TlsInfo) {
+    core.sink.send(Event::Secured {
+        session: core.id,
+        conn,
+        peer,
+        info,
+    });
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn relay_client(
     core: SessionCore,
     conn: ConnId,
     client: tokio::net::TcpStream,
     peer: SocketAddr,
     target: String,
+    tls: RelayTls,
     counters: Arc<Counters>,
     ended: UnboundedSender<ConnId>,
 ) {
@@ -224,11 +271,31 @@ async fn relay_client(
         {
             return Err(refuse_itself(&target));
         }
+        // The client's TLS first (it is waiting), then the target's.
+        let client = match tls.listen {
+            Some(config) => {
+                let (secured, info) = tls::accept(config, client).await.map_err(|e| e.at(peer))?;
+                secured_event(&core, conn, peer, info);
+                Stream::Tls(Box::new(secured))
+            }
+            None => Stream::Plain(client),
+        };
         let upstream =
             super::tcp_client::connect(addr, Duration::from_secs(5), &SocketOptions::default())
                 .await?;
-        let (cr, cw) = client.into_split();
-        let (ur, uw) = upstream.into_split();
+        let upstream = match tls.target {
+            Some((config, settings)) => {
+                let host = super::tcp_client::host_of(&target);
+                let (secured, info) = tls::connect(config, &settings, host, upstream)
+                    .await
+                    .map_err(|e| e.at(addr))?;
+                secured_event(&core, conn, addr, info);
+                Stream::Tls(Box::new(secured))
+            }
+            None => Stream::Plain(upstream),
+        };
+        let (cr, cw) = tokio::io::split(client);
+        let (ur, uw) = tokio::io::split(upstream);
         let (a, b) = tokio::join!(
             pipe(&core, conn, &counters, peer, cr, uw),
             pipe(&core, conn, &counters, addr, ur, cw)
@@ -382,7 +449,7 @@ impl SessionKind for Relay {
                         local: stream.local_addr().unwrap_or(peer),
                     });
                     let counters = Arc::new(Counters::default());
-                    let task = AbortOnDropHandle::new(tokio::spawn(relay_client(core.clone(), conn, stream, peer, self.target.clone(), counters.clone(), self.ended_tx.clone())));
+                    let task = AbortOnDropHandle::new(tokio::spawn(relay_client(core.clone(), conn, stream, peer, self.target.clone(), self.tls.clone(), counters.clone(), self.ended_tx.clone())));
                     self.conns.insert(conn, RelayConn { peer, counters, task });
                 }
                 Err(e) => {

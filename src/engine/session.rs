@@ -317,7 +317,7 @@ pub(crate) fn spawn(
                 listen,
                 target,
                 udp,
-            } => match super::relay::open(&core, listen, target, udp).await {
+            } => match super::relay::open(&core, listen, target, udp, tls).await {
                 Ok(kind) => return drive(kind, core, rx).await,
                 Err(e) => e,
             },

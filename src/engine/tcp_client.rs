@@ -31,7 +31,7 @@ pub(crate) async fn open(
 ) -> Result<TcpClient, NetError> {
     let tls = match tls {
         Some(TlsSettings::Client(settings)) => Some((tls::client_config(&settings)?, settings)),
-        Some(TlsSettings::Server(_)) => {
+        Some(TlsSettings::Server(_) | TlsSettings::Relay { .. }) => {
             return Err(NetError::new(
                 NetErrorKind::TlsSetup,
                 "server TLS settings given to a client",
@@ -75,7 +75,7 @@ pub(crate) async fn open(
 }
 
 /// The host part of `host:port` or `[v6]:port`: the name TLS checks by default.
-fn host_of(remote: &str) -> &str {
+pub(crate) fn host_of(remote: &str) -> &str {
     let host = remote.trim().rsplit_once(':').map_or(remote, |(h, _)| h);
     host.trim_start_matches('[').trim_end_matches(']')
 }

@@ -50,7 +50,7 @@ pub(crate) fn open(
     // A bad certificate or key stops the session before anything listens.
     let tls = match tls {
         Some(TlsSettings::Server(settings)) => Some(tls::server_config(&settings)?),
-        Some(TlsSettings::Client(_)) => {
+        Some(TlsSettings::Client(_) | TlsSettings::Relay { .. }) => {
             return Err(NetError::new(
                 NetErrorKind::TlsSetup,
                 "client TLS settings given to a server",

@@ -72,6 +72,12 @@ pub struct TlsServerSettings {
 pub enum TlsSettings {
     Client(TlsClientSettings),
     Server(TlsServerSettings),
+    /// A relay: TLS towards its clients (it terminates it and logs the plaintext), towards its
+    /// target, or both.
+    Relay {
+        listen: Option<TlsServerSettings>,
+        target: Option<TlsClientSettings>,
+    },
 }
 
 /// A certificate made here: a CA (for the device side to trust) and a server certificate it

@@ -397,3 +397,38 @@ fn sequences_run_over_tls_as_client_and_as_simulator() {
     let (code, rest) = simulator.finish();
     assert_eq!(code, 0, "{rest:?}");
 }
+
+/// A relay that terminates TLS on both sides shows the plaintext both ways: a TLS client →
+/// relay (generated certificate) → a TLS echo server (pinned).
+#[test]
+fn a_tls_relay_shows_the_plaintext_both_ways() {
+    let echo = start(&["tcp-server", "127.0.0.1:0", "--echo", "--gen-cert"]);
+    let line = echo.stderr_line("TLS certificate SHA-256");
+    let pin = line.rsplit(' ').next().unwrap().to_string();
+    let echo_port = echo.open_port();
+    let relay = start(&[
+        "relay",
+        "127.0.0.1:0",
+        &format!("127.0.0.1:{echo_port}"),
+        "--tls",
+        "--gen-cert",
+        "--pin",
+        &pin,
+    ]);
+    let port = relay.open_port();
+    let (code, stdout, stderr) = client(port, &["--insecure"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("RX") && stdout.contains("hello tls"),
+        "{stdout}"
+    );
+    // The relay logged the plaintext from the client and from the target, and both handshakes.
+    relay.stderr_line(&format!("127.0.0.1:{echo_port} TLS: TLSv1.3"));
+    let from_client = relay.stdout_line("hello tls");
+    let from_target = relay.stdout_line("hello tls");
+    assert_ne!(from_client, from_target);
+    assert!(
+        from_target.contains(&format!("127.0.0.1:{echo_port}")),
+        "{from_target}"
+    );
+}

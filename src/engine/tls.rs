@@ -294,7 +294,7 @@ fn alpn(list: &[String]) -> Vec<Vec<u8>> {
 }
 
 /// The client side's configuration; errors name the file or setting at fault.
-pub(crate) fn client_config(s: &TlsClientSettings) -> Result<Arc<ClientConfig>, NetError> {
+pub fn client_config(s: &TlsClientSettings) -> Result<Arc<ClientConfig>, NetError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| setup(e.to_string()))?;
@@ -439,10 +439,10 @@ impl ServerCertVerifier for Pinned {
 const PIN_MISMATCH: &str = "pin mismatch";
 
 /// A TLS stream over TCP, either side.
-pub(crate) type TlsStream = tokio_rustls::TlsStream<TcpStream>;
+pub type TlsStream = tokio_rustls::TlsStream<TcpStream>;
 
 /// The client's handshake over a connected stream, within [`HANDSHAKE_TIMEOUT`].
-pub(crate) async fn connect(
+pub async fn connect(
     config: Arc<ClientConfig>,
     settings: &TlsClientSettings,
     host: &str,

@@ -184,6 +184,15 @@ pub fn default_names(extra: &[String]) -> Vec<String> {
 
 /// Makes a CA and a server certificate for `names` (valid for a year), in memory.
 pub fn generate(names: &[String]) -> Result<Generated, NetError> {
+    generate_valid(names, time::Duration::days(-1), time::Duration::days(365))
+}
+
+/// [`generate`] with the server certificate valid from `now + from` to `now + until`.
+fn generate_valid(
+    names: &[String],
+    from: time::Duration,
+    until: time::Duration,
+) -> Result<Generated, NetError> {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
     let fail = |e: rcgen::Error| NetError::new(NetErrorKind::TlsSetup, e.to_string());
     let now = time::OffsetDateTime::now_utc();
@@ -215,8 +224,8 @@ pub fn generate(names: &[String]) -> Result<Generated, NetError> {
         DnType::CommonName,
         names.first().map_or("localhost", String::as_str),
     );
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(365);
+    params.not_before = now + from;
+    params.not_after = now + until;
     let key = KeyPair::generate().map_err(fail)?;
     let cert = params.signed_by(&key, &ca).map_err(fail)?;
     Ok(Generated {
@@ -637,5 +646,68 @@ mod tests {
             alpn: Vec::new(),
         };
         assert!(server_config(&settings).is_ok());
+    }
+
+    /// A real handshake over loopback with `served` as the server's certificate and a client
+    /// trusting its CA by file; the client's error, if any.
+    fn handshake(served: Generated, sni: Option<&str>) -> Option<NetError> {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, &served.ca_pem).unwrap();
+        let server = server_config(&TlsServerSettings {
+            identity: Identity::Generated(Arc::new(served)),
+            client_ca: None,
+            alpn: Vec::new(),
+        })
+        .unwrap();
+        let settings = TlsClientSettings {
+            verify: Verify::CaFile(ca),
+            sni: sni.map(str::to_string),
+            alpn: Vec::new(),
+            identity: None,
+        };
+        let client = client_config(&settings).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let serve = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let _ = accept(server, tcp).await;
+            });
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let result = connect(client, &settings, "localhost", tcp).await;
+            let _ = serve.await;
+            result.err()
+        })
+    }
+
+    #[test]
+    fn an_expired_certificate_and_a_wrong_name_are_told_apart() {
+        let names = vec!["localhost".to_string()];
+        let fresh = generate(&names).unwrap();
+        assert!(
+            handshake(fresh.clone(), None).is_none(),
+            "trusted by its CA file"
+        );
+        let expired =
+            generate_valid(&names, time::Duration::days(-30), time::Duration::days(-1)).unwrap();
+        assert_eq!(
+            handshake(expired, None).unwrap().kind,
+            NetErrorKind::TlsExpired
+        );
+        let not_yet =
+            generate_valid(&names, time::Duration::days(2), time::Duration::days(30)).unwrap();
+        assert_eq!(
+            handshake(not_yet, None).unwrap().kind,
+            NetErrorKind::TlsExpired
+        );
+        assert_eq!(
+            handshake(fresh, Some("printer.lab")).unwrap().kind,
+            NetErrorKind::TlsWrongName
+        );
     }
 }

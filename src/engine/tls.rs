@@ -469,18 +469,7 @@ pub async fn connect(
         .await
         .map_err(|_| handshake_timeout())?
         .map_err(|e| handshake_error(&e))?;
-    let (_, session) = stream.get_ref();
-    let mut info = info_of(
-        session.protocol_version(),
-        session.negotiated_cipher_suite(),
-    );
-    info.alpn = session
-        .alpn_protocol()
-        .map(|p| String::from_utf8_lossy(p).into_owned());
-    info.peer = session
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .map(|c| cert_info(c));
+    let mut info = info_of(stream.get_ref().1);
     info.unverified = settings.verify == Verify::Insecure;
     Ok((tokio_rustls::TlsStream::Client(stream), info))
 }
@@ -495,26 +484,13 @@ pub(crate) async fn accept(
         .await
         .map_err(|_| handshake_timeout())?
         .map_err(|e| handshake_error(&e))?;
-    let (_, session) = stream.get_ref();
-    let mut info = info_of(
-        session.protocol_version(),
-        session.negotiated_cipher_suite(),
-    );
-    info.alpn = session
-        .alpn_protocol()
-        .map(|p| String::from_utf8_lossy(p).into_owned());
-    info.peer = session
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .map(|c| cert_info(c));
+    let info = info_of(stream.get_ref().1);
     Ok((tokio_rustls::TlsStream::Server(stream), info))
 }
 
-fn info_of(
-    version: Option<rustls::ProtocolVersion>,
-    suite: Option<rustls::SupportedCipherSuite>,
-) -> TlsInfo {
-    let version = match version {
+/// What a finished handshake agreed (either side).
+fn info_of(session: &rustls::CommonState) -> TlsInfo {
+    let version = match session.protocol_version() {
         Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
         Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
         Some(v) => format!("{v:?}"),
@@ -522,9 +498,16 @@ fn info_of(
     };
     TlsInfo {
         version,
-        cipher: suite.map_or_else(|| "?".into(), |s| format!("{:?}", s.suite())),
-        alpn: None,
-        peer: None,
+        cipher: session
+            .negotiated_cipher_suite()
+            .map_or_else(|| "?".into(), |s| format!("{:?}", s.suite())),
+        alpn: session
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        peer: session
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| cert_info(c)),
         unverified: false,
     }
 }

@@ -182,7 +182,7 @@ async fn pipe(
     let mut framer = core.framer();
     let idle_after = framer.as_ref().and_then(|f| f.idle_after());
     let mut last_read = Instant::now();
-    let result = async {
+    let result: std::io::Result<()> = async {
         loop {
             let deadline = batch.deadline();
             let idle_at = idle_after
@@ -237,7 +237,12 @@ async fn pipe(
         batch.push_frame(from, &frame.bytes, frame.kind, now, &core.sink);
     }
     batch.finish(&core.sink);
-    result.map_err(|e: std::io::Error| NetError::from_io(&e))
+    match result {
+        // A TLS side closed without close_notify: closed all the same.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
+        Err(e) => Err(tls::tls_failure(&e).unwrap_or_else(|| NetError::from_io(&e))),
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Says what a handshake with `peer` agreed.

@@ -39,6 +39,8 @@ pub struct TlsForm {
     pub key: String,
     /// Server: names added to a generated certificate (comma-separated).
     pub names: String,
+    /// Relay: TLS towards the target too (`on` is TLS towards the relay's clients).
+    pub target_on: bool,
 }
 
 impl TlsForm {
@@ -153,10 +155,67 @@ impl TlsPanel {
         form: &mut TlsForm,
         error: Option<&str>,
     ) {
+        let mut on = form.on;
+        verify_rows(ui, t, form, &mut on, t.tls_on);
+        form.on = on;
+        if let (true, Some(e)) = (form.on, error) {
+            ui.colored_label(ERROR_COLOR, e);
+        }
+    }
+
+    /// A relay tab's TLS rows: towards its clients (a certificate, as a server's) and towards
+    /// its target (verified as a client's).
+    pub fn relay_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Texts,
+        form: &mut TlsForm,
+        error: Option<&str>,
+        active: bool,
+    ) {
+        ui.add_enabled_ui(!active, |ui| {
+            self.server_settings_ui(ui, t, form, t.tls_relay_listen, false);
+            let mut on = form.target_on;
+            verify_rows(ui, t, form, &mut on, t.tls_relay_target);
+            form.target_on = on;
+        });
+        if form.on {
+            self.fingerprint_ui(ui, t, form);
+        }
+        if let (true, Some(e)) = (form.on || form.target_on, error) {
+            ui.colored_label(ERROR_COLOR, e);
+        }
+    }
+
+    /// The settings a relay tab opens with, or why it cannot.
+    pub fn relay(&self, form: &TlsForm, t: &Texts) -> Result<Option<TlsSettings>, &'static str> {
+        let listen = match self.server(form, t)? {
+            Some(TlsSettings::Server(s)) => Some(TlsServerSettings {
+                client_ca: None,
+                ..s
+            }),
+            _ => None,
+        };
+        let target_form = TlsForm {
+            on: form.target_on,
+            cert: String::new(),
+            key: String::new(),
+            ..form.clone()
+        };
+        let target = match self.client(&target_form, t)? {
+            Some(TlsSettings::Client(c)) => Some(c),
+            _ => None,
+        };
+        Ok((listen.is_some() || target.is_some()).then_some(TlsSettings::Relay { listen, target }))
+    }
+}
+
+/// The TLS switch `on` (called `label`) and, when on, how the server is verified, SNI, ALPN.
+fn verify_rows(ui: &mut egui::Ui, t: &Texts, form: &mut TlsForm, on: &mut bool, label: &str) {
+    {
         ui.horizontal_wrapped(|ui| {
-            ui.checkbox(&mut form.on, t.tls_on)
-                .on_hover_text(t.tls_hint);
-            if !form.on {
+            ui.checkbox(on, label).on_hover_text(t.tls_hint);
+            if !*on {
                 return;
             }
             let label = ui.label(t.tls_verify);
@@ -182,14 +241,13 @@ impl TlsPanel {
             text_field(ui, t.tls_sni, &mut form.sni, 120.0);
             text_field(ui, t.tls_alpn, &mut form.alpn, 90.0);
         });
-        if form.on && form.verify == VerifyChoice::Insecure {
+        if *on && form.verify == VerifyChoice::Insecure {
             ui.colored_label(ERROR_COLOR, t.tls_insecure_warning);
         }
-        if let (true, Some(e)) = (form.on, error) {
-            ui.colored_label(ERROR_COLOR, e);
-        }
     }
+}
 
+impl TlsPanel {
     /// A server tab's TLS row: a certificate in one click (or files), its fingerprint, and
     /// client certificates required or not.
     pub fn server_ui(
@@ -200,7 +258,9 @@ impl TlsPanel {
         error: Option<&str>,
         active: bool,
     ) {
-        ui.add_enabled_ui(!active, |ui| self.server_settings_ui(ui, t, form));
+        ui.add_enabled_ui(!active, |ui| {
+            self.server_settings_ui(ui, t, form, t.tls_on, true)
+        });
         if !form.on {
             return;
         }
@@ -211,10 +271,16 @@ impl TlsPanel {
     }
 
     /// What a server serves: generated or files, client CA, ALPN (fixed while it listens).
-    fn server_settings_ui(&mut self, ui: &mut egui::Ui, t: &Texts, form: &mut TlsForm) {
+    fn server_settings_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Texts,
+        form: &mut TlsForm,
+        label: &str,
+        client_certificates: bool,
+    ) {
         ui.horizontal_wrapped(|ui| {
-            ui.checkbox(&mut form.on, t.tls_on)
-                .on_hover_text(t.tls_hint);
+            ui.checkbox(&mut form.on, label).on_hover_text(t.tls_hint);
             if !form.on {
                 return;
             }
@@ -245,7 +311,9 @@ impl TlsPanel {
             return;
         }
         ui.horizontal_wrapped(|ui| {
-            text_field(ui, t.tls_client_ca, &mut form.ca, 220.0);
+            if client_certificates {
+                text_field(ui, t.tls_client_ca, &mut form.ca, 220.0);
+            }
             text_field(ui, t.tls_alpn, &mut form.alpn, 90.0);
         });
     }

@@ -1286,3 +1286,50 @@ fn a_tls_client_tab_explains_an_untrusted_server_in_chinese() {
     });
     assert!(matches!(harness.state().tabs[0].state, TabState::Closed(_)));
 }
+
+/// A relay tab terminates TLS from its clients with a generated certificate and logs the
+/// plaintext it forwards to a plain device.
+#[test]
+fn a_relay_tab_terminates_tls_and_logs_the_plaintext() {
+    let port = device(1, |d| d.to_ascii_uppercase());
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ Relay").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Local port", "0");
+    type_into(
+        &mut harness,
+        "Target (HOST:PORT)",
+        &format!("127.0.0.1:{port}"),
+    );
+    harness.get_by_label("TLS towards clients").click();
+    harness.run_steps(2);
+    harness.get_by_label("Generate a certificate").click();
+    harness.run_steps(2);
+    harness.get_by_label("Start relay").click();
+    step_until(&mut harness, "relaying", |h| listening_addr(h).is_some());
+    let local = listening_addr(&harness).unwrap();
+    let client = std::thread::spawn(move || {
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args([
+                "tcp-client",
+                &format!("127.0.0.1:{}", local.port()),
+                "--insecure",
+                "--send",
+                "through tls",
+                "--wait",
+                "500",
+            ])
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap()
+    });
+    step_until(&mut harness, "both directions in plaintext", |h| {
+        h.query_by_label_contains("through tls").is_some()
+            && h.query_by_label_contains("THROUGH TLS").is_some()
+    });
+    let out = client.join().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("THROUGH TLS"),
+        "{out:?}"
+    );
+}

@@ -349,4 +349,6 @@ pub static EN: Texts = Texts {
     err_tls_no_cert: "Generate a certificate, or give certificate and key files",
     err_tls_ca: "Give the CA file",
     err_tls_pin: "Not a SHA-256 fingerprint (64 hex digits)",
+    tls_relay_listen: "TLS towards clients",
+    tls_relay_target: "TLS towards the target",
 };

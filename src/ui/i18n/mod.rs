@@ -395,6 +395,8 @@ pub struct Texts {
     pub err_tls_no_cert: &'static str,
     pub err_tls_ca: &'static str,
     pub err_tls_pin: &'static str,
+    pub tls_relay_listen: &'static str,
+    pub tls_relay_target: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;

@@ -350,4 +350,6 @@ pub static ZH: Texts = Texts {
     err_tls_no_cert: "请生成证书，或提供证书和私钥文件",
     err_tls_ca: "请提供 CA 文件",
     err_tls_pin: "不是 SHA-256 指纹（64 位十六进制数字）",
+    tls_relay_listen: "对客户端使用 TLS",
+    tls_relay_target: "对目标使用 TLS",
 };

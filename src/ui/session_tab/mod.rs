@@ -513,6 +513,7 @@ impl SessionTab {
         match self.settings.kind {
             SessionKind::TcpClient => self.tls.client(&self.settings.tls, t),
             SessionKind::TcpServer => self.tls.server(&self.settings.tls, t),
+            SessionKind::Relay if !self.settings.relay_udp => self.tls.relay(&self.settings.tls, t),
             SessionKind::Udp | SessionKind::Relay => Ok(None),
         }
     }
@@ -538,10 +539,7 @@ impl SessionTab {
                 frame_sends: self.settings.frame_sends,
             });
         }
-        if matches!(
-            self.settings.kind,
-            SessionKind::TcpClient | SessionKind::TcpServer
-        ) {
+        if self.settings.kind != SessionKind::Udp {
             // Always said, so TLS turned off since the last open is off.
             let tls = self.tls_settings(Lang::En.t()).ok().flatten();
             commands.push(Command::SetTls {

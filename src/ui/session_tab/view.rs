@@ -212,6 +212,10 @@ impl SessionTab {
                 self.tls
                     .server_ui(ui, t, &mut self.settings.tls, errors.tls, active)
             }
+            SessionKind::Relay if !self.settings.relay_udp => {
+                self.tls
+                    .relay_ui(ui, t, &mut self.settings.tls, errors.tls, active)
+            }
             SessionKind::Udp | SessionKind::Relay => {}
         }
         if let Some(e) = &self.last_error {

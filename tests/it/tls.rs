@@ -87,10 +87,14 @@ fn sockscope_server_and_client_talk_over_tls_with_a_generated_certificate() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("not the pinned one"), "{stderr}");
     assert!(!stdout.contains("TX"), "nothing was sent: {stdout}");
-    // The system's roots do not know a generated CA: unknown issuer.
+    // The system's roots do not know a generated CA: unknown issuer (or, on a machine with no
+    // roots at all, a plain word that there are none).
     let (code, _, stderr) = client(port, &["--tls"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("unknown issuer"), "{stderr}");
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("unknown issuer") || stderr.contains("no trusted root certificates"),
+        "{stderr}"
+    );
     // Not verifying works, and says loudly that it did not verify.
     let (code, _, stderr) = client(port, &["--insecure"]);
     assert_eq!(code, 0, "{stderr}");

@@ -3,6 +3,7 @@
 pub mod addr;
 pub mod cli;
 pub mod engine;
+pub mod measure;
 pub mod payload;
 pub mod sequence;
 pub mod ui;

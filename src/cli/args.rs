@@ -41,6 +41,59 @@ pub enum CliCommand {
     /// Write a self-signed TLS pair for a test server: ca.pem (for the device to trust),
     /// cert.pem and key.pem; prints the certificate's SHA-256 fingerprint.
     TlsCert(TlsCertArgs),
+    /// Measure round-trip time (and, over UDP against an echo, loss, duplicates, reordering
+    /// and jitter); ends with one JSON summary; exit 1 if nothing came back.
+    Probe(ProbeArgs),
+}
+
+/// Which transport a probe uses.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeTransport {
+    Udp,
+    Tcp,
+}
+
+/// How a probe prints.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeOutput {
+    /// One JSON object per answer, then the summary.
+    Jsonl,
+    /// Only the summary object.
+    Summary,
+}
+
+/// `sockscope probe`.
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// udp (against an echo: each datagram carries a sequence number and send time) or tcp
+    /// (request/response).
+    #[arg(value_enum)]
+    pub transport: ProbeTransport,
+    /// The peer: HOST:PORT or [V6ADDR]:PORT.
+    pub target: String,
+    /// Requests to send.
+    #[arg(long, default_value_t = 100)]
+    pub count: u32,
+    /// Milliseconds between requests (a steady schedule; 0: back to back).
+    #[arg(long, default_value_t = 100)]
+    pub interval: u64,
+    /// UDP datagram size in bytes (at least 16, the probe header).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// The request (TCP) or what fills each datagram after the header (UDP); text, or hex with --hex.
+    #[arg(long)]
+    pub data: Option<String>,
+    /// --data is hex.
+    #[arg(long)]
+    pub hex: bool,
+    /// TCP: the answer is complete when what came back contains this text.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// Milliseconds to wait for an answer (TCP: each; UDP: after the last request).
+    #[arg(long, default_value_t = 1000)]
+    pub timeout: u64,
+    #[arg(long, value_enum, default_value = "summary")]
+    pub output: ProbeOutput,
 }
 
 /// `sockscope tls-cert`.

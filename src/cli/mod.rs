@@ -12,6 +12,7 @@ mod args;
 mod drive;
 mod files;
 mod output;
+mod probe;
 mod sequence;
 mod sessions;
 mod tls;
@@ -101,6 +102,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::RecvFile(args) => files::recv_file(args),
         CliCommand::Run(args) => sequence::run_sequence(args),
         CliCommand::TlsCert(args) => tls::tls_cert(&args),
+        CliCommand::Probe(args) => probe::run(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("sockscope: error: {error}");

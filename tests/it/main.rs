@@ -21,6 +21,7 @@ mod engine_udp;
 mod files;
 mod framing;
 mod gui;
+mod measure;
 mod packaging;
 mod relay;
 mod sequence;

@@ -1,0 +1,84 @@
+//! `sockscope probe udp|tcp HOST:PORT`: round-trip times, and over UDP loss, duplicates,
+//! reordering and jitter, ending with one JSON summary.
+
+use super::{CliError, ProbeArgs, ProbeOutput, ProbeTransport};
+use crate::measure::probe::{self, Answer, ProbeOptions};
+use crate::payload::matcher::{MatchKind, Matcher};
+use crate::payload::TextEncoding;
+use serde_json::json;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub(super) fn run(args: &ProbeArgs) -> Result<ExitCode, CliError> {
+    super::drive::destination("target", &args.target)?;
+    let target = std::net::ToSocketAddrs::to_socket_addrs(args.target.as_str())
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| CliError::Usage(format!("target: cannot resolve '{}'", args.target)))?;
+    if args.count == 0 {
+        return Err(CliError::Usage("--count must be at least 1".into()));
+    }
+    if args.transport == ProbeTransport::Udp && !(probe::HEADER_LEN..=65_507).contains(&args.size) {
+        return Err(CliError::Usage(format!(
+            "--size must be from {} (the probe header) to 65507",
+            probe::HEADER_LEN
+        )));
+    }
+    let payload = match (&args.data, args.hex) {
+        (Some(d), true) => crate::payload::hex::decode_hex(d)
+            .map_err(|e| CliError::Usage(format!("--data: {e}")))?,
+        (Some(d), false) => d.as_bytes().to_vec(),
+        (None, _) if args.transport == ProbeTransport::Tcp => b"ping\n".to_vec(),
+        (None, _) => Vec::new(),
+    };
+    let expect = match &args.expect {
+        Some(p) => Some(
+            Matcher::new(MatchKind::Contains, p, TextEncoding::Utf8)
+                .map_err(|e| CliError::Usage(format!("--expect: {e}")))?,
+        ),
+        None => None,
+    };
+    let options = ProbeOptions {
+        count: args.count,
+        interval: Duration::from_millis(args.interval),
+        size: args.size,
+        payload,
+        timeout: Duration::from_millis(args.timeout),
+    };
+    let jsonl = args.output == ProbeOutput::Jsonl;
+    let on_answer = |a: Answer| {
+        if jsonl {
+            let line = match a {
+                Answer::First { seq, rtt_us } => {
+                    json!({"event": "reply", "seq": seq, "rtt_ms": rtt_us as f64 / 1000.0})
+                }
+                Answer::Duplicate { seq } => json!({"event": "duplicate", "seq": seq}),
+            };
+            println!("{line}");
+        }
+    };
+    let result = match args.transport {
+        ProbeTransport::Udp => probe::udp(target, &options, on_answer),
+        ProbeTransport::Tcp => probe::tcp(target, &options, expect.as_ref(), on_answer),
+    };
+    match result {
+        Ok(summary) => {
+            let mut line = serde_json::to_value(&summary).unwrap_or_default();
+            if let Some(fields) = line.as_object_mut() {
+                fields.insert("event".into(), json!("summary"));
+                fields.insert("loss_percent".into(), json!(summary.loss_percent()));
+            }
+            println!("{line}");
+            Ok(if summary.received == 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Err(e) => {
+            let error = crate::engine::NetError::from_io(&e).at(target);
+            eprintln!("sockscope: error: {error}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

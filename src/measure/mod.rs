@@ -1,0 +1,3 @@
+//! Measuring the link: the latency and loss probe.
+
+pub mod probe;

@@ -123,6 +123,8 @@ pub(super) struct Run {
     pub printer: Printer,
     /// `--record`: what happens becomes a sequence file, written when the session ends.
     pub recording: Option<Recording>,
+    /// `--pcap`: the capture being written.
+    capture: Option<super::capture::Capture>,
 }
 
 /// A recording in progress and where it goes.
@@ -208,6 +210,10 @@ impl Run {
             Replies::Answers => load_rules(common)?,
             Replies::None => None,
         };
+        let capture = match &common.pcap {
+            Some(path) => Some(super::capture::Capture::new(path, &config)?),
+            None => None,
+        };
         let printer = Printer::new(common.output, encoding);
         let engine = start_engine()?;
         let session = engine.new_session_id();
@@ -237,6 +243,7 @@ impl Run {
             session,
             printer,
             recording: None,
+            capture,
         })
     }
 
@@ -273,8 +280,28 @@ impl Run {
             if let Some(recording) = &mut self.recording {
                 recording.take(&event);
             }
+            if let Some(capture) = &mut self.capture {
+                capture.take(&event);
+            }
             if let Event::Closed { .. } = event {
                 self.printer.finish();
+                if let Some(capture) = &self.capture {
+                    if let Some(e) = &capture.error {
+                        eprintln!(
+                            "sockscope: error: capture {} incomplete: {e}",
+                            capture.path.display()
+                        );
+                        return ExitCode::from(1);
+                    }
+                    if capture.omitted_bytes > 0 {
+                        eprintln!(
+                            "sockscope: warning: capture {} lacks {} bytes the output could not keep up with",
+                            capture.path.display(),
+                            capture.omitted_bytes
+                        );
+                    }
+                    eprintln!("sockscope: capture written to {}", capture.path.display());
+                }
                 if let Some(recording) = &self.recording {
                     if let Err(e) = recording.write() {
                         eprintln!(

@@ -9,6 +9,7 @@
 
 mod addr;
 mod args;
+mod capture;
 mod drive;
 mod files;
 mod output;

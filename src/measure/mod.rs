@@ -1,3 +1,4 @@
-//! Measuring the link: the latency and loss probe.
+//! Measuring the link: the latency and loss probe, and pcapng captures.
 
+pub mod pcapng;
 pub mod probe;

@@ -145,3 +145,201 @@ fn the_tcp_probe_times_each_request_and_nothing_back_is_exit_1() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--size"));
 }
+
+/// A packet read back from a capture: source, destination, TCP flags (None: UDP), sequence
+/// number, payload.
+type Packet = (
+    std::net::SocketAddr,
+    std::net::SocketAddr,
+    Option<u8>,
+    u32,
+    Vec<u8>,
+);
+
+/// An independent reader of the pcapng blocks SockScope writes: section, interface (Ethernet),
+/// enhanced packets; IPv4/IPv6, TCP/UDP.
+fn read_pcapng(bytes: &[u8]) -> Vec<Packet> {
+    let u32le = |b: &[u8]| u32::from_le_bytes(b[..4].try_into().unwrap());
+    let u16be = |b: &[u8]| u16::from_be_bytes(b[..2].try_into().unwrap());
+    let u32be = |b: &[u8]| u32::from_be_bytes(b[..4].try_into().unwrap());
+    assert_eq!(u32le(bytes), 0x0A0D_0D0A, "a section header first");
+    assert_eq!(u32le(&bytes[8..]), 0x1A2B_3C4D, "little-endian section");
+    let mut packets = Vec::new();
+    let mut at = 0;
+    let mut linktype = None;
+    while at < bytes.len() {
+        let kind = u32le(&bytes[at..]);
+        let len = u32le(&bytes[at + 4..]) as usize;
+        assert_eq!(len % 4, 0);
+        assert_eq!(
+            u32le(&bytes[at + len - 4..]) as usize,
+            len,
+            "trailing length"
+        );
+        let body = &bytes[at + 8..at + len - 4];
+        match kind {
+            1 => linktype = Some(u16::from_le_bytes([body[0], body[1]])),
+            6 => {
+                assert_eq!(linktype, Some(1), "Ethernet");
+                let caplen = u32le(&body[12..]) as usize;
+                let frame = &body[20..20 + caplen];
+                let (ip, proto, src_ip, dst_ip): (&[u8], u8, std::net::IpAddr, std::net::IpAddr) =
+                    match u16be(&frame[12..]) {
+                        0x0800 => {
+                            let ip = &frame[14..];
+                            let hl = usize::from(ip[0] & 0x0F) * 4;
+                            let total = usize::from(u16be(&ip[2..]));
+                            let s: [u8; 4] = ip[12..16].try_into().unwrap();
+                            let d: [u8; 4] = ip[16..20].try_into().unwrap();
+                            (&ip[hl..total], ip[9], s.into(), d.into())
+                        }
+                        0x86DD => {
+                            let ip = &frame[14..];
+                            let plen = usize::from(u16be(&ip[4..]));
+                            let s: [u8; 16] = ip[8..24].try_into().unwrap();
+                            let d: [u8; 16] = ip[24..40].try_into().unwrap();
+                            (&ip[40..40 + plen], ip[6], s.into(), d.into())
+                        }
+                        other => panic!("ethertype {other:#x}"),
+                    };
+                let src = std::net::SocketAddr::new(src_ip, u16be(ip));
+                let dst = std::net::SocketAddr::new(dst_ip, u16be(&ip[2..]));
+                match proto {
+                    6 => {
+                        let off = usize::from(ip[12] >> 4) * 4;
+                        packets.push((src, dst, Some(ip[13]), u32be(&ip[4..]), ip[off..].to_vec()));
+                    }
+                    17 => packets.push((src, dst, None, 0, ip[8..].to_vec())),
+                    other => panic!("protocol {other}"),
+                }
+            }
+            _ => {}
+        }
+        at += len;
+    }
+    packets
+}
+
+/// The bytes one way of a TCP capture, reassembled by sequence number (each segment must start
+/// where the previous ended).
+fn reassemble(packets: &[Packet], from: std::net::SocketAddr) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut next: Option<u32> = None;
+    for (src, _, flags, seq, payload) in packets {
+        if *src != from || payload.is_empty() {
+            if *src == from && flags.is_some_and(|f| f & 0x02 != 0) {
+                next = Some(seq.wrapping_add(1));
+            }
+            continue;
+        }
+        assert_eq!(Some(*seq), next, "consecutive sequence numbers");
+        next = Some(seq.wrapping_add(payload.len() as u32));
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+#[test]
+fn a_capture_reassembles_to_the_exchanged_bytes_with_the_real_addresses() {
+    let dir = std::env::temp_dir().join(format!("sockscope-pcap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // TCP: a client talking to an upper-casing device.
+    let port = device(1, |d| d.to_ascii_uppercase());
+    let tcp = dir.join("tcp.pcapng");
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{port}"),
+            "--send",
+            "hello capture",
+            "--pcap",
+            tcp.to_str().unwrap(),
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let packets = read_pcapng(&std::fs::read(&tcp).unwrap());
+    let server: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (client, _, syn, _, _) = packets[0].clone();
+    assert_eq!(syn, Some(0x02), "the capture starts with the client's SYN");
+    assert_eq!(packets[0].1, server);
+    assert!(client.ip().is_loopback() && client.port() != port);
+    assert_eq!(reassemble(&packets, client), b"hello capture");
+    assert_eq!(reassemble(&packets, server), b"HELLO CAPTURE");
+    assert!(
+        packets.iter().any(|p| p.2.is_some_and(|f| f & 0x01 != 0)),
+        "a FIN at the end"
+    );
+    // An existing capture is never replaced.
+    let again = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-client",
+            &format!("127.0.0.1:{port}"),
+            "--pcap",
+            tcp.to_str().unwrap(),
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+
+    // UDP: a datagram to an echo and back.
+    let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    echo.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        if let Ok((n, from)) = echo.recv_from(&mut buf) {
+            echo.send_to(&buf[..n], from).unwrap();
+        }
+    });
+    let udp = dir.join("udp.pcapng");
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "udp",
+            "--to",
+            &echo_addr.to_string(),
+            "--send",
+            "datagram",
+            "--timeout",
+            "1",
+            "--pcap",
+            udp.to_str().unwrap(),
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let packets = read_pcapng(&std::fs::read(&udp).unwrap());
+    assert_eq!(packets.len(), 2, "{packets:?}");
+    assert_eq!(
+        (packets[0].1, packets[0].4.as_slice()),
+        (echo_addr, &b"datagram"[..])
+    );
+    assert_eq!(
+        (packets[1].0, packets[1].4.as_slice()),
+        (echo_addr, &b"datagram"[..])
+    );
+    assert_eq!(packets[0].0, packets[1].1, "back to where it came from");
+    if crate::common::has("tshark") {
+        let status = std::process::Command::new("tshark")
+            .args([
+                "-r",
+                tcp.to_str().unwrap(),
+                "-q",
+                "-z",
+                "follow,tcp,ascii,0",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&status.stdout);
+        assert!(
+            text.contains("hello capture") && text.contains("HELLO CAPTURE"),
+            "{text}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

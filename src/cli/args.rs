@@ -44,6 +44,40 @@ pub enum CliCommand {
     /// Measure round-trip time (and, over UDP against an echo, loss, duplicates, reordering
     /// and jitter); ends with one JSON summary; exit 1 if nothing came back.
     Probe(ProbeArgs),
+    /// Send traffic at a set rate (packets or bits per second) or flat out, for a count or a
+    /// duration; the achieved rate is shown each second and in the final JSON line.
+    Generate(GenerateArgs),
+}
+
+/// `sockscope generate`.
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// udp (one datagram per packet) or tcp (one write per packet).
+    #[arg(value_enum)]
+    pub transport: ProbeTransport,
+    /// Where to send: HOST:PORT or [V6ADDR]:PORT.
+    pub target: String,
+    /// Packets per second (default: flat out).
+    #[arg(long, conflicts_with = "bitrate")]
+    pub rate: Option<f64>,
+    /// Bits per second instead, with k, M or G (e.g. 100M); packets of --size make it up.
+    #[arg(long)]
+    pub bitrate: Option<String>,
+    /// Bytes per packet.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// The packet's bytes, repeated to --size (text, or hex with --hex); default zeros.
+    #[arg(long)]
+    pub data: Option<String>,
+    /// --data is hex.
+    #[arg(long)]
+    pub hex: bool,
+    /// Stop after this many packets.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (default 10 when no --count).
+    #[arg(long)]
+    pub duration: Option<f64>,
 }
 
 /// Which transport a probe uses.

@@ -12,6 +12,7 @@ mod args;
 mod capture;
 mod drive;
 mod files;
+mod generate;
 mod output;
 mod probe;
 mod sequence;
@@ -104,6 +105,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::Run(args) => sequence::run_sequence(args),
         CliCommand::TlsCert(args) => tls::tls_cert(&args),
         CliCommand::Probe(args) => probe::run(&args),
+        CliCommand::Generate(args) => generate::run(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("sockscope: error: {error}");

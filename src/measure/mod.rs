@@ -1,4 +1,5 @@
-//! Measuring the link: the latency and loss probe, and pcapng captures.
+//! Measuring the link: the latency and loss probe, a traffic generator, pcapng captures.
 
+pub mod generate;
 pub mod pcapng;
 pub mod probe;

@@ -343,3 +343,74 @@ fn a_capture_reassembles_to_the_exchanged_bytes_with_the_real_addresses() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The generator sends what it says at the rate it was given: a paced run cannot finish before
+/// its schedule, a receiver on loopback counts every datagram, and a flat-out run accounts for
+/// every packet as sent or failed.
+#[test]
+fn the_generator_keeps_its_schedule_and_counts_exactly() {
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = receiver.local_addr().unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    let counter = std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let mut n = 0u64;
+        while let Ok(len) = receiver.recv(&mut buf) {
+            assert_eq!(len, 100);
+            n += 1;
+        }
+        n
+    });
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "generate",
+            "udp",
+            &addr.to_string(),
+            "--rate",
+            "2000",
+            "--count",
+            "400",
+            "--size",
+            "100",
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let s = summary(&out.stdout);
+    assert_eq!(
+        (s["sent_packets"].as_u64(), s["sent_bytes"].as_u64()),
+        (Some(400), Some(40_000))
+    );
+    // Packet 399 is due 199.5 ms after packet 0: never sooner.
+    assert!(s["seconds"].as_f64().unwrap() >= 0.199, "{s}");
+    assert_eq!(counter.join().unwrap(), 400, "every datagram arrived");
+    // Flat out, 20,000 packets: each is sent or counted as failed, none lost in the count.
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "generate",
+            "udp",
+            &sink.local_addr().unwrap().to_string(),
+            "--count",
+            "20000",
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    let s = summary(&out.stdout);
+    assert_eq!(
+        s["sent_packets"].as_u64().unwrap() + s["failed_sends"].as_u64().unwrap(),
+        20_000,
+        "{s}"
+    );
+    drop(sink);
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["generate", "udp", "127.0.0.1:9", "--bitrate", "fast"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -124,6 +124,8 @@ pub struct SockScopeApp {
     pub files: FilePanel,
     /// The Sequences window.
     pub sequences: SequencePanel,
+    /// The Probe window.
+    pub probe: super::probe_panel::ProbePanel,
     /// The About window is shown.
     pub about_open: bool,
     /// Settings live beside the program (portable mode).
@@ -162,6 +164,7 @@ impl SockScopeApp {
             addresses: AddressPanel::default(),
             files: FilePanel::default(),
             sequences: SequencePanel::default(),
+            probe: super::probe_panel::ProbePanel::default(),
             about_open: false,
             portable: false,
             hint_dismissed: saved.hint_dismissed,
@@ -282,6 +285,7 @@ impl SockScopeApp {
                 ui.toggle_value(&mut self.addresses.open, t.addresses);
                 ui.toggle_value(&mut self.files.open, t.files);
                 ui.toggle_value(&mut self.sequences.open, t.sequences);
+                ui.toggle_value(&mut self.probe.open, t.probe);
                 ui.toggle_value(&mut self.about_open, t.about);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     // Right to left: the combo first, then its label on its left.
@@ -381,6 +385,7 @@ impl SockScopeApp {
         }
         self.prompt_ui(ui.ctx());
         self.sequences.show(ui.ctx(), self.lang);
+        self.probe.show(ui.ctx(), self.lang);
         super::about::show(ui.ctx(), &mut self.about_open, self.lang, self.portable);
         if let Some(ip) = self.addresses.show(ui.ctx(), self.lang) {
             let front = self.front_index();

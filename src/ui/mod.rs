@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod log_view;
 pub mod memory;
 pub mod path_field;
+pub mod probe_panel;
 pub mod quick_commands;
 pub mod rules_panel;
 pub mod sequence_panel;

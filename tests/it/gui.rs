@@ -717,7 +717,7 @@ fn every_screen_is_chinese_in_the_chinese_window() {
         harness.run_steps(3);
         look(&harness, tab);
     }
-    for window in ["地址工具", "文件传输", "测试序列", "关于"] {
+    for window in ["地址工具", "文件传输", "测试序列", "链路测量", "关于"] {
         harness.get_by_label(window).click();
         harness.run_steps(3);
         look(&harness, window);
@@ -1332,4 +1332,36 @@ fn a_relay_tab_terminates_tls_and_logs_the_plaintext() {
         String::from_utf8_lossy(&out.stdout).contains("THROUGH TLS"),
         "{out:?}"
     );
+}
+
+/// The Probe window measures a UDP echo: every request answered, the figures and plots shown.
+#[test]
+fn the_probe_window_measures_a_udp_echo() {
+    let echo = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = echo.local_addr().unwrap();
+    echo.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let _ = echo.send_to(&buf[..n], from);
+        }
+    });
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Got it").click();
+    harness.get_by_label("Probe").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "To (HOST:PORT)", &addr.to_string());
+    harness.state_mut().probe.count = 20;
+    harness.state_mut().probe.interval_ms = 5;
+    harness.get_by_label("Start").click();
+    step_until(&mut harness, "the probe's end", |h| {
+        h.state().probe.summary.is_some()
+    });
+    let s = harness.state().probe.summary.clone().unwrap();
+    assert_eq!((s.sent, s.received, s.lost), (20, 20, 0));
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label_contains("sent 20 · received 20 · lost 0 (0.0 %)")
+        .is_some());
+    assert!(harness.query_by_label_contains("RTT ms: min ").is_some());
 }

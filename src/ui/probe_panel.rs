@@ -1,0 +1,279 @@
+//! The Probe window: measure a peer's round-trip times (and over UDP against an echo: loss,
+//! duplicates, reordering, jitter) with a live time series and histogram. The probe runs on a
+//! thread of its own; the window only reads its news.
+
+use super::i18n::{Lang, Texts};
+use super::widgets::{checked_field, ERROR_COLOR, OK_COLOR};
+use crate::measure::probe::{self, Answer, ProbeOptions, Summary};
+use eframe::egui;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// News from a running probe.
+enum News {
+    Answer(Answer),
+    Done(Result<Summary, String>),
+}
+
+/// State of the Probe window.
+pub struct ProbePanel {
+    pub open: bool,
+    pub target: String,
+    pub udp: bool,
+    pub count: u32,
+    pub interval_ms: u64,
+    pub size: usize,
+    /// TCP: the request (text, `\n` allowed).
+    pub request: String,
+    running: Option<mpsc::Receiver<News>>,
+    /// (request number, RTT ms) of first answers, in arrival order.
+    pub rtts: Vec<(u32, f64)>,
+    pub duplicates: u64,
+    /// The last finished run.
+    pub summary: Option<Summary>,
+    error: Option<String>,
+}
+
+impl Default for ProbePanel {
+    fn default() -> Self {
+        Self {
+            open: false,
+            target: "127.0.0.1:7".into(),
+            udp: true,
+            count: 100,
+            interval_ms: 20,
+            size: 64,
+            request: "ping\\n".into(),
+            running: None,
+            rtts: Vec::new(),
+            duplicates: 0,
+            summary: None,
+            error: None,
+        }
+    }
+}
+
+impl ProbePanel {
+    /// Draws the window.
+    pub fn show(&mut self, ctx: &egui::Context, lang: Lang) {
+        let t = lang.t();
+        self.take_news();
+        let mut open = self.open;
+        egui::Window::new(t.probe)
+            .open(&mut open)
+            .default_width(560.0)
+            .vscroll(true)
+            .show(ctx, |ui| {
+                self.settings_ui(ui, lang);
+                ui.separator();
+                self.results_ui(ui, t);
+            });
+        self.open = open;
+        if self.running.is_some() {
+            ctx.request_repaint_after(Duration::from_millis(50));
+        }
+    }
+
+    fn take_news(&mut self) {
+        let Some(rx) = &self.running else { return };
+        while let Ok(news) = rx.try_recv() {
+            match news {
+                News::Answer(Answer::First { seq, rtt_us }) => {
+                    self.rtts.push((seq, rtt_us as f64 / 1000.0));
+                }
+                News::Answer(Answer::Duplicate { .. }) => self.duplicates += 1,
+                News::Done(result) => {
+                    match result {
+                        Ok(s) => self.summary = Some(s),
+                        Err(e) => self.error = Some(e),
+                    }
+                    self.running = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn settings_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        let t = lang.t();
+        let running = self.running.is_some();
+        let target_error = crate::engine::parse_host_port(&self.target)
+            .err()
+            .map(|e| super::i18n::address_error(lang, e));
+        ui.add_enabled_ui(!running, |ui| {
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut self.udp, true, t.probe_udp);
+                ui.radio_value(&mut self.udp, false, t.probe_tcp);
+            });
+            ui.horizontal_wrapped(|ui| {
+                checked_field(ui, t.to_host, &mut self.target, 200.0, target_error);
+                let label = ui.label(t.probe_count);
+                ui.add(egui::DragValue::new(&mut self.count).range(1..=1_000_000))
+                    .labelled_by(label.id);
+                let label = ui.label(t.probe_interval);
+                ui.add(egui::DragValue::new(&mut self.interval_ms).range(0..=60_000))
+                    .labelled_by(label.id);
+                if self.udp {
+                    let label = ui.label(t.probe_size);
+                    ui.add(egui::DragValue::new(&mut self.size).range(probe::HEADER_LEN..=65_507))
+                        .labelled_by(label.id);
+                } else {
+                    let label = ui.label(t.probe_request);
+                    ui.add(egui::TextEdit::singleline(&mut self.request).desired_width(100.0))
+                        .labelled_by(label.id);
+                }
+            });
+        });
+        ui.label(egui::RichText::new(t.probe_hint).small());
+        let can = !running && target_error.is_none();
+        if ui
+            .add_enabled(can, egui::Button::new(t.probe_start))
+            .clicked()
+        {
+            self.start(lang);
+        }
+    }
+
+    fn results_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
+        if let Some(e) = &self.error {
+            ui.colored_label(ERROR_COLOR, e);
+        }
+        let answered = self.rtts.len();
+        let line = match &self.summary {
+            Some(s) => format!(
+                "{} {} · {} {} · {} {} ({:.1} %) · {} {} · {} {} · {} {:.3} ms",
+                t.probe_sent,
+                s.sent,
+                t.probe_received,
+                s.received,
+                t.probe_lost,
+                s.lost,
+                s.loss_percent(),
+                t.probe_duplicated,
+                s.duplicated,
+                t.probe_reordered,
+                s.reordered,
+                t.probe_jitter,
+                s.jitter_ms
+            ),
+            None => format!("{} {answered}", t.probe_received),
+        };
+        let color = match &self.summary {
+            Some(s) if s.received == 0 => ERROR_COLOR,
+            Some(_) => OK_COLOR,
+            None => ui.visuals().text_color(),
+        };
+        ui.colored_label(color, line);
+        if let Some(rtt) = self.summary.as_ref().and_then(|s| s.rtt_ms) {
+            ui.label(format!(
+                "{}: {} {:.3} · {} {:.3} · p50 {:.3} · p90 {:.3} · p99 {:.3} · {} {:.3}",
+                t.probe_rtt,
+                t.probe_min,
+                rtt.min,
+                t.probe_mean,
+                rtt.mean,
+                rtt.p50,
+                rtt.p90,
+                rtt.p99,
+                t.probe_max,
+                rtt.max
+            ));
+        }
+        if self.rtts.is_empty() {
+            return;
+        }
+        let series: Vec<[f64; 2]> = self.rtts.iter().map(|(s, r)| [f64::from(*s), *r]).collect();
+        egui_plot::Plot::new("probe_series")
+            .height(140.0)
+            .allow_scroll(false)
+            .include_y(0.0)
+            .x_axis_label(t.probe_request_no)
+            .y_axis_label(t.probe_rtt)
+            .show(ui, |plot| {
+                plot.line(egui_plot::Line::new(t.probe_rtt, series))
+            });
+        // The histogram: 20 equal bins from the smallest to the largest RTT.
+        let (lo, hi) = self
+            .rtts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), (_, r)| {
+                (lo.min(*r), hi.max(*r))
+            });
+        let width = ((hi - lo) / 20.0).max(0.001);
+        let mut bins = [0u32; 20];
+        for (_, r) in &self.rtts {
+            let i = (((r - lo) / width) as usize).min(19);
+            bins[i] += 1;
+        }
+        let bars: Vec<egui_plot::Bar> = bins
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                egui_plot::Bar::new(lo + width * (i as f64 + 0.5), f64::from(*n)).width(width)
+            })
+            .collect();
+        egui_plot::Plot::new("probe_histogram")
+            .height(120.0)
+            .allow_scroll(false)
+            .x_axis_label(t.probe_rtt)
+            .y_axis_label(t.probe_answers)
+            .show(ui, |plot| {
+                plot.bar_chart(egui_plot::BarChart::new(t.probe_answers, bars));
+            });
+    }
+
+    fn start(&mut self, lang: Lang) {
+        let Some(target) = std::net::ToSocketAddrs::to_socket_addrs(self.target.trim())
+            .ok()
+            .and_then(|mut a| a.next())
+        else {
+            self.error = Some(format!("{}: ?", self.target));
+            return;
+        };
+        let payload = if self.udp {
+            Vec::new()
+        } else {
+            crate::payload::escapes::encode_with_escapes(
+                &self.request,
+                crate::payload::TextEncoding::Utf8,
+            )
+            .unwrap_or_else(|_| self.request.as_bytes().to_vec())
+        };
+        let options = ProbeOptions {
+            count: self.count,
+            interval: Duration::from_millis(self.interval_ms),
+            size: self.size,
+            payload,
+            timeout: Duration::from_millis(1000),
+        };
+        let udp = self.udp;
+        // One message per answer and one at the end: bounded by the count.
+        #[allow(clippy::disallowed_methods)]
+        let (tx, rx) = mpsc::channel();
+        self.rtts.clear();
+        self.duplicates = 0;
+        self.summary = None;
+        self.error = None;
+        self.running = Some(rx);
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-probe".into())
+            .spawn(move || {
+                let answers = tx.clone();
+                let on_answer = move |a: Answer| {
+                    let _ = answers.send(News::Answer(a));
+                };
+                let result = if udp {
+                    probe::udp(target, &options, on_answer)
+                } else {
+                    probe::tcp(target, &options, None, on_answer)
+                };
+                let _ = tx.send(News::Done(result.map_err(|e| {
+                    super::i18n::net_error(lang, &crate::engine::NetError::from_io(&e).at(target))
+                })));
+            });
+        if let Err(e) = spawned {
+            self.error = Some(e.to_string());
+            self.running = None;
+        }
+    }
+}

@@ -62,6 +62,7 @@ impl ProbePanel {
         egui::Window::new(t.probe)
             .open(&mut open)
             .default_width(560.0)
+            .default_height(620.0)
             .vscroll(true)
             .show(ctx, |ui| {
                 self.settings_ui(ui, lang);

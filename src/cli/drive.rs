@@ -124,7 +124,7 @@ pub(super) struct Run {
     /// `--record`: what happens becomes a sequence file, written when the session ends.
     pub recording: Option<Recording>,
     /// `--pcap`: the capture being written.
-    capture: Option<super::capture::Capture>,
+    capture: Option<crate::measure::capture::Capture>,
 }
 
 /// A recording in progress and where it goes.
@@ -184,6 +184,33 @@ impl Recording {
     }
 }
 
+/// `--pcap FILE` for a session opened with `config` (never over an existing file).
+fn open_capture(
+    path: &std::path::Path,
+    config: &SessionConfig,
+) -> Result<crate::measure::capture::Capture, CliError> {
+    let connects = match config {
+        SessionConfig::TcpClient { .. } | SessionConfig::Udp { .. } => true,
+        SessionConfig::TcpServer { .. } => false,
+        _ => {
+            return Err(CliError::Usage(
+                "--pcap is for tcp-client, tcp-server and udp".into(),
+            ))
+        }
+    };
+    crate::measure::capture::Capture::create(path, connects).map_err(|e| {
+        CliError::Usage(match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!(
+                    "--pcap {}: the file exists; nothing was replaced",
+                    path.display()
+                )
+            }
+            _ => format!("--pcap {}: cannot create it: {e}", path.display()),
+        })
+    })
+}
+
 impl Run {
     /// Opens `config` after everything that can be checked was checked: the rules file is read
     /// first, so a bad one stops the run before a port is bound.
@@ -211,7 +238,7 @@ impl Run {
             Replies::None => None,
         };
         let capture = match &common.pcap {
-            Some(path) => Some(super::capture::Capture::new(path, &config)?),
+            Some(path) => Some(open_capture(path, &config)?),
             None => None,
         };
         let printer = Printer::new(common.output, encoding);

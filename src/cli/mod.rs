@@ -9,7 +9,6 @@
 
 mod addr;
 mod args;
-mod capture;
 mod drive;
 mod files;
 mod generate;

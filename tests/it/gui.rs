@@ -642,6 +642,7 @@ fn english_words(text: &str) -> Vec<String> {
         "SNI",
         "ALPN",
         "PEM",
+        "pcapng",
         "SHA",
         "SockScope",
         "UTF",
@@ -1364,4 +1365,47 @@ fn the_probe_window_measures_a_udp_echo() {
         .query_by_label_contains("sent 20 · received 20 · lost 0 (0.0 %)")
         .is_some());
     assert!(harness.query_by_label_contains("RTT ms: min ").is_some());
+}
+
+/// A server tab captures what a client sends to a pcapng file: stopped, the tab says where it
+/// went, and the file reassembles to the bytes.
+#[test]
+fn a_tab_captures_to_pcapng_and_says_where() {
+    let (mut harness, local) = listening_server();
+    let dir = std::env::temp_dir().join(format!("sockscope-gui-pcap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tab.pcapng");
+    type_into(&mut harness, "Capture file", file.to_str().unwrap());
+    harness.get_by_label("● Capture (pcapng)").click();
+    harness.run_steps(2);
+    let mut c = TcpStream::connect(local).unwrap();
+    c.write_all(b"captured hello").unwrap();
+    step_until(&mut harness, "the data", |h| {
+        h.query_by_label_contains("captured hello").is_some()
+    });
+    drop(c);
+    step_until(&mut harness, "the client gone", |h| {
+        h.query_by_label_contains("disconnected").is_some()
+    });
+    harness.get_by_label("■ Stop capture").click();
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label_contains(&format!("Capture saved to {}", file.display()))
+        .is_some());
+    let packets = crate::measure::read_pcapng(&std::fs::read(&file).unwrap());
+    let client = packets[0].0;
+    assert_eq!(packets[0].1, local, "the client's SYN to the server");
+    assert_eq!(
+        crate::measure::reassemble(&packets, client),
+        b"captured hello"
+    );
+    // A second capture to the same file is refused, in words.
+    type_into(&mut harness, "Capture file", file.to_str().unwrap());
+    harness.get_by_label("● Capture (pcapng)").click();
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label_contains("This file already exists.")
+        .is_some());
+    std::fs::remove_dir_all(&dir).ok();
 }

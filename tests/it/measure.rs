@@ -148,7 +148,7 @@ fn the_tcp_probe_times_each_request_and_nothing_back_is_exit_1() {
 
 /// A packet read back from a capture: source, destination, TCP flags (None: UDP), sequence
 /// number, payload.
-type Packet = (
+pub type Packet = (
     std::net::SocketAddr,
     std::net::SocketAddr,
     Option<u8>,
@@ -158,7 +158,7 @@ type Packet = (
 
 /// An independent reader of the pcapng blocks SockScope writes: section, interface (Ethernet),
 /// enhanced packets; IPv4/IPv6, TCP/UDP.
-fn read_pcapng(bytes: &[u8]) -> Vec<Packet> {
+pub fn read_pcapng(bytes: &[u8]) -> Vec<Packet> {
     let u32le = |b: &[u8]| u32::from_le_bytes(b[..4].try_into().unwrap());
     let u16be = |b: &[u8]| u16::from_be_bytes(b[..2].try_into().unwrap());
     let u32be = |b: &[u8]| u32::from_be_bytes(b[..4].try_into().unwrap());
@@ -222,7 +222,7 @@ fn read_pcapng(bytes: &[u8]) -> Vec<Packet> {
 
 /// The bytes one way of a TCP capture, reassembled by sequence number (each segment must start
 /// where the previous ended).
-fn reassemble(packets: &[Packet], from: std::net::SocketAddr) -> Vec<u8> {
+pub fn reassemble(packets: &[Packet], from: std::net::SocketAddr) -> Vec<u8> {
     let mut out = Vec::new();
     let mut next: Option<u32> = None;
     for (src, _, flags, seq, payload) in packets {

@@ -372,4 +372,11 @@ pub static EN: Texts = Texts {
     probe_min: "min",
     probe_mean: "mean",
     probe_max: "max",
+    capture: "● Capture (pcapng)",
+    stop_capture: "■ Stop capture",
+    capture_file: "Capture file",
+    capture_hint: "Writes what this tab sends and receives from now on as a pcapng file Wireshark opens (headers synthesized with the real addresses and ports).",
+    capture_saved: "Capture saved to",
+    capture_missing: "bytes missing from it (the disk could not keep up)",
+    capture_failed: "Capture failed:",
 };

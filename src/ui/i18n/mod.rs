@@ -418,6 +418,13 @@ pub struct Texts {
     pub probe_min: &'static str,
     pub probe_mean: &'static str,
     pub probe_max: &'static str,
+    pub capture: &'static str,
+    pub stop_capture: &'static str,
+    pub capture_file: &'static str,
+    pub capture_hint: &'static str,
+    pub capture_saved: &'static str,
+    pub capture_missing: &'static str,
+    pub capture_failed: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;

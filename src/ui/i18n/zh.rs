@@ -373,4 +373,11 @@ pub static ZH: Texts = Texts {
     probe_min: "最小",
     probe_mean: "平均",
     probe_max: "最大",
+    capture: "● 抓包 (pcapng)",
+    stop_capture: "■ 停止抓包",
+    capture_file: "抓包文件",
+    capture_hint: "从现在起把本标签页收发的数据写成 Wireshark 可打开的 pcapng 文件（按真实地址和端口合成报头）。",
+    capture_saved: "抓包已保存到",
+    capture_missing: "字节缺失（磁盘跟不上）",
+    capture_failed: "抓包失败：",
 };

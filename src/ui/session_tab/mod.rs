@@ -245,6 +245,9 @@ pub struct SessionTab {
     pub recording: Option<crate::sequence::Recorder>,
     /// The connection a server's recording follows.
     pub recording_conn: Option<ConnId>,
+    /// A pcapng capture being written, and where the next one goes.
+    pub capture: Option<crate::measure::capture::CaptureThread>,
+    pub capture_file: PathField,
 }
 
 /// A save of received data in progress.
@@ -300,6 +303,8 @@ impl SessionTab {
             tls: super::tls_panel::TlsPanel::default(),
             recording: None,
             recording_conn: None,
+            capture: None,
+            capture_file: PathField::default(),
         }
     }
 
@@ -421,6 +426,67 @@ impl SessionTab {
     /// after Record) or a UDP tab without a destination records the device's side: a simulator.
     pub fn recordable(&self) -> bool {
         self.settings.kind != SessionKind::Relay
+    }
+
+    /// Starts a pcapng capture of what is sent and received from now on; the log says why
+    /// when it cannot (the file exists, the folder is not writable).
+    pub fn start_capture(&mut self, lang: Lang) {
+        let t = lang.t();
+        let path = self.capture_file.path_buf();
+        let connects = self.settings.kind != SessionKind::TcpServer;
+        match crate::measure::capture::CaptureThread::start(&path, connects) {
+            Ok(mut capture) => {
+                // Started while open: where the session is, for UDP datagrams' addresses.
+                if let TabState::Open { local, .. } = self.state {
+                    capture.offer(&Event::Opened {
+                        session: self.id,
+                        local,
+                        peer: None,
+                    });
+                }
+                self.capture = Some(capture);
+            }
+            Err(e) => {
+                let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    t.file_exists.to_string()
+                } else {
+                    e.to_string()
+                };
+                self.log.info(
+                    EntryKind::Error,
+                    format!("{} {}: {why}", t.capture_failed, path.display()),
+                );
+            }
+        }
+    }
+
+    /// Ends the capture and says how it went.
+    pub fn stop_capture(&mut self, lang: Lang) {
+        let t = lang.t();
+        let Some(capture) = self.capture.take() else {
+            return;
+        };
+        let end = capture.finish();
+        let (kind, text) = match (&end.error, end.missing_bytes) {
+            (Some(e), _) => (
+                EntryKind::Error,
+                format!("{} {}: {e}", t.capture_failed, end.path.display()),
+            ),
+            (None, 0) => (
+                EntryKind::Info,
+                format!("{} {}", t.capture_saved, end.path.display()),
+            ),
+            (None, missing) => (
+                EntryKind::Error,
+                format!(
+                    "{} {} — {missing} {}",
+                    t.capture_saved,
+                    end.path.display(),
+                    t.capture_missing
+                ),
+            ),
+        };
+        self.log.info(kind, text);
     }
 
     /// Starts recording what is sent and received from now on.
@@ -571,6 +637,9 @@ impl SessionTab {
     /// Takes in one engine event of this session.
     pub fn on_event(&mut self, event: Event, lang: Lang) {
         let t = lang.t();
+        if let Some(capture) = &mut self.capture {
+            capture.offer(&event);
+        }
         match event {
             Event::Opened { local, peer, .. } => {
                 self.kept |= self.settings.keep_mib > 0;

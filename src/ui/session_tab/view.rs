@@ -421,6 +421,30 @@ impl SessionTab {
                 }
             }
         });
+        // A relay's two sides share one connection id: not captured.
+        if self.settings.kind != SessionKind::Relay {
+            if self.capture.is_some() {
+                ui.horizontal(|ui| {
+                    if ui.button(t.stop_capture).clicked() {
+                        self.stop_capture(lang);
+                    }
+                    if let Some(c) = &self.capture {
+                        ui.colored_label(ERROR_COLOR, c.path.display().to_string());
+                    }
+                });
+            } else {
+                self.capture_file
+                    .ui(ui, t, t.capture_file, DialogKind::SaveFile, 110.0);
+                let ready = !self.capture_file.path.trim().is_empty();
+                if ui
+                    .add_enabled(ready, egui::Button::new(t.capture))
+                    .on_hover_text(t.capture_hint)
+                    .clicked()
+                {
+                    self.start_capture(lang);
+                }
+            }
+        }
         if self.recordable() {
             ui.horizontal(|ui| {
                 if self.recording.is_some() {

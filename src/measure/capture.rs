@@ -1,16 +1,16 @@
-//! `--pcap FILE`: what a session sends and receives, written as a pcapng capture from the
-//! events the command line already reads (off the engine's hot path).
+//! A session's capture: its events (connections, data both ways) written as pcapng — by the
+//! command line from the events it reads (`--pcap`), or by a window tab through
+//! [`CaptureThread`], never on the engine's path.
 
-use super::CliError;
-use crate::engine::{ConnId, Direction, Event, SessionConfig};
-use crate::measure::pcapng::{PcapngWriter, Way};
+use super::pcapng::{PcapngWriter, Way};
+use crate::engine::{ConnId, Direction, Event};
 use std::collections::HashMap;
 use std::io::BufWriter;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// A capture in progress.
-pub(super) struct Capture {
+pub struct Capture {
     writer: PcapngWriter<BufWriter<std::fs::File>>,
     pub path: PathBuf,
     /// This session connected (a client): it sends the SYN.
@@ -26,28 +26,11 @@ pub(super) struct Capture {
 }
 
 impl Capture {
-    /// Creates `path` (never over an existing file) for a session opened with `config`.
-    pub fn new(path: &std::path::Path, config: &SessionConfig) -> Result<Self, CliError> {
-        let connects = match config {
-            SessionConfig::TcpClient { .. } | SessionConfig::Udp { .. } => true,
-            SessionConfig::TcpServer { .. } => false,
-            _ => {
-                return Err(CliError::Usage(
-                    "--pcap is for tcp-client, tcp-server and udp".into(),
-                ))
-            }
-        };
-        let file = std::fs::File::create_new(path).map_err(|source| CliError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let writer =
-            PcapngWriter::new(BufWriter::new(file), "sockscope session").map_err(|source| {
-                CliError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            })?;
+    /// Creates `path` (never over an existing file); `connects`: the session is the side that
+    /// connects (a TCP client, or UDP), so its connections start with its SYN.
+    pub fn create(path: &std::path::Path, connects: bool) -> std::io::Result<Self> {
+        let file = std::fs::File::create_new(path)?;
+        let writer = PcapngWriter::new(BufWriter::new(file), "sockscope session")?;
         Ok(Self {
             writer,
             path: path.to_path_buf(),
@@ -126,4 +109,77 @@ fn shown_local(local: Option<SocketAddr>, peer: SocketAddr) -> SocketAddr {
         return SocketAddr::new(peer.ip(), local.port());
     }
     local
+}
+
+/// A capture written on a thread of its own, fed through a bounded queue: the window hands it
+/// events and never waits for the disk. What does not fit in the queue is counted as missing.
+pub struct CaptureThread {
+    tx: Option<std::sync::mpsc::SyncSender<Event>>,
+    done: Option<std::thread::JoinHandle<Capture>>,
+    /// Bytes of data events that did not fit in the queue.
+    pub dropped_bytes: u64,
+    pub path: std::path::PathBuf,
+}
+
+/// Events waiting for the capture thread at most.
+const CAPTURE_QUEUE: usize = 4096;
+
+/// How a capture ended: its file, bytes missing from it, and the error that stopped it.
+pub struct CaptureEnd {
+    pub path: std::path::PathBuf,
+    pub missing_bytes: u64,
+    pub error: Option<std::io::Error>,
+}
+
+impl CaptureThread {
+    /// Creates `path` (never over an existing file) and starts writing.
+    pub fn start(path: &std::path::Path, connects: bool) -> std::io::Result<Self> {
+        let mut capture = Capture::create(path, connects)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Event>(CAPTURE_QUEUE);
+        let done = std::thread::Builder::new()
+            .name("sockscope-capture".into())
+            .spawn(move || {
+                while let Ok(event) = rx.recv() {
+                    capture.take(&event);
+                }
+                let _ = capture.writer.flush();
+                capture
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            done: Some(done),
+            dropped_bytes: 0,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Hands over an event the capture needs (others are not sent).
+    pub fn offer(&mut self, event: &Event) {
+        let wanted = matches!(
+            event,
+            Event::Opened { .. }
+                | Event::ConnOpened { .. }
+                | Event::ConnClosed { .. }
+                | Event::Data { .. }
+        );
+        let Some(tx) = self.tx.as_ref().filter(|_| wanted) else {
+            return;
+        };
+        if let Err(std::sync::mpsc::TrySendError::Full(Event::Data { chunks, .. })) =
+            tx.try_send(event.clone())
+        {
+            self.dropped_bytes += chunks.iter().map(|c| c.bytes.len() as u64).sum::<u64>();
+        }
+    }
+
+    /// Ends the capture: waits for the thread to write what it has.
+    pub fn finish(mut self) -> CaptureEnd {
+        self.tx = None;
+        let capture = self.done.take().and_then(|d| d.join().ok());
+        CaptureEnd {
+            path: self.path.clone(),
+            missing_bytes: self.dropped_bytes + capture.as_ref().map_or(0, |c| c.omitted_bytes),
+            error: capture.and_then(|c| c.error),
+        }
+    }
 }

@@ -138,7 +138,85 @@ pub fn udp(
     };
     let socket = UdpSocket::bind(bind)?;
     socket.connect(target)?;
-    Ok(run(options, |p, n| send_many(&socket, p, n), progress))
+    let mut gso = Gso::new(&socket, &options.payload);
+    Ok(run(
+        options,
+        |p, n| match gso.as_mut() {
+            Some(g) => match g.send(&socket, n) {
+                Ok(sent) => Ok(sent),
+                // The kernel or the route does not segment after all: batches of datagrams.
+                Err(_) => {
+                    gso = None;
+                    send_many(&socket, p, n)
+                }
+            },
+            None => send_many(&socket, p, n),
+        },
+        progress,
+    ))
+}
+
+/// Linux UDP GSO: one buffer of equal segments handed over in one call, cut into datagrams by
+/// the kernel (or the card). `None` where the kernel refuses it.
+#[cfg(target_os = "linux")]
+struct Gso {
+    /// `BATCH`-or-fewer copies of the packet, back to back.
+    buffer: Vec<u8>,
+    segment: usize,
+}
+
+#[cfg(target_os = "linux")]
+impl Gso {
+    fn new(socket: &UdpSocket, packet: &[u8]) -> Option<Self> {
+        use std::os::fd::AsRawFd;
+        // Linux's UDP_SEGMENT (include/uapi/linux/udp.h), at level SOL_UDP.
+        const SOL_UDP: libc::c_int = 17;
+        const UDP_SEGMENT: libc::c_int = 103;
+        let segment = packet.len();
+        let copies = (65_000 / segment.max(1)).min(BATCH);
+        if segment == 0 || copies < 2 {
+            return None;
+        }
+        let size = u16::try_from(segment).ok()?;
+        let value = libc::c_int::from(size);
+        #[allow(unsafe_code)]
+        // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live c_int.
+        let done = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                SOL_UDP,
+                UDP_SEGMENT,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        (done == 0).then(|| Self {
+            buffer: packet.repeat(copies),
+            segment,
+        })
+    }
+
+    /// Sends `n` segments (at most the buffer's) in one call.
+    fn send(&mut self, socket: &UdpSocket, n: usize) -> std::io::Result<usize> {
+        let n = n.min(self.buffer.len() / self.segment);
+        socket.send(&self.buffer[..n * self.segment])?;
+        Ok(n)
+    }
+}
+
+/// Elsewhere no GSO.
+#[cfg(not(target_os = "linux"))]
+struct Gso;
+
+#[cfg(not(target_os = "linux"))]
+impl Gso {
+    fn new(_: &UdpSocket, _: &[u8]) -> Option<Self> {
+        None
+    }
+
+    fn send(&mut self, _: &UdpSocket, _: usize) -> std::io::Result<usize> {
+        Err(std::io::Error::other("no GSO here"))
+    }
 }
 
 /// Sends `n` copies of `packet` on a connected socket: on Linux in one `sendmmsg` call.

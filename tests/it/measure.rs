@@ -389,15 +389,31 @@ fn the_generator_keeps_its_schedule_and_counts_exactly() {
     // Packet 399 is due 199.5 ms after packet 0: never sooner.
     assert!(s["seconds"].as_f64().unwrap() >= 0.199, "{s}");
     assert_eq!(counter.join().unwrap(), 400, "every datagram arrived");
-    // Flat out, 20,000 packets: each is sent or counted as failed, none lost in the count.
+    // Flat out, 20,000 packets (handed to the kernel in batches: GSO or sendmmsg on Linux):
+    // each is sent or counted as failed, and every datagram that arrives is one whole packet.
     let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sink_addr = sink.local_addr().unwrap();
+    sink.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    let lengths = std::thread::spawn(move || {
+        let mut buf = [0u8; 65_536];
+        let mut seen = std::collections::BTreeSet::new();
+        let mut n = 0u64;
+        while let Ok(len) = sink.recv(&mut buf) {
+            seen.insert(len);
+            n += 1;
+        }
+        (seen, n)
+    });
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
         .args([
             "generate",
             "udp",
-            &sink.local_addr().unwrap().to_string(),
+            &sink_addr.to_string(),
             "--count",
             "20000",
+            "--size",
+            "100",
         ])
         .timeout(WAIT)
         .output()
@@ -408,7 +424,13 @@ fn the_generator_keeps_its_schedule_and_counts_exactly() {
         20_000,
         "{s}"
     );
-    drop(sink);
+    let (seen, n) = lengths.join().unwrap();
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [100],
+        "whole packets only"
+    );
+    assert!(n > 0 && n <= s["sent_packets"].as_u64().unwrap(), "{n} {s}");
     let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
         .args(["generate", "udp", "127.0.0.1:9", "--bitrate", "fast"])
         .timeout(WAIT)

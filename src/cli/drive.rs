@@ -211,6 +211,26 @@ fn open_capture(
     })
 }
 
+/// A `HOST:PORT` argument checked and resolved to its first address.
+pub(super) fn resolve_target(text: &str) -> Result<std::net::SocketAddr, CliError> {
+    destination("target", text)?;
+    std::net::ToSocketAddrs::to_socket_addrs(text)
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| CliError::Usage(format!("target: cannot resolve '{text}'")))
+}
+
+/// `--data` as bytes: text as typed, or hex with `--hex`.
+pub(super) fn data_bytes(data: Option<&str>, hex: bool) -> Result<Option<Vec<u8>>, CliError> {
+    match (data, hex) {
+        (Some(d), true) => crate::payload::hex::decode_hex(d)
+            .map(Some)
+            .map_err(|e| CliError::Usage(format!("--data: {e}"))),
+        (Some(d), false) => Ok(Some(d.as_bytes().to_vec())),
+        (None, _) => Ok(None),
+    }
+}
+
 impl Run {
     /// Opens `config` after everything that can be checked was checked: the rules file is read
     /// first, so a bad one stops the run before a port is bound.

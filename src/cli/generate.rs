@@ -23,11 +23,7 @@ fn parse_bitrate(text: &str) -> Option<f64> {
 }
 
 pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
-    super::drive::destination("target", &args.target)?;
-    let target = std::net::ToSocketAddrs::to_socket_addrs(args.target.as_str())
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| CliError::Usage(format!("target: cannot resolve '{}'", args.target)))?;
+    let target = super::drive::resolve_target(&args.target)?;
     let max = if args.transport == ProbeTransport::Udp {
         65_507
     } else {
@@ -56,12 +52,7 @@ pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
         Some(s) => Some(Duration::from_secs_f64(s)),
         None => None,
     };
-    let fill = match (&args.data, args.hex) {
-        (Some(d), true) => crate::payload::hex::decode_hex(d)
-            .map_err(|e| CliError::Usage(format!("--data: {e}")))?,
-        (Some(d), false) => d.as_bytes().to_vec(),
-        (None, _) => vec![0],
-    };
+    let fill = super::drive::data_bytes(args.data.as_deref(), args.hex)?.unwrap_or(vec![0]);
     if fill.is_empty() {
         return Err(CliError::Usage("--data is empty".into()));
     }

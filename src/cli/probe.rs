@@ -10,11 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 pub(super) fn run(args: &ProbeArgs) -> Result<ExitCode, CliError> {
-    super::drive::destination("target", &args.target)?;
-    let target = std::net::ToSocketAddrs::to_socket_addrs(args.target.as_str())
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| CliError::Usage(format!("target: cannot resolve '{}'", args.target)))?;
+    let target = super::drive::resolve_target(&args.target)?;
     if args.count == 0 {
         return Err(CliError::Usage("--count must be at least 1".into()));
     }
@@ -24,12 +20,12 @@ pub(super) fn run(args: &ProbeArgs) -> Result<ExitCode, CliError> {
             probe::HEADER_LEN
         )));
     }
-    let payload = match (&args.data, args.hex) {
-        (Some(d), true) => crate::payload::hex::decode_hex(d)
-            .map_err(|e| CliError::Usage(format!("--data: {e}")))?,
-        (Some(d), false) => d.as_bytes().to_vec(),
-        (None, _) if args.transport == ProbeTransport::Tcp => b"ping\n".to_vec(),
-        (None, _) => Vec::new(),
+    let payload = match super::drive::data_bytes(args.data.as_deref(), args.hex)? {
+        Some(bytes) => bytes,
+        None if args.transport == ProbeTransport::Tcp => b"ping
+"
+        .to_vec(),
+        None => Vec::new(),
     };
     let expect = match &args.expect {
         Some(p) => Some(

@@ -436,3 +436,26 @@ fn a_tls_relay_shows_the_plaintext_both_ways() {
         "{from_target}"
     );
 }
+
+/// Peers that connect and never shake hands do not hold a TLS server hostage: with 20 silent
+/// connections open, a real client still gets its echo at once.
+#[test]
+fn silent_peers_do_not_block_a_tls_server() {
+    let server = start(&["tcp-server", "127.0.0.1:0", "--echo", "--gen-cert"]);
+    let line = server.stderr_line("TLS certificate SHA-256");
+    let pin = line.rsplit(' ').next().unwrap().to_string();
+    let port = server.open_port();
+    let silent: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = client(port, &["--pin", &pin]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("RX") && stdout.contains("hello tls"),
+        "{stdout}"
+    );
+    // Well before a silent peer's 10 s handshake limit.
+    assert!(started.elapsed() < Duration::from_secs(8));
+    drop(silent);
+}

@@ -9,6 +9,7 @@ use crate::engine::{
     parse_host_port, Command, Direction, Engine, EngineHandle, Event, HostPort, ReplyRule,
     SessionConfig, SessionId,
 };
+use crate::measure::capture::CaptureThread;
 use crate::payload::{Template, TextEncoding};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -124,7 +125,7 @@ pub(super) struct Run {
     /// `--record`: what happens becomes a sequence file, written when the session ends.
     pub recording: Option<Recording>,
     /// `--pcap`: the capture being written.
-    capture: Option<crate::measure::capture::Capture>,
+    capture: Option<CaptureThread>,
 }
 
 /// A recording in progress and where it goes.
@@ -185,10 +186,7 @@ impl Recording {
 }
 
 /// `--pcap FILE` for a session opened with `config` (never over an existing file).
-fn open_capture(
-    path: &std::path::Path,
-    config: &SessionConfig,
-) -> Result<crate::measure::capture::Capture, CliError> {
+fn open_capture(path: &std::path::Path, config: &SessionConfig) -> Result<CaptureThread, CliError> {
     let connects = match config {
         SessionConfig::TcpClient { .. } | SessionConfig::Udp { .. } => true,
         SessionConfig::TcpServer { .. } => false,
@@ -198,7 +196,7 @@ fn open_capture(
             ))
         }
     };
-    crate::measure::capture::Capture::create(path, connects).map_err(|e| {
+    CaptureThread::start(path, connects).map_err(|e| {
         CliError::Usage(match e.kind() {
             std::io::ErrorKind::AlreadyExists => {
                 format!(
@@ -327,27 +325,34 @@ impl Run {
             if let Some(recording) = &mut self.recording {
                 recording.take(&event);
             }
+            let closed = matches!(event, Event::Closed { .. });
+            let flow = if closing || closed {
+                Flow::Continue
+            } else {
+                on_event(&event, engine)
+            };
+            // The capture is written on its own thread; the event goes there, not a copy.
             if let Some(capture) = &mut self.capture {
-                capture.take(&event);
+                capture.give(event);
             }
-            if let Event::Closed { .. } = event {
+            if closed {
                 self.printer.finish();
-                if let Some(capture) = &self.capture {
-                    if let Some(e) = &capture.error {
+                if let Some(end) = self.capture.take().map(CaptureThread::finish) {
+                    if let Some(e) = &end.error {
                         eprintln!(
                             "sockscope: error: capture {} incomplete: {e}",
-                            capture.path.display()
+                            end.path.display()
                         );
                         return ExitCode::from(1);
                     }
-                    if capture.omitted_bytes > 0 {
+                    if end.missing_bytes > 0 {
                         eprintln!(
                             "sockscope: warning: capture {} lacks {} bytes the output could not keep up with",
-                            capture.path.display(),
-                            capture.omitted_bytes
+                            end.path.display(),
+                            end.missing_bytes
                         );
                     }
-                    eprintln!("sockscope: capture written to {}", capture.path.display());
+                    eprintln!("sockscope: capture written to {}", end.path.display());
                 }
                 if let Some(recording) = &self.recording {
                     if let Err(e) = recording.write() {
@@ -365,11 +370,9 @@ impl Run {
                     ExitCode::SUCCESS
                 };
             }
-            if !closing {
-                if let Flow::Close = on_event(&event, engine) {
-                    engine.send(Command::Close { session });
-                    closing = true;
-                }
+            if let Flow::Close = flow {
+                engine.send(Command::Close { session });
+                closing = true;
             }
         }
     }

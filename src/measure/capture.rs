@@ -111,8 +111,11 @@ fn shown_local(local: Option<SocketAddr>, peer: SocketAddr) -> SocketAddr {
     local
 }
 
-/// A capture written on a thread of its own, fed through a bounded queue: the window hands it
-/// events and never waits for the disk. What does not fit in the queue is counted as missing.
+/// A capture written on a thread of its own, fed through a bounded queue. The window
+/// [`offers`](Self::offer) events and never waits for the disk (what does not fit is counted as
+/// missing); the command line [`gives`](Self::give) them and waits for room, so its capture holds
+/// everything its output saw. Neither ever makes the session wait: the engine does not block on
+/// its events.
 pub struct CaptureThread {
     tx: Option<std::sync::mpsc::SyncSender<Event>>,
     done: Option<std::thread::JoinHandle<Capture>>,
@@ -121,8 +124,20 @@ pub struct CaptureThread {
     pub path: std::path::PathBuf,
 }
 
-/// Events waiting for the capture thread at most.
-const CAPTURE_QUEUE: usize = 4096;
+/// Does the capture need this event?
+fn wanted(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Opened { .. }
+            | Event::ConnOpened { .. }
+            | Event::ConnClosed { .. }
+            | Event::Data { .. }
+    )
+}
+
+/// Events waiting for the capture thread at most. A data event carries at most a little over
+/// 1 MiB (the engine's batch), so at most about 130 MiB wait.
+const CAPTURE_QUEUE: usize = 128;
 
 /// How a capture ended: its file, bytes missing from it, and the error that stopped it.
 pub struct CaptureEnd {
@@ -153,22 +168,24 @@ impl CaptureThread {
         })
     }
 
-    /// Hands over an event the capture needs (others are not sent).
+    /// Hands over a copy of an event the capture needs (others are not sent), or counts its
+    /// bytes as missing when the queue is full.
     pub fn offer(&mut self, event: &Event) {
-        let wanted = matches!(
-            event,
-            Event::Opened { .. }
-                | Event::ConnOpened { .. }
-                | Event::ConnClosed { .. }
-                | Event::Data { .. }
-        );
-        let Some(tx) = self.tx.as_ref().filter(|_| wanted) else {
+        let Some(tx) = self.tx.as_ref().filter(|_| wanted(event)) else {
             return;
         };
         if let Err(std::sync::mpsc::TrySendError::Full(Event::Data { chunks, .. })) =
             tx.try_send(event.clone())
         {
             self.dropped_bytes += chunks.iter().map(|c| c.bytes.len() as u64).sum::<u64>();
+        }
+    }
+
+    /// Hands over an event the capture needs, waiting for room in the queue.
+    pub fn give(&mut self, event: Event) {
+        if let Some(tx) = self.tx.as_ref().filter(|_| wanted(&event)) {
+            // The thread ends only after a write error; the error is reported by `finish`.
+            let _ = tx.send(event);
         }
     }
 

@@ -38,6 +38,8 @@ struct TcpFlow {
 pub struct PcapngWriter<W: Write> {
     out: W,
     flows: HashMap<(SocketAddr, SocketAddr), TcpFlow>,
+    /// One packet's block and frame headers, reused for every packet.
+    head: Vec<u8>,
 }
 
 fn pad4(n: usize) -> usize {
@@ -60,54 +62,106 @@ fn block(out: &mut impl Write, kind: u32, body: &[u8]) -> io::Result<()> {
     out.write_all(&total.to_le_bytes())
 }
 
-/// The ones' complement sum used by IPv4, TCP and UDP checksums.
-fn ones_sum(mut sum: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for pair in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+/// The ones' complement sum used by IPv4, TCP and UDP checksums, not yet folded: 32-bit words
+/// summed into 64 bits (2^16 ≡ 1 modulo 0xFFFF, so folding gives the 16-bit word sum). Parts of
+/// one checksum can be summed apart and added when every part but the last has an even length.
+fn ones_sum(data: &[u8]) -> u64 {
+    let mut sum = 0u64;
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        sum += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
     }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
+    let rest = words.remainder();
+    let mut pairs = rest.chunks_exact(2);
+    for pair in &mut pairs {
+        sum += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
+    }
+    if let [last] = pairs.remainder() {
+        sum += u64::from(*last) << 8;
     }
     sum
 }
 
-fn fold(mut sum: u32) -> u16 {
+fn fold(mut sum: u64) -> u16 {
     while sum > 0xFFFF {
         sum = (sum & 0xFFFF) + (sum >> 16);
     }
     !(sum as u16)
 }
 
-/// An Ethernet frame holding an IP packet from `src` to `dst` with `proto`'s `segment`
-/// (a TCP or UDP header and payload, its checksum field at `checksum_at` filled in here).
-fn frame(
+/// A TCP or UDP header (its checksum field zero) from `src` to `dst`.
+enum Transport {
+    Udp,
+    Tcp { seq: u32, ack: u32, flags: u8 },
+}
+
+impl Transport {
+    fn proto(&self) -> u8 {
+        match self {
+            Transport::Udp => 17,
+            Transport::Tcp { .. } => 6,
+        }
+    }
+
+    fn header_len(&self) -> usize {
+        match self {
+            Transport::Udp => 8,
+            Transport::Tcp { .. } => 20,
+        }
+    }
+
+    /// Appends the header for `payload_len` bytes; returns where its checksum field is.
+    fn write(
+        &self,
+        buf: &mut Vec<u8>,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload_len: usize,
+    ) -> usize {
+        let at = buf.len();
+        buf.extend_from_slice(&src.port().to_be_bytes());
+        buf.extend_from_slice(&dst.port().to_be_bytes());
+        match self {
+            Transport::Udp => {
+                buf.extend_from_slice(&((8 + payload_len) as u16).to_be_bytes());
+                buf.extend_from_slice(&[0, 0]);
+                at + 6
+            }
+            Transport::Tcp { seq, ack, flags } => {
+                buf.extend_from_slice(&seq.to_be_bytes());
+                buf.extend_from_slice(&ack.to_be_bytes());
+                buf.extend_from_slice(&[0x50, *flags, 0xFF, 0xFF, 0, 0, 0, 0]);
+                at + 16
+            }
+        }
+    }
+}
+
+/// Appends to `buf` the Ethernet, IP and `transport` headers of a packet from `src` to `dst`
+/// carrying `payload` (which is only read, for the checksum: the caller writes it after).
+fn headers(
+    buf: &mut Vec<u8>,
     src: SocketAddr,
     dst: SocketAddr,
-    proto: u8,
-    mut segment: Vec<u8>,
-    checksum_at: usize,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(segment.len() + 54);
+    transport: &Transport,
+    payload: &[u8],
+) {
     // Locally administered MAC addresses: 02:00:00:00:00:01 → …:02, never a real card's.
-    out.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]);
-    let len = segment.len();
-    match (src.ip(), dst.ip()) {
+    buf.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]);
+    let len = transport.header_len() + payload.len();
+    let proto = transport.proto();
+    let pseudo = match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            out.extend_from_slice(&0x0800u16.to_be_bytes());
-            let mut pseudo = ones_sum(0, &s.octets());
-            pseudo = ones_sum(pseudo, &d.octets());
-            pseudo += u32::from(proto) + len as u32;
-            let sum = fold(ones_sum(pseudo, &segment));
-            segment[checksum_at..checksum_at + 2].copy_from_slice(&sum.to_be_bytes());
-            let mut ip = vec![0x45, 0];
-            ip.extend_from_slice(&((20 + len) as u16).to_be_bytes());
-            ip.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
-            ip.extend_from_slice(&s.octets());
-            ip.extend_from_slice(&d.octets());
-            let sum = fold(ones_sum(0, &ip));
-            ip[10..12].copy_from_slice(&sum.to_be_bytes());
-            out.extend_from_slice(&ip);
+            buf.extend_from_slice(&0x0800u16.to_be_bytes());
+            let ip_at = buf.len();
+            buf.extend_from_slice(&[0x45, 0]);
+            buf.extend_from_slice(&((20 + len) as u16).to_be_bytes());
+            buf.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
+            buf.extend_from_slice(&s.octets());
+            buf.extend_from_slice(&d.octets());
+            let sum = fold(ones_sum(&buf[ip_at..]));
+            buf[ip_at + 10..ip_at + 12].copy_from_slice(&sum.to_be_bytes());
+            ones_sum(&s.octets()) + ones_sum(&d.octets())
         }
         (s, d) => {
             // Mixed families do not happen on one socket; IPv4-mapped addresses become IPv6.
@@ -116,55 +170,25 @@ fn frame(
                 IpAddr::V6(v6) => v6,
             };
             let (s, d) = (v6(s), v6(d));
-            out.extend_from_slice(&0x86DDu16.to_be_bytes());
-            let mut pseudo = ones_sum(0, &s.octets());
-            pseudo = ones_sum(pseudo, &d.octets());
-            pseudo += u32::from(proto) + len as u32;
-            let sum = fold(ones_sum(pseudo, &segment));
-            segment[checksum_at..checksum_at + 2].copy_from_slice(&sum.to_be_bytes());
-            out.extend_from_slice(&[0x60, 0, 0, 0]);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-            out.extend_from_slice(&[proto, 64]);
-            out.extend_from_slice(&s.octets());
-            out.extend_from_slice(&d.octets());
+            buf.extend_from_slice(&0x86DDu16.to_be_bytes());
+            buf.extend_from_slice(&[0x60, 0, 0, 0]);
+            buf.extend_from_slice(&(len as u16).to_be_bytes());
+            buf.extend_from_slice(&[proto, 64]);
+            buf.extend_from_slice(&s.octets());
+            buf.extend_from_slice(&d.octets());
+            ones_sum(&s.octets()) + ones_sum(&d.octets())
         }
-    }
-    out.extend_from_slice(&segment);
-    out
-}
-
-fn udp_segment(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Vec<u8> {
-    let mut seg = Vec::with_capacity(8 + payload.len());
-    seg.extend_from_slice(&src.port().to_be_bytes());
-    seg.extend_from_slice(&dst.port().to_be_bytes());
-    seg.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    seg.extend_from_slice(&[0, 0]);
-    seg.extend_from_slice(payload);
-    seg
+    };
+    let l4_at = buf.len();
+    let checksum_at = transport.write(buf, src, dst, payload.len());
+    let sum = pseudo + u64::from(proto) + len as u64 + ones_sum(&buf[l4_at..]) + ones_sum(payload);
+    buf[checksum_at..checksum_at + 2].copy_from_slice(&fold(sum).to_be_bytes());
 }
 
 const FIN: u8 = 0x01;
 const SYN: u8 = 0x02;
 const PSH: u8 = 0x08;
 const ACK: u8 = 0x10;
-
-fn tcp_segment(
-    src: SocketAddr,
-    dst: SocketAddr,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut seg = Vec::with_capacity(20 + payload.len());
-    seg.extend_from_slice(&src.port().to_be_bytes());
-    seg.extend_from_slice(&dst.port().to_be_bytes());
-    seg.extend_from_slice(&seq.to_be_bytes());
-    seg.extend_from_slice(&ack.to_be_bytes());
-    seg.extend_from_slice(&[0x50, flags, 0xFF, 0xFF, 0, 0, 0, 0]);
-    seg.extend_from_slice(payload);
-    seg
-}
 
 fn micros(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -200,20 +224,42 @@ impl<W: Write> PcapngWriter<W> {
         Ok(Self {
             out,
             flows: HashMap::new(),
+            head: Vec::with_capacity(128),
         })
     }
 
-    fn packet(&mut self, time: SystemTime, data: &[u8]) -> io::Result<()> {
+    /// Writes one packet from `src` to `dst`: the block and frame headers are built in one
+    /// reused buffer, the payload goes to the output as it is (never copied here).
+    fn packet(
+        &mut self,
+        time: SystemTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: Transport,
+        payload: &[u8],
+    ) -> io::Result<()> {
         let ts = micros(time);
-        let mut epb = Vec::with_capacity(data.len() + 24);
-        epb.extend_from_slice(&0u32.to_le_bytes());
-        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
-        epb.extend_from_slice(&(ts as u32).to_le_bytes());
-        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(data);
-        epb.resize(epb.len() + pad4(data.len()), 0);
-        block(&mut self.out, EPB, &epb)
+        let head = &mut self.head;
+        head.clear();
+        // Block type and length, then the Enhanced Packet Block's fields; lengths set below.
+        head.extend_from_slice(&EPB.to_le_bytes());
+        head.extend_from_slice(&[0; 4]);
+        head.extend_from_slice(&0u32.to_le_bytes());
+        head.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        head.extend_from_slice(&(ts as u32).to_le_bytes());
+        head.extend_from_slice(&[0; 8]);
+        headers(head, src, dst, &transport, payload);
+        let frame_len = head.len() - 28 + payload.len();
+        let pad = pad4(frame_len);
+        let total = (28 + frame_len + pad + 4) as u32;
+        head[4..8].copy_from_slice(&total.to_le_bytes());
+        head[20..24].copy_from_slice(&(frame_len as u32).to_le_bytes());
+        head[24..28].copy_from_slice(&(frame_len as u32).to_le_bytes());
+        self.out.write_all(head)?;
+        self.out.write_all(payload)?;
+        let mut tail = [0u8; 7];
+        tail[pad..pad + 4].copy_from_slice(&total.to_le_bytes());
+        self.out.write_all(&tail[..pad + 4])
     }
 
     /// A UDP datagram between the session's `local` address and `peer`.
@@ -231,8 +277,7 @@ impl<W: Write> PcapngWriter<W> {
         };
         // A datagram over the IPv4 limit is cut to it (it could not have been sent whole).
         let payload = &payload[..payload.len().min(MAX_SEGMENT)];
-        let frame = frame(src, dst, 17, udp_segment(src, dst, payload), 6);
-        self.packet(time, &frame)
+        self.packet(time, src, dst, Transport::Udp, payload)
     }
 
     /// A TCP connection opened: its handshake (the side that connected sends the SYN).
@@ -258,8 +303,7 @@ impl<W: Write> PcapngWriter<W> {
             (b, a, b_seq.wrapping_sub(1), a_seq, SYN | ACK),
             (a, b, a_seq, b_seq, ACK),
         ] {
-            let f = frame(src, dst, 6, tcp_segment(src, dst, seq, ack, flags, &[]), 16);
-            self.packet(time, &f)?;
+            self.packet(time, src, dst, Transport::Tcp { seq, ack, flags }, &[])?;
         }
         Ok(())
     }
@@ -288,14 +332,8 @@ impl<W: Write> PcapngWriter<W> {
                 Way::Sent => flow.local_seq = flow.local_seq.wrapping_add(piece.len() as u32),
                 Way::Received => flow.peer_seq = flow.peer_seq.wrapping_add(piece.len() as u32),
             }
-            let f = frame(
-                src,
-                dst,
-                6,
-                tcp_segment(src, dst, seq, ack, PSH | ACK, piece),
-                16,
-            );
-            self.packet(time, &f)?;
+            let flags = PSH | ACK;
+            self.packet(time, src, dst, Transport::Tcp { seq, ack, flags }, piece)?;
         }
         Ok(())
     }
@@ -314,14 +352,8 @@ impl<W: Write> PcapngWriter<W> {
             (local, peer, flow.local_seq, flow.peer_seq),
             (peer, local, flow.peer_seq, flow.local_seq.wrapping_add(1)),
         ] {
-            let f = frame(
-                src,
-                dst,
-                6,
-                tcp_segment(src, dst, seq, ack, FIN | ACK, &[]),
-                16,
-            );
-            self.packet(time, &f)?;
+            let flags = FIN | ACK;
+            self.packet(time, src, dst, Transport::Tcp { seq, ack, flags }, &[])?;
         }
         Ok(())
     }
@@ -341,20 +373,48 @@ mod tests {
     fn ip_tcp_and_udp_checksums_verify() {
         let a: SocketAddr = "192.0.2.1:5000".parse().unwrap();
         let b: SocketAddr = "192.0.2.9:502".parse().unwrap();
-        let f = frame(a, b, 6, tcp_segment(a, b, 7, 9, PSH | ACK, b"odd"), 16);
-        let ip = &f[14..34];
-        assert_eq!(fold(ones_sum(0, ip)), 0, "IPv4 header");
-        let seg = &f[34..];
-        let mut pseudo = ones_sum(0, &ip[12..20]);
-        pseudo += 6 + seg.len() as u32;
-        assert_eq!(fold(ones_sum(pseudo, seg)), 0, "TCP over IPv4");
+        let tcp = Transport::Tcp {
+            seq: 7,
+            ack: 9,
+            flags: PSH | ACK,
+        };
+        // Odd payload lengths, and one past a 4-byte word, exercise every remainder.
+        for payload in [&b"odd"[..], b"", b"a", b"12345", b"123456"] {
+            let mut f = Vec::new();
+            headers(&mut f, a, b, &tcp, payload);
+            f.extend_from_slice(payload);
+            let ip = &f[14..34];
+            assert_eq!(fold(ones_sum(ip)), 0, "IPv4 header");
+            let seg = &f[34..];
+            let pseudo = ones_sum(&ip[12..20]) + 6 + seg.len() as u64;
+            assert_eq!(
+                fold(pseudo + ones_sum(seg)),
+                0,
+                "TCP over IPv4, {payload:?}"
+            );
+        }
         let a6: SocketAddr = "[2001:db8::1]:5000".parse().unwrap();
         let b6: SocketAddr = "[2001:db8::2]:53".parse().unwrap();
-        let f = frame(a6, b6, 17, udp_segment(a6, b6, b"abc"), 6);
+        let mut f = Vec::new();
+        headers(&mut f, a6, b6, &Transport::Udp, b"abc");
+        f.extend_from_slice(b"abc");
         let ip = &f[14..54];
         let seg = &f[54..];
-        let mut pseudo = ones_sum(0, &ip[8..40]);
-        pseudo += 17 + seg.len() as u32;
-        assert_eq!(fold(ones_sum(pseudo, seg)), 0, "UDP over IPv6");
+        let pseudo = ones_sum(&ip[8..40]) + 17 + seg.len() as u64;
+        assert_eq!(fold(pseudo + ones_sum(seg)), 0, "UDP over IPv6");
+    }
+
+    /// The word-at-a-time sum equals the textbook 16-bit sum.
+    #[test]
+    fn ones_sum_matches_the_plain_16_bit_sum() {
+        let data: Vec<u8> = (0..1001u32).map(|i| (i * 37 % 251) as u8).collect();
+        for len in [0, 1, 2, 3, 4, 5, 7, 8, 999, 1001] {
+            let d = &data[..len];
+            let mut plain = 0u64;
+            for pair in d.chunks(2) {
+                plain += u64::from(pair[0]) << 8 | u64::from(*pair.get(1).unwrap_or(&0));
+            }
+            assert_eq!(fold(ones_sum(d)), fold(plain), "{len} bytes");
+        }
     }
 }

@@ -51,6 +51,7 @@ fn main() {
             count: Some(COUNT),
             duration: None,
             payload: vec![0; 64],
+            stop: Default::default(),
         };
         let done = generate::udp(addr, &options, |_| {}).unwrap();
         let ours_rx = rx.join().unwrap();

@@ -95,12 +95,21 @@ fn load_rules(common: &CommonArgs) -> Result<Option<Vec<ReplyRule>>, CliError> {
 }
 
 /// Set once SIGINT/SIGTERM (Ctrl-C, Ctrl-Break on Windows) arrives: the run closes its
-/// session and prints its summary instead of dying mid-way.
-static STOP: AtomicBool = AtomicBool::new(false);
+/// session (or stops its probe, its generator) and prints its summary instead of dying mid-way.
+pub(super) fn stop_flag() -> Arc<AtomicBool> {
+    static STOP: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    STOP.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let set = flag.clone();
+        // A second handler cannot be installed; the first one already does the job.
+        let _ = ctrlc::set_handler(move || set.store(true, Ordering::SeqCst));
+        flag
+    })
+    .clone()
+}
 
 pub(super) fn start_engine() -> Result<EngineHandle, CliError> {
-    // A second handler cannot be installed; the first one already does the job.
-    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+    let _ = stop_flag();
     Engine::spawn(Arc::new(|| {})).map_err(CliError::Start)
 }
 
@@ -300,9 +309,10 @@ impl Run {
         mut on_event: impl FnMut(&Event, &EngineHandle) -> Flow,
     ) -> ExitCode {
         let (engine, session) = (&self.engine, self.session);
+        let stop = stop_flag();
         let mut closing = false;
         loop {
-            if !closing && STOP.load(Ordering::SeqCst) {
+            if !closing && stop.load(Ordering::SeqCst) {
                 engine.send(Command::Close { session });
                 closing = true;
             }

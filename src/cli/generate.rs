@@ -61,6 +61,7 @@ pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
         count: args.count,
         duration,
         payload: fill.iter().copied().cycle().take(args.size).collect(),
+        stop: super::drive::stop_flag(),
     };
     let progress = |g: &Generated| {
         eprintln!(

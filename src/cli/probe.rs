@@ -40,6 +40,7 @@ pub(super) fn run(args: &ProbeArgs) -> Result<ExitCode, CliError> {
         size: args.size,
         payload,
         timeout: Duration::from_millis(args.timeout),
+        stop: super::drive::stop_flag(),
     };
     let jsonl = args.output == ProbeOutput::Jsonl;
     let on_answer = |a: Answer| {

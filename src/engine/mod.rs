@@ -26,7 +26,10 @@ mod udp;
 pub use error::{NetError, NetErrorKind};
 pub use guard::{DEFAULT_REPLY_LIMIT_PER_S, PAUSE as REPLY_PAUSE};
 pub use options::SocketOptions;
-pub use resolve::{parse_bind, parse_host, parse_host_port, parse_port, AddressError, HostPort};
+pub use resolve::{
+    parse_bind, parse_host, parse_host_port, parse_port, resolve_first_blocking, AddressError,
+    HostPort,
+};
 pub use rules::ReplyRule;
 pub use sink::{Notifier, QueueBudget};
 pub use spool::{SaveMode, SaveRequest, DEFAULT_KEEP_BYTES};

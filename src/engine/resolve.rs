@@ -152,6 +152,18 @@ pub async fn resolve_first(text: &str) -> Result<SocketAddr, NetError> {
         .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, "no address").at(text))
 }
 
+/// [`resolve_first`] for a thread of its own (a probe's): blocks while a name is looked up.
+pub fn resolve_first_blocking(text: &str) -> Result<SocketAddr, NetError> {
+    let hp = parse_host_port(text)?;
+    if let Ok(ip) = hp.host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, hp.port));
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(&(hp.host.as_str(), hp.port))
+        .map_err(|e| NetError::new(NetErrorKind::HostNotFound, e.to_string()).at(&hp.host))?
+        .next()
+        .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, "no address").at(hp.host))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,8 @@ pub struct GenerateOptions {
     pub duration: Option<Duration>,
     /// What each packet (or TCP write) holds.
     pub payload: Vec<u8>,
+    /// Set to stop early (Ctrl-C, a Stop button): the summary covers what went.
+    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What a run did. A send the system refused (a full buffer, no route) is counted as failed,
@@ -81,7 +83,9 @@ fn run(
     while attempts < limit {
         let now = Instant::now();
         let elapsed = now - start;
-        if until.is_some_and(|u| elapsed >= u) {
+        if until.is_some_and(|u| elapsed >= u)
+            || options.stop.load(std::sync::atomic::Ordering::Relaxed)
+        {
             break;
         }
         if now >= next_report {
@@ -305,6 +309,7 @@ mod tests {
             count: Some(20),
             duration: None,
             payload: vec![0; 8],
+            stop: Default::default(),
         };
         let start = Instant::now();
         let mut calls = 0;
@@ -332,11 +337,27 @@ mod tests {
         let done = run(
             &GenerateOptions {
                 rate_pps: None,
-                ..options
+                ..options.clone()
             },
             |_, n| Ok(n.min(3)),
             |_| {},
         );
         assert_eq!((done.sent_packets, done.failed_sends), (20, 0));
+        // A stop (Ctrl-C, the Stop button) ends a long run early; what went is counted.
+        let stop = options.stop.clone();
+        let started = Instant::now();
+        let done = run(
+            &GenerateOptions {
+                count: Some(1_000_000),
+                ..options.clone()
+            },
+            |_, n| {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(n)
+            },
+            |_| {},
+        );
+        assert!((1..=2).contains(&done.sent_packets), "{done:?}");
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }

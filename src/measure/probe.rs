@@ -10,6 +10,8 @@
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The first bytes of a probe datagram.
@@ -174,14 +176,28 @@ pub struct ProbeOptions {
     pub payload: Vec<u8>,
     /// How long to wait for an answer after its request (TCP), or after the last request (UDP).
     pub timeout: Duration,
+    /// Set to stop early: no more requests; the summary covers those sent.
+    pub stop: Arc<AtomicBool>,
 }
 
-/// Waits until `at` (a steady schedule: request i goes at start + i × interval, so a late
-/// one does not delay the rest).
-fn sleep_until(at: Instant) {
-    let now = Instant::now();
-    if at > now {
-        std::thread::sleep(at - now);
+impl ProbeOptions {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Waits until `at` (a steady schedule: request i goes at start + i × interval, so a late
+    /// one does not delay the rest), in short naps so a stop is heard; false when stopped.
+    fn wait_until(&self, at: Instant) -> bool {
+        loop {
+            if self.stopped() {
+                return false;
+            }
+            let now = Instant::now();
+            if at <= now {
+                return true;
+            }
+            std::thread::sleep((at - now).min(Duration::from_millis(50)));
+        }
     }
 }
 
@@ -212,7 +228,9 @@ pub fn udp(
         }
     };
     for i in 0..options.count {
-        sleep_until(start + options.interval * i);
+        if !options.wait_until(start + options.interval * i) {
+            break;
+        }
         let packet = datagram(i, us(Instant::now()), options.size, &options.payload);
         // A send that fails (no route, buffer full) is not counted as sent.
         if socket.send(&packet).is_ok() {
@@ -221,13 +239,16 @@ pub fn udp(
         receive(&mut tally, &mut on_answer);
     }
     let deadline = Instant::now() + options.timeout;
-    while Instant::now() < deadline && tally.received() < tally.sent {
+    while Instant::now() < deadline && tally.received() < tally.sent && !options.stopped() {
         receive(&mut tally, &mut on_answer);
     }
     // Late duplicates of the last answers, briefly.
     receive(&mut tally, &mut on_answer);
     Ok(tally.summary())
 }
+
+/// The latest bytes an expected pattern is looked for in, at least.
+const EXPECT_WINDOW: usize = 64 << 10;
 
 /// A TCP probe: each request waits for its answer — the first bytes back, or with `expect`
 /// until what came since the request satisfies it — before the next.
@@ -244,22 +265,39 @@ pub fn tcp(
     let mut tally = Tally::default();
     let mut buf = vec![0u8; 65_536];
     for i in 0..options.count {
-        sleep_until(start + options.interval * i);
+        if !options.wait_until(start + options.interval * i) {
+            break;
+        }
+        // What came after an earlier request's time limit is that request's late answer: it
+        // must not be taken for this one's.
+        stream.set_nonblocking(true)?;
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                return Ok(tally.summary());
+            }
+        }
+        stream.set_nonblocking(false)?;
         let sent = us(Instant::now());
         stream.write_all(&options.payload)?;
         tally.sent += 1;
         let deadline = Instant::now() + options.timeout;
         let mut got = Vec::new();
         loop {
+            // Short waits, so a stop is heard while a silent peer keeps us waiting.
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || options.stopped() {
                 break;
             }
+            let left = left.min(Duration::from_millis(100));
             stream.set_read_timeout(Some(left))?;
             match stream.read(&mut buf) {
                 Ok(0) => return Ok(tally.summary()),
                 Ok(n) => {
                     got.extend_from_slice(&buf[..n]);
+                    // A peer that floods without ever matching keeps only the latest bytes here.
+                    if got.len() > EXPECT_WINDOW * 16 {
+                        got.drain(..got.len() - EXPECT_WINDOW);
+                    }
                     if expect.is_none_or(|m| m.matches(&got)) {
                         on_answer(tally.answer(i, sent, us(Instant::now())));
                         break;
@@ -269,10 +307,7 @@ pub fn tcp(
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    break
-                }
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }

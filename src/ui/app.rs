@@ -385,7 +385,12 @@ impl SockScopeApp {
         }
         self.prompt_ui(ui.ctx());
         self.sequences.show(ui.ctx(), self.lang);
-        self.probe.show(ui.ctx(), self.lang);
+        self.probe.show(
+            ui.ctx(),
+            self.lang,
+            egui::Id::unique("probe_window"),
+            self.lang.t().probe,
+        );
         super::about::show(ui.ctx(), &mut self.about_open, self.lang, self.portable);
         if let Some(ip) = self.addresses.show(ui.ctx(), self.lang) {
             let front = self.front_index();

@@ -1,12 +1,17 @@
-//! The Probe window: measure a peer's round-trip times (and over UDP against an echo: loss,
-//! duplicates, reordering, jitter) with a live time series and histogram. The probe runs on a
-//! thread of its own; the window only reads its news.
+//! The Probe panel: measure a peer's round-trip times (and over UDP against an echo: loss,
+//! duplicates, reordering, jitter) with a live time series and histogram. One stands alone in
+//! the toolbar (any address); each TCP client and UDP tab has its own, set to the tab's peer and
+//! send format. The probe runs on a thread of its own with its own socket (the tab's connection
+//! is untouched); the panel only reads its news and can stop it.
 
 use super::i18n::{Lang, Texts};
 use super::widgets::{checked_field, ERROR_COLOR, OK_COLOR};
 use crate::measure::probe::{self, Answer, ProbeOptions, Summary};
+use crate::payload::matcher::{MatchKind, Matcher};
+use crate::payload::{InputMode, SendFormat};
 use eframe::egui;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 /// News from a running probe.
@@ -15,22 +20,35 @@ enum News {
     Done(Result<Summary, String>),
 }
 
-/// State of the Probe window.
+/// A probe in progress: its news and its stop switch.
+struct Running {
+    news: mpsc::Receiver<News>,
+    stop: Arc<AtomicBool>,
+}
+
+/// State of a Probe panel.
 pub struct ProbePanel {
     pub open: bool,
     pub target: String,
     pub udp: bool,
     pub count: u32,
     pub interval_ms: u64,
+    /// How long to wait for each answer (TCP) or for the last ones (UDP).
+    pub timeout_ms: u64,
     pub size: usize,
-    /// TCP: the request (text, `\n` allowed).
+    /// TCP: the request, typed as `format` says (text with escapes, or hex).
     pub request: String,
-    running: Option<mpsc::Receiver<News>>,
+    pub format: SendFormat,
+    /// TCP: an answer is what came back once it contains this (empty: the first bytes back).
+    pub expect: String,
+    running: Option<Running>,
     /// (request number, RTT ms) of first answers, in arrival order.
     pub rtts: Vec<(u32, f64)>,
     pub duplicates: u64,
     /// The last finished run.
     pub summary: Option<Summary>,
+    /// The last run was stopped before its count.
+    pub stopped: bool,
     error: Option<String>,
 }
 
@@ -42,24 +60,67 @@ impl Default for ProbePanel {
             udp: true,
             count: 100,
             interval_ms: 20,
+            timeout_ms: 1000,
             size: 64,
             request: "ping\\n".into(),
+            format: SendFormat {
+                escapes: true,
+                ..SendFormat::default()
+            },
+            expect: String::new(),
             running: None,
             rtts: Vec::new(),
             duplicates: 0,
             summary: None,
+            stopped: false,
             error: None,
         }
     }
 }
 
+/// A probe left running when its panel goes (its tab closed) is stopped.
+impl Drop for ProbePanel {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 impl ProbePanel {
-    /// Draws the window.
-    pub fn show(&mut self, ctx: &egui::Context, lang: Lang) {
-        let t = lang.t();
+    /// Is a probe running?
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Points the panel at a tab's peer (unless a probe runs): its address, transport and send
+    /// format (the request keeps the panel's own text).
+    pub fn aim(&mut self, target: String, udp: bool, format: &SendFormat) {
+        if self.running.is_some() {
+            return;
+        }
+        self.target = target;
+        self.udp = udp;
+        self.format = SendFormat {
+            // Macros and checksums belong to the tab's sends; a probe request is sent as typed.
+            mode: format.mode,
+            encoding: format.encoding,
+            escapes: format.escapes,
+            ..SendFormat::default()
+        };
+    }
+
+    /// Stops a running probe: no more requests; the summary covers those sent.
+    pub fn stop(&mut self) {
+        if let Some(r) = &self.running {
+            r.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Draws the panel as a window: `id` keeps each tab's apart.
+    pub fn show(&mut self, ctx: &egui::Context, lang: Lang, id: egui::Id, title: &str) {
         self.take_news();
         let mut open = self.open;
-        egui::Window::new(t.probe)
+        egui::Window::new(title)
+            .id(id)
             .open(&mut open)
             .default_width(560.0)
             .default_height(620.0)
@@ -67,7 +128,7 @@ impl ProbePanel {
             .show(ctx, |ui| {
                 self.settings_ui(ui, lang);
                 ui.separator();
-                self.results_ui(ui, t);
+                self.results_ui(ui, lang.t(), id);
             });
         self.open = open;
         if self.running.is_some() {
@@ -76,14 +137,15 @@ impl ProbePanel {
     }
 
     fn take_news(&mut self) {
-        let Some(rx) = &self.running else { return };
-        while let Ok(news) = rx.try_recv() {
+        let Some(running) = &self.running else { return };
+        while let Ok(news) = running.news.try_recv() {
             match news {
                 News::Answer(Answer::First { seq, rtt_us }) => {
                     self.rtts.push((seq, rtt_us as f64 / 1000.0));
                 }
                 News::Answer(Answer::Duplicate { .. }) => self.duplicates += 1,
                 News::Done(result) => {
+                    self.stopped = running.stop.load(Ordering::Relaxed);
                     match result {
                         Ok(s) => self.summary = Some(s),
                         Err(e) => self.error = Some(e),
@@ -101,6 +163,13 @@ impl ProbePanel {
         let target_error = crate::engine::parse_host_port(&self.target)
             .err()
             .map(|e| super::i18n::address_error(lang, e));
+        let request_error = if self.udp {
+            None
+        } else {
+            self.request_bytes()
+                .err()
+                .map(|e| super::i18n::payload_error(lang, &e))
+        };
         ui.add_enabled_ui(!running, |ui| {
             ui.horizontal(|ui| {
                 ui.radio_value(&mut self.udp, true, t.probe_udp);
@@ -114,30 +183,61 @@ impl ProbePanel {
                 let label = ui.label(t.probe_interval);
                 ui.add(egui::DragValue::new(&mut self.interval_ms).range(0..=60_000))
                     .labelled_by(label.id);
+                let label = ui.label(t.probe_timeout);
+                ui.add(egui::DragValue::new(&mut self.timeout_ms).range(1..=60_000))
+                    .labelled_by(label.id);
                 if self.udp {
                     let label = ui.label(t.probe_size);
                     ui.add(egui::DragValue::new(&mut self.size).range(probe::HEADER_LEN..=65_507))
                         .labelled_by(label.id);
-                } else {
-                    let label = ui.label(t.probe_request);
-                    ui.add(egui::TextEdit::singleline(&mut self.request).desired_width(100.0))
-                        .labelled_by(label.id);
                 }
             });
+            if !self.udp {
+                ui.horizontal_wrapped(|ui| {
+                    checked_field(
+                        ui,
+                        t.probe_request,
+                        &mut self.request,
+                        160.0,
+                        request_error.as_deref(),
+                    );
+                    let mut hex = self.format.mode == InputMode::Hex;
+                    if ui.checkbox(&mut hex, t.hex).changed() {
+                        self.format.mode = if hex { InputMode::Hex } else { InputMode::Text };
+                    }
+                    let label = ui.label(t.probe_expect);
+                    ui.add(egui::TextEdit::singleline(&mut self.expect).desired_width(100.0))
+                        .labelled_by(label.id)
+                        .on_hover_text(t.probe_expect_hint);
+                });
+            }
         });
         ui.label(egui::RichText::new(t.probe_hint).small());
-        let can = !running && target_error.is_none();
-        if ui
-            .add_enabled(can, egui::Button::new(t.probe_start))
-            .clicked()
-        {
-            self.start(lang);
-        }
+        ui.horizontal(|ui| {
+            let can = !running && target_error.is_none() && request_error.is_none();
+            if ui
+                .add_enabled(can, egui::Button::new(t.probe_start))
+                .clicked()
+            {
+                self.start(lang);
+            }
+            if ui.add_enabled(running, egui::Button::new(t.stop)).clicked() {
+                self.stop();
+            }
+        });
     }
 
-    fn results_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
+    /// The TCP request's bytes as typed.
+    fn request_bytes(&self) -> Result<Vec<u8>, crate::payload::PayloadError> {
+        crate::payload::build_payload(&self.request, &self.format)
+    }
+
+    fn results_ui(&mut self, ui: &mut egui::Ui, t: &Texts, id: egui::Id) {
         if let Some(e) = &self.error {
             ui.colored_label(ERROR_COLOR, e);
+        }
+        if self.stopped {
+            ui.label(t.probe_stopped);
         }
         let answered = self.rtts.len();
         let line = match &self.summary {
@@ -184,7 +284,7 @@ impl ProbePanel {
             return;
         }
         let series: Vec<[f64; 2]> = self.rtts.iter().map(|(s, r)| [f64::from(*s), *r]).collect();
-        egui_plot::Plot::new("probe_series")
+        egui_plot::Plot::new(id.with("series"))
             .height(140.0)
             .allow_scroll(false)
             .include_y(0.0)
@@ -213,7 +313,7 @@ impl ProbePanel {
                 egui_plot::Bar::new(lo + width * (i as f64 + 0.5), f64::from(*n)).width(width)
             })
             .collect();
-        egui_plot::Plot::new("probe_histogram")
+        egui_plot::Plot::new(id.with("histogram"))
             .height(120.0)
             .allow_scroll(false)
             .x_axis_label(t.probe_rtt)
@@ -224,41 +324,61 @@ impl ProbePanel {
     }
 
     fn start(&mut self, lang: Lang) {
-        let Some(target) = std::net::ToSocketAddrs::to_socket_addrs(self.target.trim())
-            .ok()
-            .and_then(|mut a| a.next())
-        else {
-            self.error = Some(format!("{}: ?", self.target));
-            return;
-        };
-        let payload = if self.udp {
-            Vec::new()
+        let (payload, expect) = if self.udp {
+            (Vec::new(), None)
         } else {
-            crate::payload::escapes::encode_with_escapes(
-                &self.request,
-                crate::payload::TextEncoding::Utf8,
-            )
-            .unwrap_or_else(|_| self.request.as_bytes().to_vec())
+            let payload = match self.request_bytes() {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    self.error = Some(super::i18n::payload_error(lang, &e));
+                    return;
+                }
+            };
+            let expect = match self.expect.is_empty() {
+                true => None,
+                false => {
+                    match Matcher::new(MatchKind::Contains, &self.expect, self.format.encoding) {
+                        Ok(m) => Some(m),
+                        Err(e) => {
+                            self.error = Some(format!("{}: {e}", lang.t().probe_expect));
+                            return;
+                        }
+                    }
+                }
+            };
+            (payload, expect)
         };
+        let stop = Arc::new(AtomicBool::new(false));
         let options = ProbeOptions {
             count: self.count,
             interval: Duration::from_millis(self.interval_ms),
             size: self.size,
             payload,
-            timeout: Duration::from_millis(1000),
+            timeout: Duration::from_millis(self.timeout_ms),
+            stop: stop.clone(),
         };
         let udp = self.udp;
+        let target = self.target.trim().to_string();
         // One message per answer and one at the end: bounded by the count.
         #[allow(clippy::disallowed_methods)]
         let (tx, rx) = mpsc::channel();
         self.rtts.clear();
         self.duplicates = 0;
         self.summary = None;
+        self.stopped = false;
         self.error = None;
-        self.running = Some(rx);
+        self.running = Some(Running { news: rx, stop });
         let spawned = std::thread::Builder::new()
             .name("sockscope-probe".into())
             .spawn(move || {
+                // A name is looked up here, never on the window's thread.
+                let target = match crate::engine::resolve_first_blocking(&target) {
+                    Ok(addr) => addr,
+                    Err(e) => {
+                        let _ = tx.send(News::Done(Err(super::i18n::net_error(lang, &e))));
+                        return;
+                    }
+                };
                 let answers = tx.clone();
                 let on_answer = move |a: Answer| {
                     let _ = answers.send(News::Answer(a));
@@ -266,7 +386,7 @@ impl ProbePanel {
                 let result = if udp {
                     probe::udp(target, &options, on_answer)
                 } else {
-                    probe::tcp(target, &options, None, on_answer)
+                    probe::tcp(target, &options, expect.as_ref(), on_answer)
                 };
                 let _ = tx.send(News::Done(result.map_err(|e| {
                     super::i18n::net_error(lang, &crate::engine::NetError::from_io(&e).at(target))

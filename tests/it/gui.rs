@@ -1409,3 +1409,58 @@ fn a_tab_captures_to_pcapng_and_says_where() {
         .is_some());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A UDP tab's own Probe (in Chinese): it is aimed at the tab's destination, measures the echo
+/// there, and a long probe against a silent peer stops at 停止 and says so.
+#[test]
+fn a_tab_probes_its_own_peer_and_stop_ends_a_long_probe() {
+    let echo = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    echo.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let _ = echo.send_to(&buf[..n], from);
+        }
+    });
+    let mut harness = app(Lang::Zh);
+    harness.get_by_label("+ UDP").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "目标地址", &echo_addr.to_string());
+    harness.get_by_label("测量此对端…").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("链路测量 — UDP").is_some());
+    assert_eq!(harness.state().tabs[0].probe.target, echo_addr.to_string());
+    harness.state_mut().tabs[0].probe.count = 20;
+    harness.state_mut().tabs[0].probe.interval_ms = 5;
+    harness.get_by_label("开始").click();
+    step_until(&mut harness, "the probe's end", |h| {
+        h.state().tabs[0].probe.summary.is_some()
+    });
+    let s = harness.state().tabs[0].probe.summary.clone().unwrap();
+    assert_eq!((s.sent, s.received, s.lost), (20, 20, 0));
+
+    // A silent peer and 100,000 requests: Stop ends it at once with what was sent.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    type_into(
+        &mut harness,
+        "发送到(主机:端口)",
+        &silent.local_addr().unwrap().to_string(),
+    );
+    harness.state_mut().tabs[0].probe.count = 100_000;
+    harness.state_mut().tabs[0].probe.interval_ms = 10;
+    harness.get_by_label("开始").click();
+    step_until(&mut harness, "requests going out", |h| {
+        h.state().tabs[0].probe.is_running()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    harness.get_by_label("停止").click();
+    step_until(&mut harness, "the stopped probe's end", |h| {
+        !h.state().tabs[0].probe.is_running()
+    });
+    let s = harness.state().tabs[0].probe.summary.clone().unwrap();
+    assert!((1..1000).contains(&s.sent), "{s:?}");
+    assert_eq!(s.received, 0);
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("已停止").is_some());
+}

@@ -438,3 +438,108 @@ fn the_generator_keeps_its_schedule_and_counts_exactly() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A TCP device that answers request 0 too late (after the probe's time limit) and the others
+/// after 50 ms: the late answer is not taken for request 1's (which would show an RTT near 0).
+#[test]
+fn a_late_tcp_answer_is_not_taken_for_the_next_requests() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        for k in 0..3 {
+            if s.read(&mut buf).unwrap_or(0) == 0 {
+                return;
+            }
+            let delay = if k == 0 { 250 } else { 50 };
+            std::thread::sleep(Duration::from_millis(delay));
+            let _ = s.write_all(format!("A{k}\n").as_bytes());
+        }
+    });
+    let options = sockscope::measure::probe::ProbeOptions {
+        count: 3,
+        interval: Duration::from_millis(400),
+        size: 0,
+        payload: b"Q\n".to_vec(),
+        timeout: Duration::from_millis(100),
+        stop: Default::default(),
+    };
+    let s = sockscope::measure::probe::tcp(addr, &options, None, |_| {}).unwrap();
+    assert_eq!((s.sent, s.received, s.lost), (3, 2, 1), "{s:?}");
+    let rtt = s.rtt_ms.unwrap();
+    assert!(
+        rtt.min >= 50.0,
+        "an answer taken for the wrong request: {rtt:?}"
+    );
+}
+
+/// Stop ends a long probe against a silent peer at once, with the figures of what was sent;
+/// over TCP a peer that floods without ever matching the expected text does not keep it either.
+#[test]
+fn a_stopped_probe_ends_at_once_with_what_it_sent() {
+    use sockscope::measure::probe::{self, ProbeOptions};
+    use std::sync::atomic::Ordering;
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let options = ProbeOptions {
+        count: 100_000,
+        interval: Duration::from_millis(10),
+        size: 64,
+        payload: Vec::new(),
+        timeout: Duration::from_secs(60),
+        stop: Default::default(),
+    };
+    let stop = options.stop.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        stop.store(true, Ordering::Relaxed);
+    });
+    let started = std::time::Instant::now();
+    let s = probe::udp(silent.local_addr().unwrap(), &options, |_| {}).unwrap();
+    stopper.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!((1..100).contains(&s.sent), "{s:?}");
+    assert_eq!((s.received, s.lost), (0, s.sent));
+
+    // A TCP peer that sends without end, never the expected "OK".
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut s, _) = listener.accept().unwrap();
+        let junk = vec![b'x'; 64 << 10];
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < until && s.write_all(&junk).is_ok() {}
+    });
+    let options = ProbeOptions {
+        count: 1000,
+        payload: b"READ\n".to_vec(),
+        ..options
+    };
+    let stop = options.stop.clone();
+    stop.store(false, Ordering::Relaxed);
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, Ordering::Relaxed);
+    });
+    let expect = sockscope::payload::matcher::Matcher::new(
+        sockscope::payload::matcher::MatchKind::Contains,
+        "OK",
+        sockscope::payload::TextEncoding::Utf8,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let s = probe::tcp(addr, &options, Some(&expect), |_| {}).unwrap();
+    stopper.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((s.sent, s.received), (1, 0), "{s:?}");
+}

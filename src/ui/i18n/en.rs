@@ -379,4 +379,11 @@ pub static EN: Texts = Texts {
     capture_saved: "Capture saved to",
     capture_missing: "bytes missing from it (the disk could not keep up)",
     capture_failed: "Capture failed:",
+    probe_expect: "Answer contains",
+    probe_expect_hint: "Optional: the answer counts once what came back contains this text (in the send encoding). Empty: the first bytes back are the answer.",
+    probe_timeout: "Wait for an answer (ms)",
+    probe_stopped: "Stopped: the figures cover the requests sent before Stop.",
+    probe_this_peer: "Probe this peer…",
+    probe_this_peer_hint: "Open a Probe for this tab's peer (a separate socket: the tab's own connection is untouched).",
+    probe_of: "Probe —",
 };

@@ -425,6 +425,13 @@ pub struct Texts {
     pub capture_saved: &'static str,
     pub capture_missing: &'static str,
     pub capture_failed: &'static str,
+    pub probe_expect: &'static str,
+    pub probe_expect_hint: &'static str,
+    pub probe_timeout: &'static str,
+    pub probe_stopped: &'static str,
+    pub probe_this_peer: &'static str,
+    pub probe_this_peer_hint: &'static str,
+    pub probe_of: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;

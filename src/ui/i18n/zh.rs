@@ -380,4 +380,11 @@ pub static ZH: Texts = Texts {
     capture_saved: "抓包已保存到",
     capture_missing: "字节缺失（磁盘跟不上）",
     capture_failed: "抓包失败：",
+    probe_expect: "应答包含",
+    probe_expect_hint: "可选：收到的内容包含此文本（按发送编码）才算应答。留空：收到的第一批字节即为应答。",
+    probe_timeout: "等待应答 (ms)",
+    probe_stopped: "已停止：统计只含停止前发出的请求。",
+    probe_this_peer: "测量此对端…",
+    probe_this_peer_hint: "为本标签页的对端打开链路测量（另用一个套接字，不影响本标签页的连接）。",
+    probe_of: "链路测量 —",
 };

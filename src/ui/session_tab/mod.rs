@@ -248,6 +248,8 @@ pub struct SessionTab {
     /// A pcapng capture being written, and where the next one goes.
     pub capture: Option<crate::measure::capture::CaptureThread>,
     pub capture_file: PathField,
+    /// This tab's Probe panel (its own socket to the tab's peer).
+    pub probe: super::probe_panel::ProbePanel,
 }
 
 /// A save of received data in progress.
@@ -305,6 +307,21 @@ impl SessionTab {
             recording_conn: None,
             capture: None,
             capture_file: PathField::default(),
+            probe: super::probe_panel::ProbePanel::default(),
+        }
+    }
+
+    /// The peer a Probe of this tab measures, and whether over UDP: a TCP client's server, a
+    /// UDP tab's destination. Servers and relays have no one peer.
+    pub fn probe_target(&self) -> Option<(String, bool)> {
+        match (self.settings.kind, self.config()?) {
+            (SessionKind::TcpClient, SessionConfig::TcpClient { remote, .. }) => {
+                Some((remote, false))
+            }
+            (SessionKind::Udp, SessionConfig::Udp { default_dest, .. }) => {
+                Some((default_dest?, true))
+            }
+            _ => None,
         }
     }
 

@@ -57,6 +57,12 @@ impl SessionTab {
         }
         self.settings.log_encoding = self.log.encoding;
         self.settings.log_display = self.log.display;
+        if self.probe.open || self.probe.is_running() {
+            let t = lang.t();
+            let title = format!("{} {}", t.probe_of, self.title(t));
+            let id = egui::Id::unique(("tab_probe", self.id.0));
+            self.probe.show(ui.ctx(), lang, id, &title);
+        }
         request
     }
 
@@ -443,6 +449,16 @@ impl SessionTab {
                 {
                     self.start_capture(lang);
                 }
+            }
+        }
+        if let Some((target, udp)) = self.probe_target() {
+            if ui
+                .button(t.probe_this_peer)
+                .on_hover_text(t.probe_this_peer_hint)
+                .clicked()
+            {
+                self.probe.aim(target, udp, &self.settings.format);
+                self.probe.open = true;
             }
         }
         if self.recordable() {

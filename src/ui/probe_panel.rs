@@ -6,6 +6,7 @@
 
 use super::i18n::{Lang, Texts};
 use super::widgets::{checked_field, ERROR_COLOR, OK_COLOR};
+use crate::measure::generate::{self, GenerateOptions, Generated};
 use crate::measure::probe::{self, Answer, ProbeOptions, Summary};
 use crate::payload::matcher::{MatchKind, Matcher};
 use crate::payload::{InputMode, SendFormat};
@@ -20,10 +21,47 @@ enum News {
     Done(Result<Summary, String>),
 }
 
-/// A probe in progress: its news and its stop switch.
-struct Running {
-    news: mpsc::Receiver<News>,
+/// News from a running load: totals about once a second, then the end.
+enum LoadNews {
+    Progress(Generated),
+    Done(Result<Generated, String>),
+}
+
+/// A probe or a load in progress: its news and its stop switch.
+struct Running<T> {
+    news: mpsc::Receiver<T>,
     stop: Arc<AtomicBool>,
+}
+
+impl<T> Running<T> {
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The traffic generator's settings and its last figures.
+pub struct Load {
+    /// Packets per second; 0 is flat out.
+    pub rate_pps: u32,
+    pub size: usize,
+    pub seconds: u32,
+    running: Option<Running<LoadNews>>,
+    /// The latest totals (while running: so far).
+    pub figures: Option<Generated>,
+    error: Option<String>,
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Self {
+            rate_pps: 1000,
+            size: 64,
+            seconds: 10,
+            running: None,
+            figures: None,
+            error: None,
+        }
+    }
 }
 
 /// State of a Probe panel.
@@ -41,7 +79,9 @@ pub struct ProbePanel {
     pub format: SendFormat,
     /// TCP: an answer is what came back once it contains this (empty: the first bytes back).
     pub expect: String,
-    running: Option<Running>,
+    running: Option<Running<News>>,
+    /// The traffic generator beside the probe.
+    pub load: Load,
     /// (request number, RTT ms) of first answers, in arrival order.
     pub rtts: Vec<(u32, f64)>,
     pub duplicates: u64,
@@ -69,6 +109,7 @@ impl Default for ProbePanel {
             },
             expect: String::new(),
             running: None,
+            load: Load::default(),
             rtts: Vec::new(),
             duplicates: 0,
             summary: None,
@@ -82,19 +123,22 @@ impl Default for ProbePanel {
 impl Drop for ProbePanel {
     fn drop(&mut self) {
         self.stop();
+        if let Some(r) = &self.load.running {
+            r.stop();
+        }
     }
 }
 
 impl ProbePanel {
-    /// Is a probe running?
+    /// Is a probe or a load running?
     pub fn is_running(&self) -> bool {
-        self.running.is_some()
+        self.running.is_some() || self.load.running.is_some()
     }
 
     /// Points the panel at a tab's peer (unless a probe runs): its address, transport and send
     /// format (the request keeps the panel's own text).
     pub fn aim(&mut self, target: String, udp: bool, format: &SendFormat) {
-        if self.running.is_some() {
+        if self.is_running() {
             return;
         }
         self.target = target;
@@ -111,7 +155,7 @@ impl ProbePanel {
     /// Stops a running probe: no more requests; the summary covers those sent.
     pub fn stop(&mut self) {
         if let Some(r) = &self.running {
-            r.stop.store(true, Ordering::Relaxed);
+            r.stop();
         }
     }
 
@@ -129,14 +173,17 @@ impl ProbePanel {
                 self.settings_ui(ui, lang);
                 ui.separator();
                 self.results_ui(ui, lang.t(), id);
+                ui.separator();
+                self.load_ui(ui, lang);
             });
         self.open = open;
-        if self.running.is_some() {
+        if self.is_running() {
             ctx.request_repaint_after(Duration::from_millis(50));
         }
     }
 
     fn take_news(&mut self) {
+        self.take_load_news();
         let Some(running) = &self.running else { return };
         while let Ok(news) = running.news.try_recv() {
             match news {
@@ -368,6 +415,7 @@ impl ProbePanel {
         self.stopped = false;
         self.error = None;
         self.running = Some(Running { news: rx, stop });
+
         let spawned = std::thread::Builder::new()
             .name("sockscope-probe".into())
             .spawn(move || {
@@ -395,6 +443,139 @@ impl ProbePanel {
         if let Err(e) = spawned {
             self.error = Some(e.to_string());
             self.running = None;
+        }
+    }
+
+    fn take_load_news(&mut self) {
+        let load = &mut self.load;
+        let Some(running) = &load.running else { return };
+        while let Ok(news) = running.news.try_recv() {
+            match news {
+                LoadNews::Progress(g) => load.figures = Some(g),
+                LoadNews::Done(result) => {
+                    match result {
+                        Ok(g) => load.figures = Some(g),
+                        Err(e) => load.error = Some(e),
+                    }
+                    load.running = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn load_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        let t = lang.t();
+        let running = self.load.running.is_some();
+        ui.strong(t.load_title);
+        let max_size = if self.udp { 65_507 } else { 1 << 20 };
+        let load = &mut self.load;
+        ui.add_enabled_ui(!running, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let label = ui.label(t.load_rate);
+                ui.add(egui::DragValue::new(&mut load.rate_pps).range(0..=10_000_000))
+                    .labelled_by(label.id);
+                let label = ui.label(t.load_size);
+                ui.add(egui::DragValue::new(&mut load.size).range(1..=max_size))
+                    .labelled_by(label.id);
+                let label = ui.label(t.load_seconds);
+                ui.add(egui::DragValue::new(&mut load.seconds).range(1..=86_400))
+                    .labelled_by(label.id);
+            });
+        });
+        ui.label(egui::RichText::new(t.load_hint).small());
+        let target_ok = crate::engine::parse_host_port(&self.target).is_ok();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!running && target_ok, egui::Button::new(t.load_start))
+                .clicked()
+            {
+                self.start_load(lang);
+            }
+            if ui.add_enabled(running, egui::Button::new(t.stop)).clicked() {
+                if let Some(r) = &self.load.running {
+                    r.stop();
+                }
+            }
+        });
+        let load = &self.load;
+        if let Some(e) = &load.error {
+            ui.colored_label(ERROR_COLOR, e);
+        }
+        if let Some(g) = &load.figures {
+            let so_far = if running { t.load_so_far } else { "" };
+            // Rates are rounded to whole packets and kbit; the exact counts are a hover away.
+            let line = format!(
+                "{} {} · ≈ {} {} · ≈ {:.1} Mbit/s · {} {} {so_far}",
+                t.load_sent,
+                crate::ui::log_view::exact_count(g.sent_packets),
+                crate::ui::log_view::exact_count(g.packets_per_s.round() as u64),
+                t.load_packets_per_s,
+                g.bits_per_s / 1e6,
+                t.load_failed,
+                crate::ui::log_view::exact_count(g.failed_sends),
+            );
+            let exact = format!(
+                "{} {} · {} {} · {:.6} s",
+                crate::ui::log_view::exact_count(g.sent_packets),
+                t.packets,
+                crate::ui::log_view::exact_count(g.sent_bytes),
+                t.bytes_unit,
+                g.seconds
+            );
+            let color = if g.failed_sends > 0 {
+                ERROR_COLOR
+            } else {
+                ui.visuals().text_color()
+            };
+            ui.colored_label(color, line).on_hover_text(exact);
+        }
+    }
+
+    fn start_load(&mut self, lang: Lang) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = &mut self.load;
+        let options = GenerateOptions {
+            rate_pps: (load.rate_pps > 0).then_some(f64::from(load.rate_pps)),
+            count: None,
+            duration: Some(Duration::from_secs(u64::from(load.seconds))),
+            payload: vec![0; load.size],
+            stop: stop.clone(),
+        };
+        let udp = self.udp;
+        let target = self.target.trim().to_string();
+        // One message a second and one at the end: bounded by the duration.
+        #[allow(clippy::disallowed_methods)]
+        let (tx, rx) = mpsc::channel();
+        load.figures = None;
+        load.error = None;
+        load.running = Some(Running { news: rx, stop });
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-load".into())
+            .spawn(move || {
+                let target = match crate::engine::resolve_first_blocking(&target) {
+                    Ok(addr) => addr,
+                    Err(e) => {
+                        let _ = tx.send(LoadNews::Done(Err(super::i18n::net_error(lang, &e))));
+                        return;
+                    }
+                };
+                let news = tx.clone();
+                let progress = move |g: &Generated| {
+                    let _ = news.send(LoadNews::Progress(g.clone()));
+                };
+                let result = if udp {
+                    generate::udp(target, &options, progress)
+                } else {
+                    generate::tcp(target, &options, progress)
+                };
+                let _ = tx.send(LoadNews::Done(result.map_err(|e| {
+                    super::i18n::net_error(lang, &crate::engine::NetError::from_io(&e).at(target))
+                })));
+            });
+        if let Err(e) = spawned {
+            load.error = Some(e.to_string());
+            load.running = None;
         }
     }
 }

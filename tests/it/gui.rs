@@ -1464,3 +1464,44 @@ fn a_tab_probes_its_own_peer_and_stop_ends_a_long_probe() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("已停止").is_some());
 }
+
+/// The Probe window's load: 1,000 packets/s for 1 s to a loopback receiver; the window says
+/// exactly how many went, and that is how many arrived.
+#[test]
+fn the_load_sends_at_its_rate_and_says_exactly_how_many() {
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sink.local_addr().unwrap();
+    sink.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let counter = std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let mut n = 0u64;
+        while let Ok(len) = sink.recv(&mut buf) {
+            assert_eq!(len, 100);
+            n += 1;
+        }
+        n
+    });
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Got it").click();
+    harness.get_by_label("Probe").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "To (HOST:PORT)", &addr.to_string());
+    harness.state_mut().probe.load.size = 100;
+    harness.state_mut().probe.load.seconds = 1;
+    harness.get_by_label("Start load").click();
+    let started = Instant::now();
+    step_until(&mut harness, "the load's end", |h| {
+        !h.state().probe.is_running()
+    });
+    assert!(started.elapsed() >= Duration::from_millis(990));
+    let sent = harness.state().probe.load.figures.clone().unwrap();
+    assert!((990..=1001).contains(&sent.sent_packets), "{sent:?}");
+    assert_eq!(sent.failed_sends, 0);
+    assert_eq!(counter.join().unwrap(), sent.sent_packets);
+    harness.run_steps(2);
+    let shown = format!(
+        "sent {} ·",
+        sockscope::ui::log_view::exact_count(sent.sent_packets)
+    );
+    assert!(harness.query_by_label_contains(&shown).is_some(), "{shown}");
+}

@@ -432,6 +432,16 @@ pub struct Texts {
     pub probe_this_peer: &'static str,
     pub probe_this_peer_hint: &'static str,
     pub probe_of: &'static str,
+    pub load_title: &'static str,
+    pub load_rate: &'static str,
+    pub load_size: &'static str,
+    pub load_seconds: &'static str,
+    pub load_start: &'static str,
+    pub load_hint: &'static str,
+    pub load_sent: &'static str,
+    pub load_failed: &'static str,
+    pub load_packets_per_s: &'static str,
+    pub load_so_far: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;

@@ -196,16 +196,17 @@ impl Recording {
 
 /// `--pcap FILE` for a session opened with `config` (never over an existing file).
 fn open_capture(path: &std::path::Path, config: &SessionConfig) -> Result<CaptureThread, CliError> {
-    let connects = match config {
-        SessionConfig::TcpClient { .. } | SessionConfig::Udp { .. } => true,
-        SessionConfig::TcpServer { .. } => false,
+    let (connects, session) = match config {
+        SessionConfig::TcpClient { remote, .. } => (true, format!("sockscope tcp-client {remote}")),
+        SessionConfig::Udp { bind, .. } => (true, format!("sockscope udp on {bind}")),
+        SessionConfig::TcpServer { bind, .. } => (false, format!("sockscope tcp-server {bind}")),
         _ => {
             return Err(CliError::Usage(
                 "--pcap is for tcp-client, tcp-server and udp".into(),
             ))
         }
     };
-    CaptureThread::start(path, connects).map_err(|e| {
+    CaptureThread::start(path, connects, &session).map_err(|e| {
         CliError::Usage(match e.kind() {
             std::io::ErrorKind::AlreadyExists => {
                 format!(

@@ -27,10 +27,11 @@ pub struct Capture {
 
 impl Capture {
     /// Creates `path` (never over an existing file); `connects`: the session is the side that
-    /// connects (a TCP client, or UDP), so its connections start with its SYN.
-    pub fn create(path: &std::path::Path, connects: bool) -> std::io::Result<Self> {
+    /// connects (a TCP client, or UDP), so its connections start with its SYN; `session` names
+    /// the capture's interface (what the session is and where).
+    pub fn create(path: &std::path::Path, connects: bool, session: &str) -> std::io::Result<Self> {
         let file = std::fs::File::create_new(path)?;
-        let writer = PcapngWriter::new(BufWriter::new(file), "sockscope session")?;
+        let writer = PcapngWriter::new(BufWriter::with_capacity(1 << 20, file), session)?;
         Ok(Self {
             writer,
             path: path.to_path_buf(),
@@ -148,8 +149,8 @@ pub struct CaptureEnd {
 
 impl CaptureThread {
     /// Creates `path` (never over an existing file) and starts writing.
-    pub fn start(path: &std::path::Path, connects: bool) -> std::io::Result<Self> {
-        let mut capture = Capture::create(path, connects)?;
+    pub fn start(path: &std::path::Path, connects: bool, session: &str) -> std::io::Result<Self> {
+        let mut capture = Capture::create(path, connects, session)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Event>(CAPTURE_QUEUE);
         let done = std::thread::Builder::new()
             .name("sockscope-capture".into())

@@ -196,8 +196,9 @@ fn micros(t: SystemTime) -> u64 {
 }
 
 impl<W: Write> PcapngWriter<W> {
-    /// Starts a capture: the section (with a comment saying what it is) and one interface.
-    pub fn new(mut out: W, interface: &str) -> io::Result<Self> {
+    /// Starts a capture: the section (with a comment saying what it is) and one interface named
+    /// after the session (`session`: what it is and where, e.g. "TCP client 127.0.0.1:502").
+    pub fn new(mut out: W, session: &str) -> io::Result<Self> {
         let mut shb = Vec::new();
         shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
         shb.extend_from_slice(&1u16.to_le_bytes());
@@ -216,7 +217,12 @@ impl<W: Write> PcapngWriter<W> {
         idb.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
         idb.extend_from_slice(&0u16.to_le_bytes());
         idb.extend_from_slice(&0u32.to_le_bytes());
-        option(&mut idb, 2, interface.as_bytes());
+        option(&mut idb, 2, session.as_bytes());
+        option(
+            &mut idb,
+            3,
+            b"SockScope session: packets synthesized from its reads and writes, not a network card",
+        );
         // Timestamps in microseconds (the default resolution, said anyway).
         option(&mut idb, 9, &[6]);
         option(&mut idb, 0, &[]);

@@ -451,7 +451,7 @@ impl SessionTab {
         let t = lang.t();
         let path = self.capture_file.path_buf();
         let connects = self.settings.kind != SessionKind::TcpServer;
-        match crate::measure::capture::CaptureThread::start(&path, connects) {
+        match crate::measure::capture::CaptureThread::start(&path, connects, &self.title(t)) {
             Ok(mut capture) => {
                 // Started while open: where the session is, for UDP datagrams' addresses.
                 if let TabState::Open { local, .. } = self.state {

@@ -321,7 +321,7 @@ pub struct CommonArgs {
     /// two instances answering each other cannot loop flat out (0: no limit).
     #[arg(long, default_value_t = DEFAULT_REPLY_LIMIT_PER_S)]
     pub reply_limit: u32,
-    /// tcp-client, tcp-server, udp: write what is sent and received as a pcapng capture
+    /// tcp-client, tcp-server, udp, TCP relay (its clients' side): write what is sent and received as a pcapng capture
     /// (Wireshark); an existing file is not replaced.
     #[arg(long)]
     pub pcap: Option<std::path::PathBuf>,

@@ -200,9 +200,14 @@ fn open_capture(path: &std::path::Path, config: &SessionConfig) -> Result<Captur
         SessionConfig::TcpClient { remote, .. } => (true, format!("sockscope tcp-client {remote}")),
         SessionConfig::Udp { bind, .. } => (true, format!("sockscope udp on {bind}")),
         SessionConfig::TcpServer { bind, .. } => (false, format!("sockscope tcp-server {bind}")),
+        SessionConfig::Relay {
+            listen,
+            target,
+            udp: false,
+        } => (false, format!("sockscope relay {listen} → {target}")),
         _ => {
             return Err(CliError::Usage(
-                "--pcap is for tcp-client, tcp-server and udp".into(),
+                "--pcap is for tcp-client, tcp-server, udp and a TCP relay".into(),
             ))
         }
     };

@@ -1,6 +1,7 @@
 //! A session's capture: its events (connections, data both ways) written as pcapng — by the
 //! command line from the events it reads (`--pcap`), or by a window tab through
-//! [`CaptureThread`], never on the engine's path.
+//! [`CaptureThread`], never on the engine's path. A TCP relay's capture is its clients' side:
+//! each client's connection to the relay, what the client said and what the target answered.
 
 use super::pcapng::{PcapngWriter, Way};
 use crate::engine::{ConnId, Direction, Event};
@@ -80,6 +81,12 @@ impl Capture {
                 for c in chunks {
                     result = match conn.and_then(|id| self.conns.get(&id)).copied() {
                         Some((local, peer)) => {
+                            // A relay reports its target's words on the client's connection:
+                            // received from elsewhere, they are what it sent the client.
+                            let way = match way {
+                                Way::Received if c.peer != peer => Way::Sent,
+                                way => way,
+                            };
                             self.writer.tcp_data(c.time, way, local, peer, &c.bytes)
                         }
                         None => {

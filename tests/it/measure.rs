@@ -543,3 +543,56 @@ fn a_stopped_probe_ends_at_once_with_what_it_sent() {
     );
     assert_eq!((s.sent, s.received), (1, 0), "{s:?}");
 }
+
+/// A TCP relay's capture is its client's side: what the client said, and what the target
+/// answered as the relay sent it back, on the client's connection to the relay.
+#[test]
+fn a_relay_capture_shows_the_client_side_both_ways() {
+    let dir = std::env::temp_dir().join(format!("sockscope-pcap-relay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = device(1, |d| d.to_ascii_uppercase());
+    // A port free a moment ago (the relay prints nothing before its end in summary mode).
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = dir.join("relay.pcapng");
+    let mut relay = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "relay",
+            &format!("127.0.0.1:{listen}"),
+            &format!("127.0.0.1:{target}"),
+        ])
+        .args(["--once", "--pcap", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let relay_addr: std::net::SocketAddr = format!("127.0.0.1:{listen}").parse().unwrap();
+    let started = std::time::Instant::now();
+    let mut client = loop {
+        match std::net::TcpStream::connect(relay_addr) {
+            Ok(s) => break s,
+            Err(_) if started.elapsed() < WAIT => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    use std::io::{Read, Write};
+    client.write_all(b"through the relay").unwrap();
+    let mut answer = [0u8; 17];
+    client.set_read_timeout(Some(WAIT)).unwrap();
+    client.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"THROUGH THE RELAY");
+    let client_addr = client.local_addr().unwrap();
+    drop(client);
+    let status = relay.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let packets = read_pcapng(&std::fs::read(&file).unwrap());
+    assert_eq!(packets[0].0, client_addr, "the client's SYN first");
+    assert_eq!(packets[0].1, relay_addr);
+    assert_eq!(reassemble(&packets, client_addr), b"through the relay");
+    assert_eq!(reassemble(&packets, relay_addr), b"THROUGH THE RELAY");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -450,7 +450,11 @@ impl SessionTab {
     pub fn start_capture(&mut self, lang: Lang) {
         let t = lang.t();
         let path = self.capture_file.path_buf();
-        let connects = self.settings.kind != SessionKind::TcpServer;
+        // Servers and relays accept their connections; clients and UDP send first.
+        let connects = matches!(
+            self.settings.kind,
+            SessionKind::TcpClient | SessionKind::Udp
+        );
         match crate::measure::capture::CaptureThread::start(&path, connects, &self.title(t)) {
             Ok(mut capture) => {
                 // Started while open: where the session is, for UDP datagrams' addresses.

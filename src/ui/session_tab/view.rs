@@ -427,8 +427,8 @@ impl SessionTab {
                 }
             }
         });
-        // A relay's two sides share one connection id: not captured.
-        if self.settings.kind != SessionKind::Relay {
+        // A UDP relay's datagrams do not say which client they are for: not captured.
+        if !(self.settings.kind == SessionKind::Relay && self.settings.relay_udp) {
             if self.capture.is_some() {
                 ui.horizontal(|ui| {
                     if ui.button(t.stop_capture).clicked() {

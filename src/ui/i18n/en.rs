@@ -396,4 +396,5 @@ pub static EN: Texts = Texts {
     load_failed: "refused by the system",
     load_packets_per_s: "packets/s",
     load_so_far: "so far",
+    load_stop: "Stop load",
 };

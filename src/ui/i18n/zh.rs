@@ -397,4 +397,5 @@ pub static ZH: Texts = Texts {
     load_failed: "被系统拒绝",
     load_packets_per_s: "包/秒",
     load_so_far: "（进行中）",
+    load_stop: "停止加压",
 };

@@ -492,7 +492,10 @@ impl ProbePanel {
             {
                 self.start_load(lang);
             }
-            if ui.add_enabled(running, egui::Button::new(t.load_stop)).clicked() {
+            if ui
+                .add_enabled(running, egui::Button::new(t.load_stop))
+                .clicked()
+            {
                 if let Some(r) = &self.load.running {
                     r.stop();
                 }

@@ -351,12 +351,9 @@ pub fn device(clients: usize, answer: fn(&[u8]) -> Vec<u8>) -> u16 {
     port
 }
 
-/// Is `program` installed (it answers `-V`)?
+/// Is `program` installed (an executable file of that name on the PATH)?
 pub fn has(program: &str) -> bool {
-    std::process::Command::new(program)
-        .arg("-V")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok()
+    // Looked up on the PATH, not run: `tshark -V` would start capturing and never return.
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }

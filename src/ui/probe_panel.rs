@@ -5,7 +5,7 @@
 //! is untouched); the panel only reads its news and can stop it.
 
 use super::i18n::{Lang, Texts};
-use super::widgets::{checked_field, ERROR_COLOR, OK_COLOR};
+use super::widgets::{checked_field, number_field, ERROR_COLOR, OK_COLOR};
 use crate::measure::generate::{self, GenerateOptions, Generated};
 use crate::measure::probe::{self, Answer, ProbeOptions, Summary};
 use crate::payload::matcher::{MatchKind, Matcher};
@@ -145,9 +145,10 @@ impl ProbePanel {
         self.udp = udp;
         self.format = SendFormat {
             // Macros and checksums belong to the tab's sends; a probe request is sent as typed.
+            // Escapes stay on: the request field is where `\n` ends a line.
             mode: format.mode,
             encoding: format.encoding,
-            escapes: format.escapes,
+            escapes: true,
             ..SendFormat::default()
         };
     }
@@ -224,19 +225,11 @@ impl ProbePanel {
             });
             ui.horizontal_wrapped(|ui| {
                 checked_field(ui, t.to_host, &mut self.target, 200.0, target_error);
-                let label = ui.label(t.probe_count);
-                ui.add(egui::DragValue::new(&mut self.count).range(1..=1_000_000))
-                    .labelled_by(label.id);
-                let label = ui.label(t.probe_interval);
-                ui.add(egui::DragValue::new(&mut self.interval_ms).range(0..=60_000))
-                    .labelled_by(label.id);
-                let label = ui.label(t.probe_timeout);
-                ui.add(egui::DragValue::new(&mut self.timeout_ms).range(1..=60_000))
-                    .labelled_by(label.id);
+                number_field(ui, t.probe_count, &mut self.count, 1..=1_000_000);
+                number_field(ui, t.probe_interval, &mut self.interval_ms, 0..=60_000);
+                number_field(ui, t.probe_timeout, &mut self.timeout_ms, 1..=60_000);
                 if self.udp {
-                    let label = ui.label(t.probe_size);
-                    ui.add(egui::DragValue::new(&mut self.size).range(probe::HEADER_LEN..=65_507))
-                        .labelled_by(label.id);
+                    number_field(ui, t.probe_size, &mut self.size, probe::HEADER_LEN..=65_507);
                 }
             });
             if !self.udp {
@@ -472,15 +465,9 @@ impl ProbePanel {
         let load = &mut self.load;
         ui.add_enabled_ui(!running, |ui| {
             ui.horizontal_wrapped(|ui| {
-                let label = ui.label(t.load_rate);
-                ui.add(egui::DragValue::new(&mut load.rate_pps).range(0..=10_000_000))
-                    .labelled_by(label.id);
-                let label = ui.label(t.load_size);
-                ui.add(egui::DragValue::new(&mut load.size).range(1..=max_size))
-                    .labelled_by(label.id);
-                let label = ui.label(t.load_seconds);
-                ui.add(egui::DragValue::new(&mut load.seconds).range(1..=86_400))
-                    .labelled_by(label.id);
+                number_field(ui, t.load_rate, &mut load.rate_pps, 0..=10_000_000);
+                number_field(ui, t.load_size, &mut load.size, 1..=max_size);
+                number_field(ui, t.load_seconds, &mut load.seconds, 1..=86_400);
             });
         });
         ui.label(egui::RichText::new(t.load_hint).small());

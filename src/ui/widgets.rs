@@ -80,6 +80,19 @@ fn picker<'a, T: Copy + PartialEq>(
         .labelled_by(label.id);
 }
 
+/// A labelled number in a wrapping row, the label never parted from its field.
+pub fn number_field<N: egui::emath::Numeric>(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut N,
+    range: std::ops::RangeInclusive<N>,
+) -> egui::Response {
+    room_for(ui, label, 60.0);
+    let label = ui.label(label);
+    ui.add(egui::DragValue::new(value).range(range))
+        .labelled_by(label.id)
+}
+
 /// In a wrapping row, starts the next row unless `label` and a field `field_width` wide both
 /// fit on this one: a label never ends a row with its field on the next.
 pub fn room_for(ui: &mut egui::Ui, label: &str, field_width: f32) {
@@ -90,7 +103,8 @@ pub fn room_for(ui: &mut egui::Ui, label: &str, field_width: f32) {
         .size()
         .x;
     let needed = label_width + field_width + 3.0 * ui.spacing().item_spacing.x;
-    if ui.available_width() < needed {
+    // What is left on this row: `available_width` is the whole row's in a wrapping layout.
+    if ui.available_size_before_wrap().x < needed {
         ui.end_row();
     }
 }

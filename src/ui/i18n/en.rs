@@ -358,7 +358,7 @@ pub static EN: Texts = Texts {
     probe_interval: "Every (ms)",
     probe_size: "Bytes",
     probe_request: "Request",
-    probe_hint: "UDP datagrams carry a sequence number and send time: an echo (a device's, or SockScope UDP with echo) sends them back, and loss, duplicates, reordering and jitter are counted. TCP sends the request and times the first answer.",
+    probe_hint: "UDP datagrams carry a sequence number and send time: an echo (a device's, or SockScope UDP with echo) sends them back, and loss, duplicates, reordering and jitter are counted. TCP sends the request (escapes such as \\r \\n \\xHH, or hex) one at a time and times its answer: the first bytes back, or once they contain \"Answer contains\".",
     probe_start: "Start",
     probe_sent: "sent",
     probe_received: "received",

@@ -359,7 +359,7 @@ pub static ZH: Texts = Texts {
     probe_interval: "间隔(毫秒)",
     probe_size: "字节数",
     probe_request: "请求内容",
-    probe_hint: "UDP 数据报带有序号和发送时间：对端回显（设备自身或开启回显的 SockScope UDP）后即可统计丢包、重复、乱序和抖动。TCP 发送请求并计时到第一个应答。",
+    probe_hint: "UDP 数据报带有序号和发送时间：对端回显（设备自身或开启回显的 SockScope UDP）后即可统计丢包、重复、乱序和抖动。TCP 逐个发送请求（可用 \\r \\n \\xHH 等转义，或十六进制）并计时到应答：收到的第一批字节，或收到内容包含「应答包含」时。",
     probe_start: "开始",
     probe_sent: "已发送",
     probe_received: "已收到",

@@ -299,8 +299,17 @@ impl SockScopeApp {
                             ui.selectable_value(&mut self.lang, Lang::En, "English");
                         })
                         .response;
-                    let label = ui.label(t.language);
-                    combo.labelled_by(label.id);
+                    // Its label only where it fits: on a narrow window it would cover "About".
+                    let font = egui::TextStyle::Body.resolve(ui.style());
+                    let width = ui
+                        .painter()
+                        .layout_no_wrap(t.language.to_owned(), font, egui::Color32::WHITE)
+                        .size()
+                        .x;
+                    if ui.available_width() > width + 2.0 * ui.spacing().item_spacing.x {
+                        let label = ui.label(t.language);
+                        combo.labelled_by(label.id);
+                    }
                 });
             });
             if !self.tabs.is_empty() {

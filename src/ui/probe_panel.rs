@@ -398,44 +398,27 @@ impl ProbePanel {
             stop: stop.clone(),
         };
         let udp = self.udp;
-        let target = self.target.trim().to_string();
-        // One message per answer and one at the end: bounded by the count.
-        #[allow(clippy::disallowed_methods)]
-        let (tx, rx) = mpsc::channel();
         self.rtts.clear();
         self.duplicates = 0;
         self.summary = None;
         self.stopped = false;
         self.error = None;
-        self.running = Some(Running { news: rx, stop });
-
-        let spawned = std::thread::Builder::new()
-            .name("sockscope-probe".into())
-            .spawn(move || {
-                // A name is looked up here, never on the window's thread.
-                let target = match crate::engine::resolve_first_blocking(&target) {
-                    Ok(addr) => addr,
-                    Err(e) => {
-                        let _ = tx.send(News::Done(Err(super::i18n::net_error(lang, &e))));
-                        return;
-                    }
-                };
-                let answers = tx.clone();
+        // One message per answer and one at the end: bounded by the count.
+        let spawned = spawn_measure("sockscope-probe", &self.target, lang, stop, News::Done, {
+            move |target, news| {
                 let on_answer = move |a: Answer| {
-                    let _ = answers.send(News::Answer(a));
+                    let _ = news.send(News::Answer(a));
                 };
-                let result = if udp {
+                if udp {
                     probe::udp(target, &options, on_answer)
                 } else {
                     probe::tcp(target, &options, expect.as_ref(), on_answer)
-                };
-                let _ = tx.send(News::Done(result.map_err(|e| {
-                    super::i18n::net_error(lang, &crate::engine::NetError::from_io(&e).at(target))
-                })));
-            });
-        if let Err(e) = spawned {
-            self.error = Some(e.to_string());
-            self.running = None;
+                }
+            }
+        });
+        match spawned {
+            Ok(running) => self.running = Some(running),
+            Err(e) => self.error = Some(e),
         }
     }
 
@@ -533,39 +516,64 @@ impl ProbePanel {
             stop: stop.clone(),
         };
         let udp = self.udp;
-        let target = self.target.trim().to_string();
-        // One message a second and one at the end: bounded by the duration.
-        #[allow(clippy::disallowed_methods)]
-        let (tx, rx) = mpsc::channel();
         load.figures = None;
         load.error = None;
-        load.running = Some(Running { news: rx, stop });
-        let spawned = std::thread::Builder::new()
-            .name("sockscope-load".into())
-            .spawn(move || {
-                let target = match crate::engine::resolve_first_blocking(&target) {
-                    Ok(addr) => addr,
-                    Err(e) => {
-                        let _ = tx.send(LoadNews::Done(Err(super::i18n::net_error(lang, &e))));
-                        return;
+        // One message a second and one at the end: bounded by the duration.
+        let spawned = spawn_measure(
+            "sockscope-load",
+            &self.target,
+            lang,
+            stop,
+            LoadNews::Done,
+            {
+                move |target, news| {
+                    let progress = move |g: &Generated| {
+                        let _ = news.send(LoadNews::Progress(g.clone()));
+                    };
+                    if udp {
+                        generate::udp(target, &options, progress)
+                    } else {
+                        generate::tcp(target, &options, progress)
                     }
-                };
-                let news = tx.clone();
-                let progress = move |g: &Generated| {
-                    let _ = news.send(LoadNews::Progress(g.clone()));
-                };
-                let result = if udp {
-                    generate::udp(target, &options, progress)
-                } else {
-                    generate::tcp(target, &options, progress)
-                };
-                let _ = tx.send(LoadNews::Done(result.map_err(|e| {
-                    super::i18n::net_error(lang, &crate::engine::NetError::from_io(&e).at(target))
-                })));
-            });
-        if let Err(e) = spawned {
-            load.error = Some(e.to_string());
-            load.running = None;
+                }
+            },
+        );
+        match spawned {
+            Ok(running) => load.running = Some(running),
+            Err(e) => load.error = Some(e),
         }
     }
+}
+
+/// Runs `work` on a thread named `name` against `target`, looked up there (never on the
+/// window's thread); `work` sends its news as it goes, and its result ends them as `done`.
+fn spawn_measure<N: Send + 'static, T: Send + 'static>(
+    name: &str,
+    target: &str,
+    lang: Lang,
+    stop: Arc<AtomicBool>,
+    done: fn(Result<T, String>) -> N,
+    work: impl FnOnce(std::net::SocketAddr, mpsc::Sender<N>) -> std::io::Result<T> + Send + 'static,
+) -> Result<Running<N>, String> {
+    let target = target.trim().to_string();
+    // Unbounded, but each caller's news is bounded by its count or duration.
+    #[allow(clippy::disallowed_methods)]
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let addr = match crate::engine::resolve_first_blocking(&target) {
+                Ok(addr) => addr,
+                Err(e) => {
+                    let _ = tx.send(done(Err(super::i18n::net_error(lang, &e))));
+                    return;
+                }
+            };
+            let result = work(addr, tx.clone());
+            let _ = tx.send(done(result.map_err(|e| {
+                super::i18n::net_error(lang, &crate::engine::NetError::from_io(&e).at(addr))
+            })));
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(Running { news: rx, stop })
 }

@@ -1505,3 +1505,32 @@ fn the_load_sends_at_its_rate_and_says_exactly_how_many() {
     );
     assert!(harness.query_by_label_contains(&shown).is_some(), "{shown}");
 }
+
+/// A probe to a bad port cannot start and says why; one to a closed TCP port ends with the
+/// refusal in the user's words, and the window keeps drawing.
+#[test]
+fn a_probe_with_a_bad_address_or_no_listener_says_why() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("Got it").click();
+    harness.get_by_label("Probe").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "To (HOST:PORT)", "127.0.0.1:99999");
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label_contains("Port must be a number from 0 to 65535")
+        .is_some());
+    assert!(harness.get_by_label("Start").accesskit_node().is_disabled());
+    // A port nothing listens on (bound, then closed).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    harness.get_by_label("TCP (request and answer)").click();
+    type_into(&mut harness, "To (HOST:PORT)", &closed.to_string());
+    harness.get_by_label("Start").click();
+    step_until(&mut harness, "the refusal", |h| {
+        h.query_by_label_contains("Nothing is listening at")
+            .is_some()
+    });
+    assert!(!harness.state().probe.is_running());
+}

@@ -32,6 +32,16 @@ impl Capture {
     /// the capture's interface (what the session is and where).
     pub fn create(path: &std::path::Path, connects: bool, session: &str) -> std::io::Result<Self> {
         let file = std::fs::File::create_new(path)?;
+        Self::over(file, path, connects, session)
+    }
+
+    /// A capture written to `file` (opened at `path`).
+    fn over(
+        file: std::fs::File,
+        path: &std::path::Path,
+        connects: bool,
+        session: &str,
+    ) -> std::io::Result<Self> {
         let writer = PcapngWriter::new(BufWriter::with_capacity(1 << 20, file), session)?;
         Ok(Self {
             writer,
@@ -157,7 +167,12 @@ pub struct CaptureEnd {
 impl CaptureThread {
     /// Creates `path` (never over an existing file) and starts writing.
     pub fn start(path: &std::path::Path, connects: bool, session: &str) -> std::io::Result<Self> {
-        let mut capture = Capture::create(path, connects, session)?;
+        Self::spawn(Capture::create(path, connects, session)?)
+    }
+
+    /// Writes `capture` on a thread of its own.
+    fn spawn(mut capture: Capture) -> std::io::Result<Self> {
+        let path = capture.path.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel::<Event>(CAPTURE_QUEUE);
         let done = std::thread::Builder::new()
             .name("sockscope-capture".into())
@@ -165,14 +180,17 @@ impl CaptureThread {
                 while let Ok(event) = rx.recv() {
                     capture.take(&event);
                 }
-                let _ = capture.writer.flush();
+                // The last bytes reach the disk here: a full disk is often first heard of now.
+                if let Err(e) = capture.writer.flush() {
+                    capture.error.get_or_insert(e);
+                }
                 capture
             })?;
         Ok(Self {
             tx: Some(tx),
             done: Some(done),
             dropped_bytes: 0,
-            path: path.to_path_buf(),
+            path,
         })
     }
 
@@ -206,5 +224,58 @@ impl CaptureThread {
             missing_bytes: self.dropped_bytes + capture.as_ref().map_or(0, |c| c.omitted_bytes),
             error: capture.and_then(|c| c.error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_os = "linux")]
+    use crate::engine::{Chunk, SessionId};
+
+    #[cfg(target_os = "linux")]
+    fn data(bytes: usize) -> Event {
+        Event::Data {
+            session: SessionId(1),
+            conn: None,
+            dir: Direction::Rx,
+            chunks: vec![Chunk {
+                peer: "127.0.0.1:9".parse().unwrap(),
+                time: std::time::SystemTime::now(),
+                bytes: vec![7; bytes],
+                frames: Vec::new(),
+            }],
+            omitted_bytes: 0,
+            omitted_packets: 0,
+        }
+    }
+
+    /// A full disk is reported, whether heard of at once or only when the last bytes are
+    /// flushed: a capture never says it was written when it was not.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_is_reported_not_called_written() {
+        let full = || {
+            std::fs::File::options()
+                .write(true)
+                .open("/dev/full")
+                .unwrap()
+        };
+        let path = std::path::Path::new("/dev/full");
+        // A little data: it fits the write buffer, so the failure comes at the final flush.
+        let mut small =
+            CaptureThread::spawn(Capture::over(full(), path, true, "t").unwrap()).unwrap();
+        small.give(data(100));
+        let end = small.finish();
+        assert!(end.error.is_some(), "a small capture on a full disk");
+        // Much more than the buffer: writes fail on the way, the rest is not attempted.
+        let mut big =
+            CaptureThread::spawn(Capture::over(full(), path, true, "t").unwrap()).unwrap();
+        for _ in 0..4 {
+            big.give(data(60_000));
+        }
+        let end = big.finish();
+        let e = end.error.expect("a large capture on a full disk");
+        assert_eq!(e.raw_os_error(), Some(28), "ENOSPC: {e}");
     }
 }

@@ -227,13 +227,12 @@ impl CaptureThread {
     }
 }
 
-#[cfg(test)]
+// Linux only: /dev/full, a device whose every write fails with "no space left".
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
-    #[cfg(target_os = "linux")]
     use crate::engine::{Chunk, SessionId};
 
-    #[cfg(target_os = "linux")]
     fn data(bytes: usize) -> Event {
         Event::Data {
             session: SessionId(1),
@@ -252,7 +251,6 @@ mod tests {
 
     /// A full disk is reported, whether heard of at once or only when the last bytes are
     /// flushed: a capture never says it was written when it was not.
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_full_disk_is_reported_not_called_written() {
         let full = || {

@@ -228,7 +228,8 @@ impl CaptureThread {
 }
 
 // Linux only: /dev/full, a device whose every write fails with "no space left".
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
+#[cfg(target_os = "linux")]
 mod tests {
     use super::*;
     use crate::engine::{Chunk, SessionId};

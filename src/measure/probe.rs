@@ -214,38 +214,72 @@ pub fn udp(
     };
     let socket = UdpSocket::bind(bind)?;
     socket.connect(target)?;
-    socket.set_read_timeout(Some(Duration::from_millis(5)))?;
     let start = Instant::now();
     let us = |at: Instant| at.duration_since(start).as_micros() as u64;
     let mut tally = Tally::default();
+    // Each request's send time by sequence number (None: its send failed).
+    let mut sent_at: Vec<Option<u64>> = Vec::new();
     let mut buf = vec![0u8; 65_536];
-    let mut receive = |tally: &mut Tally, on_answer: &mut dyn FnMut(Answer)| {
-        // Everything waiting now; a refused port (ICMP) is not an answer.
-        while let Ok(n) = socket.recv(&mut buf) {
-            if let Some((seq, sent)) = parse(&buf[..n]) {
-                on_answer(tally.answer(seq, sent, us(Instant::now())));
+    // Reads answers until `until` (what is waiting now, when that has passed), at most a burst:
+    // a peer flooding the probe cannot keep it from its schedule. Only an answer to a request
+    // sent, carrying that request's send time, counts: a forged or stray datagram does not.
+    let mut receive = |tally: &mut Tally,
+                       sent_at: &[Option<u64>],
+                       until: Instant,
+                       on_answer: &mut dyn FnMut(Answer)|
+     -> std::io::Result<()> {
+        for _ in 0..RECEIVE_BURST {
+            let left = until.saturating_duration_since(Instant::now());
+            socket.set_nonblocking(left.is_zero())?;
+            if !left.is_zero() {
+                socket.set_read_timeout(Some(left))?;
+            }
+            // Nothing more in time, or a refusal (ICMP): not an answer either way.
+            let Ok(n) = socket.recv(&mut buf) else {
+                break;
+            };
+            if let Some((seq, echoed)) = parse(&buf[..n]) {
+                let ours = sent_at.get(seq as usize).copied().flatten();
+                if ours == Some(echoed) {
+                    on_answer(tally.answer(seq, echoed, us(Instant::now())));
+                }
             }
         }
+        socket.set_nonblocking(false)
     };
-    for i in 0..options.count {
-        if !options.wait_until(start + options.interval * i) {
+    // Short waits, so a stop is heard whatever the interval.
+    let nap = |until: Instant| until.min(Instant::now() + Duration::from_millis(50));
+    'requests: for i in 0..options.count {
+        let due = start + options.interval * i;
+        while Instant::now() < due {
+            if options.stopped() {
+                break 'requests;
+            }
+            receive(&mut tally, &sent_at, nap(due), &mut on_answer)?;
+        }
+        if options.stopped() {
             break;
         }
-        let packet = datagram(i, us(Instant::now()), options.size, &options.payload);
+        let now_us = us(Instant::now());
+        let packet = datagram(i, now_us, options.size, &options.payload);
         // A send that fails (no route, buffer full) is not counted as sent.
-        if socket.send(&packet).is_ok() {
-            tally.sent += 1;
-        }
-        receive(&mut tally, &mut on_answer);
+        let sent = socket.send(&packet).is_ok();
+        sent_at.push(sent.then_some(now_us));
+        tally.sent += u64::from(sent);
+        receive(&mut tally, &sent_at, Instant::now(), &mut on_answer)?;
     }
     let deadline = Instant::now() + options.timeout;
     while Instant::now() < deadline && tally.received() < tally.sent && !options.stopped() {
-        receive(&mut tally, &mut on_answer);
+        receive(&mut tally, &sent_at, nap(deadline), &mut on_answer)?;
     }
     // Late duplicates of the last answers, briefly.
-    receive(&mut tally, &mut on_answer);
+    let brief = Instant::now() + Duration::from_millis(5);
+    receive(&mut tally, &sent_at, brief, &mut on_answer)?;
     Ok(tally.summary())
 }
+
+/// Datagrams read in one go at most (a flood is read in bursts between requests).
+const RECEIVE_BURST: usize = 4096;
 
 /// The latest bytes an expected pattern is looked for in, at least.
 const EXPECT_WINDOW: usize = 64 << 10;

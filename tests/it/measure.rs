@@ -596,3 +596,57 @@ fn a_relay_capture_shows_the_client_side_both_ways() {
     assert_eq!(reassemble(&packets, relay_addr), b"THROUGH THE RELAY");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A hostile echo: each answer comes with a forged one (a request never sent, and one with a
+/// send time that is not ours), and a flood of junk pours in the whole time. The probe counts
+/// only real answers and keeps its schedule.
+#[test]
+fn forged_answers_and_a_flood_do_not_change_the_figures() {
+    use sockscope::measure::probe::{self, ProbeOptions};
+    let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = echo.local_addr().unwrap();
+    echo.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let mut flooding = false;
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let Some((seq, sent)) = probe::parse(&buf[..n]) else {
+                continue;
+            };
+            let _ = echo.send_to(&buf[..n], from);
+            let _ = echo.send_to(&probe::datagram(seq + 1000, sent, 64, b""), from);
+            let _ = echo.send_to(&probe::datagram(seq, sent + 1, 64, b""), from);
+            if !flooding {
+                flooding = true;
+                // Junk for 2 s, from another socket, as fast as it goes.
+                std::thread::spawn(move || {
+                    let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
+                    let until = std::time::Instant::now() + Duration::from_secs(2);
+                    while std::time::Instant::now() < until {
+                        let _ = junk.send_to(&[0x55; 512], from);
+                    }
+                });
+            }
+        }
+    });
+    let options = ProbeOptions {
+        count: 50,
+        interval: Duration::from_millis(10),
+        size: 64,
+        payload: Vec::new(),
+        timeout: Duration::from_millis(500),
+        stop: Default::default(),
+    };
+    let started = std::time::Instant::now();
+    let s = probe::udp(addr, &options, |_| {}).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (s.sent, s.received, s.lost, s.duplicated),
+        (50, 50, 0, 0),
+        "{s:?}"
+    );
+}

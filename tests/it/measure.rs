@@ -650,3 +650,52 @@ fn forged_answers_and_a_flood_do_not_change_the_figures() {
         "{s:?}"
     );
 }
+
+/// Ctrl-C (SIGINT) ends a long probe and a long generator run with their summaries.
+// Unix only: a test can send a signal to a child there.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_probe_and_generate_with_their_summaries() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = silent.local_addr().unwrap().to_string();
+    let runs: [&[&str]; 2] = [
+        &[
+            "probe",
+            "udp",
+            &target,
+            "--count",
+            "100000",
+            "--interval",
+            "10",
+        ],
+        &[
+            "generate",
+            "udp",
+            &target,
+            "--rate",
+            "1000",
+            "--duration",
+            "60",
+        ],
+    ];
+    for args in runs {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        let started = std::time::Instant::now();
+        // SAFETY: kill() only sends a signal to the child we started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let out = child.wait_with_output().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5), "{args:?}");
+        let s = summary(&out.stdout);
+        let sent = s["sent"].as_u64().or(s["sent_packets"].as_u64()).unwrap();
+        assert!((1..30_000).contains(&sent), "{args:?}: {s}");
+        // Nothing came back to the probe: exit 1; the generator did its job: exit 0.
+        let expected = if args[0] == "probe" { 1 } else { 0 };
+        assert_eq!(out.status.code(), Some(expected), "{args:?}: {s}");
+    }
+}

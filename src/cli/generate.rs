@@ -83,7 +83,10 @@ pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
                 fields.insert("target_packets_per_s".into(), json!(rate_pps));
             }
             println!("{line}");
-            Ok(if done.sent_packets == 0 {
+            if let Some(why) = &done.ended_by {
+                eprintln!("sockscope: error: the connection failed: {why}");
+            }
+            Ok(if done.sent_packets == 0 || done.ended_by.is_some() {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

@@ -33,6 +33,12 @@ pub struct Generated {
     /// Achieved rates over the whole run.
     pub packets_per_s: f64,
     pub bits_per_s: f64,
+    /// Why the run ended before its count or time: the connection failed (reset, closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<String>,
+    /// Its kind, for the window to say it in the user's language.
+    #[serde(skip)]
+    pub ended_kind: Option<std::io::ErrorKind>,
 }
 
 impl Generated {
@@ -119,14 +125,32 @@ fn run(
                     done.sent_packets += sent;
                     done.sent_bytes += sent * options.payload.len() as u64;
                 }
-                Err(_) => {
+                Err(e) => {
                     attempts += 1;
                     done.failed_sends += 1;
+                    // A connection that is gone stays gone: the run ends and says why.
+                    if is_fatal(&e) {
+                        done.ended_by = Some(e.to_string());
+                        done.ended_kind = Some(e.kind());
+                        return done.finish(start);
+                    }
+                    // A failure may have taken time (a blocked write): the clock, the stop and
+                    // the schedule are looked at again before the next try.
+                    break;
                 }
             }
         }
     }
     done.finish(start)
+}
+
+/// An error after which no send can succeed (a TCP connection reset or closed).
+fn is_fatal(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        BrokenPipe | ConnectionReset | ConnectionAborted | NotConnected
+    )
 }
 
 /// UDP datagrams to `target`.
@@ -275,17 +299,25 @@ pub fn tcp(
 ) -> std::io::Result<Generated> {
     let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(5))?;
     stream.set_nodelay(options.rate_pps.is_some())?;
+    // A peer that stops reading blocks a write: it fails after this long (counted as failed,
+    // and a Stop is heard), rather than holding the run forever.
+    stream.set_write_timeout(Some(Duration::from_millis(200)))?;
     let result = run(
         options,
         |p, n| {
+            let mut written = 0;
             for _ in 0..n {
-                stream.write_all(p)?;
+                match stream.write_all(p) {
+                    Ok(()) => written += 1,
+                    // Those written before the failure were sent; the failure is reported next.
+                    Err(_) if written > 0 => break,
+                    Err(e) => return Err(e),
+                }
             }
-            Ok(n)
+            Ok(written)
         },
         progress,
     );
-    stream.flush()?;
     Ok(result)
 }
 

@@ -475,6 +475,11 @@ impl ProbePanel {
         if let Some(e) = &load.error {
             ui.colored_label(ERROR_COLOR, e);
         }
+        if let Some(kind) = load.figures.as_ref().and_then(|g| g.ended_kind) {
+            let why = crate::engine::NetError::from_io(&std::io::Error::from(kind));
+            let why = super::i18n::net_error(lang, &why);
+            ui.colored_label(ERROR_COLOR, format!("{}: {why}", t.load_ended));
+        }
         if let Some(g) = &load.figures {
             let so_far = if running { t.load_so_far } else { "" };
             // Rates are rounded to whole packets and kbit; the exact counts are a hover away.

@@ -699,3 +699,62 @@ fn ctrl_c_ends_probe_and_generate_with_their_summaries() {
         assert_eq!(out.status.code(), Some(expected), "{args:?}: {s}");
     }
 }
+
+/// The TCP generator against a peer that stops reading ends on time (blocked writes fail,
+/// counted as failed); against one that hangs up it ends at once and says so (exit 1), and the
+/// packets it did send are counted.
+#[test]
+fn tcp_load_against_a_silent_or_vanishing_peer_ends_and_says_why() {
+    use std::io::Read;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let keeper = std::thread::spawn(move || {
+        // Accepts, never reads, holds the connection until the test is over.
+        let (s, _) = silent.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(6));
+        drop(s);
+    });
+    let started = std::time::Instant::now();
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "generate",
+            "tcp",
+            &silent_addr.to_string(),
+            "--size",
+            "65536",
+        ])
+        .args(["--duration", "2"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let s = summary(&out.stdout);
+    assert!(s["failed_sends"].as_u64().unwrap() >= 1, "{s}");
+    assert!(s["sent_packets"].as_u64().unwrap() >= 1, "{s}");
+    keeper.join().unwrap();
+
+    let vanishing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = vanishing.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = vanishing.accept().unwrap();
+        let mut buf = [0u8; 1000];
+        let _ = s.read_exact(&mut buf);
+        // Unread data at close: the kernel resets the connection.
+    });
+    let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["generate", "tcp", &addr.to_string(), "--size", "100"])
+        .args(["--rate", "20000", "--duration", "20"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    let s = summary(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    assert!(s["ended_by"].is_string(), "{s}");
+    assert!(s["seconds"].as_f64().unwrap() < 10.0, "{s}");
+    assert!(s["sent_packets"].as_u64().unwrap() >= 10, "{s}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the connection failed"));
+}

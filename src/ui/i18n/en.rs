@@ -397,4 +397,5 @@ pub static EN: Texts = Texts {
     load_packets_per_s: "packets/s",
     load_so_far: "so far",
     load_stop: "Stop load",
+    load_ended: "The load stopped: the connection failed",
 };

@@ -443,6 +443,7 @@ pub struct Texts {
     pub load_packets_per_s: &'static str,
     pub load_so_far: &'static str,
     pub load_stop: &'static str,
+    pub load_ended: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;

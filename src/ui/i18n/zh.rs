@@ -398,4 +398,5 @@ pub static ZH: Texts = Texts {
     load_packets_per_s: "包/秒",
     load_so_far: "（进行中）",
     load_stop: "停止加压",
+    load_ended: "加压已停止：连接失败",
 };

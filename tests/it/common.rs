@@ -357,3 +357,18 @@ pub fn has(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
+
+/// A UDP echo on loopback that sends every datagram back; it stops after 3 s of silence.
+pub fn udp_echo() -> std::net::SocketAddr {
+    let echo = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = echo.local_addr().unwrap();
+    echo.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let _ = echo.send_to(&buf[..n], from);
+        }
+    });
+    addr
+}

@@ -1338,15 +1338,7 @@ fn a_relay_tab_terminates_tls_and_logs_the_plaintext() {
 /// The Probe window measures a UDP echo: every request answered, the figures and plots shown.
 #[test]
 fn the_probe_window_measures_a_udp_echo() {
-    let echo = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = echo.local_addr().unwrap();
-    echo.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
-        while let Ok((n, from)) = echo.recv_from(&mut buf) {
-            let _ = echo.send_to(&buf[..n], from);
-        }
-    });
+    let addr = crate::common::udp_echo();
     let mut harness = app(Lang::En);
     harness.get_by_label("Got it").click();
     harness.get_by_label("Probe").click();
@@ -1414,15 +1406,7 @@ fn a_tab_captures_to_pcapng_and_says_where() {
 /// there, and a long probe against a silent peer stops at 停止 and says so.
 #[test]
 fn a_tab_probes_its_own_peer_and_stop_ends_a_long_probe() {
-    let echo = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let echo_addr = echo.local_addr().unwrap();
-    echo.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
-        while let Ok((n, from)) = echo.recv_from(&mut buf) {
-            let _ = echo.send_to(&buf[..n], from);
-        }
-    });
+    let echo_addr = crate::common::udp_echo();
     let mut harness = app(Lang::Zh);
     harness.get_by_label("+ UDP").click();
     harness.run_steps(2);

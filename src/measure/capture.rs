@@ -10,6 +10,18 @@ use std::io::BufWriter;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// A TCP connection of the session, as the capture knows it.
+#[derive(Clone, Copy)]
+struct Conn {
+    local: SocketAddr,
+    peer: SocketAddr,
+    /// When the capture heard of it (later than the connection itself if the capture lags).
+    heard_at: std::time::SystemTime,
+    /// Its handshake is written: it goes just before its first data, at the earlier of that
+    /// data's time and `heard_at`, so it never follows the bytes it opened.
+    shaken: bool,
+}
+
 /// A capture in progress.
 pub struct Capture {
     writer: PcapngWriter<BufWriter<std::fs::File>>,
@@ -18,8 +30,8 @@ pub struct Capture {
     connects: bool,
     /// Where a UDP session is bound.
     local: Option<SocketAddr>,
-    /// Each TCP connection's addresses.
-    conns: HashMap<ConnId, (SocketAddr, SocketAddr)>,
+    /// Each TCP connection.
+    conns: HashMap<ConnId, Conn>,
     /// The first write that failed (the capture stops there and says so).
     pub error: Option<std::io::Error>,
     /// Data the engine did not pass on (the output was too slow): missing from the capture.
@@ -68,11 +80,19 @@ impl Capture {
             Event::ConnOpened {
                 conn, peer, local, ..
             } => {
-                self.conns.insert(*conn, (*local, *peer));
-                self.writer.tcp_open(now, *local, *peer, self.connects)
+                let c = Conn {
+                    local: *local,
+                    peer: *peer,
+                    heard_at: now,
+                    shaken: false,
+                };
+                self.conns.insert(*conn, c);
+                Ok(())
             }
             Event::ConnClosed { conn, .. } => match self.conns.remove(conn) {
-                Some((local, peer)) => self.writer.tcp_close(now, local, peer),
+                Some(c) => self
+                    .shake(c, c.heard_at)
+                    .and_then(|()| self.writer.tcp_close(now.max(c.heard_at), c.local, c.peer)),
                 None => Ok(()),
             },
             Event::Data {
@@ -89,15 +109,20 @@ impl Capture {
                 };
                 let mut result = Ok(());
                 for c in chunks {
-                    result = match conn.and_then(|id| self.conns.get(&id)).copied() {
-                        Some((local, peer)) => {
+                    result = match conn.and_then(|id| self.conns.get_mut(&id)) {
+                        Some(known) => {
+                            let tcp = *known;
+                            known.shaken = true;
                             // A relay reports its target's words on the client's connection:
                             // received from elsewhere, they are what it sent the client.
                             let way = match way {
-                                Way::Received if c.peer != peer => Way::Sent,
+                                Way::Received if c.peer != tcp.peer => Way::Sent,
                                 way => way,
                             };
-                            self.writer.tcp_data(c.time, way, local, peer, &c.bytes)
+                            self.shake(tcp, tcp.heard_at.min(c.time)).and_then(|()| {
+                                self.writer
+                                    .tcp_data(c.time, way, tcp.local, tcp.peer, &c.bytes)
+                            })
                         }
                         None => {
                             let local = shown_local(self.local, c.peer);
@@ -116,6 +141,17 @@ impl Capture {
         if let Err(e) = result {
             self.error = Some(e);
         }
+    }
+}
+
+impl Capture {
+    /// Writes `conn`'s handshake at `time` unless it is written already.
+    fn shake(&mut self, conn: Conn, time: std::time::SystemTime) -> std::io::Result<()> {
+        if conn.shaken {
+            return Ok(());
+        }
+        self.writer
+            .tcp_open(time, conn.local, conn.peer, self.connects)
     }
 }
 
@@ -276,5 +312,72 @@ mod tests {
         let end = big.finish();
         let e = end.error.expect("a large capture on a full disk");
         assert_eq!(e.raw_os_error(), Some(28), "ENOSPC: {e}");
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use crate::engine::{Chunk, CloseReason, SessionId};
+    use std::time::{Duration, SystemTime};
+
+    /// The packets' timestamps (µs), in file order.
+    fn times(bytes: &[u8]) -> Vec<u64> {
+        let u32le = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let (mut at, mut out) = (0, Vec::new());
+        while at < bytes.len() {
+            let len = u32le(at + 4) as usize;
+            if u32le(at) == 6 {
+                out.push((u64::from(u32le(at + 12)) << 32) | u64::from(u32le(at + 16)));
+            }
+            at += len;
+        }
+        out
+    }
+
+    /// A capture that hears of a connection after its first bytes were read (it lagged) still
+    /// puts the handshake at or before those bytes, never after.
+    #[test]
+    fn a_handshake_never_follows_the_bytes_it_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.pcapng");
+        let mut capture = Capture::create(&path, false, "t").unwrap();
+        let (session, conn) = (SessionId(1), ConnId(7));
+        let local: SocketAddr = "127.0.0.1:502".parse().unwrap();
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let read_at = SystemTime::now() - Duration::from_secs(1);
+        capture.take(&Event::ConnOpened {
+            session,
+            conn,
+            peer,
+            local,
+        });
+        capture.take(&Event::Data {
+            session,
+            conn: Some(conn),
+            dir: Direction::Rx,
+            chunks: vec![Chunk {
+                peer,
+                time: read_at,
+                bytes: b"request".to_vec(),
+                frames: Vec::new(),
+            }],
+            omitted_bytes: 0,
+            omitted_packets: 0,
+        });
+        capture.take(&Event::ConnClosed {
+            session,
+            conn,
+            peer,
+            reason: CloseReason::PeerClosed,
+        });
+        capture.take(&Event::Closed {
+            session,
+            error: None,
+        });
+        assert!(capture.error.is_none());
+        let t = times(&std::fs::read(&path).unwrap());
+        assert_eq!(t.len(), 3 + 1 + 2, "handshake, data, FINs: {t:?}");
+        assert!(t.windows(2).all(|w| w[0] <= w[1]), "in time order: {t:?}");
     }
 }

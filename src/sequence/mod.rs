@@ -13,8 +13,8 @@ pub use report::{save_report, write_csv, write_html, write_junit};
 pub use rules::{parse_rules, RuleError, RuleSpec, RulesFile};
 
 use crate::engine::{
-    parse_bind, parse_host_port, Command, ConnId, Direction, EngineHandle, Event, SendTarget,
-    SessionConfig, SessionId, SocketOptions,
+    parse_bind, parse_host_port, Command, ConnId, Direction, EngineHandle, Event, NetError,
+    SendTarget, SessionConfig, SessionId, SocketOptions,
 };
 use crate::payload::framing::FrameSpec;
 use crate::payload::matcher::{MatchKind, Matcher};
@@ -414,6 +414,60 @@ pub enum Outcome {
     Fail,
 }
 
+/// Why a run stopped or a step failed, apart from its words: the command line and the reports
+/// say it in English (`Display`), the window in the user's language.
+#[derive(Clone, Debug)]
+pub enum RunIssue {
+    /// A network failure (refused, reset, TLS…), as the engine reported it.
+    Net(NetError),
+    /// A simulator's client left.
+    ClientLeft(std::net::SocketAddr),
+    /// The peer closed the connection.
+    ClosedByPeer,
+    /// The session never opened.
+    DidNotOpen,
+    /// A simulator waited this long for a client.
+    NoClient { within_s: u64 },
+    /// The engine said nothing of a send for this long.
+    NoSendWord { within_s: u64 },
+    /// A send's bytes could not be made (a macro, an encoding).
+    Payload(crate::payload::PayloadError),
+}
+
+impl std::fmt::Display for RunIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Net(e) => write!(f, "{e}"),
+            Self::ClientLeft(peer) => write!(f, "the client {peer} disconnected"),
+            Self::ClosedByPeer => write!(f, "closed by the peer"),
+            Self::DidNotOpen => write!(f, "the session did not open"),
+            Self::NoClient { within_s } => write!(f, "no client connected within {within_s} s"),
+            Self::NoSendWord { within_s } => {
+                write!(f, "no word from the connection within {within_s} s")
+            }
+            Self::Payload(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// In JSON and reports: its English words.
+impl serde::Serialize for RunIssue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// How a step failed.
+#[derive(Clone, Debug)]
+pub enum StepFailure {
+    /// A send step whose bytes were not written.
+    NotSent(RunIssue),
+    /// An expectation that saw no match in its time.
+    NoMatch { within_ms: u128 },
+    /// An expectation cut short: the connection ended.
+    Closed(RunIssue),
+}
+
 /// One line of the report.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct StepResult {
@@ -435,6 +489,9 @@ pub struct StepResult {
     /// An expectation: what had arrived (text and hex) when it matched or gave up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received: Option<String>,
+    /// Why it failed (`detail` says it in English).
+    #[serde(skip)]
+    pub failure: Option<StepFailure>,
 }
 
 /// The whole run.
@@ -448,7 +505,7 @@ pub struct Report {
     /// Every step's result.
     pub results: Vec<StepResult>,
     /// A failure that stopped the run (connection refused or lost).
-    pub aborted: Option<String>,
+    pub aborted: Option<RunIssue>,
 }
 
 impl Report {
@@ -599,8 +656,8 @@ pub fn run(
                 on(Progress::Listening(local));
             }
         }
-        Err(reason) => {
-            report.aborted = Some(reason);
+        Err(issue) => {
+            report.aborted = Some(issue);
             engine.send(Command::Close { session });
             return Ok(report);
         }
@@ -625,8 +682,8 @@ pub fn run(
                     }
                     SendTarget::Conn(conn)
                 }
-                Err(reason) => {
-                    report.aborted = Some(reason);
+                Err(issue) => {
+                    report.aborted = Some(issue);
                     break 'rounds;
                 }
             }
@@ -637,11 +694,16 @@ pub fn run(
             for _ in 0..step.times {
                 let start = Instant::now();
                 let mut received = None;
+                let mut failure = None;
                 let (outcome, detail) = match &step.action {
                     Action::Send(template) => {
                         sends += 1;
                         match template.expand(sends) {
-                            Err(e) => (Outcome::Fail, format!("not sent: {e}")),
+                            Err(e) => {
+                                let detail = format!("not sent: {e}");
+                                failure = Some(StepFailure::NotSent(RunIssue::Payload(e)));
+                                (Outcome::Fail, detail)
+                            }
                             Ok(bytes) => {
                                 let detail = describe(&bytes, encoding);
                                 engine.send(Command::Send {
@@ -655,7 +717,9 @@ pub fn run(
                                 match runner.wait_sent(sends) {
                                     Ok(()) => (Outcome::Pass, detail),
                                     Err(why) => {
-                                        (Outcome::Fail, format!("not sent: {why}; {detail}"))
+                                        let detail = format!("not sent: {why}; {detail}");
+                                        failure = Some(StepFailure::NotSent(why));
+                                        (Outcome::Fail, detail)
                                     }
                                 }
                             }
@@ -678,12 +742,14 @@ pub fn run(
                             received = Some(seen.clone());
                             let why = match &runner.closed {
                                 Some(reason) => {
+                                    failure = Some(StepFailure::Closed(reason.clone()));
                                     format!("connection closed ({reason}); received: {seen}")
                                 }
-                                None => format!(
-                                    "no match within {} ms; received: {seen}",
-                                    timeout.as_millis()
-                                ),
+                                None => {
+                                    let within_ms = timeout.as_millis();
+                                    failure = Some(StepFailure::NoMatch { within_ms });
+                                    format!("no match within {within_ms} ms; received: {seen}")
+                                }
                             };
                             runner.received.clear();
                             (Outcome::Fail, why)
@@ -699,6 +765,7 @@ pub fn run(
                     detail,
                     expected: step.expected.clone(),
                     received,
+                    failure,
                 };
                 on(Progress::Step(&result));
                 report.results.push(result);
@@ -724,7 +791,7 @@ struct Runner<'a> {
     /// Received since the last expectation matched or failed.
     received: Vec<u8>,
     /// Why the session (or a simulator's client) ended, if it did.
-    closed: Option<String>,
+    closed: Option<RunIssue>,
     /// Where the session opened.
     open: Option<std::net::SocketAddr>,
     /// A `tcp-server`: steps run with one client at a time.
@@ -732,7 +799,7 @@ struct Runner<'a> {
     /// The server's current client, and whether `wait_client` has told of it yet.
     client: Option<(ConnId, std::net::SocketAddr, bool)>,
     /// Outcomes of sends, by tag, not yet looked at.
-    sent: HashMap<u64, Result<(), String>>,
+    sent: HashMap<u64, Result<(), NetError>>,
 }
 
 /// How long a send step waits for the engine's word that its bytes were written: longer than
@@ -752,7 +819,7 @@ impl Runner<'_> {
             Event::ConnClosed { conn, peer, .. }
                 if self.client.is_some_and(|(c, _, _)| c == conn) =>
             {
-                self.closed = Some(format!("the client {peer} disconnected"));
+                self.closed = Some(RunIssue::ClientLeft(peer));
                 self.client = None;
             }
             // A simulator hears only its current client; others wait their turn unheard.
@@ -772,21 +839,20 @@ impl Runner<'_> {
                 }
             }
             Event::SendResult { tag, result, .. } => {
-                self.sent.insert(tag, result.map_err(|e| e.to_string()));
+                self.sent.insert(tag, result);
             }
             // Before the session opens, an error means it never will.
             Event::Error { error, .. } if self.open.is_none() => {
-                self.closed = Some(error.to_string())
+                self.closed = Some(RunIssue::Net(error))
             }
             Event::Closed { error, .. } => {
-                self.closed =
-                    Some(error.map_or_else(|| "closed by the peer".to_string(), |e| e.to_string()));
+                self.closed = Some(error.map_or(RunIssue::ClosedByPeer, RunIssue::Net));
             }
             _ => {}
         }
     }
 
-    fn wait_open(&mut self) -> Result<std::net::SocketAddr, String> {
+    fn wait_open(&mut self) -> Result<std::net::SocketAddr, RunIssue> {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.open.is_none() && self.closed.is_none() && Instant::now() < deadline {
             if let Some(e) = self.engine.recv_timeout(Duration::from_millis(50)) {
@@ -796,7 +862,7 @@ impl Runner<'_> {
         match (&self.closed, self.open) {
             (Some(reason), _) => Err(reason.clone()),
             (None, Some(local)) => Ok(local),
-            (None, None) => Err("the session did not open".into()),
+            (None, None) => Err(RunIssue::DidNotOpen),
         }
     }
 
@@ -805,7 +871,7 @@ impl Runner<'_> {
     fn wait_client(
         &mut self,
         limit: Duration,
-    ) -> Result<(ConnId, std::net::SocketAddr, bool), String> {
+    ) -> Result<(ConnId, std::net::SocketAddr, bool), RunIssue> {
         let deadline = Instant::now() + limit;
         while self.client.is_none() && Instant::now() < deadline {
             if let Some(e) = self.engine.recv_timeout(Duration::from_millis(50)) {
@@ -813,7 +879,9 @@ impl Runner<'_> {
             }
         }
         let Some((conn, peer, told)) = self.client.as_mut() else {
-            return Err(format!("no client connected within {} s", limit.as_secs()));
+            return Err(RunIssue::NoClient {
+                within_s: limit.as_secs(),
+            });
         };
         let new = !*told;
         *told = true;
@@ -821,21 +889,20 @@ impl Runner<'_> {
     }
 
     /// Waits for the outcome of send `tag`: written, failed, or the session ended first.
-    fn wait_sent(&mut self, tag: u64) -> Result<(), String> {
+    fn wait_sent(&mut self, tag: u64) -> Result<(), RunIssue> {
         let deadline = Instant::now() + SEND_STEP_LIMIT;
         loop {
             if let Some(result) = self.sent.remove(&tag) {
-                return result;
+                return result.map_err(RunIssue::Net);
             }
             if let Some(reason) = &self.closed {
-                return Err(format!("connection closed ({reason})"));
+                return Err(reason.clone());
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(format!(
-                    "no word from the connection within {} s",
-                    SEND_STEP_LIMIT.as_secs()
-                ));
+                return Err(RunIssue::NoSendWord {
+                    within_s: SEND_STEP_LIMIT.as_secs(),
+                });
             }
             if let Some(e) = self
                 .engine

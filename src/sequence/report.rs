@@ -59,7 +59,7 @@ pub fn write_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
             "<p class=\"fail\">Stopped: {}</p>",
-            html_escape(reason)
+            html_escape(&reason.to_string())
         )?;
     }
     writeln!(out, "<table><tr><th>round</th><th>step</th><th>what</th><th>result</th><th>ms</th><th>data</th></tr>")?;
@@ -165,7 +165,7 @@ pub fn write_junit(reports: &[Report], out: &mut impl Write) -> io::Result<()> {
             writeln!(
                 out,
                 "    <testcase classname=\"{name}\" name=\"connection\"><error message=\"{}\"/></testcase>",
-                xml_escape(reason)
+                xml_escape(&reason.to_string())
             )?;
         }
         writeln!(out, "  </testsuite>")?;

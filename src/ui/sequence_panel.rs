@@ -123,7 +123,7 @@ impl SequencePanel {
                 ui.separator();
                 self.file_ui(ui, t);
                 ui.separator();
-                self.run_ui(ui, t);
+                self.run_ui(ui, lang);
             });
         self.open = open;
         if self.running.is_some() {
@@ -376,7 +376,8 @@ impl SequencePanel {
         }
     }
 
-    fn run_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
+    fn run_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        let t = lang.t();
         let running = self.running.is_some();
         if ui
             .add_enabled(
@@ -401,10 +402,11 @@ impl SequencePanel {
                 (Outcome::Fail, Some(expected), Some(received)) => Some((expected, received)),
                 _ => None,
             };
-            let detail = if compare.is_some() {
-                ""
-            } else {
-                r.detail.as_str()
+            // A failure in the user's words; a pass shows what went or came.
+            let detail = match (&r.failure, compare) {
+                (Some(failure), _) => super::i18n::step_failure(lang, failure),
+                (None, Some(_)) => String::new(),
+                (None, None) => r.detail.clone(),
             };
             ui.colored_label(
                 color,
@@ -436,7 +438,7 @@ impl SequencePanel {
             };
             ui.colored_label(color, format!("{pass} {} · {fail} {}", t.passed, t.failed));
             if let Some(reason) = &report.aborted {
-                ui.colored_label(ERROR_COLOR, reason);
+                ui.colored_label(ERROR_COLOR, super::i18n::run_issue(lang, reason));
             }
             self.report_file
                 .ui(ui, t, t.report_file, DialogKind::SaveFile, 300.0);

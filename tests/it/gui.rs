@@ -1518,3 +1518,64 @@ fn a_probe_with_a_bad_address_or_no_listener_says_why() {
     });
     assert!(!harness.state().probe.is_running());
 }
+
+/// In the Chinese window a sequence's failures are said in Chinese: an expectation that saw no
+/// match says how long it waited, and a run against a port nobody listens on says so.
+#[test]
+fn sequence_failures_are_said_in_the_users_language() {
+    let port = device(1, |d| d.to_ascii_uppercase());
+    let text = format!(
+        "name = \"zh\"\n[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:{port}\"\n\
+         timeout_ms = 300\n[[step]]\nsend = \"hi\"\n[[step]]\nexpect = \"bye\"\n"
+    );
+    let mut harness = app(Lang::Zh);
+    harness.state_mut().sequences.open = true;
+    harness
+        .state_mut()
+        .sequences
+        .load(sockscope::sequence::Sequence::parse(&text).unwrap());
+    harness.run_steps(2);
+    harness.get_by_label("运行").click();
+    step_until(&mut harness, "the run", |h| {
+        h.state().sequences.report.is_some()
+    });
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label_contains("未匹配，已等待 300 ms")
+        .is_some());
+
+    // Nobody listens: the run stops before its first step, in Chinese.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let text = text.replace(&format!("127.0.0.1:{port}"), &closed.to_string());
+    harness
+        .state_mut()
+        .sequences
+        .load(sockscope::sequence::Sequence::parse(&text).unwrap());
+    harness.run_steps(2);
+    harness.get_by_label("运行").click();
+    step_until(&mut harness, "the refused run", |h| {
+        h.state()
+            .sequences
+            .report
+            .as_ref()
+            .is_some_and(|r| r.aborted.is_some())
+    });
+    harness.run_steps(2);
+    let shown = sockscope::ui::i18n::run_issue(
+        Lang::Zh,
+        harness
+            .state()
+            .sequences
+            .report
+            .as_ref()
+            .unwrap()
+            .aborted
+            .as_ref()
+            .unwrap(),
+    );
+    assert!(!shown.is_ascii(), "said in Chinese: {shown}");
+    assert!(harness.query_by_label_contains(&shown).is_some(), "{shown}");
+}

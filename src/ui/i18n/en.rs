@@ -398,4 +398,12 @@ pub static EN: Texts = Texts {
     load_so_far: "so far",
     load_stop: "Stop load",
     load_ended: "The load stopped: the connection failed",
+    seq_not_sent: "not sent:",
+    seq_no_match: "no match within",
+    seq_conn_closed: "connection closed:",
+    run_client_left: "the client disconnected:",
+    run_closed_by_peer: "closed by the peer",
+    run_did_not_open: "the session did not open",
+    run_no_client: "no client connected within",
+    run_no_send_word: "no word from the connection within",
 };

@@ -444,6 +444,14 @@ pub struct Texts {
     pub load_so_far: &'static str,
     pub load_stop: &'static str,
     pub load_ended: &'static str,
+    pub seq_not_sent: &'static str,
+    pub seq_no_match: &'static str,
+    pub seq_conn_closed: &'static str,
+    pub run_client_left: &'static str,
+    pub run_closed_by_peer: &'static str,
+    pub run_did_not_open: &'static str,
+    pub run_no_client: &'static str,
+    pub run_no_send_word: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;
@@ -578,6 +586,32 @@ pub fn net_error_parts(lang: Lang, e: &NetError) -> (String, Option<String>) {
 }
 
 /// Why typed data cannot be sent, in the user's language.
+/// Why a sequence run stopped or a step failed, in the user's language.
+pub fn run_issue(lang: Lang, issue: &crate::sequence::RunIssue) -> String {
+    use crate::sequence::RunIssue;
+    let t = lang.t();
+    match issue {
+        RunIssue::Net(e) => net_error(lang, e),
+        RunIssue::Payload(e) => payload_error(lang, e),
+        RunIssue::ClientLeft(peer) => format!("{} {peer}", t.run_client_left),
+        RunIssue::ClosedByPeer => t.run_closed_by_peer.to_string(),
+        RunIssue::DidNotOpen => t.run_did_not_open.to_string(),
+        RunIssue::NoClient { within_s } => format!("{} {within_s} s", t.run_no_client),
+        RunIssue::NoSendWord { within_s } => format!("{} {within_s} s", t.run_no_send_word),
+    }
+}
+
+/// How a sequence step failed, in the user's language.
+pub fn step_failure(lang: Lang, failure: &crate::sequence::StepFailure) -> String {
+    use crate::sequence::StepFailure;
+    let t = lang.t();
+    match failure {
+        StepFailure::NotSent(issue) => format!("{} {}", t.seq_not_sent, run_issue(lang, issue)),
+        StepFailure::NoMatch { within_ms } => format!("{} {within_ms} ms", t.seq_no_match),
+        StepFailure::Closed(issue) => format!("{} {}", t.seq_conn_closed, run_issue(lang, issue)),
+    }
+}
+
 pub fn payload_error(lang: Lang, e: &PayloadError) -> String {
     match lang {
         Lang::En => e.to_string(),

@@ -399,4 +399,12 @@ pub static ZH: Texts = Texts {
     load_so_far: "（进行中）",
     load_stop: "停止加压",
     load_ended: "加压已停止：连接失败",
+    seq_not_sent: "未发送：",
+    seq_no_match: "未匹配，已等待",
+    seq_conn_closed: "连接已关闭：",
+    run_client_left: "客户端已断开：",
+    run_closed_by_peer: "对端关闭了连接",
+    run_did_not_open: "会话未能打开",
+    run_no_client: "没有客户端连接，已等待",
+    run_no_send_word: "连接无回应，已等待",
 };

@@ -289,7 +289,7 @@ fn rule_row(
         .accessible_name(format!("{} {n} {}", t.rule, t.sequence_name));
         rule.name = (!name.trim().is_empty()).then_some(name);
         let kind = rule.match_kind.get_or_insert(MatchKind::Contains);
-        match_combo(ui, "match", kind).accessible_name(format!("{} {n} match", t.rule));
+        match_combo(ui, "match", kind, t).accessible_name(format!("{} {n} match", t.rule));
     });
     ui.horizontal_wrapped(|ui| {
         ui.add(

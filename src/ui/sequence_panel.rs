@@ -256,7 +256,7 @@ impl SequencePanel {
                             ui.add(egui::TextEdit::singleline(text).desired_width(200.0))
                                 .accessible_name(format!("{} {} {}", t.step, i + 1, t.step_expect));
                             let kind = step.match_kind.get_or_insert(MatchKind::Contains);
-                            match_combo(ui, "match", kind).accessible_name(format!(
+                            match_combo(ui, "match", kind, t).accessible_name(format!(
                                 "{} {} match",
                                 t.step,
                                 i + 1
@@ -393,9 +393,9 @@ impl SequencePanel {
         }
         for r in &self.results {
             let (color, word) = if r.outcome == Outcome::Pass {
-                (OK_COLOR, "PASS")
+                (OK_COLOR, t.step_pass)
             } else {
-                (ERROR_COLOR, "FAIL")
+                (ERROR_COLOR, t.step_fail)
             };
             // A failed expectation: what was wanted next to what came, in two equal columns.
             let compare = match (&r.outcome, &r.expected, &r.received) {

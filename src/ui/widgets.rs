@@ -206,9 +206,14 @@ pub fn rate_label(ui: &mut egui::Ui, arrow: &str, bytes_per_s: f64, t: &super::i
 }
 
 /// A combo box of the ways a pattern compares (expectations, rules).
-pub fn match_combo(ui: &mut egui::Ui, id: &str, kind: &mut MatchKind) -> egui::Response {
+pub fn match_combo(
+    ui: &mut egui::Ui,
+    id: &str,
+    kind: &mut MatchKind,
+    t: &super::i18n::Texts,
+) -> egui::Response {
     egui::ComboBox::from_id_salt(id)
-        .selected_text(match_label(*kind))
+        .selected_text(match_label(*kind, t))
         .width(90.0)
         .show_ui(ui, |ui| {
             for k in [
@@ -217,19 +222,19 @@ pub fn match_combo(ui: &mut egui::Ui, id: &str, kind: &mut MatchKind) -> egui::R
                 MatchKind::HexPrefix,
                 MatchKind::ExactHex,
             ] {
-                ui.selectable_value(kind, k, match_label(k));
+                ui.selectable_value(kind, k, match_label(k, t));
             }
         })
         .response
 }
 
-/// How a match kind is written in files, and shown.
-fn match_label(kind: MatchKind) -> &'static str {
+/// How a match kind is shown, in the user's language.
+fn match_label(kind: MatchKind, t: &super::i18n::Texts) -> &'static str {
     match kind {
-        MatchKind::Contains => "contains",
-        MatchKind::Regex => "regex",
-        MatchKind::HexPrefix => "hex-prefix",
-        MatchKind::ExactHex => "exact-hex",
+        MatchKind::Contains => t.match_contains,
+        MatchKind::Regex => t.match_regex,
+        MatchKind::HexPrefix => t.match_hex_prefix,
+        MatchKind::ExactHex => t.match_exact_hex,
     }
 }
 

@@ -406,4 +406,10 @@ pub static EN: Texts = Texts {
     run_did_not_open: "the session did not open",
     run_no_client: "no client connected within",
     run_no_send_word: "no word from the connection within",
+    match_contains: "contains",
+    match_regex: "regex",
+    match_hex_prefix: "hex-prefix",
+    match_exact_hex: "exact-hex",
+    step_pass: "PASS",
+    step_fail: "FAIL",
 };

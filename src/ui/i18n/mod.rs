@@ -452,6 +452,12 @@ pub struct Texts {
     pub run_did_not_open: &'static str,
     pub run_no_client: &'static str,
     pub run_no_send_word: &'static str,
+    pub match_contains: &'static str,
+    pub match_regex: &'static str,
+    pub match_hex_prefix: &'static str,
+    pub match_exact_hex: &'static str,
+    pub step_pass: &'static str,
+    pub step_fail: &'static str,
 }
 
 /// A network error in the user's language: what happened and what to try, on the first line;

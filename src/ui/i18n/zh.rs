@@ -407,4 +407,10 @@ pub static ZH: Texts = Texts {
     run_did_not_open: "会话未能打开",
     run_no_client: "没有客户端连接，已等待",
     run_no_send_word: "连接无回应，已等待",
+    match_contains: "包含",
+    match_regex: "正则 (regex)",
+    match_hex_prefix: "十六进制前缀",
+    match_exact_hex: "十六进制完全相同",
+    step_pass: "通过",
+    step_fail: "失败",
 };

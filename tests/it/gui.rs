@@ -1545,10 +1545,6 @@ fn sequence_failures_are_said_in_the_users_language() {
         .is_some());
     assert!(harness.query_by_label_contains("失败  2.").is_some());
     assert!(harness.query_by_label_contains("通过  1.").is_some());
-    assert!(
-        harness.query_by_label("包含").is_some(),
-        "the match kind in Chinese"
-    );
 
     // Nobody listens: the run stops before its first step, in Chinese.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")

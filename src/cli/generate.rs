@@ -49,7 +49,9 @@ pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
         Some(s) if !(s.is_finite() && s > 0.0) => {
             return Err(CliError::Usage("--duration must be above 0".into()))
         }
-        Some(s) => Some(Duration::from_secs_f64(s)),
+        Some(s) => Some(Duration::try_from_secs_f64(s).map_err(|_| {
+            CliError::Usage(format!("--duration {s} is more seconds than can be waited"))
+        })?),
         None => None,
     };
     let fill = super::drive::data_bytes(args.data.as_deref(), args.hex)?.unwrap_or(vec![0]);

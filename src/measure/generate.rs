@@ -57,7 +57,10 @@ fn due(rate_pps: Option<f64>, elapsed: Duration, limit: u64) -> u64 {
     match rate_pps {
         None => limit,
         // +1: packet 0 is due at once.
-        Some(r) => ((elapsed.as_secs_f64() * r).floor() as u64 + 1).min(limit),
+        // (`as` saturates: a huge rate makes everything due, never an overflow.)
+        Some(r) => ((elapsed.as_secs_f64() * r).floor() as u64)
+            .saturating_add(1)
+            .min(limit),
     }
 }
 
@@ -102,7 +105,9 @@ fn run(
         if target <= attempts {
             // Not due yet: wait for the next packet's time (or a little, if that is far).
             if let Some(r) = options.rate_pps {
-                let next_at = Duration::from_secs_f64((attempts as f64) / r);
+                // A rate so low that the time does not fit a Duration: wait in naps anyway.
+                let next_at =
+                    Duration::try_from_secs_f64((attempts as f64) / r).unwrap_or(Duration::MAX);
                 let wait = next_at
                     .saturating_sub(elapsed)
                     .min(Duration::from_millis(50));

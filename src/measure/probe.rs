@@ -228,12 +228,16 @@ pub fn udp(
                        until: Instant,
                        on_answer: &mut dyn FnMut(Answer)|
      -> std::io::Result<()> {
+        // The socket's mode is set once a call, not once a datagram: a read waits at most what
+        // was left at the start (the callers keep that short), and the burst ends once `until`
+        // has passed.
+        let left = until.saturating_duration_since(Instant::now());
+        let drain = left.is_zero();
+        socket.set_nonblocking(drain)?;
+        if !drain {
+            socket.set_read_timeout(Some(left))?;
+        }
         for _ in 0..RECEIVE_BURST {
-            let left = until.saturating_duration_since(Instant::now());
-            socket.set_nonblocking(left.is_zero())?;
-            if !left.is_zero() {
-                socket.set_read_timeout(Some(left))?;
-            }
             // Nothing more in time, or a refusal (ICMP): not an answer either way.
             let Ok(n) = socket.recv(&mut buf) else {
                 break;
@@ -244,13 +248,21 @@ pub fn udp(
                     on_answer(tally.answer(seq, echoed, us(Instant::now())));
                 }
             }
+            if !drain && Instant::now() >= until {
+                break;
+            }
         }
-        socket.set_nonblocking(false)
+        if drain {
+            socket.set_nonblocking(false)?;
+        }
+        Ok(())
     };
     // Short waits, so a stop is heard whatever the interval.
     let nap = |until: Instant| until.min(Instant::now() + Duration::from_millis(50));
     'requests: for i in 0..options.count {
-        let due = start + options.interval * i;
+        let Some(due) = at(start, options.interval, i) else {
+            break;
+        };
         while Instant::now() < due {
             if options.stopped() {
                 break 'requests;
@@ -268,7 +280,7 @@ pub fn udp(
         tally.sent += u64::from(sent);
         receive(&mut tally, &sent_at, Instant::now(), &mut on_answer)?;
     }
-    let deadline = Instant::now() + options.timeout;
+    let deadline = after(options.timeout);
     while Instant::now() < deadline && tally.received() < tally.sent && !options.stopped() {
         receive(&mut tally, &sent_at, nap(deadline), &mut on_answer)?;
     }
@@ -276,6 +288,19 @@ pub fn udp(
     let brief = Instant::now() + Duration::from_millis(5);
     receive(&mut tally, &sent_at, brief, &mut on_answer)?;
     Ok(tally.summary())
+}
+
+/// When request `i` is due (a steady schedule: start + i × interval, so a late one does not
+/// delay the rest); None past what a clock can say (a huge interval: no more requests).
+fn at(start: Instant, interval: Duration, i: u32) -> Option<Instant> {
+    interval.checked_mul(i).and_then(|d| start.checked_add(d))
+}
+
+/// `wait` from now, or as far as the clock goes (a huge time limit waits, never overflows).
+fn after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(1 << 30))
 }
 
 /// Datagrams read in one go at most (a flood is read in bursts between requests).
@@ -299,7 +324,10 @@ pub fn tcp(
     let mut tally = Tally::default();
     let mut buf = vec![0u8; 65_536];
     for i in 0..options.count {
-        if !options.wait_until(start + options.interval * i) {
+        let Some(due) = at(start, options.interval, i) else {
+            break;
+        };
+        if !options.wait_until(due) {
             break;
         }
         // What came after an earlier request's time limit is that request's late answer: it
@@ -314,7 +342,7 @@ pub fn tcp(
         let sent = us(Instant::now());
         stream.write_all(&options.payload)?;
         tally.sent += 1;
-        let deadline = Instant::now() + options.timeout;
+        let deadline = after(options.timeout);
         let mut got = Vec::new();
         loop {
             // Short waits, so a stop is heard while a silent peer keeps us waiting.

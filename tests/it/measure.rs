@@ -758,3 +758,43 @@ fn tcp_load_against_a_silent_or_vanishing_peer_ends_and_says_why() {
     assert!(s["sent_packets"].as_u64().unwrap() >= 10, "{s}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("the connection failed"));
 }
+
+/// Huge and tiny numbers are a usage error or a run that ends on its own terms, never a panic:
+/// a duration past what can be waited, a rate so low the next packet never comes, a rate so
+/// high everything is due at once, and a probe time limit of u64::MAX ms.
+#[test]
+fn huge_and_tiny_numbers_never_panic() {
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = sink.local_addr().unwrap().to_string();
+    let run = |args: &[&str]| {
+        Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(args)
+            .timeout(WAIT)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["generate", "udp", &to, "--duration", "1e300"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--duration"));
+    // The first packet goes at once; the second is due in 1e300 s: the run ends at its time.
+    let out = run(&[
+        "generate",
+        "udp",
+        &to,
+        "--rate",
+        "1e-300",
+        "--duration",
+        "0.3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(summary(&out.stdout)["sent_packets"], 1);
+    let out = run(&["generate", "udp", &to, "--rate", "1e300", "--count", "5"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(summary(&out.stdout)["sent_packets"], 5);
+    // A huge time limit against an echo that answers: it ends as soon as all came back.
+    let echo = crate::common::udp_echo().to_string();
+    let timeout = u64::MAX.to_string();
+    let out = run(&["probe", "udp", &echo, "--count", "3", "--timeout", &timeout]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(summary(&out.stdout)["received"], 3);
+}

@@ -82,8 +82,9 @@ pub struct ProbePanel {
     running: Option<Running<News>>,
     /// The traffic generator beside the probe.
     pub load: Load,
-    /// (request number, RTT ms) of first answers, in arrival order.
-    pub rtts: Vec<(u32, f64)>,
+    /// First answers in arrival order: x the request number, y its RTT in ms. Kept as the
+    /// plot's own points, so drawing borrows them rather than copying them every frame.
+    pub rtts: Vec<egui_plot::PlotPoint>,
     pub duplicates: u64,
     /// The last finished run.
     pub summary: Option<Summary>,
@@ -189,7 +190,8 @@ impl ProbePanel {
         while let Ok(news) = running.news.try_recv() {
             match news {
                 News::Answer(Answer::First { seq, rtt_us }) => {
-                    self.rtts.push((seq, rtt_us as f64 / 1000.0));
+                    let point = [f64::from(seq), rtt_us as f64 / 1000.0];
+                    self.rtts.push(point.into());
                 }
                 News::Answer(Answer::Duplicate { .. }) => self.duplicates += 1,
                 News::Done(result) => {
@@ -323,7 +325,7 @@ impl ProbePanel {
         if self.rtts.is_empty() {
             return;
         }
-        let series: Vec<[f64; 2]> = self.rtts.iter().map(|(s, r)| [f64::from(*s), *r]).collect();
+        let series = egui_plot::PlotPoints::from(&self.rtts[..]);
         egui_plot::Plot::new(id.with("series"))
             .height(140.0)
             .allow_scroll(false)
@@ -334,16 +336,13 @@ impl ProbePanel {
                 plot.line(egui_plot::Line::new(t.probe_rtt, series))
             });
         // The histogram: 20 equal bins from the smallest to the largest RTT.
-        let (lo, hi) = self
-            .rtts
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), (_, r)| {
-                (lo.min(*r), hi.max(*r))
-            });
+        let (lo, hi) = self.rtts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+            (lo.min(p.y), hi.max(p.y))
+        });
         let width = ((hi - lo) / 20.0).max(0.001);
         let mut bins = [0u32; 20];
-        for (_, r) in &self.rtts {
-            let i = (((r - lo) / width) as usize).min(19);
+        for p in &self.rtts {
+            let i = (((p.y - lo) / width) as usize).min(19);
             bins[i] += 1;
         }
         let bars: Vec<egui_plot::Bar> = bins

@@ -10,6 +10,8 @@
 // A benchmark may panic on the unexpected and spawn plain threads; the product may not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod common;
+
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -21,14 +23,6 @@ const ROUNDS: usize = 7;
 /// The paced runs: this many bytes at this rate.
 const PACED_BYTES: u64 = 256 << 20;
 const PACED_BYTES_PER_S: f64 = 200.0 * (1 << 20) as f64;
-
-fn total_bytes() -> u64 {
-    let mib: u64 = std::env::var("SOCKSCOPE_BENCH_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
-    mib << 20
-}
 
 /// Seconds from the first byte sent until the server process has written everything and
 /// exited; `rate`: bytes per second the peer keeps to (None: flat out).
@@ -114,7 +108,7 @@ fn captured(total: u64, rate: Option<f64>, dir: &std::path::Path, name: &str) ->
 }
 
 fn main() {
-    let total = total_bytes();
+    let total = common::total_bytes();
     let mib = (total >> 20) as f64;
     let dir = tempfile::tempdir().unwrap();
     println!("flat out: {mib} MiB into `sockscope tcp-server --once`, without and with --pcap");

@@ -5,6 +5,8 @@
 // A benchmark may panic on the unexpected and spawn plain threads; the product may not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod common;
+
 use sockscope::engine::{
     Command, Engine, Event, SaveMode, SaveRequest, SessionConfig, SocketOptions, DEFAULT_KEEP_BYTES,
 };
@@ -16,14 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BLOCK: usize = 256 << 10;
-
-fn total_bytes() -> u64 {
-    let mib: u64 = std::env::var("SOCKSCOPE_BENCH_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
-    mib << 20
-}
 
 /// Streams `total` bytes to `addr` with a plain std::net writer.
 fn send_stream(addr: SocketAddr, total: u64) {
@@ -151,19 +145,7 @@ fn framed_server(total: u64, keeping: Keeping, spec: FrameSpec) -> f64 {
     }
     let out = tempfile::tempdir().unwrap();
     let path = out.path().join("saved.bin");
-    engine.send(Command::Open {
-        session,
-        config: SessionConfig::TcpServer {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            echo: false,
-            options: SocketOptions::default(),
-        },
-    });
-    let addr = loop {
-        if let Some(Event::Opened { local, .. }) = engine.recv_timeout(Duration::from_secs(5)) {
-            break local;
-        }
-    };
+    let addr = common::listen(&engine, session);
     // Asked once the session is open (the tab's button is enabled then), before any data.
     if keeping == Keeping::Saving {
         engine.send(Command::Save {
@@ -294,7 +276,7 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let total = total_bytes();
+    let total = common::total_bytes();
     println!("TCP receive, {} MiB over loopback:", total >> 20);
     let std_secs = baseline_std(total);
     println!("  std::net loop   {:8.0} MiB/s", rate(total, std_secs));

@@ -6,24 +6,18 @@
 // A benchmark may panic on the unexpected and spawn plain threads; the product may not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod common;
+
 use sockscope::engine::tls::{
     self, Identity, TlsClientSettings, TlsServerSettings, TlsSettings, Verify,
 };
-use sockscope::engine::{Command, Engine, Event, SessionConfig, SocketOptions};
+use sockscope::engine::{Command, Engine, Event};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
 const BLOCK: usize = 256 << 10;
-
-fn total_bytes() -> u64 {
-    let mib: u64 = std::env::var("SOCKSCOPE_BENCH_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
-    mib << 20
-}
 
 /// Writes `total` bytes to `addr`, over TLS pinned to `pin` when given.
 fn send(addr: SocketAddr, total: u64, pin: Option<String>) {
@@ -85,19 +79,7 @@ fn server(total: u64, tls: bool) -> f64 {
             })),
         });
     }
-    engine.send(Command::Open {
-        session,
-        config: SessionConfig::TcpServer {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            echo: false,
-            options: SocketOptions::default(),
-        },
-    });
-    let addr = loop {
-        if let Some(Event::Opened { local, .. }) = engine.recv_timeout(Duration::from_secs(5)) {
-            break local;
-        }
-    };
+    let addr = common::listen(&engine, session);
     let start = Instant::now();
     let sender = std::thread::spawn(move || send(addr, total, pin));
     let mut received = 0u64;
@@ -127,7 +109,7 @@ fn server(total: u64, tls: bool) -> f64 {
 }
 
 fn main() {
-    let total = total_bytes();
+    let total = common::total_bytes();
     let mib = (total >> 20) as f64;
     println!(
         "{} MiB into a SockScope TCP server session, plain and over TLS, same run",

@@ -5,11 +5,11 @@
 use super::args::FrameArgs;
 use super::output::Printer;
 use super::{CliError, CommonArgs, SendArgs};
+use crate::engine::capture::CaptureRequest;
 use crate::engine::{
     parse_host_port, Command, Direction, Engine, EngineHandle, Event, HostPort, ReplyRule,
     SessionConfig, SessionId,
 };
-use crate::measure::capture::CaptureThread;
 use crate::payload::{Template, TextEncoding};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -133,8 +133,8 @@ pub(super) struct Run {
     pub printer: Printer,
     /// `--record`: what happens becomes a sequence file, written when the session ends.
     pub recording: Option<Recording>,
-    /// `--pcap`: the capture being written.
-    capture: Option<CaptureThread>,
+    /// `--pcap`: the capture the engine is writing.
+    capture: Option<std::path::PathBuf>,
 }
 
 /// A recording in progress and where it goes.
@@ -167,10 +167,10 @@ impl Recording {
     }
 
     fn take(&mut self, event: &Event) {
-        if let Event::Data { dir, chunks, .. } = event {
-            for chunk in chunks {
+        if let Event::Data { chunks, .. } = event {
+            for chunk in chunks.iter() {
                 for (bytes, _) in chunk.pieces() {
-                    match dir {
+                    match chunk.dir {
                         Direction::Tx => self.recorder.sent(bytes, chunk.time),
                         Direction::Rx => self.recorder.received(bytes, chunk.time),
                     }
@@ -194,8 +194,12 @@ impl Recording {
     }
 }
 
-/// `--pcap FILE` for a session opened with `config` (never over an existing file).
-fn open_capture(path: &std::path::Path, config: &SessionConfig) -> Result<CaptureThread, CliError> {
+/// `--pcap FILE` for a session opened with `config`: checked before anything opens (never over
+/// an existing file); the engine writes it.
+fn capture_request(
+    path: &std::path::Path,
+    config: &SessionConfig,
+) -> Result<CaptureRequest, CliError> {
     let (connects, session) = match config {
         SessionConfig::TcpClient { remote, .. } => (true, format!("sockscope tcp-client {remote}")),
         SessionConfig::Udp { bind, .. } => (true, format!("sockscope udp on {bind}")),
@@ -211,16 +215,16 @@ fn open_capture(path: &std::path::Path, config: &SessionConfig) -> Result<Captur
             ))
         }
     };
-    CaptureThread::start(path, connects, &session).map_err(|e| {
-        CliError::Usage(match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                format!(
-                    "--pcap {}: the file exists; nothing was replaced",
-                    path.display()
-                )
-            }
-            _ => format!("--pcap {}: cannot create it: {e}", path.display()),
-        })
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(CliError::Usage(format!(
+            "--pcap {}: the file exists; nothing was replaced",
+            path.display()
+        )));
+    }
+    Ok(CaptureRequest {
+        path: path.to_path_buf(),
+        label: session,
+        connects,
     })
 }
 
@@ -271,7 +275,7 @@ impl Run {
             Replies::None => None,
         };
         let capture = match &common.pcap {
-            Some(path) => Some(open_capture(path, &config)?),
+            Some(path) => Some(capture_request(path, &config)?),
             None => None,
         };
         let printer = Printer::new(common.output, encoding);
@@ -288,6 +292,11 @@ impl Run {
         if tls.is_some() {
             engine.send(Command::SetTls { session, tls });
         }
+        let capture = capture.map(|request| {
+            let path = request.path.clone();
+            engine.send(Command::Capture { session, request });
+            path
+        });
         engine.send(Command::Open { session, config });
         if replies == Replies::Answers {
             if let Some(rules) = rules {
@@ -347,28 +356,10 @@ impl Run {
             } else {
                 on_event(&event, engine)
             };
-            // The capture is written on its own thread; the event goes there, not a copy.
-            if let Some(capture) = &mut self.capture {
-                capture.give(event);
-            }
             if closed {
                 self.printer.finish();
-                if let Some(end) = self.capture.take().map(CaptureThread::finish) {
-                    if let Some(e) = &end.error {
-                        eprintln!(
-                            "sockscope: error: capture {} incomplete: {e}",
-                            end.path.display()
-                        );
-                        return ExitCode::from(1);
-                    }
-                    if end.missing_bytes > 0 {
-                        eprintln!(
-                            "sockscope: warning: capture {} lacks {} bytes the output could not keep up with",
-                            end.path.display(),
-                            end.missing_bytes
-                        );
-                    }
-                    eprintln!("sockscope: capture written to {}", end.path.display());
+                if self.capture.take().is_some() && !self.end_capture() {
+                    return ExitCode::from(1);
                 }
                 if let Some(recording) = &self.recording {
                     if let Err(e) = recording.write() {
@@ -391,5 +382,43 @@ impl Run {
                 closing = true;
             }
         }
+    }
+
+    /// Ends the capture once the session has closed (every byte it sent and received is in
+    /// the engine's record by then) and says how it went; false when it failed.
+    fn end_capture(&mut self) -> bool {
+        let (engine, session) = (&self.engine, self.session);
+        engine.send(Command::StopCapture { session });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let Some(event) = engine.recv_timeout(Duration::from_millis(200)) else {
+                continue;
+            };
+            let Event::CaptureEnded {
+                path, lost, error, ..
+            } = event
+            else {
+                continue;
+            };
+            if let Some(e) = error {
+                eprintln!(
+                    "sockscope: error: capture {} incomplete: {e}",
+                    path.display()
+                );
+                return false;
+            }
+            if !lost.is_none() {
+                eprintln!(
+                    "sockscope: warning: capture {} lacks {} bytes received and {} bytes sent: the disk could not keep up",
+                    path.display(),
+                    lost.rx_bytes,
+                    lost.tx_bytes
+                );
+            }
+            eprintln!("sockscope: capture written to {}", path.display());
+            return true;
+        }
+        eprintln!("sockscope: error: the capture did not finish within 120 s");
+        false
     }
 }

@@ -136,7 +136,6 @@ impl Printer {
                 );
             }
             Event::Data {
-                dir,
                 chunks,
                 omitted_bytes,
                 omitted_packets,
@@ -149,10 +148,6 @@ impl Printer {
                         json!({"event": "omitted", "bytes": omitted_bytes, "packets": omitted_packets}),
                     );
                 }
-                let dir_name = match dir {
-                    Direction::Rx => "rx",
-                    Direction::Tx => "tx",
-                };
                 for (chunk, (bytes, frame)) in
                     chunks.iter().flat_map(|c| c.pieces().map(move |p| (c, p)))
                 {
@@ -163,7 +158,7 @@ impl Printer {
                                 "time": rfc3339(chunk.time),
                                 "peer": chunk.peer.to_string(),
                                 "conn": conn.map(|c| c.0),
-                                "dir": dir_name,
+                                "dir": dir_name(chunk.dir),
                                 "len": bytes.len(),
                                 "hex": encode_hex_compact(bytes),
                                 "text": self.encoding.decode(bytes),
@@ -199,7 +194,7 @@ impl Printer {
                                 self.out,
                                 "[{}] {} {} ({} B): {}",
                                 clock(chunk.time),
-                                dir_name.to_uppercase(),
+                                dir_name(chunk.dir).to_uppercase(),
                                 chunk.peer,
                                 bytes.len(),
                                 shown
@@ -224,6 +219,8 @@ impl Printer {
             Event::Warning { error, .. } => self.problem("warning", error),
             // Only sequences ask for send outcomes; a failed send is also an error event.
             Event::SendResult { .. } => {}
+            // The run says how its capture ended, after the session (see drive.rs).
+            Event::CaptureEnded { .. } => {}
             // The command line keeps nothing to save (no KeepReceived).
             Event::SaveStarted { .. } | Event::SaveProgress { .. } | Event::Saved { .. } => {}
             Event::ListenStopped { .. } => self.status(
@@ -294,5 +291,13 @@ impl Printer {
     /// Flushes stdout.
     pub fn flush(&mut self) {
         let _ = self.out.flush();
+    }
+}
+
+/// A direction as the output names it.
+fn dir_name(dir: Direction) -> &'static str {
+    match dir {
+        Direction::Rx => "rx",
+        Direction::Tx => "tx",
     }
 }

@@ -66,10 +66,10 @@ pub(super) fn run_sequence(args: RunArgs) -> Result<ExitCode, CliError> {
                     "detail": r.detail})
                 );
             } else {
-                let word = if r.outcome == Outcome::Pass {
-                    "PASS"
-                } else {
-                    "FAIL"
+                let word = match r.outcome {
+                    Outcome::Pass => "PASS",
+                    Outcome::Fail => "FAIL",
+                    Outcome::NotRun => "SKIP",
                 };
                 println!(
                     "{word}  #{} {} ({} ms) {}",
@@ -86,11 +86,14 @@ pub(super) fn run_sequence(args: RunArgs) -> Result<ExitCode, CliError> {
             println!(
                 "{}",
                 serde_json::json!({"event": "summary", "sequence": seq.name, "passed": pass,
-                "failed": fail, "aborted": report.aborted,
+                "failed": fail, "not_run": report.not_run(), "aborted": report.aborted,
                 "result": if report.passed() { "pass" } else { "fail" }})
             );
         } else {
-            println!("{pass} passed, {fail} failed");
+            match report.not_run() {
+                0 => println!("{pass} passed, {fail} failed"),
+                n => println!("{pass} passed, {fail} failed, {n} not run"),
+            }
         }
         reports.push(report);
     }

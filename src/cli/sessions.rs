@@ -167,13 +167,13 @@ pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
                     last_activity.set(Instant::now());
                 }
                 Event::Data {
-                    dir: Direction::Rx,
                     chunks,
                     omitted_packets,
                     ..
                 } => {
                     last_activity.set(Instant::now());
-                    received += chunks.len() as u64 + omitted_packets;
+                    let rx = chunks.iter().filter(|c| c.dir == Direction::Rx).count();
+                    received += rx as u64 + omitted_packets;
                 }
                 _ => {}
             }

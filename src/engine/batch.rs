@@ -1,25 +1,35 @@
-//! Coalesces received data into few events: at most one per connection per tick under a flood,
-//! yet the first piece after a quiet spell goes out at once.
+//! A connection's record (or a UDP session's): every read and every write, each a chunk with
+//! its direction and time, in the order they happened. Batched into few events: at most one per
+//! connection per tick under a flood, yet the first piece after a quiet spell goes out at once.
+//! Each batch goes whole to the session's capture, if one runs, and to the display if the queue
+//! has room (else it is counted as not shown).
 
+use super::capture::Tap;
 use super::sink::EventSink;
 use super::{Chunk, ConnId, Direction, Event, FrameInfo, FrameMark, SessionId};
 use crate::payload::framing::FrameKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The shortest time between two data events of one connection under load.
 pub(crate) const TICK: Duration = Duration::from_millis(15);
 /// A batch is sent early when it holds this many bytes…
 const MAX_BATCH_BYTES: usize = 1 << 20;
-/// …or this many datagrams.
+/// …or this many chunks.
 const MAX_BATCH_CHUNKS: usize = 4096;
 
-/// Pending received data of one connection (TCP) or one session (UDP).
+/// The pending record of one connection (TCP) or one session (UDP).
 pub(crate) struct Batcher {
     session: SessionId,
     conn: Option<ConnId>,
+    sink: EventSink,
+    tap: Arc<Tap>,
     chunks: Vec<Chunk>,
     bytes: usize,
+    /// Indexes of the chunks only the capture takes (a file's bytes streamed over the
+    /// session), in order.
+    hidden: Vec<usize>,
     omitted_bytes: u64,
     omitted_packets: u64,
     last_flush: Instant,
@@ -28,12 +38,19 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    pub fn new(session: SessionId, conn: Option<ConnId>) -> Self {
+    pub fn new(core: &super::session::SessionCore, conn: Option<ConnId>) -> Self {
+        Self::with(core.id, conn, core.sink.clone(), core.tap.clone())
+    }
+
+    fn with(session: SessionId, conn: Option<ConnId>, sink: EventSink, tap: Arc<Tap>) -> Self {
         Self {
             session,
             conn,
+            sink,
+            tap,
             chunks: Vec::new(),
             bytes: 0,
+            hidden: Vec::new(),
             omitted_bytes: 0,
             omitted_packets: 0,
             last_flush: Instant::now() - TICK,
@@ -41,36 +58,47 @@ impl Batcher {
         }
     }
 
-    /// Adds one frame received at `time` (when the read that completed it returned): a chunk of
-    /// its own, with the time since the previous frame. A frame the display queue has no room
-    /// for is counted as not shown and not copied.
+    /// Is `n` more bytes worth copying: a capture takes them, or the display has room?
+    fn keeps(&mut self, n: usize) -> bool {
+        if self.tap.is_on() || self.sink.has_room(self.bytes + n) {
+            return true;
+        }
+        self.omitted_bytes += n as u64;
+        self.omitted_packets += 1;
+        false
+    }
+
+    /// Adds one received frame (completed by the read that returned at `time`): with the time
+    /// since the previous frame. Frames completed by the same read travel in one chunk.
     pub fn push_frame(
         &mut self,
         peer: SocketAddr,
         bytes: &[u8],
         kind: FrameKind,
         time: SystemTime,
-        sink: &EventSink,
     ) {
         let dt = self
             .last_frame
             .and_then(|last| time.duration_since(last).ok());
         self.last_frame = Some(time);
-        if !sink.has_room(self.bytes + bytes.len()) {
-            self.omitted_bytes += bytes.len() as u64;
-            self.omitted_packets += 1;
+        if !self.keeps(bytes.len()) {
             return;
         }
         self.bytes += bytes.len();
         let info = FrameInfo { kind, dt };
-        // Frames completed by the same read travel in one chunk: one copy, one allocation.
         match self.chunks.last_mut() {
-            Some(last) if last.time == time && last.peer == peer && !last.frames.is_empty() => {
+            Some(last)
+                if last.time == time
+                    && last.peer == peer
+                    && last.dir == Direction::Rx
+                    && !last.frames.is_empty() =>
+            {
                 last.bytes.extend_from_slice(bytes);
                 let end = last.bytes.len();
                 last.frames.push(FrameMark { end, info });
             }
             _ => self.chunks.push(Chunk {
+                dir: Direction::Rx,
                 peer,
                 time,
                 bytes: bytes.to_vec(),
@@ -82,26 +110,43 @@ impl Batcher {
         }
     }
 
-    /// Adds stream data: joined to the pending chunk, which keeps the time of its first byte.
-    pub fn push_stream(&mut self, peer: SocketAddr, data: &[u8]) {
-        self.bytes += data.len();
-        match self.chunks.last_mut() {
-            Some(last) => last.bytes.extend_from_slice(data),
-            None => self.chunks.push(Chunk {
-                peer,
-                time: SystemTime::now(),
-                bytes: data.to_vec(),
-                frames: Vec::new(),
-            }),
-        }
+    /// Adds one read (or datagram) received at `time`, as it came.
+    pub fn received(&mut self, peer: SocketAddr, data: &[u8], time: SystemTime) {
+        self.push(Direction::Rx, peer, data, time);
     }
 
-    /// Adds one datagram.
-    pub fn push_datagram(&mut self, peer: SocketAddr, data: &[u8]) {
+    /// Adds one write (or datagram) sent at `time`: typed sends, repeats, echoes, automatic
+    /// replies alike.
+    pub fn sent(&mut self, peer: SocketAddr, data: &[u8], time: SystemTime) {
+        self.push(Direction::Tx, peer, data, time);
+    }
+
+    /// Adds a write the log does not show (a file streamed over the session, shown as its
+    /// progress): only a running capture takes it.
+    pub fn sent_unshown(&mut self, peer: SocketAddr, data: &[u8], time: SystemTime) {
+        if !self.tap.is_on() {
+            return;
+        }
+        self.hidden.push(self.chunks.len());
         self.bytes += data.len();
         self.chunks.push(Chunk {
+            dir: Direction::Tx,
             peer,
-            time: SystemTime::now(),
+            time,
+            bytes: data.to_vec(),
+            frames: Vec::new(),
+        });
+    }
+
+    fn push(&mut self, dir: Direction, peer: SocketAddr, data: &[u8], time: SystemTime) {
+        if !self.keeps(data.len()) {
+            return;
+        }
+        self.bytes += data.len();
+        self.chunks.push(Chunk {
+            dir,
+            peer,
+            time,
             bytes: data.to_vec(),
             frames: Vec::new(),
         });
@@ -120,64 +165,66 @@ impl Batcher {
         (!self.chunks.is_empty()).then(|| self.last_flush + TICK)
     }
 
-    /// Sends the batch if the queue has room; otherwise counts it as omitted from display.
-    pub fn flush(&mut self, sink: &EventSink) {
+    /// Sends the batch if it is due.
+    pub fn flush_if_due(&mut self) {
+        if self.due() {
+            self.flush();
+        }
+    }
+
+    /// Sends the batch: whole to a running capture, and for display if the queue has room
+    /// (otherwise counted as not shown).
+    pub fn flush(&mut self) {
         if self.chunks.is_empty() {
             return;
         }
         self.last_flush = Instant::now();
-        if sink.has_room(self.bytes) {
-            let chunks = std::mem::take(&mut self.chunks);
-            self.send(sink, chunks);
-        } else {
-            self.omitted_bytes += self.bytes as u64;
-            self.omitted_packets += self.chunks.len() as u64;
-            self.chunks.clear();
+        let chunks: Arc<[Chunk]> = std::mem::take(&mut self.chunks).into();
+        let hidden = std::mem::take(&mut self.hidden);
+        let bytes = std::mem::take(&mut self.bytes);
+        if self.tap.is_on() {
+            self.tap.data(self.conn, &chunks);
         }
-        self.bytes = 0;
+        let (shown, shown_bytes): (Arc<[Chunk]>, usize) = if hidden.is_empty() {
+            (chunks, bytes)
+        } else {
+            // Rare: a file streamed while a capture runs. The log gets the rest.
+            let mut hidden = hidden.into_iter().peekable();
+            let shown: Vec<Chunk> = chunks
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| hidden.next_if_eq(i).is_none())
+                .map(|(_, c)| c.clone())
+                .collect();
+            let n = shown.iter().map(|c| c.bytes.len()).sum();
+            (shown.into(), n)
+        };
+        if shown.is_empty() {
+            return;
+        }
+        if self.sink.has_room(shown_bytes) {
+            self.send(shown);
+        } else {
+            self.omitted_bytes += shown_bytes as u64;
+            self.omitted_packets += shown.len() as u64;
+        }
     }
 
     /// Sends what is pending, and any omitted count, whatever the queue holds (at the end).
-    pub fn finish(&mut self, sink: &EventSink) {
-        self.flush(sink);
+    pub fn finish(&mut self) {
+        self.flush();
         if self.omitted_bytes > 0 {
-            self.send(sink, Vec::new());
+            self.send(Vec::new().into());
         }
     }
 
-    fn send(&mut self, sink: &EventSink, chunks: Vec<Chunk>) {
-        sink.send(Event::Data {
+    fn send(&mut self, chunks: Arc<[Chunk]>) {
+        self.sink.send(Event::Data {
             session: self.session,
             conn: self.conn,
-            dir: Direction::Rx,
             chunks,
             omitted_bytes: std::mem::take(&mut self.omitted_bytes),
             omitted_packets: std::mem::take(&mut self.omitted_packets),
-        });
-    }
-}
-
-/// Reports sent data for display, if the queue has room (counters are kept elsewhere).
-pub(crate) fn report_sent(
-    sink: &EventSink,
-    session: SessionId,
-    conn: Option<ConnId>,
-    peer: SocketAddr,
-    bytes: &[u8],
-) {
-    if sink.has_room(bytes.len()) {
-        sink.send(Event::Data {
-            session,
-            conn,
-            dir: Direction::Tx,
-            chunks: vec![Chunk {
-                peer,
-                time: SystemTime::now(),
-                bytes: bytes.to_vec(),
-                frames: Vec::new(),
-            }],
-            omitted_bytes: 0,
-            omitted_packets: 0,
         });
     }
 }
@@ -186,7 +233,7 @@ pub(crate) fn report_sent(
 mod tests {
     use super::*;
     use crate::engine::sink::{QueueBudget, QueueLoad};
-    use std::sync::{mpsc, Arc};
+    use std::sync::mpsc;
 
     fn sink(budget: QueueBudget) -> (EventSink, mpsc::Receiver<Event>, Arc<QueueLoad>) {
         #[allow(clippy::disallowed_methods)] // a test's queue, drained by the test
@@ -199,6 +246,10 @@ mod tests {
         )
     }
 
+    fn batcher(sink: &EventSink, conn: Option<ConnId>) -> Batcher {
+        Batcher::with(SessionId(1), conn, sink.clone(), Arc::default())
+    }
+
     fn peer() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 9))
     }
@@ -206,13 +257,13 @@ mod tests {
     #[test]
     fn frames_of_one_read_travel_in_one_chunk_and_come_apart_whole() {
         let (sink, rx, _) = sink(QueueBudget::default());
-        let mut batch = Batcher::new(SessionId(1), Some(ConnId(1)));
+        let mut batch = batcher(&sink, Some(ConnId(1)));
         let first_read = SystemTime::now();
         let second_read = first_read + Duration::from_millis(7);
-        batch.push_frame(peer(), b"one\n", FrameKind::Whole, first_read, &sink);
-        batch.push_frame(peer(), b"two\n", FrameKind::Whole, first_read, &sink);
-        batch.push_frame(peer(), b"thr", FrameKind::Incomplete, second_read, &sink);
-        batch.finish(&sink);
+        batch.push_frame(peer(), b"one\n", FrameKind::Whole, first_read);
+        batch.push_frame(peer(), b"two\n", FrameKind::Whole, first_read);
+        batch.push_frame(peer(), b"thr", FrameKind::Incomplete, second_read);
+        batch.finish();
         let Ok(Event::Data { chunks, .. }) = rx.try_recv() else {
             panic!("a data event");
         };
@@ -239,7 +290,7 @@ mod tests {
         );
     }
 
-    fn data(event: &Event) -> (Vec<Vec<u8>>, u64, u64) {
+    fn data(event: &Event) -> (Vec<(Direction, Vec<u8>)>, u64, u64) {
         match event {
             Event::Data {
                 chunks,
@@ -247,7 +298,7 @@ mod tests {
                 omitted_packets,
                 ..
             } => (
-                chunks.iter().map(|c| c.bytes.clone()).collect(),
+                chunks.iter().map(|c| (c.dir, c.bytes.clone())).collect(),
                 *omitted_bytes,
                 *omitted_packets,
             ),
@@ -255,45 +306,47 @@ mod tests {
         }
     }
 
+    /// Reads and writes stay apart, each with its direction, in the order they happened.
     #[test]
-    fn stream_reads_join_into_one_chunk_and_datagrams_stay_apart() {
+    fn reads_and_writes_keep_their_order_and_direction() {
         let (sink, rx, _) = sink(QueueBudget::default());
-        let mut stream = Batcher::new(SessionId(1), Some(ConnId(1)));
-        stream.push_stream(peer(), b"01 03 ");
-        stream.push_stream(peer(), b"02 00");
-        stream.finish(&sink);
+        let mut record = batcher(&sink, Some(ConnId(1)));
+        let t = SystemTime::now();
+        record.received(peer(), b"01 03 ", t);
+        record.received(peer(), b"02 00", t);
+        record.sent(peer(), b"reply", t);
+        record.received(peer(), b"next", t);
+        record.finish();
         assert_eq!(
             data(&rx.try_recv().unwrap()).0,
-            vec![b"01 03 02 00".to_vec()]
-        );
-        let mut datagrams = Batcher::new(SessionId(1), None);
-        datagrams.push_datagram(peer(), b"a");
-        datagrams.push_datagram(peer(), b"b");
-        datagrams.finish(&sink);
-        assert_eq!(
-            data(&rx.try_recv().unwrap()).0,
-            vec![b"a".to_vec(), b"b".to_vec()]
+            vec![
+                (Direction::Rx, b"01 03 ".to_vec()),
+                (Direction::Rx, b"02 00".to_vec()),
+                (Direction::Tx, b"reply".to_vec()),
+                (Direction::Rx, b"next".to_vec()),
+            ]
         );
         assert!(rx.try_recv().is_err(), "one event per batch");
     }
 
     #[test]
     fn a_batch_goes_early_when_large_and_on_time_when_quiet() {
-        let mut batch = Batcher::new(SessionId(1), None);
+        let (sink, _rx, _) = sink(QueueBudget::default());
+        let mut batch = batcher(&sink, None);
         assert!(
             !batch.due() && batch.deadline().is_none(),
             "nothing pending"
         );
-        batch.push_datagram(peer(), b"x");
+        let t = SystemTime::now();
+        batch.received(peer(), b"x", t);
         // The first piece after a quiet spell is due at once.
         assert!(batch.due());
-        let (sink, _rx, _) = sink(QueueBudget::default());
-        batch.flush(&sink);
-        batch.push_datagram(peer(), b"y");
+        batch.flush();
+        batch.received(peer(), b"y", t);
         assert!(!batch.due(), "within the tick after a flush");
         assert!(batch.deadline().is_some());
         for _ in 0..MAX_BATCH_CHUNKS {
-            batch.push_datagram(peer(), b"z");
+            batch.received(peer(), b"z", t);
         }
         assert!(batch.due(), "full before the tick");
     }
@@ -304,13 +357,14 @@ mod tests {
             bytes: 10,
             events: 100,
         });
-        let mut batch = Batcher::new(SessionId(1), None);
-        batch.push_datagram(peer(), &[0; 8]);
-        batch.flush(&sink);
+        let mut batch = batcher(&sink, None);
+        let t = SystemTime::now();
+        batch.received(peer(), &[0; 8], t);
+        batch.flush();
         // 8 bytes wait in the queue: 8 more do not fit the 10-byte budget.
-        batch.push_datagram(peer(), &[1; 8]);
-        batch.push_datagram(peer(), &[2; 8]);
-        batch.flush(&sink);
+        batch.received(peer(), &[1; 8], t);
+        batch.sent(peer(), &[2; 8], t);
+        batch.flush();
         assert_eq!(load.bytes.load(std::sync::atomic::Ordering::Relaxed), 8);
         // The front end drains; the next batch carries the omitted count.
         let first = rx.try_recv().unwrap();
@@ -318,10 +372,10 @@ mod tests {
             .fetch_sub(first.queued_bytes(), std::sync::atomic::Ordering::Relaxed);
         load.events
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        batch.push_datagram(peer(), b"ok");
-        batch.finish(&sink);
+        batch.received(peer(), b"ok", t);
+        batch.finish();
         let (chunks, omitted_bytes, omitted_packets) = data(&rx.try_recv().unwrap());
-        assert_eq!(chunks, vec![b"ok".to_vec()]);
+        assert_eq!(chunks, vec![(Direction::Rx, b"ok".to_vec())]);
         assert_eq!((omitted_bytes, omitted_packets), (16, 2));
     }
 
@@ -331,8 +385,10 @@ mod tests {
             bytes: 1 << 20,
             events: 2,
         });
+        let mut record = batcher(&sink, None);
         for _ in 0..5 {
-            report_sent(&sink, SessionId(1), None, peer(), b"tx");
+            record.sent(peer(), b"tx", SystemTime::now());
+            record.flush();
         }
         assert_eq!(
             rx.try_iter().count(),

@@ -5,6 +5,7 @@
 //! on a thread of its own so that a burst at full loopback speed is received whole.
 
 mod batch;
+pub mod capture;
 mod error;
 mod file_io;
 mod guard;
@@ -230,13 +231,26 @@ pub enum Command {
     /// Automatic replies (rules, UDP echo) allowed per second before they pause (0: no limit;
     /// default [`DEFAULT_REPLY_LIMIT_PER_S`]).
     SetReplyLimit { session: SessionId, per_s: u32 },
+    /// Write everything the session sends and receives from now on (its open connections
+    /// included) to a new pcapng file, until [`Command::StopCapture`] or the tab is discarded.
+    /// Written by the engine from each connection's record, whatever the display keeps up
+    /// with; answered by [`Event::CaptureEnded`] when it ends (or cannot start).
+    Capture {
+        session: SessionId,
+        request: capture::CaptureRequest,
+    },
+    /// End the session's capture: what it holds is written, then [`Event::CaptureEnded`].
+    StopCapture { session: SessionId },
     /// Close everything and end the engine thread.
     Shutdown,
 }
 
-/// One piece of data with where and when it came from or went to.
+/// One read or one write of a connection (or one datagram), with which way it went, where it
+/// came from or went to, and when the read or write returned.
 #[derive(Clone, Debug)]
 pub struct Chunk {
+    /// Received or sent.
+    pub dir: Direction,
     /// The remote end.
     pub peer: SocketAddr,
     /// When it was received or sent.
@@ -336,13 +350,14 @@ pub enum Event {
         peer: SocketAddr,
         reason: CloseReason,
     },
-    /// Data received or sent. `omitted_*` count data not queued for display (the queue was
-    /// full) since the previous data event of this connection or session.
+    /// Data received and sent, in the order it crossed the wire: each chunk says its direction
+    /// and time (a connection's or a UDP session's record, batched). `omitted_*` count data not
+    /// queued for display (the queue was full) since the previous data event of this
+    /// connection or session; a capture still has it.
     Data {
         session: SessionId,
         conn: Option<ConnId>,
-        dir: Direction,
-        chunks: Vec<Chunk>,
+        chunks: Arc<[Chunk]>,
         omitted_bytes: u64,
         omitted_packets: u64,
     },
@@ -403,6 +418,14 @@ pub enum Event {
         peer: SocketAddr,
         info: tls::TlsInfo,
     },
+    /// A capture ended (stopped, or it could not start): its file, the bytes of each
+    /// direction it could not keep up with (missing from it), and the error that stopped it.
+    CaptureEnded {
+        session: SessionId,
+        path: PathBuf,
+        lost: capture::Lost,
+        error: Option<NetError>,
+    },
     /// A failure that did not end the session (a send, a join, a save).
     Error { session: SessionId, error: NetError },
     /// Something the user should know that is not a failure (a rule that could loop).
@@ -432,6 +455,7 @@ impl Event {
             | Event::FileDone { session, .. }
             | Event::SendResult { session, .. }
             | Event::Secured { session, .. }
+            | Event::CaptureEnded { session, .. }
             | Event::Error { session, .. }
             | Event::Warning { session, .. }
             | Event::Closed { session, .. } => *session,
@@ -563,7 +587,13 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     let mut framings: HashMap<SessionId, session::Framing> = HashMap::new();
     let mut tls: HashMap<SessionId, tls::TlsSettings> = HashMap::new();
     let mut spools: HashMap<SessionId, Arc<spool::Spool>> = HashMap::new();
+    // Each session id's tap: it knows the session's connections and feeds its capture; it
+    // outlives the session (a capture goes on across a reopen) until the tab is discarded.
+    let mut taps: HashMap<SessionId, Arc<capture::Tap>> = HashMap::new();
+    // Captures being ended: their files are finished off the router.
+    let mut ending = tokio::task::JoinSet::new();
     while let Some(command) = commands.recv().await {
+        while ending.try_join_next().is_some() {}
         sessions.retain(|_, s| !s.is_finished());
         closing.retain(|_, c| !c.is_finished());
         match command {
@@ -578,8 +608,17 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     .flatten();
                 let framing = framings.get(&session).cloned().unwrap_or_default();
                 let secure = tls.get(&session).cloned();
-                let handle =
-                    session::spawn(session, config, sink.clone(), after, spool, framing, secure);
+                let tap = taps.entry(session).or_default().clone();
+                let handle = session::spawn(
+                    session,
+                    config,
+                    sink.clone(),
+                    after,
+                    spool,
+                    tap,
+                    framing,
+                    secure,
+                );
                 sessions.insert(session, handle);
             }
             Command::Close { session } => {
@@ -613,7 +652,26 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     tls.remove(&session);
                 }
             },
+            Command::Capture { session, request } => {
+                let tap = taps.entry(session).or_default();
+                if let Err(error) = tap.start(request.clone()) {
+                    sink.send(Event::CaptureEnded {
+                        session,
+                        path: request.path,
+                        lost: capture::Lost::default(),
+                        error: Some(error),
+                    });
+                }
+            }
+            Command::StopCapture { session } => {
+                if let Some(end) = taps.get(&session).and_then(|t| t.stop()) {
+                    ending.spawn(end_capture(session, end, sink.clone()));
+                }
+            }
             Command::Discard { session } => {
+                if let Some(end) = taps.remove(&session).and_then(|t| t.stop()) {
+                    ending.spawn(end_capture(session, end, sink.clone()));
+                }
                 keep_limits.remove(&session);
                 framings.remove(&session);
                 tls.remove(&session);
@@ -681,8 +739,30 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     for closer in closers {
         let _ = closer.await;
     }
+    // Captures write what they hold, then say how they ended.
+    for (session, tap) in taps {
+        if let Some(end) = tap.stop() {
+            ending.spawn(end_capture(session, end, sink.clone()));
+        }
+    }
+    while ending.join_next().await.is_some() {}
     // Saves finish what they were asked (bounded), then the kept data goes.
     let _ = tokio::task::spawn_blocking(move || drop(spools)).await;
+}
+
+/// Waits (off the runtime's workers) for a stopped capture to be written, then says how it
+/// ended.
+async fn end_capture(session: SessionId, end: capture::Ending, sink: EventSink) {
+    let (path, lost) = (end.path.clone(), end.lost);
+    let error = tokio::task::spawn_blocking(move || end.wait())
+        .await
+        .unwrap_or_else(|e| Some(NetError::new(NetErrorKind::Other, e.to_string())));
+    sink.send(Event::CaptureEnded {
+        session,
+        path,
+        lost,
+        error,
+    });
 }
 
 /// Does this kind of session receive data worth keeping (not a file transfer)?
@@ -743,7 +823,9 @@ fn session_of(command: &Command) -> SessionId {
         | Command::Discard { session }
         | Command::ResetStats { session }
         | Command::SetRules { session, .. }
-        | Command::SetReplyLimit { session, .. } => *session,
+        | Command::SetReplyLimit { session, .. }
+        | Command::Capture { session, .. }
+        | Command::StopCapture { session } => *session,
         Command::Shutdown => SessionId(0),
     }
 }

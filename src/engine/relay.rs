@@ -158,7 +158,7 @@ pub(crate) async fn open(
         relay.listener = Some(listener);
         local
     };
-    core.sink.send(Event::Opened {
+    core.announce(Event::Opened {
         session: core.id,
         local,
         peer: None,
@@ -166,67 +166,90 @@ pub(crate) async fn open(
     Ok(relay)
 }
 
+/// A relayed connection's record: both directions, in the order they passed.
+type Record = Arc<std::sync::Mutex<Batcher>>;
+
 /// Copies one direction, counting and logging what passes with its source's address; the log
-/// is flushed on time even when the burst ends.
+/// is flushed on time even when the burst ends. A failure says which side it came from.
+#[allow(clippy::too_many_arguments)]
 async fn pipe(
     core: &SessionCore,
     conn: ConnId,
+    record: &Record,
     counters: &Counters,
     from: SocketAddr,
+    to: SocketAddr,
     mut reader: impl AsyncRead + Unpin,
     mut writer: impl AsyncWrite + Unpin,
 ) -> Result<(), NetError> {
     let mut buf = ReadBuffer::new();
-    let mut batch = Batcher::new(core.id, Some(conn));
     // Each direction is framed on its own (what passes is not changed).
     let mut framer = core.framer();
     let idle_after = framer.as_ref().and_then(|f| f.idle_after());
     let mut last_read = Instant::now();
-    let result: std::io::Result<()> = async {
+    let with_record = |f: &mut dyn FnMut(&mut Batcher)| {
+        if let Ok(mut r) = record.lock() {
+            f(&mut r);
+        }
+    };
+    let failed_at = |side: SocketAddr| {
+        move |e: std::io::Error| match e.kind() {
+            // A TLS side closed without close_notify: closed all the same.
+            std::io::ErrorKind::UnexpectedEof => None,
+            _ => Some(
+                tls::tls_failure(&e)
+                    .unwrap_or_else(|| NetError::from_io(&e))
+                    .at(side),
+            ),
+        }
+    };
+    let result: Result<(), Option<NetError>> = async {
         loop {
-            let deadline = batch.deadline();
+            let deadline = record.lock().ok().and_then(|r| r.deadline());
             let idle_at = idle_after
                 .filter(|_| framer.as_ref().is_some_and(|f| f.pending() > 0))
                 .map(|d| last_read + d);
             let n = tokio::select! {
-                read = reader.read(buf.space()) => read?,
+                read = reader.read(buf.space()) => read.map_err(failed_at(from))?,
                 () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()),
                     if deadline.is_some() => {
-                    batch.flush(&core.sink);
+                    with_record(&mut |r| r.flush());
                     continue;
                 }
                 () = tokio::time::sleep_until(idle_at.unwrap_or_else(Instant::now).into()),
                     if idle_at.is_some() => {
                     if let Some(frame) = framer.as_mut().and_then(|f| f.idle()) {
                         let now = std::time::SystemTime::now();
-                        batch.push_frame(from, &frame.bytes, frame.kind, now, &core.sink);
-                        batch.flush(&core.sink);
+                        with_record(&mut |r| {
+                            r.push_frame(from, &frame.bytes, frame.kind, now);
+                            r.flush();
+                        });
                     }
                     continue;
                 }
             };
             last_read = Instant::now();
             if n == 0 {
-                writer.shutdown().await?;
+                writer.shutdown().await.map_err(failed_at(to))?;
                 return Ok(());
             }
+            let now = std::time::SystemTime::now();
             let data = buf.filled(n);
             counters.add_rx(n);
             core.counters.add_rx(n);
             core.keep(Some(conn), data);
-            match framer.as_mut() {
-                Some(framer) => {
-                    let now = std::time::SystemTime::now();
-                    framer.push_with(data, &mut |bytes, kind| {
-                        batch.push_frame(from, bytes, kind, now, &core.sink);
-                    });
+            with_record(&mut |r| {
+                match framer.as_mut() {
+                    Some(framer) => {
+                        framer.push_with(data, &mut |bytes, kind| {
+                            r.push_frame(from, bytes, kind, now);
+                        });
+                    }
+                    None => r.received(from, data, now),
                 }
-                None => batch.push_stream(from, data),
-            }
-            if batch.due() {
-                batch.flush(&core.sink);
-            }
-            writer.write_all(data).await?;
+                r.flush_if_due();
+            });
+            writer.write_all(data).await.map_err(failed_at(to))?;
             counters.add_tx(n);
             core.counters.add_tx(n);
         }
@@ -234,14 +257,12 @@ async fn pipe(
     .await;
     if let Some(frame) = framer.as_mut().and_then(|f| f.finish()) {
         let now = std::time::SystemTime::now();
-        batch.push_frame(from, &frame.bytes, frame.kind, now, &core.sink);
+        with_record(&mut |r| r.push_frame(from, &frame.bytes, frame.kind, now));
     }
-    batch.finish(&core.sink);
+    with_record(&mut |r| r.flush());
     match result {
-        // A TLS side closed without close_notify: closed all the same.
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
-        Err(e) => Err(tls::tls_failure(&e).unwrap_or_else(|| NetError::from_io(&e))),
-        Ok(()) => Ok(()),
+        Ok(()) | Err(None) => Ok(()),
+        Err(Some(e)) => Err(e),
     }
 }
 
@@ -255,6 +276,21 @@ fn secured_event(core: &SessionCore, conn: ConnId, peer: SocketAddr, info: tls::
     });
 }
 
+/// How long a client may go on sending once the target has closed its side.
+const AFTER_TARGET_CLOSED: Duration = Duration::from_secs(1);
+
+/// A second handle on a TCP socket, to reset it however its halves are held.
+fn reset_handle(stream: &tokio::net::TcpStream) -> Option<socket2::Socket> {
+    socket2::SockRef::from(stream).try_clone().ok()
+}
+
+/// Makes the socket's close a reset (once every handle on it is dropped).
+fn reset(handle: Option<&socket2::Socket>) {
+    if let Some(socket) = handle {
+        let _ = socket.set_linger(Some(Duration::ZERO));
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn relay_client(
     core: SessionCore,
@@ -266,6 +302,9 @@ async fn relay_client(
     counters: Arc<Counters>,
     ended: UnboundedSender<ConnId>,
 ) {
+    let client_handle = reset_handle(&client);
+    let mut target_handle = None;
+    let record: Record = Arc::new(std::sync::Mutex::new(Batcher::new(&core, Some(conn))));
     let reason = async {
         let addr = super::resolve::resolve_first(&target).await?;
         // Checked before connecting: a connection to itself would be accepted as a new client,
@@ -288,6 +327,7 @@ async fn relay_client(
         let upstream =
             super::tcp_client::connect(addr, Duration::from_secs(5), &SocketOptions::default())
                 .await?;
+        target_handle = reset_handle(&upstream);
         let upstream = match tls.target {
             Some((config, settings)) => {
                 let host = super::tcp_client::host_of(&target);
@@ -301,14 +341,39 @@ async fn relay_client(
         };
         let (cr, cw) = tokio::io::split(client);
         let (ur, uw) = tokio::io::split(upstream);
-        let (a, b) = tokio::join!(
-            pipe(&core, conn, &counters, peer, cr, uw),
-            pipe(&core, conn, &counters, addr, ur, cw)
-        );
-        a.and(b)
+        let up = pipe(&core, conn, &record, &counters, peer, addr, cr, uw);
+        let down = pipe(&core, conn, &record, &counters, addr, peer, ur, cw);
+        tokio::pin!(up, down);
+        tokio::select! {
+            // The target ended: the client was told the same way (a FIN), and may finish
+            // what it is sending for a moment; a target that failed or reset fails the client
+            // at once.
+            ended = &mut down => match ended {
+                Ok(()) => match tokio::time::timeout(AFTER_TARGET_CLOSED, &mut up).await {
+                    Ok(up) => up,
+                    Err(_) => Ok(()),
+                },
+                Err(e) => Err(e),
+            },
+            // The client finished sending (a FIN passed on): the target may still answer.
+            ended = &mut up => match ended {
+                Ok(()) => down.await,
+                Err(e) => Err(e),
+            },
+        }
     }
     .await;
-    core.sink.send(Event::ConnClosed {
+    if reason.is_err() {
+        // A side that failed or reset: the other is reset too, at once.
+        reset(client_handle.as_ref());
+        reset(target_handle.as_ref());
+    }
+    drop(client_handle);
+    drop(target_handle);
+    if let Ok(mut record) = record.lock() {
+        record.finish();
+    }
+    core.announce(Event::ConnClosed {
         session: core.id,
         conn,
         peer,
@@ -332,7 +397,8 @@ struct Upstream {
 async fn udp_relay(core: SessionCore, socket: Arc<UdpSocket>, target: String) {
     let mut upstreams: HashMap<SocketAddr, Upstream> = HashMap::new();
     let mut buf = vec![0u8; 65536];
-    let mut batch = Batcher::new(core.id, None);
+    // One record for the session: each client's datagrams and the target's answers.
+    let record: Record = Arc::new(std::sync::Mutex::new(Batcher::new(&core, None)));
     let mut last_sweep = Instant::now();
     loop {
         if last_sweep.elapsed() >= Duration::from_secs(1) {
@@ -342,7 +408,9 @@ async fn udp_relay(core: SessionCore, socket: Arc<UdpSocket>, target: String) {
         let received = tokio::time::timeout(super::batch::TICK, socket.recv_from(&mut buf)).await;
         let (n, client) = match received {
             Err(_) => {
-                batch.flush(&core.sink);
+                if let Ok(mut r) = record.lock() {
+                    r.flush();
+                }
                 continue;
             }
             Ok(Ok(r)) => r,
@@ -355,9 +423,9 @@ async fn udp_relay(core: SessionCore, socket: Arc<UdpSocket>, target: String) {
         };
         core.counters.add_rx(n);
         core.keep(None, &buf[..n]);
-        batch.push_datagram(client, &buf[..n]);
-        if batch.due() {
-            batch.flush(&core.sink);
+        if let Ok(mut r) = record.lock() {
+            r.received(client, &buf[..n], std::time::SystemTime::now());
+            r.flush_if_due();
         }
         let upstream = match upstreams.get_mut(&client) {
             Some(u) => u,
@@ -371,7 +439,7 @@ async fn udp_relay(core: SessionCore, socket: Arc<UdpSocket>, target: String) {
                         upstreams.remove(&a);
                     }
                 }
-                match udp_upstream(&core, &socket, client, &target).await {
+                match udp_upstream(&core, &record, &socket, client, &target).await {
                     Ok(u) => upstreams.entry(client).or_insert(u),
                     Err(e) => {
                         core.error(e);
@@ -390,6 +458,7 @@ async fn udp_relay(core: SessionCore, socket: Arc<UdpSocket>, target: String) {
 /// Opens the upstream socket of one UDP client and starts carrying answers back.
 async fn udp_upstream(
     core: &SessionCore,
+    record: &Record,
     listen: &Arc<UdpSocket>,
     client: SocketAddr,
     target: &str,
@@ -405,18 +474,21 @@ async fn udp_upstream(
     };
     let up = Arc::new(UdpSocket::bind(bind).await?);
     up.connect(dest).await?;
-    let (core, listen, back) = (core.clone(), listen.clone(), up.clone());
+    let (core, listen, back, record) = (core.clone(), listen.clone(), up.clone(), record.clone());
     let task = tokio::spawn(async move {
         let mut buf = vec![0u8; 65536];
-        let mut batch = Batcher::new(core.id, None);
         loop {
             match tokio::time::timeout(super::batch::TICK, back.recv(&mut buf)).await {
-                Err(_) => batch.flush(&core.sink),
+                Err(_) => {
+                    if let Ok(mut r) = record.lock() {
+                        r.flush();
+                    }
+                }
                 Ok(Ok(n)) => {
                     core.counters.add_rx(n);
-                    batch.push_datagram(dest, &buf[..n]);
-                    if batch.due() {
-                        batch.flush(&core.sink);
+                    if let Ok(mut r) = record.lock() {
+                        r.received(dest, &buf[..n], std::time::SystemTime::now());
+                        r.flush_if_due();
                     }
                     if listen.send_to(&buf[..n], client).await.is_ok() {
                         core.counters.add_tx(n);
@@ -447,7 +519,7 @@ impl SessionKind for Relay {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let conn = ConnId(super::tcp_conn::NEXT_CONN.fetch_add(1, Ordering::Relaxed));
-                    core.sink.send(Event::ConnOpened {
+                    core.announce(Event::ConnOpened {
                         session: core.id,
                         conn,
                         peer,
@@ -498,7 +570,7 @@ impl SessionKind for Relay {
             Command::Disconnect { conn, .. } => {
                 if let Some(c) = self.conns.remove(&conn) {
                     c.task.abort();
-                    core.sink.send(Event::ConnClosed {
+                    core.announce(Event::ConnClosed {
                         session: core.id,
                         conn,
                         peer: c.peer,

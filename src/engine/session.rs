@@ -57,6 +57,8 @@ pub(crate) struct SessionCore {
     pub counters: Arc<Counters>,
     /// Where received data is kept for "Save received data…", if the tab keeps it.
     pub spool: Option<Arc<super::spool::Spool>>,
+    /// Where the connections' records go while a capture runs.
+    pub tap: Arc<super::capture::Tap>,
     /// How connections frame what they receive.
     pub framing: Arc<Framing>,
     pub rules: Arc<super::rules::RuleSet>,
@@ -70,6 +72,13 @@ pub(crate) struct SessionCore {
 }
 
 impl SessionCore {
+    /// Says that the session opened or a connection started or ended: to the front end and to
+    /// the session's capture.
+    pub fn announce(&self, event: Event) {
+        self.tap.note(&event);
+        self.sink.send(event);
+    }
+
     /// Reports a failure that does not end the session.
     pub fn error(&self, error: NetError) {
         self.sink.send(Event::Error {
@@ -263,12 +272,14 @@ impl SessionHandle {
 
 /// Starts a session task; with `after`, once that (the previous session of the same id)
 /// has ended.
+#[allow(clippy::too_many_arguments)] // what a session is made of, each given once
 pub(crate) fn spawn(
     id: SessionId,
     config: SessionConfig,
     sink: EventSink,
     after: Option<JoinHandle<()>>,
     spool: Option<Arc<super::spool::Spool>>,
+    tap: Arc<super::capture::Tap>,
     framing: Framing,
     tls: Option<super::tls::TlsSettings>,
 ) -> SessionHandle {
@@ -282,6 +293,7 @@ pub(crate) fn spawn(
         sink,
         counters: Arc::new(Counters::default()),
         spool,
+        tap,
         framing: Arc::new(framing),
         rules: Arc::default(),
         guard: Arc::default(),

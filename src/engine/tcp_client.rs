@@ -54,7 +54,7 @@ pub(crate) async fn open(
                     }
                     None => (Stream::Plain(stream), None),
                 };
-                core.sink.send(Event::Opened {
+                core.announce(Event::Opened {
                     session: core.id,
                     local,
                     peer: Some(addr),

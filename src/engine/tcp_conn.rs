@@ -1,6 +1,6 @@
 //! One TCP connection: a task that reads, batches, keeps, echoes and writes.
 
-use super::batch::{report_sent, Batcher};
+use super::batch::Batcher;
 use super::session::SessionCore;
 use super::stats::Counters;
 use super::{CloseReason, ConnId, Event, NetError, NetErrorKind};
@@ -220,7 +220,7 @@ pub(crate) fn spawn(
         .tcp()
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-    core.sink.send(Event::ConnOpened {
+    core.announce(Event::ConnOpened {
         session: core.id,
         conn: id,
         peer,
@@ -246,6 +246,7 @@ pub(crate) fn spawn(
             echo,
             counters: counters.clone(),
             close: close.clone(),
+            record: Batcher::new(core, Some(id)),
         },
         stream,
         rx,
@@ -269,6 +270,8 @@ struct Conn {
     echo: bool,
     counters: Arc<Counters>,
     close: CancellationToken,
+    /// Every read and write of the connection, in order.
+    record: Batcher,
 }
 
 /// Why a write did not complete.
@@ -282,7 +285,7 @@ impl Conn {
     /// Sends what the session's rules answer to the bytes just read (each within the loop
     /// guard): at once, or after the rule's delay through the connection's own queue.
     async fn auto_reply(
-        &self,
+        &mut self,
         stream: &mut Stream,
         data: &[u8],
         queue: &mpsc::WeakSender<Outgoing>,
@@ -316,7 +319,7 @@ impl Conn {
     /// Writes and counts. When the close is asked for meanwhile, the write gets [`DRAIN`] to
     /// finish (a peer that reads slowly still gets it); past that it is cut short.
     async fn write(
-        &self,
+        &mut self,
         stream: &mut Stream,
         bytes: &[u8],
         report: bool,
@@ -335,17 +338,15 @@ impl Conn {
         Ok(())
     }
 
-    fn sent(&self, bytes: &[u8], report: bool) {
+    /// Counts a write that completed and records it (a file's bytes only for a capture).
+    fn sent(&mut self, bytes: &[u8], report: bool) {
+        let now = std::time::SystemTime::now();
         self.counters.add_tx(bytes.len());
         self.core.counters.add_tx(bytes.len());
         if report {
-            report_sent(
-                &self.core.sink,
-                self.core.id,
-                Some(self.id),
-                self.peer,
-                bytes,
-            );
+            self.record.sent(self.peer, bytes, now);
+        } else {
+            self.record.sent_unshown(self.peer, bytes, now);
         }
     }
 
@@ -374,15 +375,13 @@ fn ended_by(written: Result<(), WriteError>, interrupted: &mut bool) -> Option<C
 }
 
 async fn run(
-    conn: Conn,
+    mut conn: Conn,
     mut stream: Stream,
     mut outgoing: mpsc::Receiver<Outgoing>,
     queue: mpsc::WeakSender<Outgoing>,
     ended: UnboundedSender<ConnId>,
 ) {
-    let sink = conn.core.sink.clone();
     let mut buf = ReadBuffer::new();
-    let mut batch = Batcher::new(conn.core.id, Some(conn.id));
     let mut framer = conn.core.framer();
     // Whole frames the rules are to look at (only when there are rules).
     let mut to_answer: Vec<Vec<u8>> = Vec::new();
@@ -392,7 +391,7 @@ async fn run(
     // A write cut short leaves part of a message on the wire: such a connection ends in a reset.
     let mut interrupted = false;
     let reason = loop {
-        let deadline = batch.deadline();
+        let deadline = conn.record.deadline();
         let idle_at = idle_after
             .filter(|_| framer.as_ref().is_some_and(|f| f.pending() > 0))
             .map(|d| last_read + d);
@@ -428,19 +427,21 @@ async fn run(
                     match framer.as_mut() {
                         Some(framer) => {
                             let answering = conn.core.rules.is_active();
+                            let (record, peer) = (&mut conn.record, conn.peer);
                             framer.push_with(data, &mut |bytes, kind| {
-                                batch.push_frame(conn.peer, bytes, kind, read_at, &sink);
+                                record.push_frame(peer, bytes, kind, read_at);
                                 if answering && kind == FrameKind::Whole {
                                     to_answer.push(bytes.to_vec());
                                 }
                             });
                         }
-                        None => batch.push_stream(conn.peer, data),
+                        None => conn.record.received(conn.peer, data, read_at),
                     }
                     // TCP echo mirrors a byte stream and is not rate-limited: it cannot loop
                     // unless the peer answers too, and such a peer's rules are guarded there.
+                    // It is recorded like any write: a capture holds the echo.
                     let mut answered = if conn.echo {
-                        conn.write(&mut stream, data, false).await
+                        conn.write(&mut stream, data, true).await
                     } else {
                         Ok(())
                     };
@@ -453,9 +454,7 @@ async fn run(
                             answered = conn.auto_reply(&mut stream, &frame, &queue).await;
                         }
                     }
-                    if batch.due() {
-                        batch.flush(&sink);
-                    }
+                    conn.record.flush_if_due();
                     if let Some(reason) = ended_by(answered, &mut interrupted) {
                         break reason;
                     }
@@ -469,14 +468,15 @@ async fn run(
                 }
             },
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()),
-                if deadline.is_some() => batch.flush(&sink),
+                if deadline.is_some() => conn.record.flush(),
             _ = tokio::time::sleep_until(idle_at.unwrap_or_else(Instant::now).into()),
                 if idle_at.is_some() => {
                 if let Some(frame) = framer.as_mut().and_then(|f| f.idle()) {
-                    let answered = conn.auto_reply(&mut stream, &frame.bytes, &queue).await;
+                    // The frame first, then what the rules answer to it: the order it happened.
                     let now = std::time::SystemTime::now();
-                    batch.push_frame(conn.peer, &frame.bytes, frame.kind, now, &sink);
-                    batch.flush(&sink);
+                    conn.record.push_frame(conn.peer, &frame.bytes, frame.kind, now);
+                    let answered = conn.auto_reply(&mut stream, &frame.bytes, &queue).await;
+                    conn.record.flush();
                     if let Some(reason) = ended_by(answered, &mut interrupted) {
                         break reason;
                     }
@@ -487,9 +487,9 @@ async fn run(
     // What the framer still holds when the connection ends: an incomplete frame, shown.
     if let Some(frame) = framer.as_mut().and_then(|f| f.finish()) {
         let now = std::time::SystemTime::now();
-        batch.push_frame(conn.peer, &frame.bytes, frame.kind, now, &sink);
+        conn.record
+            .push_frame(conn.peer, &frame.bytes, frame.kind, now);
     }
-    batch.finish(&sink);
     outgoing.close();
     if reason == CloseReason::LocalClosed && !interrupted {
         // Sends queued before the close still go, as a user who clicked Send expects — within
@@ -521,7 +521,9 @@ async fn run(
         let _ = socket2::SockRef::from(stream.tcp()).set_linger(Some(Duration::ZERO));
     }
     drop(stream);
-    sink.send(Event::ConnClosed {
+    // Everything read and written, sends drained at the close included, before the close.
+    conn.record.finish();
+    conn.core.announce(Event::ConnClosed {
         session: conn.core.id,
         conn: conn.id,
         peer: conn.peer,

@@ -66,7 +66,7 @@ pub(crate) fn open(
     socket.set_nonblocking(true).map_err(with_addr)?;
     let listener = TcpListener::from_std(socket.into()).map_err(with_addr)?;
     let local = listener.local_addr().map_err(with_addr)?;
-    core.sink.send(Event::Opened {
+    core.announce(Event::Opened {
         session: core.id,
         local,
         peer: None,

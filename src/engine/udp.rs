@@ -4,7 +4,7 @@
 //! buffer: a burst at full loopback speed is drained faster than an async wake-up per datagram
 //! would allow, so none is dropped.
 
-use super::batch::{report_sent, Batcher, TICK};
+use super::batch::{Batcher, TICK};
 use super::resolve::resolve;
 use super::session::{Sent, SessionCore, SessionKind, Step};
 use super::transfer::FileSink;
@@ -22,9 +22,14 @@ use std::time::Duration;
 /// How long a read waits when nothing is pending, so that a close is noticed promptly.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
+/// The session's record: what the reader thread receives and answers, and what the session
+/// sends, in the order it happened (sends are recorded under the lock they went out under).
+pub(crate) type Record = Arc<Mutex<Batcher>>;
+
 /// An open UDP session.
 pub(crate) struct Udp {
     socket: Arc<UdpSocket>,
+    record: Record,
     default_dest: Option<String>,
     /// The last destination resolved, so repeating sends do not resolve each time.
     resolved: Option<(String, SocketAddr)>,
@@ -53,27 +58,30 @@ pub(crate) async fn open(
     let socket: UdpSocket = socket.into();
     let local = socket.local_addr().map_err(with_addr)?;
     let socket = Arc::new(socket);
-    core.sink.send(super::Event::Opened {
+    core.announce(super::Event::Opened {
         session: core.id,
         local,
         peer: None,
     });
     let stop = Arc::new(AtomicBool::new(false));
     let last_sender = Arc::new(Mutex::new(None));
+    let record: Record = Arc::new(Mutex::new(Batcher::new(core, None)));
     let reader = {
-        let (socket, core, stop, last_sender) = (
+        let (socket, core, stop, last_sender, record) = (
             socket.clone(),
             core.clone(),
             stop.clone(),
             last_sender.clone(),
+            record.clone(),
         );
         std::thread::Builder::new()
             .name("sockscope-udp".into())
-            .spawn(move || read_loop(&socket, &core, echo, &stop, &last_sender))
+            .spawn(move || read_loop(&socket, &core, echo, &stop, &last_sender, &record))
             .map_err(NetError::from)?
     };
     Ok(Udp {
         socket,
+        record,
         default_dest,
         resolved: None,
         last_sender,
@@ -82,65 +90,92 @@ pub(crate) async fn open(
     })
 }
 
+/// Sends one datagram and records it, under the record's lock so that the record's order is
+/// the order datagrams went out and came in. Returns whether it went.
+pub(crate) fn send_recorded(
+    socket: &UdpSocket,
+    core: &SessionCore,
+    record: &Mutex<Batcher>,
+    bytes: &[u8],
+    dest: SocketAddr,
+    shown: bool,
+) -> std::io::Result<()> {
+    let Ok(mut record) = record.lock() else {
+        return Err(std::io::Error::other("the session's record is gone"));
+    };
+    socket.send_to(bytes, dest)?;
+    core.counters.add_tx(bytes.len());
+    let now = std::time::SystemTime::now();
+    if shown {
+        record.sent(dest, bytes, now);
+    } else {
+        record.sent_unshown(dest, bytes, now);
+    }
+    record.flush_if_due();
+    Ok(())
+}
+
 fn read_loop(
     socket: &Arc<UdpSocket>,
     core: &SessionCore,
     echo: bool,
     stop: &AtomicBool,
     last_sender: &Mutex<Option<SocketAddr>>,
+    record: &Record,
 ) {
     let mut buf = vec![0u8; 65536];
-    let mut batch = Batcher::new(core.id, None);
     let mut framer = core.framer();
     let mut whole: Vec<Vec<u8>> = Vec::new();
     let mut waiting_short = false;
     let _ = socket.set_read_timeout(Some(IDLE_WAIT));
     while !stop.load(Ordering::Relaxed) {
         // Wait briefly while a batch is pending so it goes out on time; longer when idle.
-        let pending = batch.deadline().is_some();
+        let pending = record.lock().is_ok_and(|r| r.deadline().is_some());
         if pending != waiting_short {
             let _ = socket.set_read_timeout(Some(if pending { TICK } else { IDLE_WAIT }));
             waiting_short = pending;
         }
         match socket.recv_from(&mut buf) {
             Ok((n, peer)) => {
+                let now = std::time::SystemTime::now();
                 let data = &buf[..n];
                 core.counters.add_rx(n);
                 core.keep(None, data);
-                match framer.as_mut() {
-                    // Framed, each datagram is cut on its own: what is left at its end is an
-                    // incomplete frame (an idle frame is the whole datagram).
-                    Some(framer) => {
-                        let now = std::time::SystemTime::now();
-                        let answering = core.rules.is_active();
-                        framer.push_with(data, &mut |bytes, kind| {
-                            batch.push_frame(peer, bytes, kind, now, &core.sink);
-                            if answering && kind == FrameKind::Whole {
-                                whole.push(bytes.to_vec());
+                if let Ok(mut record) = record.lock() {
+                    match framer.as_mut() {
+                        // Framed, each datagram is cut on its own: what is left at its end is
+                        // an incomplete frame (an idle frame is the whole datagram).
+                        Some(framer) => {
+                            let answering = core.rules.is_active();
+                            framer.push_with(data, &mut |bytes, kind| {
+                                record.push_frame(peer, bytes, kind, now);
+                                if answering && kind == FrameKind::Whole {
+                                    whole.push(bytes.to_vec());
+                                }
+                            });
+                            if let Some(rest) = framer.finish() {
+                                if answering && rest.kind == FrameKind::Whole {
+                                    whole.push(rest.bytes.clone());
+                                }
+                                record.push_frame(peer, &rest.bytes, rest.kind, now);
                             }
-                        });
-                        if let Some(rest) = framer.finish() {
-                            if answering && rest.kind == FrameKind::Whole {
-                                whole.push(rest.bytes.clone());
-                            }
-                            batch.push_frame(peer, &rest.bytes, rest.kind, now, &core.sink);
                         }
+                        None => record.received(peer, data, now),
                     }
-                    None => batch.push_datagram(peer, data),
                 }
                 if let Ok(mut last) = last_sender.lock() {
                     *last = Some(peer);
                 }
-                if echo && core.reply_allowed() && socket.send_to(data, peer).is_ok() {
-                    core.counters.add_tx(n);
+                if echo && core.reply_allowed() {
+                    let _ = send_recorded(socket, core, record, data, peer, true);
                 }
                 // Rules answer whole frames when framed, else the datagram.
                 if framer.is_some() {
                     for frame in whole.drain(..) {
-                        auto_reply(socket, core, &frame, peer);
+                        auto_reply(socket, core, record, &frame, peer);
                     }
                 } else {
-                    auto_reply(socket, core, data, peer);
+                    auto_reply(socket, core, record, data, peer);
                 }
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
@@ -152,24 +187,29 @@ fn read_loop(
                 std::thread::sleep(IDLE_WAIT);
             }
         }
-        if batch.due() {
-            batch.flush(&core.sink);
+        if let Ok(mut record) = record.lock() {
+            record.flush_if_due();
         }
     }
-    batch.finish(&core.sink);
+    if let Ok(mut record) = record.lock() {
+        record.finish();
+    }
 }
 
 /// Sends what the session's rules answer to a datagram, back to its sender (each within the
 /// loop guard); a delayed answer waits on a runtime timer, never on the reader.
-fn auto_reply(socket: &Arc<UdpSocket>, core: &SessionCore, data: &[u8], peer: SocketAddr) {
+fn auto_reply(
+    socket: &Arc<UdpSocket>,
+    core: &SessionCore,
+    record: &Record,
+    data: &[u8],
+    peer: SocketAddr,
+) {
     for (reply, delay) in core.auto_replies(data) {
         let send = {
-            let (socket, core) = (socket.clone(), core.clone());
+            let (socket, core, record) = (socket.clone(), core.clone(), record.clone());
             move || {
-                if socket.send_to(&reply, peer).is_ok() {
-                    core.counters.add_tx(reply.len());
-                    report_sent(&core.sink, core.id, None, peer, &reply);
-                }
+                let _ = send_recorded(&socket, &core, &record, &reply, peer, true);
             }
         };
         match delay {
@@ -243,11 +283,8 @@ impl SessionKind for Udp {
         _ack: Option<u64>,
     ) -> Result<Sent, NetError> {
         let dest = self.destination(target).await?;
-        self.socket
-            .send_to(bytes, dest)
+        send_recorded(&self.socket, core, &self.record, bytes, dest, true)
             .map_err(|e| NetError::from_io(&e).at(dest))?;
-        core.counters.add_tx(bytes.len());
-        report_sent(&core.sink, core.id, None, dest, bytes);
         Ok(Sent::Written)
     }
 
@@ -281,6 +318,7 @@ impl SessionKind for Udp {
         let dest = self.destination(target).await?;
         Ok(FileSink::Udp {
             socket: self.socket.clone(),
+            record: self.record.clone(),
             dest,
         })
     }

@@ -1,6 +1,4 @@
-//! Measuring the link: the latency and loss probe, a traffic generator, pcapng captures.
+//! Measuring the link: the latency and loss probe and a traffic generator.
 
-pub mod capture;
 pub mod generate;
-pub mod pcapng;
 pub mod probe;

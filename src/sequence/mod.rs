@@ -387,11 +387,18 @@ impl Sequence {
                     }
                 });
                 let expected = step.expect.as_ref().map(|p| {
-                    let kind = serde_json::to_value(step.match_kind.unwrap_or_default())
+                    let match_kind = step.match_kind.unwrap_or_default();
+                    let kind = serde_json::to_value(match_kind)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default();
-                    format!("{p} ({kind})")
+                    // Hex patterns (a recording's exact bytes) are shown as text and hex, as
+                    // received data is; one with `??` stays as written.
+                    let hex = matches!(match_kind, MatchKind::ExactHex | MatchKind::HexPrefix);
+                    match crate::payload::hex::decode_hex(p) {
+                        Ok(bytes) if hex => format!("{} ({kind})", describe(&bytes, encoding)),
+                        _ => format!("{p} ({kind})"),
+                    }
                 });
                 Ok(Prepared {
                     label,
@@ -410,8 +417,12 @@ impl Sequence {
 pub enum Outcome {
     /// A send or wait that happened, or an expectation that matched.
     Pass,
-    /// An expectation that did not match in time, or a send that failed.
+    /// An expectation that did not match in time, a send that failed, or a step that could
+    /// not run because the connection had ended.
     Fail,
+    /// Not run: an earlier step found the connection ended.
+    #[serde(rename = "not run")]
+    NotRun,
 }
 
 /// Why a run stopped or a step failed, apart from its words: the command line and the reports
@@ -464,7 +475,7 @@ pub enum StepFailure {
     NotSent(RunIssue),
     /// An expectation that saw no match in its time.
     NoMatch { within_ms: u128 },
-    /// An expectation cut short: the connection ended.
+    /// An expectation cut short, or a step that could not run: the connection ended.
     Closed(RunIssue),
 }
 
@@ -514,14 +525,18 @@ impl Report {
         self.aborted.is_none() && self.results.iter().all(|r| r.outcome == Outcome::Pass)
     }
 
-    /// (passed, failed) counts.
+    /// (passed, failed) counts; steps not run are neither.
     pub fn counts(&self) -> (usize, usize) {
-        let pass = self
-            .results
+        let count = |o: Outcome| self.results.iter().filter(|r| r.outcome == o).count();
+        (count(Outcome::Pass), count(Outcome::Fail))
+    }
+
+    /// Steps not run because the connection had ended.
+    pub fn not_run(&self) -> usize {
+        self.results
             .iter()
-            .filter(|r| r.outcome == Outcome::Pass)
-            .count();
-        (pass, self.results.len() - pass)
+            .filter(|r| r.outcome == Outcome::NotRun)
+            .count()
     }
 }
 
@@ -690,8 +705,37 @@ pub fn run(
         } else {
             target.clone()
         };
+        // Once the connection has ended, the next step that needs it fails (it could not run)
+        // and the steps after it are not run.
+        let mut close_reported = false;
         for (i, step) in steps.iter().enumerate() {
             for _ in 0..step.times {
+                if let Some(reason) = runner.closed.clone() {
+                    let fails = !close_reported && !matches!(step.action, Action::Wait(_));
+                    close_reported |= fails;
+                    let result = StepResult {
+                        step: i + 1,
+                        round,
+                        label: step.label.clone(),
+                        outcome: if fails {
+                            Outcome::Fail
+                        } else {
+                            Outcome::NotRun
+                        },
+                        millis: 0,
+                        detail: if fails {
+                            format!("not run: connection closed ({reason})")
+                        } else {
+                            "not run".into()
+                        },
+                        expected: step.expected.clone(),
+                        received: None,
+                        failure: fails.then_some(StepFailure::Closed(reason)),
+                    };
+                    on(Progress::Step(&result));
+                    report.results.push(result);
+                    continue;
+                }
                 let start = Instant::now();
                 let mut received = None;
                 let mut failure = None;
@@ -767,13 +811,15 @@ pub fn run(
                     received,
                     failure,
                 };
+                // A step that failed as the connection ended is the one that says so.
+                close_reported |= runner.closed.is_some() && result.outcome == Outcome::Fail;
                 on(Progress::Step(&result));
                 report.results.push(result);
-                if let Some(reason) = &runner.closed {
-                    report.aborted = Some(reason.clone());
-                    break 'rounds;
-                }
             }
+        }
+        if let Some(reason) = &runner.closed {
+            report.aborted = Some(reason.clone());
+            break 'rounds;
         }
     }
     engine.send(Command::Close { session });
@@ -824,12 +870,8 @@ impl Runner<'_> {
             }
             // A simulator hears only its current client; others wait their turn unheard.
             Event::Data { conn, .. } if self.server && self.client.map(|(c, _, _)| c) != conn => {}
-            Event::Data {
-                dir: Direction::Rx,
-                chunks,
-                ..
-            } => {
-                for c in chunks {
+            Event::Data { chunks, .. } => {
+                for c in chunks.iter().filter(|c| c.dir == Direction::Rx) {
                     self.received.extend_from_slice(&c.bytes);
                     if self.framed {
                         for (frame, _) in c.pieces().filter(|(_, info)| info.is_some()) {

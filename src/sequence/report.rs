@@ -14,14 +14,14 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// One row per step: round, step, label, result, ms, detail.
+/// One row per step: round, step, label, result, ms, detail (after what it expected).
 pub fn write_csv(report: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "round,step,label,result,ms,detail")?;
     for r in &report.results {
-        let result = if r.outcome == Outcome::Pass {
-            "pass"
-        } else {
-            "fail"
+        let result = match r.outcome {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::NotRun => "not run",
         };
         writeln!(
             out,
@@ -30,7 +30,7 @@ pub fn write_csv(report: &Report, out: &mut impl Write) -> io::Result<()> {
             r.step,
             csv_field(&r.label),
             r.millis,
-            csv_field(&r.detail)
+            csv_field(&shown_with_expected(r))
         )?;
     }
     Ok(())
@@ -39,6 +39,10 @@ pub fn write_csv(report: &Report, out: &mut impl Write) -> io::Result<()> {
 /// A self-contained HTML page: summary, then a table of every step with its data.
 pub fn write_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let (pass, fail) = report.counts();
+    let not_run = match report.not_run() {
+        0 => String::new(),
+        n => format!(", {n} not run"),
+    };
     let verdict = if report.passed() { "PASSED" } else { "FAILED" };
     let when = report
         .started
@@ -54,7 +58,7 @@ pub fn write_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
         html_escape(&report.name)
     )?;
     writeln!(out, "<style>body{{font-family:sans-serif}}td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}table{{border-collapse:collapse}}.pass{{color:#1a7f37}}.fail{{color:#c62828;font-weight:bold}}code{{white-space:pre-wrap}}</style></head><body>")?;
-    writeln!(out, "<h1>{}</h1><p>{when} · <span class=\"{}\">{verdict}</span> · {pass} passed, {fail} failed</p>", html_escape(&report.name), if report.passed() { "pass" } else { "fail" })?;
+    writeln!(out, "<h1>{}</h1><p>{when} · <span class=\"{}\">{verdict}</span> · {pass} passed, {fail} failed{not_run}</p>", html_escape(&report.name), if report.passed() { "pass" } else { "fail" })?;
     if let Some(reason) = &report.aborted {
         writeln!(
             out,
@@ -64,10 +68,10 @@ pub fn write_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out, "<table><tr><th>round</th><th>step</th><th>what</th><th>result</th><th>ms</th><th>data</th></tr>")?;
     for r in &report.results {
-        let (class, word) = if r.outcome == Outcome::Pass {
-            ("pass", "pass")
-        } else {
-            ("fail", "FAIL")
+        let (class, word) = match r.outcome {
+            Outcome::Pass => ("pass", "pass"),
+            Outcome::Fail => ("fail", "FAIL"),
+            Outcome::NotRun => ("", "not run"),
         };
         writeln!(
             out,
@@ -76,10 +80,18 @@ pub fn write_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
             r.step,
             html_escape(&r.label),
             r.millis,
-            html_escape(&r.detail)
+            html_escape(&shown_with_expected(r))
         )?;
     }
     writeln!(out, "</table></body></html>")
+}
+
+/// A step's data, after what it expected (an expectation's pattern, a hex one as text and hex).
+fn shown_with_expected(r: &super::StepResult) -> String {
+    match &r.expected {
+        Some(expected) => format!("expected: {expected}\n{}", r.detail),
+        None => r.detail.clone(),
+    }
 }
 
 /// Writes the report to `path`: CSV for a `.csv` ending, HTML otherwise.
@@ -119,11 +131,12 @@ fn xml_escape(s: &str) -> String {
 pub fn write_junit(reports: &[Report], out: &mut impl Write) -> io::Result<()> {
     let tests: usize = reports.iter().map(|r| r.results.len()).sum();
     let failures: usize = reports.iter().map(|r| r.counts().1).sum();
+    let skipped: usize = reports.iter().map(Report::not_run).sum();
     let errors = reports.iter().filter(|r| r.aborted.is_some()).count();
     writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
     writeln!(
         out,
-        "<testsuites name=\"SockScope\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">"
+        "<testsuites name=\"SockScope\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">"
     )?;
     for report in reports {
         let (_, failed) = report.counts();
@@ -131,9 +144,10 @@ pub fn write_junit(reports: &[Report], out: &mut impl Write) -> io::Result<()> {
         let name = xml_escape(&report.name);
         writeln!(
             out,
-            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failed}\" errors=\"{}\" time=\"{seconds:.3}\">",
+            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failed}\" errors=\"{}\" skipped=\"{}\" time=\"{seconds:.3}\">",
             report.results.len(),
-            usize::from(report.aborted.is_some())
+            usize::from(report.aborted.is_some()),
+            report.not_run()
         )?;
         for r in &report.results {
             let case = if r.round > 1 {
@@ -147,18 +161,30 @@ pub fn write_junit(reports: &[Report], out: &mut impl Write) -> io::Result<()> {
                 xml_escape(&case),
                 r.millis as f64 / 1e3
             )?;
-            if r.outcome == Outcome::Pass {
-                writeln!(out, "/>")?;
-            } else {
-                writeln!(out, ">")?;
-                writeln!(
-                    out,
-                    "      <failure message=\"{}\">{}\n{}</failure>",
-                    xml_escape(&r.detail.chars().take(200).collect::<String>()),
-                    xml_escape(&r.label),
-                    xml_escape(&r.detail)
-                )?;
-                writeln!(out, "    </testcase>")?;
+            match r.outcome {
+                Outcome::Pass => writeln!(out, "/>")?,
+                Outcome::NotRun => {
+                    writeln!(out, ">")?;
+                    writeln!(out, "      <skipped message=\"not run\"/>")?;
+                    writeln!(out, "    </testcase>")?;
+                }
+                Outcome::Fail => {
+                    writeln!(out, ">")?;
+                    let mut body = format!("{}\n{}", r.label, r.detail);
+                    if let Some(expected) = &r.expected {
+                        body.push_str(&format!("\nexpected: {expected}"));
+                    }
+                    if let Some(received) = &r.received {
+                        body.push_str(&format!("\nreceived: {received}"));
+                    }
+                    writeln!(
+                        out,
+                        "      <failure message=\"{}\">{}</failure>",
+                        xml_escape(&r.detail.chars().take(200).collect::<String>()),
+                        xml_escape(&body)
+                    )?;
+                    writeln!(out, "    </testcase>")?;
+                }
             }
         }
         if let Some(reason) = &report.aborted {

@@ -392,10 +392,10 @@ impl SequencePanel {
             ui.label(news);
         }
         for r in &self.results {
-            let (color, word) = if r.outcome == Outcome::Pass {
-                (OK_COLOR, t.step_pass)
-            } else {
-                (ERROR_COLOR, t.step_fail)
+            let (color, word) = match r.outcome {
+                Outcome::Pass => (OK_COLOR, t.step_pass),
+                Outcome::Fail => (ERROR_COLOR, t.step_fail),
+                Outcome::NotRun => (ui.visuals().weak_text_color(), t.step_not_run),
             };
             // A failed expectation: what was wanted next to what came, in two equal columns.
             let compare = match (&r.outcome, &r.expected, &r.received) {
@@ -406,6 +406,7 @@ impl SequencePanel {
             let detail = match (&r.failure, compare) {
                 (Some(failure), _) => super::i18n::step_failure(lang, failure),
                 (None, Some(_)) => String::new(),
+                (None, None) if r.outcome == Outcome::NotRun => String::new(),
                 (None, None) => r.detail.clone(),
             };
             ui.colored_label(

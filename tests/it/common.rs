@@ -173,14 +173,11 @@ impl TestEngine {
         let mut out = Vec::new();
         for e in &self.seen {
             if let Event::Data {
-                session: s,
-                dir: d,
-                chunks,
-                ..
+                session: s, chunks, ..
             } = e
             {
-                if *s == session && *d == dir {
-                    for c in chunks {
+                if *s == session {
+                    for c in chunks.iter().filter(|c| c.dir == dir) {
                         out.extend_from_slice(&c.bytes);
                     }
                 }

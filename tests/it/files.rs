@@ -409,13 +409,8 @@ fn file_over_a_server_session_to_a_client_and_udp_file_round_trip() {
         .seen
         .iter()
         .filter(|e| {
-            matches!(
-                e,
-                Event::Data {
-                    dir: sockscope::engine::Direction::Tx,
-                    ..
-                }
-            )
+            matches!(e, Event::Data { chunks, .. }
+                if chunks.iter().any(|c| c.dir == sockscope::engine::Direction::Tx))
         })
         .count();
     assert_eq!(tx_events, 0, "file chunks are not shown as typed sends");
@@ -565,29 +560,120 @@ fn raw_receiver_serves_a_sender_while_another_idles_and_caps_connections() {
     let out = dir.join("capture.bin");
     let mut engine = TestEngine::new();
     let limits = TransferLimits {
-        silence: Duration::from_secs(2),
+        silence: Duration::from_secs(10),
         max_conns: 2,
     };
     let (_, port) = receiver_with(&mut engine, &out, false, limits);
-    let idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut good = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    // A third connection is over the cap: refused with a note, at once.
+    let data = pattern(500_000);
+    good.write_all(&data[..1000]).unwrap();
+    // On loopback the receiver has these bytes long before half a second is over.
+    std::thread::sleep(Duration::from_millis(500));
+    // A third connection while both slots are taken: the one that sent nothing gives way.
     let mut third = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    third.set_read_timeout(Some(WAIT)).unwrap();
+    idle.set_read_timeout(Some(WAIT)).unwrap();
     let mut buf = [0u8; 8];
-    assert!(matches!(third.read(&mut buf), Ok(0) | Err(_)));
+    assert!(
+        matches!(idle.read(&mut buf), Ok(0) | Err(_)),
+        "the idle one closed"
+    );
+    let gave_way = engine.next_error();
+    assert_eq!(gave_way.kind, NetErrorKind::Guard, "{gave_way:?}");
+    assert!(gave_way.detail.contains("sent no data"), "{gave_way:?}");
+    third.write_all(b"third").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Every slot busy with a sender that sends: a fourth is refused with a note, at once.
+    let mut fourth = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    fourth.set_read_timeout(Some(WAIT)).unwrap();
+    assert!(matches!(fourth.read(&mut buf), Ok(0) | Err(_)));
     let refused = engine.next_error();
     assert_eq!(refused.kind, NetErrorKind::Guard, "{refused:?}");
-    let data = pattern(500_000);
-    good.write_all(&data).unwrap();
+    assert!(refused.detail.contains("refused"), "{refused:?}");
+    good.write_all(&data[1000..]).unwrap();
     drop(good);
     engine.wait_for(
         "the good sender's file",
         |e| matches!(e, Event::FileDone { bytes, .. } if *bytes == 500_000),
     );
-    // The sender that sent something got the name asked for; the idle one took none.
+    // The sender that sent first got the name asked for; the idle one took none.
     assert!(std::fs::read(&out).unwrap() == data);
+    drop(third);
+}
+
+/// 300 connections that send a verified header and then nothing cannot keep an honest sender
+/// out for the 30 s silence limit: it is served at once (the idlest gives way).
+#[test]
+fn idle_headers_cannot_keep_an_honest_sender_out() {
+    let dir = temp_dir("idle-headers");
+    let incoming = dir.join("in");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let data = pattern(100_000);
+    std::fs::write(dir.join("honest.bin"), &data).unwrap();
+    let mut engine = TestEngine::new();
+    let (_, port) = receiver_with(&mut engine, &incoming, true, TransferLimits::default());
+    let header = serde_json::json!({"name": "x.bin", "size": 10, "sha256": "0".repeat(64)});
+    let idle: Vec<TcpStream> = (0..300)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let _ = write!(s, "SOCKSCOPE-FILE 1\n{header}\n");
+            s
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    sockscope()
+        .args(["send-file", &format!("127.0.0.1:{port}")])
+        .arg(dir.join("honest.bin"))
+        .args(["--verified", "--timeout", "20"])
+        .timeout(Duration::from_secs(25))
+        .assert()
+        .success();
+    // Far below the 30 s an idle connection may otherwise hold its slot.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "served after {:?}",
+        started.elapsed()
+    );
+    assert!(std::fs::read(incoming.join("honest.bin")).unwrap() == data);
     drop(idle);
+}
+
+/// 200 senders of `same.bin` at once, each with different bytes: every sender told "ok" finds
+/// its exact bytes under the name it was told.
+#[test]
+fn concurrent_senders_of_one_name_each_get_their_own_file() {
+    let dir = temp_dir("same-name");
+    let mut engine = TestEngine::new();
+    let limits = TransferLimits {
+        silence: Duration::from_secs(20),
+        max_conns: 256,
+    };
+    let (_, port) = receiver_with(&mut engine, &dir, true, limits);
+    let verdicts: Vec<(Vec<u8>, serde_json::Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..200u32)
+            .map(|i| {
+                s.spawn(move || {
+                    let body: Vec<u8> = format!("sender {i:03} ").repeat(50).into_bytes();
+                    let (_, verdict) = hand_sender(port, "same.bin", &body, &body, None);
+                    let verdict: serde_json::Value =
+                        serde_json::from_str(&verdict.expect("a verdict")).unwrap();
+                    (body, verdict)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut names = std::collections::HashSet::new();
+    for (body, verdict) in &verdicts {
+        assert_eq!(verdict["ok"], true, "{verdict}");
+        let name = verdict["name"].as_str().unwrap();
+        assert!(names.insert(name.to_string()), "{name} told twice");
+        assert!(
+            std::fs::read(dir.join(name)).unwrap() == *body,
+            "{name} holds another sender's bytes"
+        );
+    }
+    assert_eq!(names.len(), 200);
 }
 
 // Unix only: making a symbolic link on Windows needs a privilege a test runner may not have.

@@ -204,7 +204,7 @@ fn a_relay_frames_each_direction_and_changes_nothing_it_passes() {
             .seen
             .iter()
             .filter_map(|e| match e {
-                Event::Data { chunks, .. } => Some(chunks.clone()),
+                Event::Data { chunks, .. } => Some(chunks.to_vec()),
                 _ => None,
             })
             .flatten()
@@ -345,14 +345,11 @@ fn a_rule_answers_each_modbus_request_once_whatever_the_segments() {
         .seen
         .iter()
         .filter_map(|e| match e {
-            Event::Data {
-                dir: sockscope::engine::Direction::Rx,
-                chunks,
-                ..
-            } => Some(chunks.clone()),
+            Event::Data { chunks, .. } => Some(chunks.to_vec()),
             _ => None,
         })
         .flatten()
+        .filter(|c| c.dir == sockscope::engine::Direction::Rx)
         .flat_map(|c| {
             c.pieces()
                 .map(|(bytes, _)| bytes.to_vec())

@@ -1381,10 +1381,11 @@ fn a_tab_captures_to_pcapng_and_says_where() {
         h.query_by_label_contains("disconnected").is_some()
     });
     harness.get_by_label("■ Stop capture").click();
-    harness.run_steps(2);
-    assert!(harness
-        .query_by_label_contains(&format!("Capture saved to {}", file.display()))
-        .is_some());
+    // The engine writes the capture: the tab says so once the file is finished.
+    let saved = format!("Capture saved to {}", file.display());
+    step_until(&mut harness, "the capture written", |h| {
+        h.query_by_label_contains(&saved).is_some()
+    });
     let packets = crate::measure::read_pcapng(&std::fs::read(&file).unwrap());
     let client = packets[0].0;
     assert_eq!(packets[0].1, local, "the client's SYN to the server");
@@ -1395,10 +1396,10 @@ fn a_tab_captures_to_pcapng_and_says_where() {
     // A second capture to the same file is refused, in words.
     type_into(&mut harness, "Capture file", file.to_str().unwrap());
     harness.get_by_label("● Capture (pcapng)").click();
-    harness.run_steps(2);
-    assert!(harness
-        .query_by_label_contains("This file already exists.")
-        .is_some());
+    step_until(&mut harness, "the refusal", |h| {
+        h.query_by_label_contains("This file already exists.")
+            .is_some()
+    });
     std::fs::remove_dir_all(&dir).ok();
 }
 

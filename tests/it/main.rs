@@ -25,4 +25,5 @@ mod measure;
 mod packaging;
 mod relay;
 mod sequence;
+mod timeline;
 mod tls;

@@ -84,13 +84,12 @@ fn tcp_relay_carries_100_mib_both_ways_and_logs_each_side() {
     let mut omitted = 0u64;
     for e in &engine.seen {
         if let Event::Data {
-            dir: Direction::Rx,
             chunks,
             omitted_bytes,
             ..
         } = e
         {
-            for c in chunks {
+            for c in chunks.iter().filter(|c| c.dir == Direction::Rx) {
                 *by_peer.entry(c.peer).or_insert(0u64) += c.bytes.len() as u64;
             }
             omitted += omitted_bytes;

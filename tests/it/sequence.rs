@@ -499,3 +499,81 @@ fn a_listening_udp_sequence_answers_whoever_asked() {
     let (code, rest) = simulator.finish();
     assert_eq!(code, 0, "{rest:?}");
 }
+
+/// A device that closes the connection before a `send` step: that step is a failed step (FAIL
+/// line, counted, a JUnit testcase with a failure), the steps after it are reported as not run,
+/// and a recorded exact-hex expectation is shown as text and hex.
+#[test]
+fn a_step_the_closed_connection_stopped_is_failed_and_the_rest_not_run() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let device = std::thread::spawn(move || {
+        // Twice (two runs): answers the first request, then closes.
+        for _ in 0..2 {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(WAIT)).unwrap();
+            let mut buf = [0u8; 16];
+            let n = s.read(&mut buf).unwrap();
+            s.write_all(&buf[..n].to_ascii_uppercase()).unwrap();
+        }
+    });
+    let path = write_sequence(
+        "closed-before-send.toml",
+        &format!(
+            "name = \"closes early\"\n[connection]\nkind = \"tcp-client\"\n\
+             remote = \"127.0.0.1:{port}\"\n\n\
+             [[step]]\nsend = \"hi\"\n\n\
+             [[step]]\nexpect = \"48 49\"\nmatch = \"exact-hex\"\n\n\
+             [[step]]\nwait_ms = 300\n\n\
+             [[step]]\nsend = \"again\"\n\n\
+             [[step]]\nexpect = \"AGAIN\"\n"
+        ),
+    );
+    let report = path.with_extension("xml");
+    let (code, out) = run(&path, &["--report", report.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("PASS  #1") && out.contains("PASS  #2"),
+        "{out}"
+    );
+    assert!(out.contains("PASS  #3"), "the wait ran: {out}");
+    assert!(
+        out.contains("FAIL  #4"),
+        "the send that could not run: {out}"
+    );
+    assert!(out.contains("SKIP  #5"), "{out}");
+    assert!(out.contains("3 passed, 1 failed, 1 not run"), "{out}");
+    let xml = std::fs::read_to_string(&report).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let case = |step: &str| {
+        cases
+            .iter()
+            .find(|c| c.attribute("name").is_some_and(|n| n.starts_with(step)))
+            .unwrap_or_else(|| panic!("a testcase for {step}: {xml}"))
+    };
+    let failure = case("#4")
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("step 4 failed in JUnit");
+    assert!(
+        failure.text().unwrap_or("").contains("closed"),
+        "{:?}",
+        failure.text()
+    );
+    assert!(
+        case("#5").children().any(|n| n.has_tag_name("skipped")),
+        "{xml}"
+    );
+    // The exact-hex expectation, as text and hex (as received data is), in the HTML report.
+    let html = path.with_extension("html");
+    let (code, out) = run(&path, &["--report", html.to_str().unwrap()]);
+    device.join().unwrap();
+    assert_eq!(code, 1, "{out}");
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.contains("expected: HI | 48 49"), "{html}");
+    assert!(html.contains("3 passed, 1 failed, 1 not run"), "{html}");
+}

@@ -27,6 +27,7 @@ use crate::payload::hex::encode_hex_compact;
 use progress::within;
 use raw::{copy_paced, receive_raw_stream, receive_udp, send_udp};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -128,7 +129,7 @@ pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<
         }
     }
     let (stream, peer) = stream.ok_or(last)?;
-    core.sink.send(Event::Opened {
+    core.announce(Event::Opened {
         session: core.id,
         local: stream.local_addr()?,
         peer: Some(peer),
@@ -151,6 +152,36 @@ pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<
         progress.finish(cfg.path.clone(), None, 0);
         Ok(())
     }
+}
+
+/// What a receiving connection has done: whether any of a file's bytes came yet.
+#[derive(Default)]
+pub(super) struct Activity {
+    data: AtomicBool,
+}
+
+impl Activity {
+    fn data_came(&self) {
+        self.data.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A receiving connection in progress.
+struct Slot {
+    peer: SocketAddr,
+    since: Instant,
+    activity: Arc<Activity>,
+    abort: tokio::task::AbortHandle,
+}
+
+/// With every slot taken, the connection that makes way for a new sender: the one waiting
+/// longest that has sent none of a file's bytes (a silent or stalled header), if any.
+fn make_way(slots: &HashMap<tokio::task::Id, Slot>) -> Option<tokio::task::Id> {
+    slots
+        .iter()
+        .filter(|(_, s)| !s.activity.data.load(Ordering::Relaxed))
+        .min_by_key(|(_, s)| s.since)
+        .map(|(id, _)| *id)
 }
 
 /// Runs a receive job; returns when `once` is done, on a fatal error, or never (until closed).
@@ -180,7 +211,7 @@ pub(crate) async fn receive_job(
     socket.listen(128)?;
     socket.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(socket.into())?;
-    core.sink.send(Event::Opened {
+    core.announce(Event::Opened {
         session: core.id,
         local: listener.local_addr()?,
         peer: None,
@@ -188,6 +219,7 @@ pub(crate) async fn receive_job(
     // Senders are served at once, each within the silence limit: one that stalls holds up
     // nobody. Dropping the set (the session closing) aborts what is still running.
     let mut transfers: JoinSet<(SocketAddr, Result<(), NetError>)> = JoinSet::new();
+    let mut slots: HashMap<tokio::task::Id, Slot> = HashMap::new();
     let out_taken = Arc::new(AtomicBool::new(false));
     loop {
         tokio::select! {
@@ -201,26 +233,50 @@ pub(crate) async fn receive_job(
                         continue;
                     }
                 };
-                if transfers.len() >= cfg.limits.max_conns {
-                    drop(stream);
-                    core.error(NetError::new(
-                        NetErrorKind::Guard,
-                        format!("{peer} refused: already {} transfers at once", cfg.limits.max_conns),
-                    ));
-                    continue;
+                if slots.len() >= cfg.limits.max_conns {
+                    // A connection that has sent nothing of a file gives way to the new one:
+                    // idle connections cannot keep honest senders out.
+                    match make_way(&slots).and_then(|id| slots.remove(&id)) {
+                        Some(idle) => {
+                            idle.abort.abort();
+                            core.error(NetError::new(
+                                NetErrorKind::Guard,
+                                format!("{} closed: it sent no data while {peer} waited for a slot", idle.peer),
+                            ));
+                        }
+                        None => {
+                            drop(stream);
+                            core.error(NetError::new(
+                                NetErrorKind::Guard,
+                                format!("{peer} refused: already {} transfers at once", cfg.limits.max_conns),
+                            ));
+                            continue;
+                        }
+                    }
                 }
+                let activity = Arc::new(Activity::default());
                 let (core, cfg, out_taken) = (core.clone(), cfg.clone(), out_taken.clone());
-                transfers.spawn(async move {
+                let task_activity = activity.clone();
+                let abort = transfers.spawn(async move {
+                    let (silence, activity) = (cfg.limits.silence, &*task_activity);
                     let result = if cfg.verified {
-                        receive_verified(&core, stream, &cfg.out, cfg.limits.silence).await
+                        receive_verified(&core, stream, &cfg.out, silence, activity).await
                     } else {
-                        receive_raw_stream(&core, stream, &cfg.out, &out_taken, cfg.limits.silence).await
+                        receive_raw_stream(&core, stream, &cfg.out, &out_taken, silence, activity).await
                     };
                     (peer, result)
                 });
+                slots.insert(abort.id(), Slot { peer, since: Instant::now(), activity, abort });
             }
-            Some(done) = transfers.join_next() => {
-                let Ok((peer, result)) = done else { continue };
+            Some(done) = transfers.join_next_with_id() => {
+                let (id, (peer, result)) = match done {
+                    Ok(done) => done,
+                    Err(e) => {
+                        slots.remove(&e.id());
+                        continue;
+                    }
+                };
+                slots.remove(&id);
                 match result {
                     Ok(()) => {}
                     Err(e) if cfg.once => return Err(e),

@@ -57,6 +57,42 @@ pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
         .unwrap_or(first)
 }
 
+/// Takes a name no other file has, atomically: `dir/name`, or `name (1).ext`, `(2)`… — made
+/// empty and exclusively (never through a link), so two receivers finishing at once never get
+/// the same name. The file received then replaces this empty one (see [`finish_under`]).
+pub(super) fn reserve_unique(dir: &Path, name: &str) -> Result<PathBuf, NetError> {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+        _ => (name.to_string(), String::new()),
+    };
+    let candidates = std::iter::once(dir.join(name))
+        .chain((1..=10_000u32).map(|i| dir.join(format!("{stem} ({i}){ext}"))));
+    for path in candidates {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(file_error(&path, &e)),
+        }
+    }
+    Err(NetError::new(
+        NetErrorKind::File,
+        format!("{name}: no free name left in {}", dir.display()),
+    ))
+}
+
+/// Moves the finished `part` file to a name taken for it with [`reserve_unique`]; the name is
+/// given back (removed) if the move fails.
+pub(super) fn finish_under(part: &Path, target: &Path) -> Result<(), NetError> {
+    std::fs::rename(part, target).map_err(|e| {
+        let _ = std::fs::remove_file(target);
+        file_error(target, &e)
+    })
+}
+
 /// Opens the part file of a verified receive: the existing one, to resume, only if it is a
 /// plain file this receiver can trust (not a link, not a hard link to a file elsewhere, ours);
 /// otherwise a new one, created exclusively (which never follows a link). Returns the path,
@@ -155,6 +191,22 @@ mod tests {
         // A cut at 200 bytes that lands after a space drops the space too.
         let cut = safe_file_name(&format!("{} tail", "a".repeat(199)));
         assert_eq!(cut, "a".repeat(199));
+    }
+
+    /// Many receivers finishing the same name at once each get a name of their own.
+    #[test]
+    fn reserved_names_are_never_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<PathBuf> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..32)
+                .map(|_| s.spawn(|| reserve_unique(dir.path(), "same.bin").unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let distinct: std::collections::HashSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), 32, "{names:?}");
+        assert!(names.contains(&dir.path().join("same.bin")));
+        assert!(names.contains(&dir.path().join("same (31).bin")));
     }
 
     #[test]

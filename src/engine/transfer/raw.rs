@@ -10,6 +10,8 @@ pub(crate) enum FileSink {
     /// A UDP socket and destination.
     Udp {
         socket: Arc<std::net::UdpSocket>,
+        /// The session's record (a capture holds the file's datagrams).
+        record: crate::engine::udp::Record,
         dest: SocketAddr,
     },
 }
@@ -67,9 +69,15 @@ pub(crate) async fn stream_into_session(
                             })?;
                         }
                     }
-                    FileSink::Udp { socket, dest } => {
-                        socket.send_to(piece, *dest).map_err(NetError::from)?;
-                        core.counters.add_tx(piece.len());
+                    FileSink::Udp {
+                        socket,
+                        record,
+                        dest,
+                    } => {
+                        crate::engine::udp::send_recorded(
+                            socket, &core, record, piece, *dest, false,
+                        )
+                        .map_err(NetError::from)?;
                     }
                 }
                 progress.add(piece.len());
@@ -127,7 +135,7 @@ pub(super) async fn send_udp(
     };
     let socket = tokio::net::UdpSocket::bind(bind).await?;
     socket.connect(dest).await?;
-    core.sink.send(Event::Opened {
+    core.announce(Event::Opened {
         session: core.id,
         local: socket.local_addr()?,
         peer: Some(dest),
@@ -166,6 +174,7 @@ pub(super) async fn receive_raw_stream(
     out: &Path,
     out_taken: &AtomicBool,
     silence: Duration,
+    activity: &Activity,
 ) -> Result<(), NetError> {
     let mut block = Vec::with_capacity(FILE_BLOCK);
     // The file is named once data comes: a connection that sends nothing takes no name.
@@ -176,6 +185,7 @@ pub(super) async fn receive_raw_stream(
     if first == 0 {
         return Ok(());
     }
+    activity.data_came();
     let path = raw_target(out, out_taken);
     let path = path.as_path();
     let mut out = BlockWriter::create_new(path)?;
@@ -246,7 +256,7 @@ pub(super) async fn receive_udp(
     socket.bind(&cfg.bind.into())?;
     socket.set_nonblocking(true)?;
     let socket = tokio::net::UdpSocket::from_std(socket.into())?;
-    core.sink.send(Event::Opened {
+    core.announce(Event::Opened {
         session: core.id,
         local: socket.local_addr()?,
         peer: None,

@@ -1,7 +1,7 @@
 //! The verified protocol of `docs/file-transfer.md`: name, size and SHA-256 first, an offer
 //! to resume, the data, and the receiver's verdict last.
 
-use super::naming::open_part;
+use super::naming::{finish_under, open_part, reserve_unique};
 use super::*;
 
 /// First line of the verified format.
@@ -195,6 +195,7 @@ pub(super) async fn receive_verified(
     stream: tokio::net::TcpStream,
     dir: &Path,
     silence: Duration,
+    activity: &Activity,
 ) -> Result<(), NetError> {
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
@@ -277,6 +278,7 @@ pub(super) async fn receive_verified(
                 ),
             ));
         }
+        activity.data_came();
         core.counters.add_rx(n);
         progress.add(n);
         if block.capacity() - block.len() < RECEIVE_SLACK || progress.done == size {
@@ -311,10 +313,15 @@ pub(super) async fn receive_verified(
         .await;
         return Err(NetError::new(NetErrorKind::File, reason));
     }
-    let target = unique_path(dir, &name);
-    tokio::fs::rename(&part, &target)
-        .await
-        .map_err(|e| file_error(&target, &e))?;
+    // The name is taken atomically, then the file moves there: a sender told "ok" finds its
+    // exact bytes under the name it is told, however many finish at once.
+    let (from, dir_owned, name_owned) = (part.clone(), dir.to_path_buf(), name.clone());
+    let target = tokio::task::spawn_blocking(move || {
+        let target = reserve_unique(&dir_owned, &name_owned)?;
+        finish_under(&from, &target).map(|()| target)
+    })
+    .await
+    .map_err(|e| NetError::new(NetErrorKind::Other, e.to_string()))??;
     let saved = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

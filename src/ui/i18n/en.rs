@@ -377,7 +377,9 @@ pub static EN: Texts = Texts {
     capture_file: "Capture file",
     capture_hint: "Writes what this tab sends and receives from now on as a pcapng file Wireshark opens (headers synthesized with the real addresses and ports).",
     capture_saved: "Capture saved to",
-    capture_missing: "bytes missing from it (the disk could not keep up)",
+    capture_missing: "missing from it (the disk could not keep up):",
+    capture_lost_rx: "bytes received",
+    capture_lost_tx: "bytes sent",
     capture_failed: "Capture failed:",
     probe_expect: "Answer contains",
     probe_expect_hint: "Optional: the answer counts once what came back contains this text (in the send encoding). Empty: the first bytes back are the answer.",
@@ -411,5 +413,6 @@ pub static EN: Texts = Texts {
     match_hex_prefix: "hex-prefix",
     match_exact_hex: "exact-hex",
     step_pass: "PASS",
+    step_not_run: "not run",
     step_fail: "FAIL",
 };

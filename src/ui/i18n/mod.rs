@@ -424,6 +424,8 @@ pub struct Texts {
     pub capture_hint: &'static str,
     pub capture_saved: &'static str,
     pub capture_missing: &'static str,
+    pub capture_lost_rx: &'static str,
+    pub capture_lost_tx: &'static str,
     pub capture_failed: &'static str,
     pub probe_expect: &'static str,
     pub probe_expect_hint: &'static str,
@@ -457,6 +459,7 @@ pub struct Texts {
     pub match_hex_prefix: &'static str,
     pub match_exact_hex: &'static str,
     pub step_pass: &'static str,
+    pub step_not_run: &'static str,
     pub step_fail: &'static str,
 }
 

@@ -378,7 +378,9 @@ pub static ZH: Texts = Texts {
     capture_file: "抓包文件",
     capture_hint: "从现在起把本标签页收发的数据写成 Wireshark 可打开的 pcapng 文件（按真实地址和端口合成报头）。",
     capture_saved: "抓包已保存到",
-    capture_missing: "字节缺失（磁盘跟不上）",
+    capture_missing: "其中缺失（磁盘跟不上）：",
+    capture_lost_rx: "字节（收）",
+    capture_lost_tx: "字节（发）",
     capture_failed: "抓包失败：",
     probe_expect: "应答包含",
     probe_expect_hint: "可选：收到的内容包含此文本（按发送编码）才算应答。留空：收到的第一批字节即为应答。",
@@ -412,5 +414,6 @@ pub static ZH: Texts = Texts {
     match_hex_prefix: "十六进制前缀",
     match_exact_hex: "十六进制完全相同",
     step_pass: "通过",
+    step_not_run: "未运行",
     step_fail: "失败",
 };

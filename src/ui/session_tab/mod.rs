@@ -245,8 +245,8 @@ pub struct SessionTab {
     pub recording: Option<crate::sequence::Recorder>,
     /// The connection a server's recording follows.
     pub recording_conn: Option<ConnId>,
-    /// A pcapng capture being written, and where the next one goes.
-    pub capture: Option<crate::measure::capture::CaptureThread>,
+    /// The file of the pcapng capture the engine is writing, and where the next one goes.
+    pub capture: Option<PathBuf>,
     pub capture_file: PathField,
     /// This tab's Probe panel (its own socket to the tab's peer).
     pub probe: super::probe_panel::ProbePanel,
@@ -445,65 +445,68 @@ impl SessionTab {
         self.settings.kind != SessionKind::Relay
     }
 
-    /// Starts a pcapng capture of what is sent and received from now on; the log says why
-    /// when it cannot (the file exists, the folder is not writable).
-    pub fn start_capture(&mut self, lang: Lang) {
-        let t = lang.t();
+    /// Asks the engine for a pcapng capture of what is sent and received from now on (its
+    /// open connections included); the log says how it ended, or why it could not start (the
+    /// file exists, the folder is not writable).
+    pub fn start_capture(&mut self, lang: Lang, commands: &mut Vec<Command>) {
         let path = self.capture_file.path_buf();
         // Servers and relays accept their connections; clients and UDP send first.
         let connects = matches!(
             self.settings.kind,
             SessionKind::TcpClient | SessionKind::Udp
         );
-        match crate::measure::capture::CaptureThread::start(&path, connects, &self.title(t)) {
-            Ok(mut capture) => {
-                // Started while open: where the session is, for UDP datagrams' addresses.
-                if let TabState::Open { local, .. } = self.state {
-                    capture.offer(&Event::Opened {
-                        session: self.id,
-                        local,
-                        peer: None,
-                    });
-                }
-                self.capture = Some(capture);
-            }
-            Err(e) => {
-                let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    t.file_exists.to_string()
-                } else {
-                    e.to_string()
-                };
-                self.log.info(
-                    EntryKind::Error,
-                    format!("{} {}: {why}", t.capture_failed, path.display()),
-                );
-            }
+        commands.push(Command::Capture {
+            session: self.id,
+            request: crate::engine::capture::CaptureRequest {
+                path: path.clone(),
+                label: self.title(lang.t()),
+                connects,
+            },
+        });
+        self.capture = Some(path);
+    }
+
+    /// Asks the engine to end the capture; [`Event::CaptureEnded`] says how it went.
+    pub fn stop_capture(&mut self, commands: &mut Vec<Command>) {
+        if self.capture.is_some() {
+            commands.push(Command::StopCapture { session: self.id });
         }
     }
 
-    /// Ends the capture and says how it went.
-    pub fn stop_capture(&mut self, lang: Lang) {
+    /// Says how a capture ended: written, with bytes missing each way, or failed.
+    fn capture_ended(
+        &mut self,
+        lang: Lang,
+        path: &std::path::Path,
+        lost: crate::engine::capture::Lost,
+        error: Option<&crate::engine::NetError>,
+    ) {
         let t = lang.t();
-        let Some(capture) = self.capture.take() else {
-            return;
-        };
-        let end = capture.finish();
-        let (kind, text) = match (&end.error, end.missing_bytes) {
-            (Some(e), _) => (
-                EntryKind::Error,
-                format!("{} {}: {e}", t.capture_failed, end.path.display()),
-            ),
-            (None, 0) => (
+        self.capture = None;
+        let (kind, text) = match error {
+            Some(e) => {
+                let why = match e.kind {
+                    crate::engine::NetErrorKind::FileExists => t.file_exists.to_string(),
+                    _ => i18n::net_error(lang, e),
+                };
+                let text = format!("{} {}: {why}", t.capture_failed, path.display());
+                (EntryKind::Error, text)
+            }
+            None if lost.is_none() => (
                 EntryKind::Info,
-                format!("{} {}", t.capture_saved, end.path.display()),
+                format!("{} {}", t.capture_saved, path.display()),
             ),
-            (None, missing) => (
+            None => (
                 EntryKind::Error,
                 format!(
-                    "{} {} — {missing} {}",
+                    "{} {} — {} {} {}, {} {}",
                     t.capture_saved,
-                    end.path.display(),
-                    t.capture_missing
+                    path.display(),
+                    t.capture_missing,
+                    lost.rx_bytes,
+                    t.capture_lost_rx,
+                    lost.tx_bytes,
+                    t.capture_lost_tx
                 ),
             ),
         };
@@ -658,9 +661,6 @@ impl SessionTab {
     /// Takes in one engine event of this session.
     pub fn on_event(&mut self, event: Event, lang: Lang) {
         let t = lang.t();
-        if let Some(capture) = &mut self.capture {
-            capture.offer(&event);
-        }
         match event {
             Event::Opened { local, peer, .. } => {
                 self.kept |= self.settings.keep_mib > 0;
@@ -730,8 +730,10 @@ impl SessionTab {
                 };
                 self.log.info(kind, text);
             }
+            Event::CaptureEnded {
+                path, lost, error, ..
+            } => self.capture_ended(lang, &path, lost, error.as_ref()),
             Event::Data {
-                dir,
                 chunks,
                 omitted_bytes,
                 conn,
@@ -743,19 +745,17 @@ impl SessionTab {
                 }
                 let recorded = self.recording_conn.is_none() || self.recording_conn == conn;
                 self.log.not_shown += omitted_bytes;
-                let kind = match dir {
-                    Direction::Rx => EntryKind::Rx,
-                    Direction::Tx => EntryKind::Tx,
-                };
-                if dir == Direction::Rx {
-                    if let Some(last) = chunks.last() {
-                        self.last_sender = Some(last.peer);
-                    }
+                if let Some(last) = chunks.iter().rev().find(|c| c.dir == Direction::Rx) {
+                    self.last_sender = Some(last.peer);
                 }
-                for c in chunks {
+                for c in chunks.iter() {
+                    let kind = match c.dir {
+                        Direction::Rx => EntryKind::Rx,
+                        Direction::Tx => EntryKind::Tx,
+                    };
                     for (bytes, frame) in c.pieces() {
                         if let Some(recorder) = self.recording.as_mut().filter(|_| recorded) {
-                            match dir {
+                            match c.dir {
                                 Direction::Tx => recorder.sent(bytes, c.time),
                                 Direction::Rx => recorder.received(bytes, c.time),
                             }

@@ -432,10 +432,10 @@ impl SessionTab {
             if self.capture.is_some() {
                 ui.horizontal(|ui| {
                     if ui.button(t.stop_capture).clicked() {
-                        self.stop_capture(lang);
+                        self.stop_capture(commands);
                     }
-                    if let Some(c) = &self.capture {
-                        ui.colored_label(ERROR_COLOR, c.path.display().to_string());
+                    if let Some(path) = &self.capture {
+                        ui.colored_label(ERROR_COLOR, path.display().to_string());
                     }
                 });
             } else {
@@ -447,7 +447,7 @@ impl SessionTab {
                     .on_hover_text(t.capture_hint)
                     .clicked()
                 {
-                    self.start_capture(lang);
+                    self.start_capture(lang, commands);
                 }
             }
         }

@@ -344,7 +344,17 @@ impl<W: Write> PcapngWriter<W> {
         Ok(())
     }
 
-    /// A TCP connection ended: a FIN each way.
+    /// Bytes of a TCP connection that were not captured (`sent`, `received`): the sequence
+    /// numbers move past them, so what follows is where it was on the wire.
+    pub fn tcp_skip(&mut self, local: SocketAddr, peer: SocketAddr, sent: u64, received: u64) {
+        if let Some(flow) = self.flows.get_mut(&(local, peer)) {
+            // Sequence numbers are modulo 2^32: so is what they skip.
+            flow.local_seq = flow.local_seq.wrapping_add(sent as u32);
+            flow.peer_seq = flow.peer_seq.wrapping_add(received as u32);
+        }
+    }
+
+    /// A TCP connection ended: a FIN each way and the last ACK.
     pub fn tcp_close(
         &mut self,
         time: SystemTime,
@@ -354,11 +364,18 @@ impl<W: Write> PcapngWriter<W> {
         let Some(flow) = self.flows.remove(&(local, peer)) else {
             return Ok(());
         };
-        for (src, dst, seq, ack) in [
-            (local, peer, flow.local_seq, flow.peer_seq),
-            (peer, local, flow.peer_seq, flow.local_seq.wrapping_add(1)),
+        let (local_fin, peer_fin) = (flow.local_seq, flow.peer_seq);
+        for (src, dst, seq, ack, flags) in [
+            (local, peer, local_fin, peer_fin, FIN | ACK),
+            (peer, local, peer_fin, local_fin.wrapping_add(1), FIN | ACK),
+            (
+                local,
+                peer,
+                local_fin.wrapping_add(1),
+                peer_fin.wrapping_add(1),
+                ACK,
+            ),
         ] {
-            let flags = FIN | ACK;
             self.packet(time, src, dst, Transport::Tcp { seq, ack, flags }, &[])?;
         }
         Ok(())

@@ -1,0 +1,513 @@
+//! One true timeline: what a session received and what it sent (typed, echoed, answered by a
+//! rule, relayed) reaches the jsonl output and the capture in the order it crossed the wire,
+//! every byte, with timestamps that never go backwards. Checked on real loopback conversations
+//! with the CLI as a process, the capture read back by our own reader and, when installed, by
+//! tshark and capinfos.
+
+use crate::common::{device, has, start, WAIT};
+use crate::measure::{read_pcapng, reassemble, Packet};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("sockscope-{name}-"))
+        .tempdir()
+        .unwrap()
+}
+
+/// Every packet's timestamp (µs), in file order.
+fn pcap_times(bytes: &[u8]) -> Vec<u64> {
+    let u32le = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let (mut at, mut out) = (0, Vec::new());
+    while at < bytes.len() {
+        let len = u32le(at + 4) as usize;
+        if u32le(at) == 6 {
+            out.push((u64::from(u32le(at + 12)) << 32) | u64::from(u32le(at + 16)));
+        }
+        at += len;
+    }
+    out
+}
+
+/// The data lines of a jsonl output: (conn, dir, peer, text), in output order.
+fn data_lines(lines: &[String]) -> Vec<(u64, String, String, String)> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "data")
+        .map(|v| {
+            (
+                v["conn"].as_u64().unwrap_or(0),
+                v["dir"].as_str().unwrap_or("").to_string(),
+                v["peer"].as_str().unwrap_or("").to_string(),
+                v["text"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Reads exactly `n` bytes with the test's time limit.
+fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = vec![0u8; n];
+    if let Err(e) = s.read_exact(&mut buf) {
+        panic!("reading {n} bytes: {e}");
+    }
+    buf
+}
+
+/// The payload packets of one TCP stream (between `a` and `b`), in file order, as
+/// (from `a`?, payload).
+fn stream_payloads(packets: &[Packet], a: SocketAddr, b: SocketAddr) -> Vec<(bool, Vec<u8>)> {
+    packets
+        .iter()
+        .filter(|p| p.2.is_some() && !p.4.is_empty())
+        .filter(|p| (p.0 == a && p.1 == b) || (p.0 == b && p.1 == a))
+        .map(|p| (p.0 == a, p.4.clone()))
+        .collect()
+}
+
+/// Checks a capture with Wireshark's own tools when they are installed: strict time order,
+/// no expert warnings (no segment "not captured", no retransmission), and each stream's bytes
+/// both ways as `follow` shows them.
+fn wireshark_agrees(path: &std::path::Path, streams: &[(Vec<u8>, Vec<u8>)]) {
+    if !has("tshark") || !has("capinfos") {
+        eprintln!("tshark/capinfos not installed: the capture was checked by our own reader only");
+        return;
+    }
+    let file = path.to_str().unwrap();
+    let info = std::process::Command::new("capinfos")
+        .args(["-o", file])
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains("Strict time order:   True") || info.contains("Strict time order: True"),
+        "{info}"
+    );
+    let expert = std::process::Command::new("tshark")
+        .args(["-r", file, "-q", "-z", "expert,warn"])
+        .output()
+        .unwrap();
+    let expert = String::from_utf8_lossy(&expert.stdout);
+    assert!(
+        !expert.contains("Warning") && !expert.contains("not captured"),
+        "{expert}"
+    );
+    for i in 0..streams.len() {
+        let follow = std::process::Command::new("tshark")
+            .args(["-r", file, "-q", "-z", &format!("follow,tcp,raw,{i}")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&follow.stdout);
+        // Raw follow: one hex line per segment, the second side's lines indented by a tab.
+        let (mut a, mut b) = (String::new(), String::new());
+        for line in text.lines().filter(|l| {
+            let t = l.trim();
+            !t.is_empty() && t.bytes().all(|c| c.is_ascii_hexdigit())
+        }) {
+            if line.starts_with('\t') {
+                b.push_str(line.trim());
+            } else {
+                a.push_str(line.trim());
+            }
+        }
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        // tshark numbers streams by their first packet: any expected stream may be number i.
+        let matches = streams.iter().any(|(first, second)| {
+            let (want_a, want_b) = (hex(first), hex(second));
+            (a == want_a && b == want_b) || (a == want_b && b == want_a)
+        });
+        assert!(matches, "stream {i}: tshark follows {a} / {b}");
+    }
+}
+
+/// A tcp-server answering three clients by a rule, 20 turns each: in the jsonl output each
+/// connection's request comes before its reply every time, and the capture holds every
+/// request and reply in time order, alternating 20 times per stream.
+#[cfg(unix)]
+#[test]
+fn a_rules_server_lists_requests_before_replies_in_output_and_capture() {
+    let dir = temp_dir("timeline");
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nmatch = \"regex\"\npattern = \"^req (\\\\d+)-(\\\\d+)$\"\nreply = \"rep $1-$2\"\n",
+    )
+    .unwrap();
+    let pcap = dir.path().join("server.pcapng");
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--reply-limit",
+        "0",
+        "--output",
+        "jsonl",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    let local = server.opened_local();
+    const TURNS: usize = 20;
+    let clients: Vec<SocketAddr> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|c| {
+                s.spawn(move || {
+                    let mut stream = TcpStream::connect(local).unwrap();
+                    for i in 0..TURNS {
+                        let request = format!("req {c}-{i:02}");
+                        stream.write_all(request.as_bytes()).unwrap();
+                        let reply = read_n(&mut stream, request.len());
+                        assert_eq!(reply, format!("rep {c}-{i:02}").as_bytes());
+                    }
+                    stream.local_addr().unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill() only sends a signal to the child we started.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGINT) };
+    let (code, lines) = server.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    let data = data_lines(&lines);
+    assert_eq!(
+        data.len(),
+        3 * 2 * TURNS,
+        "every request and reply: {data:#?}"
+    );
+    for (c, client) in clients.iter().enumerate() {
+        let mine: Vec<(String, String)> = data
+            .iter()
+            .filter(|d| d.2 == client.to_string())
+            .map(|d| (d.1.clone(), d.3.clone()))
+            .collect();
+        let expected: Vec<(String, String)> = (0..TURNS)
+            .flat_map(|i| {
+                [
+                    ("rx".to_string(), format!("req {c}-{i:02}")),
+                    ("tx".to_string(), format!("rep {c}-{i:02}")),
+                ]
+            })
+            .collect();
+        assert_eq!(mine, expected, "client {c} in wire order");
+    }
+    // The capture: strictly in time order, each stream alternating request/reply 20 times.
+    let bytes = std::fs::read(&pcap).unwrap();
+    let times = pcap_times(&bytes);
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order");
+    let packets = read_pcapng(&bytes);
+    let mut streams = Vec::new();
+    for (c, client) in clients.iter().enumerate() {
+        let payloads = stream_payloads(&packets, *client, local);
+        let expected: Vec<(bool, Vec<u8>)> = (0..TURNS)
+            .flat_map(|i| {
+                [
+                    (true, format!("req {c}-{i:02}").into_bytes()),
+                    (false, format!("rep {c}-{i:02}").into_bytes()),
+                ]
+            })
+            .collect();
+        assert_eq!(payloads, expected, "stream of client {c}");
+        let stream: Vec<Packet> = packets
+            .iter()
+            .filter(|p| p.0 == *client || p.1 == *client)
+            .cloned()
+            .collect();
+        streams.push((reassemble(&stream, *client), reassemble(&stream, local)));
+    }
+    wireshark_agrees(&pcap, &streams);
+}
+
+/// `tcp-server --echo --pcap` and `udp --echo --pcap`: the echoed bytes are in the capture,
+/// each right after what it echoes.
+#[cfg(unix)]
+#[test]
+fn echoes_are_in_the_capture() {
+    let dir = temp_dir("echo");
+    let pcap = dir.path().join("tcp-echo.pcapng");
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--echo",
+        "--output",
+        "jsonl",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    let local = server.opened_local();
+    let mut client = TcpStream::connect(local).unwrap();
+    for word in ["one", "two", "three"] {
+        client.write_all(word.as_bytes()).unwrap();
+        assert_eq!(read_n(&mut client, word.len()), word.as_bytes());
+    }
+    let me = client.local_addr().unwrap();
+    drop(client);
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill() only sends a signal to the child we started.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGINT) };
+    let (code, lines) = server.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    let echoed: Vec<String> = data_lines(&lines)
+        .into_iter()
+        .map(|d| format!("{} {}", d.1, d.3))
+        .collect();
+    assert_eq!(
+        echoed,
+        ["rx one", "tx one", "rx two", "tx two", "rx three", "tx three"],
+        "the log shows the echoes"
+    );
+    let packets = read_pcapng(&std::fs::read(&pcap).unwrap());
+    assert_eq!(reassemble(&packets, me), b"onetwothree");
+    assert_eq!(reassemble(&packets, local), b"onetwothree", "the echo");
+    wireshark_agrees(&pcap, &[(b"onetwothree".to_vec(), b"onetwothree".to_vec())]);
+
+    // UDP: three datagrams, three echoes.
+    let pcap = dir.path().join("udp-echo.pcapng");
+    let udp = start(&[
+        "udp",
+        "--bind",
+        "127.0.0.1:0",
+        "--echo",
+        "--timeout",
+        "1",
+        "--output",
+        "jsonl",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    let local = udp.opened_local();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    for word in ["a", "bb", "ccc"] {
+        peer.send_to(word.as_bytes(), local).unwrap();
+        let mut buf = [0u8; 16];
+        let (n, _) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], word.as_bytes());
+    }
+    let (code, lines) = udp.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    let packets = read_pcapng(&std::fs::read(&pcap).unwrap());
+    let shown: Vec<(bool, Vec<u8>)> = packets
+        .iter()
+        .map(|p| (p.0 == peer.local_addr().unwrap(), p.4.clone()))
+        .collect();
+    let expected: Vec<(bool, Vec<u8>)> = ["a", "bb", "ccc"]
+        .iter()
+        .flat_map(|w| {
+            [
+                (true, w.as_bytes().to_vec()),
+                (false, w.as_bytes().to_vec()),
+            ]
+        })
+        .collect();
+    assert_eq!(shown, expected, "6 datagrams: each and its echo");
+}
+
+/// A tcp-client whose rules answer a device that asks 20 questions: output and capture list
+/// each question before its answer.
+#[test]
+fn a_client_answering_by_rule_keeps_the_conversation_in_order() {
+    let dir = temp_dir("client");
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nmatch = \"regex\"\npattern = \"^ask (\\\\d+)$\"\nreply = \"ans $1\"\n",
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap();
+    const TURNS: usize = 20;
+    let asker = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        for i in 0..TURNS {
+            s.write_all(format!("ask {i:02}").as_bytes()).unwrap();
+            assert_eq!(read_n(&mut s, 6), format!("ans {i:02}").as_bytes());
+        }
+    });
+    let pcap = dir.path().join("client.pcapng");
+    crate::common::watchdog();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-client",
+            &target.to_string(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--reply-limit",
+            "0",
+            "--output",
+            "jsonl",
+            "--pcap",
+            pcap.to_str().unwrap(),
+        ])
+        .timeout(3 * WAIT)
+        .output()
+        .unwrap();
+    asker.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let got: Vec<String> = data_lines(&lines)
+        .into_iter()
+        .map(|d| format!("{} {}", d.1, d.3))
+        .collect();
+    let expected: Vec<String> = (0..TURNS)
+        .flat_map(|i| [format!("rx ask {i:02}"), format!("tx ans {i:02}")])
+        .collect();
+    assert_eq!(got, expected);
+    let bytes = std::fs::read(&pcap).unwrap();
+    assert!(pcap_times(&bytes).windows(2).all(|w| w[0] <= w[1]));
+    let packets = read_pcapng(&bytes);
+    let payloads: Vec<Vec<u8>> = packets
+        .iter()
+        .filter(|p| !p.4.is_empty())
+        .map(|p| p.4.clone())
+        .collect();
+    let expected: Vec<Vec<u8>> = (0..TURNS)
+        .flat_map(|i| {
+            [
+                format!("ask {i:02}").into_bytes(),
+                format!("ans {i:02}").into_bytes(),
+            ]
+        })
+        .collect();
+    assert_eq!(payloads, expected);
+    let (asks, answers): (Vec<u8>, Vec<u8>) = (
+        (0..TURNS)
+            .flat_map(|i| format!("ask {i:02}").into_bytes())
+            .collect(),
+        (0..TURNS)
+            .flat_map(|i| format!("ans {i:02}").into_bytes())
+            .collect(),
+    );
+    wireshark_agrees(&pcap, &[(answers, asks)]);
+}
+
+/// A relay between a client and a device, 20 turns: the capture (the client's side) alternates
+/// request and answer 20 times in time order, and the output lists each request (from the
+/// client) before its answer (from the device).
+#[cfg(unix)]
+#[test]
+fn a_relay_keeps_each_request_before_its_answer() {
+    let dir = temp_dir("relay");
+    let device_port = device(1, |d| {
+        let mut a = b"re:".to_vec();
+        a.extend_from_slice(d);
+        a
+    });
+    let pcap = dir.path().join("relay.pcapng");
+    let relay = start(&[
+        "relay",
+        "127.0.0.1:0",
+        &format!("127.0.0.1:{device_port}"),
+        "--output",
+        "jsonl",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    let local = relay.opened_local();
+    let mut client = TcpStream::connect(local).unwrap();
+    const TURNS: usize = 20;
+    for i in 0..TURNS {
+        let request = format!("q{i:02}");
+        client.write_all(request.as_bytes()).unwrap();
+        assert_eq!(read_n(&mut client, 6), format!("re:{request}").as_bytes());
+    }
+    let me = client.local_addr().unwrap();
+    drop(client);
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill() only sends a signal to the child we started.
+    unsafe { libc::kill(relay.child.id() as i32, libc::SIGINT) };
+    let (code, lines) = relay.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    let got: Vec<String> = data_lines(&lines).into_iter().map(|d| d.3).collect();
+    let expected: Vec<String> = (0..TURNS)
+        .flat_map(|i| [format!("q{i:02}"), format!("re:q{i:02}")])
+        .collect();
+    assert_eq!(got, expected, "output in wire order");
+    let bytes = std::fs::read(&pcap).unwrap();
+    assert!(
+        pcap_times(&bytes).windows(2).all(|w| w[0] <= w[1]),
+        "time order"
+    );
+    let packets = read_pcapng(&bytes);
+    let expected: Vec<(bool, Vec<u8>)> = (0..TURNS)
+        .flat_map(|i| {
+            [
+                (true, format!("q{i:02}").into_bytes()),
+                (false, format!("re:q{i:02}").into_bytes()),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        stream_payloads(&packets, me, local),
+        expected,
+        "12 segments stay 12"
+    );
+    wireshark_agrees(
+        &pcap,
+        &[(
+            (0..TURNS)
+                .flat_map(|i| format!("q{i:02}").into_bytes())
+                .collect(),
+            (0..TURNS)
+                .flat_map(|i| format!("re:q{i:02}").into_bytes())
+                .collect(),
+        )],
+    );
+}
+
+/// A relay whose target accepts and resets at once: each client is reset within a second
+/// (not left hanging), and the output says why.
+#[cfg(unix)]
+#[test]
+fn a_target_that_resets_resets_the_relay_client_at_once() {
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target_addr = target.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in target.incoming().take(3) {
+            let Ok(stream) = stream else { return };
+            socket2::SockRef::from(&stream)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+            // Dropped with linger 0: a reset.
+        }
+    });
+    let relay = start(&[
+        "relay",
+        "127.0.0.1:0",
+        &target_addr.to_string(),
+        "--output",
+        "jsonl",
+    ]);
+    let local = relay.opened_local();
+    for _ in 0..3 {
+        let mut client = TcpStream::connect(local).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let started = Instant::now();
+        let mut buf = [0u8; 16];
+        let outcome = client.read(&mut buf);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the client waited {:?}",
+            started.elapsed()
+        );
+        match outcome {
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+            Ok(n) => panic!("the client was closed, not reset ({n} bytes)"),
+        }
+    }
+    let why = relay.stdout_line("\"disconnected\"");
+    assert!(why.to_lowercase().contains("reset"), "{why}");
+    // SAFETY: kill() only sends a signal to the child we started.
+    unsafe { libc::kill(relay.child.id() as i32, libc::SIGINT) };
+    let _ = relay.finish();
+}

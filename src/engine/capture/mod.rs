@@ -108,11 +108,22 @@ struct TapState {
 }
 
 /// A session's tap: where its record goes when a capture runs.
-#[derive(Default)]
 pub(crate) struct Tap {
     /// A capture runs (read without the lock on every push).
     on: AtomicBool,
     state: Mutex<TapState>,
+    /// Bytes that may wait for the capture thread ([`QUEUE_BYTES`]; smaller in tests).
+    queue_bytes: AtomicUsize,
+}
+
+impl Default for Tap {
+    fn default() -> Self {
+        Self {
+            on: AtomicBool::new(false),
+            state: Mutex::default(),
+            queue_bytes: AtomicUsize::new(QUEUE_BYTES),
+        }
+    }
 }
 
 /// A capture that was stopped, to be waited for off the engine's thread.
@@ -187,7 +198,8 @@ impl Tap {
             return;
         };
         let bytes: usize = chunks.iter().map(|c| c.bytes.len()).sum();
-        if running.queued.load(Ordering::Relaxed) + bytes > QUEUE_BYTES {
+        if running.queued.load(Ordering::Relaxed) + bytes > self.queue_bytes.load(Ordering::Relaxed)
+        {
             let skipped = running.skipped.entry(conn).or_default();
             for c in chunks.iter() {
                 running.lost.add(c.dir, c.bytes.len() as u64);
@@ -705,5 +717,89 @@ mod order_tests {
         // Two handshakes (3 each), four data packets, one close (3: FIN, FIN, ACK).
         assert_eq!(t.len(), 3 + 3 + 4 + 3, "{t:?}");
         assert!(t.windows(2).all(|w| w[0] <= w[1]), "in time order: {t:?}");
+    }
+}
+
+#[cfg(test)]
+mod lost_tests {
+    use super::*;
+
+    fn chunk(dir: Direction, peer: SocketAddr, bytes: &[u8]) -> Chunk {
+        Chunk {
+            dir,
+            peer,
+            time: SystemTime::now(),
+            bytes: bytes.to_vec(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// When the disk cannot keep up, a capture says exactly how many bytes of each direction
+    /// it lost, and what it writes next sits where it was on the wire (its sequence numbers
+    /// skip the lost bytes).
+    #[test]
+    fn lost_bytes_are_counted_each_way_and_skipped_in_sequence_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lost.pcapng");
+        let tap = Tap::default();
+        let (session, conn) = (crate::engine::SessionId(1), ConnId(3));
+        let local: SocketAddr = "127.0.0.1:502".parse().unwrap();
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        tap.note(&Event::ConnOpened {
+            session,
+            conn,
+            peer,
+            local,
+        });
+        tap.start(CaptureRequest {
+            path: path.clone(),
+            label: "t".into(),
+            connects: false,
+        })
+        .unwrap();
+        // Nothing may wait: this batch is lost.
+        tap.queue_bytes.store(0, Ordering::Relaxed);
+        let lost: Arc<[Chunk]> = vec![
+            chunk(Direction::Rx, peer, &[1; 10]),
+            chunk(Direction::Tx, peer, &[2; 5]),
+        ]
+        .into();
+        tap.data(Some(conn), &lost);
+        tap.queue_bytes.store(QUEUE_BYTES, Ordering::Relaxed);
+        let kept: Arc<[Chunk]> = vec![
+            chunk(Direction::Rx, peer, b"abc"),
+            chunk(Direction::Tx, peer, b"de"),
+        ]
+        .into();
+        tap.data(Some(conn), &kept);
+        let end = tap.stop().unwrap();
+        assert_eq!(
+            end.lost,
+            Lost {
+                rx_bytes: 10,
+                tx_bytes: 5
+            }
+        );
+        assert!(end.wait().is_none());
+        // The two data packets kept: sequence numbers 10 and 5 past where they began.
+        let bytes = std::fs::read(&path).unwrap();
+        let u32le = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let (mut at, mut seqs) = (0, Vec::new());
+        while at < bytes.len() {
+            let len = u32le(at + 4) as usize;
+            let frame = &bytes[at + 28..];
+            // Ethernet 14, IPv4 20: the TCP header; its data offset says where data starts.
+            if u32le(at) == 6 && frame.len() > 54 {
+                let tcp = &frame[34..];
+                let caplen = u32le(at + 20) as usize;
+                let data_len = caplen - 34 - usize::from(tcp[12] >> 4) * 4;
+                if data_len > 0 {
+                    seqs.push(u32::from_be_bytes(tcp[4..8].try_into().unwrap()));
+                }
+            }
+            at += len;
+        }
+        // The peer's side starts at 5,000 and ours at 1,000 (pcapng.rs).
+        assert_eq!(seqs, [5_000 + 10, 1_000 + 5]);
     }
 }

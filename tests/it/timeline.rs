@@ -4,7 +4,7 @@
 //! with the CLI as a process, the capture read back by our own reader and, when installed, by
 //! tshark and capinfos.
 
-use crate::common::{device, has, start, WAIT};
+use crate::common::{device, has, start, Running, WAIT};
 use crate::measure::{read_pcapng, reassemble, Packet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -29,6 +29,18 @@ fn pcap_times(bytes: &[u8]) -> Vec<u64> {
         at += len;
     }
     out
+}
+
+/// Ends a CLI session as a user does (Ctrl-C) once what it did has settled; it must exit 0.
+/// Returns the rest of its output.
+#[cfg(unix)]
+fn interrupt(run: Running) -> Vec<String> {
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill() only sends a signal to the child we started.
+    unsafe { libc::kill(run.child.id() as i32, libc::SIGINT) };
+    let (code, lines) = run.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    lines
 }
 
 /// The data lines of a jsonl output: (conn, dir, peer, text), in output order.
@@ -169,11 +181,7 @@ fn a_rules_server_lists_requests_before_replies_in_output_and_capture() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill() only sends a signal to the child we started.
-    unsafe { libc::kill(server.child.id() as i32, libc::SIGINT) };
-    let (code, lines) = server.finish();
-    assert_eq!(code, 0, "{lines:?}");
+    let lines = interrupt(server);
     let data = data_lines(&lines);
     assert_eq!(
         data.len(),
@@ -247,11 +255,7 @@ fn echoes_are_in_the_capture() {
     }
     let me = client.local_addr().unwrap();
     drop(client);
-    std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill() only sends a signal to the child we started.
-    unsafe { libc::kill(server.child.id() as i32, libc::SIGINT) };
-    let (code, lines) = server.finish();
-    assert_eq!(code, 0, "{lines:?}");
+    let lines = interrupt(server);
     let echoed: Vec<String> = data_lines(&lines)
         .into_iter()
         .map(|d| format!("{} {}", d.1, d.3))
@@ -421,11 +425,7 @@ fn a_relay_keeps_each_request_before_its_answer() {
     }
     let me = client.local_addr().unwrap();
     drop(client);
-    std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill() only sends a signal to the child we started.
-    unsafe { libc::kill(relay.child.id() as i32, libc::SIGINT) };
-    let (code, lines) = relay.finish();
-    assert_eq!(code, 0, "{lines:?}");
+    let lines = interrupt(relay);
     let got: Vec<String> = data_lines(&lines).into_iter().map(|d| d.3).collect();
     let expected: Vec<String> = (0..TURNS)
         .flat_map(|i| [format!("q{i:02}"), format!("re:q{i:02}")])
@@ -509,7 +509,8 @@ fn a_target_that_resets_resets_the_relay_client_at_once() {
     assert!(why.to_lowercase().contains("reset"), "{why}");
     // SAFETY: kill() only sends a signal to the child we started.
     unsafe { libc::kill(relay.child.id() as i32, libc::SIGINT) };
-    let _ = relay.finish();
+    // Exit 1: connections failed (the target reset them).
+    assert_eq!(relay.finish().0, 1);
 }
 
 /// Is this Python module importable by python3?
@@ -578,11 +579,7 @@ fn a_pymodbus_client_sees_requests_and_replies_alternate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill() only sends a signal to the child we started.
-    unsafe { libc::kill(server.child.id() as i32, libc::SIGINT) };
-    let (code, lines) = server.finish();
-    assert_eq!(code, 0, "{lines:?}");
+    let lines = interrupt(server);
     let dirs: Vec<String> = data_lines(&lines).into_iter().map(|d| d.1).collect();
     let expected: Vec<&str> = (0..READS).flat_map(|_| ["rx", "tx"]).collect();
     assert_eq!(dirs, expected, "each request before its reply");

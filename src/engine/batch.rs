@@ -38,7 +38,7 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    pub fn new(core: &super::session::SessionCore, conn: Option<ConnId>) -> Self {
+    pub fn new(core: &super::shared::SessionCore, conn: Option<ConnId>) -> Self {
         Self::with(core.id, conn, core.sink.clone(), core.tap.clone())
     }
 
@@ -227,6 +227,35 @@ impl Batcher {
             omitted_packets: std::mem::take(&mut self.omitted_packets),
         });
     }
+}
+
+/// A UDP session's record, shared by its reader thread and its senders: what it receives and
+/// answers, and what it sends, in the order it happened (sends are recorded under the lock they went out under).
+pub(crate) type DatagramRecord = Arc<std::sync::Mutex<Batcher>>;
+
+/// Sends one datagram and records it, under the record's lock so that the record's order is
+/// the order datagrams went out and came in. Returns whether it went.
+pub(crate) fn send_datagram(
+    socket: &std::net::UdpSocket,
+    core: &super::shared::SessionCore,
+    record: &std::sync::Mutex<Batcher>,
+    bytes: &[u8],
+    dest: SocketAddr,
+    shown: bool,
+) -> std::io::Result<()> {
+    let Ok(mut record) = record.lock() else {
+        return Err(std::io::Error::other("the session's record is gone"));
+    };
+    socket.send_to(bytes, dest)?;
+    core.counters.add_tx(bytes.len());
+    let now = std::time::SystemTime::now();
+    if shown {
+        record.sent(dest, bytes, now);
+    } else {
+        record.sent_unshown(dest, bytes, now);
+    }
+    record.flush_if_due();
+    Ok(())
 }
 
 #[cfg(test)]

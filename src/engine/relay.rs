@@ -2,12 +2,12 @@
 //! logging what each side says with its address. TCP and UDP.
 
 use super::batch::Batcher;
-use super::session::{Sent, SessionCore, SessionKind, Step};
+use super::shared::{Sent, SessionCore, SessionKind, Step};
 use super::stats::Counters;
 use super::tcp_conn::{ReadBuffer, Stream};
 use super::tls;
 use super::{
-    options, CloseReason, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind,
+    sockets, CloseReason, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind,
     SendTarget, SocketOptions,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -126,7 +126,7 @@ pub(crate) async fn open(
         }
     }
     let with_addr = |e: std::io::Error| NetError::from_io(&e).at(listen);
-    let socket = options::new_socket(&listen, udp).map_err(with_addr)?;
+    let socket = sockets::new_socket(&listen, udp).map_err(with_addr)?;
     SocketOptions::default()
         .apply(&socket, !udp)
         .map_err(with_addr)?;
@@ -145,7 +145,7 @@ pub(crate) async fn open(
         ended,
     };
     let local = if udp {
-        options::set_recv_buffer(&socket, options::UDP_RECV_BUFFER);
+        sockets::set_recv_buffer(&socket, sockets::UDP_RECV_BUFFER);
         let socket = Arc::new(UdpSocket::from_std(socket.into()).map_err(with_addr)?);
         let local = socket.local_addr().map_err(with_addr)?;
         let task = tokio::spawn(udp_relay(core.clone(), socket, relay.target.clone()));
@@ -325,12 +325,12 @@ async fn relay_client(
             None => Stream::Plain(client),
         };
         let upstream =
-            super::tcp_client::connect(addr, Duration::from_secs(5), &SocketOptions::default())
+            super::sockets::connect(addr, Duration::from_secs(5), &SocketOptions::default())
                 .await?;
         target_handle = reset_handle(&upstream);
         let upstream = match tls.target {
             Some((config, settings)) => {
-                let host = super::tcp_client::host_of(&target);
+                let host = super::resolve::host_of(&target);
                 let (secured, info) = tls::connect(config, &settings, host, upstream)
                     .await
                     .map_err(|e| e.at(addr))?;
@@ -508,7 +508,7 @@ async fn udp_upstream(
 impl SessionKind for Relay {
     async fn next(&mut self, core: &SessionCore) -> Step {
         tokio::select! {
-            accepted = super::tcp_server::accept(&self.listener) => match accepted {
+            accepted = super::sockets::accept(&self.listener) => match accepted {
                 Ok((stream, peer)) if self.conns.len() >= MAX_RELAY_CLIENTS => {
                     drop(stream);
                     core.error(NetError::new(

@@ -164,6 +164,12 @@ pub fn resolve_first_blocking(text: &str) -> Result<SocketAddr, NetError> {
         .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, "no address").at(hp.host))
 }
 
+/// The host part of `host:port` or `[v6]:port`: the name TLS checks by default.
+pub(crate) fn host_of(remote: &str) -> &str {
+    let host = remote.trim().rsplit_once(':').map_or(remote, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,17 +1,14 @@
 //! TCP client session: one connection to a host the user named.
 
 use super::resolve::resolve;
-use super::session::{Sent, SessionCore, SessionKind, Step};
+use super::shared::{Sent, SessionCore, SessionKind, Step};
 use super::tcp_conn::{self, ConnHandle, Stream};
 use super::tls::{self, TlsSettings};
 use super::transfer::FileSink;
 use super::{
-    options, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
-    SocketOptions,
+    Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget, SocketOptions,
 };
-use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 /// A connected TCP client session.
@@ -41,15 +38,19 @@ pub(crate) async fn open(
     };
     let mut last_error = NetError::new(NetErrorKind::HostNotFound, remote.to_string());
     for addr in resolve(remote).await? {
-        match connect(addr, timeout, options).await {
+        match super::sockets::connect(addr, timeout, options).await {
             Ok(stream) => {
                 let local = stream.local_addr().map_err(NetError::from)?;
                 let (stream, info) = match &tls {
                     Some((config, settings)) => {
-                        let (secured, info) =
-                            tls::connect(config.clone(), settings, host_of(remote), stream)
-                                .await
-                                .map_err(|e| e.at(addr))?;
+                        let (secured, info) = tls::connect(
+                            config.clone(),
+                            settings,
+                            super::resolve::host_of(remote),
+                            stream,
+                        )
+                        .await
+                        .map_err(|e| e.at(addr))?;
                         (Stream::Tls(Box::new(secured)), Some(info))
                     }
                     None => (Stream::Plain(stream), None),
@@ -72,35 +73,6 @@ pub(crate) async fn open(
         }
     }
     Err(last_error)
-}
-
-/// The host part of `host:port` or `[v6]:port`: the name TLS checks by default.
-pub(crate) fn host_of(remote: &str) -> &str {
-    let host = remote.trim().rsplit_once(':').map_or(remote, |(h, _)| h);
-    host.trim_start_matches('[').trim_end_matches(']')
-}
-
-pub(crate) async fn connect(
-    addr: SocketAddr,
-    timeout: Duration,
-    options: &SocketOptions,
-) -> Result<TcpStream, NetError> {
-    let socket = options::new_socket(&addr, false)?;
-    options.apply(&socket, false)?;
-    socket.set_nonblocking(true)?;
-    let socket = TcpSocket::from_std_stream(socket.into());
-    let stream = tokio::time::timeout(timeout, socket.connect(addr))
-        .await
-        .map_err(|_| {
-            NetError::new(
-                NetErrorKind::Timeout,
-                format!("no answer within {} ms", timeout.as_millis()),
-            )
-            .at(addr)
-        })?
-        .map_err(|e| NetError::from_io(&e).at(addr))?;
-    options.apply_stream(&stream)?;
-    Ok(stream)
 }
 
 impl SessionKind for TcpClient {

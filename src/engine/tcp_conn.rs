@@ -1,7 +1,7 @@
 //! One TCP connection: a task that reads, batches, keeps, echoes and writes.
 
 use super::batch::Batcher;
-use super::session::SessionCore;
+use super::shared::SessionCore;
 use super::stats::Counters;
 use super::{CloseReason, ConnId, Event, NetError, NetErrorKind};
 use crate::payload::framing::FrameKind;

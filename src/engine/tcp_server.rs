@@ -1,11 +1,11 @@
 //! TCP server session: listens where the user said and serves many clients at once.
 
-use super::session::{Sent, SessionCore, SessionKind, Step};
+use super::shared::{Sent, SessionCore, SessionKind, Step};
 use super::tcp_conn::{self, ConnHandle, Stream};
 use super::tls::{self, TlsInfo, TlsSettings};
 use super::transfer::FileSink;
 use super::{
-    options, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
+    sockets, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
     SocketOptions,
 };
 use std::collections::BTreeMap;
@@ -59,7 +59,7 @@ pub(crate) fn open(
         None => None,
     };
     let with_addr = |e: std::io::Error| NetError::from_io(&e).at(bind);
-    let socket = options::new_socket(&bind, false).map_err(with_addr)?;
+    let socket = sockets::new_socket(&bind, false).map_err(with_addr)?;
     options.apply(&socket, true).map_err(with_addr)?;
     socket.bind(&bind.into()).map_err(with_addr)?;
     socket.listen(1024).map_err(with_addr)?;
@@ -87,16 +87,6 @@ pub(crate) fn open(
         secured_tx,
         secured,
     })
-}
-
-/// The next client of a listener; never, once the listener is gone.
-pub(crate) async fn accept(
-    listener: &Option<TcpListener>,
-) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
-    match listener {
-        Some(l) => l.accept().await,
-        None => std::future::pending().await,
-    }
 }
 
 impl TcpServer {
@@ -132,7 +122,7 @@ impl TcpServer {
 impl SessionKind for TcpServer {
     async fn next(&mut self, core: &SessionCore) -> Step {
         tokio::select! {
-            accepted = accept(&self.listener) => match accepted {
+            accepted = super::sockets::accept(&self.listener) => match accepted {
                 Ok((stream, peer)) => {
                     if let Err(e) = self.options.apply_stream(&stream) {
                         core.error(e.into());

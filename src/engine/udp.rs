@@ -4,12 +4,12 @@
 //! buffer: a burst at full loopback speed is drained faster than an async wake-up per datagram
 //! would allow, so none is dropped.
 
-use super::batch::{Batcher, TICK};
+use super::batch::{send_datagram, Batcher, DatagramRecord as Record, TICK};
 use super::resolve::resolve;
-use super::session::{Sent, SessionCore, SessionKind, Step};
+use super::shared::{Sent, SessionCore, SessionKind, Step};
 use super::transfer::FileSink;
 use super::{
-    options, Command, ConnId, CountersSnapshot, NetError, NetErrorKind, SendTarget, SocketOptions,
+    sockets, Command, ConnId, CountersSnapshot, NetError, NetErrorKind, SendTarget, SocketOptions,
 };
 use crate::payload::framing::FrameKind;
 use socket2::{InterfaceIndexOrAddress, SockRef};
@@ -21,10 +21,6 @@ use std::time::Duration;
 
 /// How long a read waits when nothing is pending, so that a close is noticed promptly.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
-
-/// The session's record: what the reader thread receives and answers, and what the session
-/// sends, in the order it happened (sends are recorded under the lock they went out under).
-pub(crate) type Record = Arc<Mutex<Batcher>>;
 
 /// An open UDP session.
 pub(crate) struct Udp {
@@ -48,10 +44,10 @@ pub(crate) async fn open(
     options: &SocketOptions,
 ) -> Result<Udp, NetError> {
     let with_addr = |e: std::io::Error| NetError::from_io(&e).at(bind);
-    let socket = options::new_socket(&bind, true).map_err(with_addr)?;
+    let socket = sockets::new_socket(&bind, true).map_err(with_addr)?;
     options.apply(&socket, false).map_err(with_addr)?;
     if options.recv_buffer.is_none() {
-        options::set_recv_buffer(&socket, options::UDP_RECV_BUFFER);
+        sockets::set_recv_buffer(&socket, sockets::UDP_RECV_BUFFER);
     }
     socket.set_broadcast(broadcast).map_err(with_addr)?;
     socket.bind(&bind.into()).map_err(with_addr)?;
@@ -88,31 +84,6 @@ pub(crate) async fn open(
         stop,
         reader: Some(reader),
     })
-}
-
-/// Sends one datagram and records it, under the record's lock so that the record's order is
-/// the order datagrams went out and came in. Returns whether it went.
-pub(crate) fn send_recorded(
-    socket: &UdpSocket,
-    core: &SessionCore,
-    record: &Mutex<Batcher>,
-    bytes: &[u8],
-    dest: SocketAddr,
-    shown: bool,
-) -> std::io::Result<()> {
-    let Ok(mut record) = record.lock() else {
-        return Err(std::io::Error::other("the session's record is gone"));
-    };
-    socket.send_to(bytes, dest)?;
-    core.counters.add_tx(bytes.len());
-    let now = std::time::SystemTime::now();
-    if shown {
-        record.sent(dest, bytes, now);
-    } else {
-        record.sent_unshown(dest, bytes, now);
-    }
-    record.flush_if_due();
-    Ok(())
 }
 
 fn read_loop(
@@ -167,7 +138,7 @@ fn read_loop(
                     *last = Some(peer);
                 }
                 if echo && core.reply_allowed() {
-                    let _ = send_recorded(socket, core, record, data, peer, true);
+                    let _ = send_datagram(socket, core, record, data, peer, true);
                 }
                 // Rules answer whole frames when framed, else the datagram.
                 if framer.is_some() {
@@ -209,7 +180,7 @@ fn auto_reply(
         let send = {
             let (socket, core, record) = (socket.clone(), core.clone(), record.clone());
             move || {
-                let _ = send_recorded(&socket, &core, &record, &reply, peer, true);
+                let _ = send_datagram(&socket, &core, &record, &reply, peer, true);
             }
         };
         match delay {
@@ -283,7 +254,7 @@ impl SessionKind for Udp {
         _ack: Option<u64>,
     ) -> Result<Sent, NetError> {
         let dest = self.destination(target).await?;
-        send_recorded(&self.socket, core, &self.record, bytes, dest, true)
+        send_datagram(&self.socket, core, &self.record, bytes, dest, true)
             .map_err(|e| NetError::from_io(&e).at(dest))?;
         Ok(Sent::Written)
     }

@@ -20,7 +20,7 @@ pub(crate) use raw::{stream_into_session, FileSink};
 pub use verified::MAGIC;
 
 use super::file_io::{file_error, BlockReader, BlockWriter, FILE_BLOCK};
-use super::session::SessionCore;
+use super::shared::SessionCore;
 use super::tcp_conn::Outgoing;
 use super::{Event, NetError, NetErrorKind};
 use crate::payload::hex::encode_hex_compact;
@@ -118,8 +118,7 @@ pub(crate) async fn send_job(core: &SessionCore, cfg: FileSendConfig) -> Result<
     let mut last = NetError::new(NetErrorKind::HostNotFound, cfg.remote.clone());
     let mut stream = None;
     for addr in addrs {
-        match crate::engine::tcp_client::connect(addr, cfg.connect_timeout, &Default::default())
-            .await
+        match crate::engine::sockets::connect(addr, cfg.connect_timeout, &Default::default()).await
         {
             Ok(s) => {
                 stream = Some((s, addr));
@@ -205,7 +204,7 @@ pub(crate) async fn receive_job(
     if cfg.udp {
         return receive_udp(core, &cfg).await;
     }
-    let socket = crate::engine::options::new_socket(&cfg.bind, false)?;
+    let socket = crate::engine::sockets::new_socket(&cfg.bind, false)?;
     crate::engine::SocketOptions::default().apply(&socket, true)?;
     socket.bind(&cfg.bind.into())?;
     socket.listen(128)?;

@@ -11,7 +11,7 @@ pub(crate) enum FileSink {
     Udp {
         socket: Arc<std::net::UdpSocket>,
         /// The session's record (a capture holds the file's datagrams).
-        record: crate::engine::udp::Record,
+        record: crate::engine::batch::DatagramRecord,
         dest: SocketAddr,
     },
 }
@@ -74,7 +74,7 @@ pub(crate) async fn stream_into_session(
                         record,
                         dest,
                     } => {
-                        crate::engine::udp::send_recorded(
+                        crate::engine::batch::send_datagram(
                             socket, &core, record, piece, *dest, false,
                         )
                         .map_err(NetError::from)?;
@@ -251,8 +251,8 @@ pub(super) async fn receive_udp(
     core: &SessionCore,
     cfg: &FileReceiveConfig,
 ) -> Result<(), NetError> {
-    let socket = crate::engine::options::new_socket(&cfg.bind, true)?;
-    crate::engine::options::set_recv_buffer(&socket, crate::engine::options::UDP_RECV_BUFFER);
+    let socket = crate::engine::sockets::new_socket(&cfg.bind, true)?;
+    crate::engine::sockets::set_recv_buffer(&socket, crate::engine::sockets::UDP_RECV_BUFFER);
     socket.bind(&cfg.bind.into())?;
     socket.set_nonblocking(true)?;
     let socket = tokio::net::UdpSocket::from_std(socket.into())?;

@@ -1,8 +1,10 @@
 //! Socket options a tester may want, applied through socket2 before bind or connect.
 
+use super::{NetError, NetErrorKind};
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// Options applied to a session's sockets; `None` keeps the system default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,5 +92,39 @@ pub(crate) fn set_recv_buffer(socket: &Socket, size: usize) {
                 std::mem::size_of::<libc::c_int>() as libc::socklen_t,
             );
         }
+    }
+}
+
+/// Connects to `addr` with the session's options, giving up after `timeout`.
+pub(crate) async fn connect(
+    addr: SocketAddr,
+    timeout: Duration,
+    options: &SocketOptions,
+) -> Result<TcpStream, NetError> {
+    let socket = new_socket(&addr, false)?;
+    options.apply(&socket, false)?;
+    socket.set_nonblocking(true)?;
+    let socket = TcpSocket::from_std_stream(socket.into());
+    let stream = tokio::time::timeout(timeout, socket.connect(addr))
+        .await
+        .map_err(|_| {
+            NetError::new(
+                NetErrorKind::Timeout,
+                format!("no answer within {} ms", timeout.as_millis()),
+            )
+            .at(addr)
+        })?
+        .map_err(|e| NetError::from_io(&e).at(addr))?;
+    options.apply_stream(&stream)?;
+    Ok(stream)
+}
+
+/// The next client of a listener; never, once the listener is gone.
+pub(crate) async fn accept(
+    listener: &Option<TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
     }
 }

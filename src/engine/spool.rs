@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -103,6 +103,16 @@ impl Shared {
     }
 }
 
+/// Runs `wait` (a wait for the disk) so that, on the engine's runtime, its other tasks move to
+/// another thread meanwhile; elsewhere (a reader thread, a runtime of one thread) it just runs.
+fn wait_aside<R>(wait: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+        _ => wait(),
+    }
+}
+
 /// The producers' side: the block being filled.
 struct Producer {
     block: Vec<u8>,
@@ -174,7 +184,8 @@ impl Spool {
         })
     }
 
-    /// Keeps received `bytes` (of connection `conn`). Waits when the disk is behind.
+    /// Keeps received `bytes` (of connection `conn`). Waits when the disk is behind, without
+    /// holding up the engine's other sessions.
     pub fn record(&self, conn: Option<ConnId>, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
@@ -229,7 +240,13 @@ impl Spool {
         };
         let full = std::mem::replace(&mut producer.block, next);
         let len = full.len() as u64;
-        let sent = producer.tx.as_ref().map(|tx| tx.send(full));
+        let sent = producer.tx.as_ref().map(|tx| match tx.try_send(full) {
+            Ok(()) => Ok(()),
+            // The disk is behind: this session waits for it, the engine's other sessions do
+            // not (the runtime hands them to another thread while this one waits).
+            Err(TrySendError::Full(full)) => wait_aside(|| tx.send(full)),
+            Err(TrySendError::Disconnected(full)) => Err(std::sync::mpsc::SendError(full)),
+        });
         if matches!(sent, Some(Ok(()))) {
             self.shared.lock().handed += len;
         } else {

@@ -297,7 +297,7 @@ impl Run {
             engine.send(Command::Capture { session, request });
             path
         });
-        engine.send(Command::Open { session, config });
+        // The rules go first: they answer from the first byte the session reads.
         if replies == Replies::Answers {
             if let Some(rules) = rules {
                 engine.send(Command::SetRules { session, rules });
@@ -307,6 +307,7 @@ impl Run {
                 per_s: common.reply_limit,
             });
         }
+        engine.send(Command::Open { session, config });
         Ok(Self {
             engine,
             session,

@@ -182,13 +182,14 @@ pub enum Command {
         session: SessionId,
         tls: Option<tls::TlsSettings>,
     },
-    /// Replace the session's auto-reply rules (empty: none).
+    /// Replace the session's auto-reply rules (empty: none). Sent before `Open`, they answer
+    /// from the first byte; kept for the session id until changed.
     SetRules {
         session: SessionId,
         rules: Vec<ReplyRule>,
     },
     /// Automatic replies (rules, UDP echo) allowed per second before they pause (0: no limit;
-    /// default [`DEFAULT_REPLY_LIMIT_PER_S`]).
+    /// default [`DEFAULT_REPLY_LIMIT_PER_S`]). Like the rules, kept for the session id.
     SetReplyLimit { session: SessionId, per_s: u32 },
     /// Write everything the session sends and receives from now on (its open connections
     /// included) to a new pcapng file, until [`Command::StopCapture`] or the tab is discarded.

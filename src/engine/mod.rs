@@ -174,6 +174,9 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     // Each session id's tap: it knows the session's connections and feeds its capture; it
     // outlives the session (a capture goes on across a reopen) until the tab is discarded.
     let mut taps: HashMap<SessionId, Arc<capture::Tap>> = HashMap::new();
+    // Each session id's auto-reply rules and reply limit: set before an open, they are in
+    // place before its first byte; set while open, they apply at once too.
+    let mut answers: HashMap<SessionId, (Vec<ReplyRule>, Option<u32>)> = HashMap::new();
     // Captures being ended: their files are finished off the router.
     let mut ending = tokio::task::JoinSet::new();
     while let Some(command) = commands.recv().await {
@@ -190,19 +193,16 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                 let spool = keeps_data(&config)
                     .then(|| spool_for(&mut spools, &keep_limits, session, &sink))
                     .flatten();
-                let framing = framings.get(&session).cloned().unwrap_or_default();
-                let secure = tls.get(&session).cloned();
-                let tap = taps.entry(session).or_default().clone();
-                let handle = session::spawn(
-                    session,
-                    config,
-                    sink.clone(),
-                    after,
+                let kept = answers.get(&session);
+                let setup = session::Setup {
                     spool,
-                    tap,
-                    framing,
-                    secure,
-                );
+                    tap: taps.entry(session).or_default().clone(),
+                    framing: framings.get(&session).cloned().unwrap_or_default(),
+                    tls: tls.get(&session).cloned(),
+                    rules: kept.map(|a| a.0.clone()).unwrap_or_default(),
+                    reply_limit_per_s: kept.and_then(|a| a.1),
+                };
+                let handle = session::spawn(session, config, sink.clone(), after, setup);
                 sessions.insert(session, handle);
             }
             Command::Close { session } => {
@@ -236,6 +236,18 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     tls.remove(&session);
                 }
             },
+            Command::SetRules { session, rules } => {
+                answers.entry(session).or_default().0 = rules.clone();
+                if let Some(handle) = sessions.get(&session) {
+                    handle.forward(Command::SetRules { session, rules });
+                }
+            }
+            Command::SetReplyLimit { session, per_s } => {
+                answers.entry(session).or_default().1 = Some(per_s);
+                if let Some(handle) = sessions.get(&session) {
+                    handle.forward(Command::SetReplyLimit { session, per_s });
+                }
+            }
             Command::Capture { session, request } => {
                 let tap = taps.entry(session).or_default();
                 if let Err(error) = tap.start(request.clone()) {
@@ -256,6 +268,7 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                 if let Some(end) = taps.remove(&session).and_then(|t| t.stop()) {
                     ending.spawn(end_capture(session, end, sink.clone()));
                 }
+                answers.remove(&session);
                 keep_limits.remove(&session);
                 framings.remove(&session);
                 tls.remove(&session);

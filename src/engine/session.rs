@@ -30,6 +30,18 @@ const STATS_INTERVAL: Duration = Duration::from_millis(500);
 /// before it is aborted).
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// What a session id keeps from one open to the next, given to each new session of that id.
+#[derive(Default)]
+pub(crate) struct Setup {
+    pub spool: Option<Arc<super::spool::Spool>>,
+    pub tap: Arc<super::capture::Tap>,
+    pub framing: Framing,
+    pub tls: Option<super::tls::TlsSettings>,
+    /// Auto-reply rules, in place before the first byte is read.
+    pub rules: Vec<super::ReplyRule>,
+    pub reply_limit_per_s: Option<u32>,
+}
+
 /// The engine's handle on a running session.
 pub(crate) struct SessionHandle {
     id: SessionId,
@@ -67,17 +79,21 @@ impl SessionHandle {
 
 /// Starts a session task; with `after`, once that (the previous session of the same id)
 /// has ended.
-#[allow(clippy::too_many_arguments)] // what a session is made of, each given once
 pub(crate) fn spawn(
     id: SessionId,
     config: SessionConfig,
     sink: EventSink,
     after: Option<JoinHandle<()>>,
-    spool: Option<Arc<super::spool::Spool>>,
-    tap: Arc<super::capture::Tap>,
-    framing: Framing,
-    tls: Option<super::tls::TlsSettings>,
+    setup: Setup,
 ) -> SessionHandle {
+    let Setup {
+        spool,
+        tap,
+        framing,
+        tls,
+        rules,
+        reply_limit_per_s,
+    } = setup;
     // Unbounded: the front end's commands, one per click or CLI step; a send among them waits
     // here for the session, which is how back-pressure reaches a repeat or a sequence.
     #[allow(clippy::disallowed_methods)]
@@ -96,6 +112,11 @@ pub(crate) fn spawn(
         tasks: TaskTracker::new(),
         runtime: tokio::runtime::Handle::current(),
     };
+    // The rules answer from the first byte: they are in place before anything connects.
+    if let Some(per_s) = reply_limit_per_s {
+        core.guard.set_limit(per_s);
+    }
+    core.set_rules(rules);
     let task = tokio::spawn(async move {
         if let Some(previous) = after {
             let _ = previous.await;
@@ -397,12 +418,7 @@ pub(crate) async fn drive<K: SessionKind>(
                         core.error(NetError::new(NetErrorKind::Cancelled, "file send stopped by the user"));
                     }
                 }
-                Some(Command::SetRules { rules, .. }) => {
-                    for warning in super::rules::self_triggering(&rules) {
-                        core.sink.send(Event::Warning { session: core.id, error: warning });
-                    }
-                    core.rules.set(rules);
-                }
+                Some(Command::SetRules { rules, .. }) => core.set_rules(rules),
                 Some(Command::SetReplyLimit { per_s, .. }) => core.guard.set_limit(per_s),
                 Some(Command::ResetStats { .. }) => {
                     core.counters.reset();

@@ -67,6 +67,17 @@ impl SessionCore {
         self.sink.send(event);
     }
 
+    /// Replaces the auto-reply rules, warning of each that could answer itself.
+    pub fn set_rules(&self, rules: Vec<super::ReplyRule>) {
+        for warning in super::rules::self_triggering(&rules) {
+            self.sink.send(Event::Warning {
+                session: self.id,
+                error: warning,
+            });
+        }
+        self.rules.set(rules);
+    }
+
     /// Reports a failure that does not end the session.
     pub fn error(&self, error: NetError) {
         self.sink.send(Event::Error {

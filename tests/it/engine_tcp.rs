@@ -759,3 +759,40 @@ fn tcp_rule_reply_loop_is_limited() {
         assert!(t.total.tx_packets <= 100 + 2, "{t:?}");
     }
 }
+
+/// Rules given before the session opens answer the very first bytes: a device that speaks
+/// first, the moment it accepts, gets its answer (they used to reach the session after its
+/// first read, so such a greeting went unanswered).
+#[test]
+fn rules_set_before_open_answer_a_device_that_speaks_first() {
+    let rules = sockscope::sequence::parse_rules(
+        "[[rule]]\nmatch = \"contains\"\npattern = \"HELLO?\"\nreply = \"hi device\"\n",
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let device = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"HELLO?").unwrap();
+        s.set_read_timeout(Some(common::WAIT)).unwrap();
+        let mut answer = [0u8; 9];
+        s.read_exact(&mut answer).unwrap();
+        answer
+    });
+    let mut engine = TestEngine::new();
+    let session = engine.handle.new_session_id();
+    engine.send(Command::SetRules { session, rules });
+    engine.send(Command::Open {
+        session,
+        config: client_config(addr.to_string()),
+    });
+    assert_eq!(&device.join().unwrap(), b"hi device");
+    // Nothing complained that the session was not open yet.
+    engine.wait_opened(session);
+    assert!(
+        !engine.seen.iter().any(|e| matches!(e, Event::Error { .. })),
+        "{:?}",
+        engine.seen
+    );
+    engine.send(Command::Close { session });
+}

@@ -637,25 +637,25 @@ impl SessionTab {
                 tls,
             });
         }
-        commands.push(Command::Open {
-            session: self.id,
-            config,
-        });
+        // The rules before the open: they answer from the first byte (none: none).
         commands.push(Command::SetReplyLimit {
             session: self.id,
             per_s: self.settings.reply_limit_per_s,
         });
         let s = &self.settings;
         let answers = s.kind != SessionKind::Relay;
-        if let Some(rules) =
-            self.rules
-                .on_open(s.rules_on && answers, &s.rules.rules, s.format.encoding)
-        {
-            commands.push(Command::SetRules {
-                session: self.id,
-                rules,
-            });
-        }
+        let rules = self
+            .rules
+            .on_open(s.rules_on && answers, &s.rules.rules, s.format.encoding)
+            .unwrap_or_default();
+        commands.push(Command::SetRules {
+            session: self.id,
+            rules,
+        });
+        commands.push(Command::Open {
+            session: self.id,
+            config,
+        });
     }
 
     /// Takes in one engine event of this session.

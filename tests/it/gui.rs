@@ -47,6 +47,13 @@ fn step_until(
     panic!("timed out waiting for {what}");
 }
 
+/// Unfolds the tab's Tools section (save, keep, capture, record, probe, send file), which a
+/// new tab shows folded; `label` is its title in the window's language.
+fn open_tools(harness: &mut Harness<'static, SockScopeApp>, label: &str) {
+    harness.get_by_label(label).click();
+    harness.run_steps(2);
+}
+
 /// Replaces the text of the field labelled `label`.
 fn type_into(harness: &mut Harness<'static, SockScopeApp>, label: &str, text: &str) {
     harness.get_by_label(label).click();
@@ -863,6 +870,7 @@ fn saved_received_data_holds_what_came_before_the_click_and_never_overwrites_sil
     assert!(harness.query_all_by_label("1,087 bytes").next().is_some());
     assert!(harness.query_by_label("1.1 KiB").is_none());
     let dir = tempfile::tempdir().unwrap();
+    open_tools(&mut harness, "Tools");
     let path = dir.path().join("received.bin");
     harness.get_by_label("Save received data…").click();
     harness.run_steps(2);
@@ -927,7 +935,7 @@ fn the_subnet_split_follows_a_changed_address() {
 #[test]
 fn buttons_stay_put_when_a_client_connects_and_data_flows() {
     let (mut harness, local) = listening_server();
-    harness.run_steps(2);
+    open_tools(&mut harness, "Tools");
     let watched = [
         "Clear",
         "Save log…",
@@ -1004,6 +1012,7 @@ fn a_recording_made_in_a_tab_runs_and_passes_in_sequences() {
     step_until(&mut harness, "connected", |h| {
         matches!(h.state().tabs[0].state, TabState::Open { .. })
     });
+    open_tools(&mut harness, "Tools");
     harness.get_by_label("● Record").click();
     harness.run_steps(2);
     harness.get_by_label("Data to send").click();
@@ -1169,6 +1178,7 @@ fn a_rule_written_in_the_tab_is_tried_on_a_sample_and_answers_clients() {
 #[test]
 fn recording_a_server_tab_gives_a_simulator_of_it() {
     let (mut harness, local) = listening_server();
+    open_tools(&mut harness, "Tools");
     harness.get_by_label("● Record").click();
     harness.run_steps(2);
     let mut c = std::net::TcpStream::connect(local).unwrap();
@@ -1368,6 +1378,7 @@ fn a_tab_captures_to_pcapng_and_says_where() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("tab.pcapng");
+    open_tools(&mut harness, "Tools");
     type_into(&mut harness, "Capture file", file.to_str().unwrap());
     harness.get_by_label("● Capture (pcapng)").click();
     harness.run_steps(2);
@@ -1412,9 +1423,12 @@ fn a_tab_probes_its_own_peer_and_stop_ends_a_long_probe() {
     harness.get_by_label("+ UDP").click();
     harness.run_steps(2);
     type_into(&mut harness, "目标地址", &echo_addr.to_string());
+    open_tools(&mut harness, "工具");
     harness.get_by_label("测量此对端…").click();
-    harness.run_steps(2);
-    assert!(harness.query_by_label_contains("链路测量 — UDP").is_some());
+    // The click is carried out after its frame; the window shows from the one after.
+    step_until(&mut harness, "the probe window", |h| {
+        h.query_by_label_contains("链路测量 — UDP").is_some()
+    });
     assert_eq!(harness.state().tabs[0].probe.target, echo_addr.to_string());
     harness.state_mut().tabs[0].probe.count = 20;
     harness.state_mut().tabs[0].probe.interval_ms = 5;

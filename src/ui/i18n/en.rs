@@ -412,6 +412,7 @@ pub static EN: Texts = Texts {
     match_regex: "regex",
     match_hex_prefix: "hex-prefix",
     match_exact_hex: "exact-hex",
+    tools: "Tools",
     step_pass: "PASS",
     step_not_run: "not run",
     step_fail: "FAIL",

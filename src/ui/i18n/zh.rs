@@ -413,6 +413,7 @@ pub static ZH: Texts = Texts {
     match_regex: "正则 (regex)",
     match_hex_prefix: "十六进制前缀",
     match_exact_hex: "十六进制完全相同",
+    tools: "工具",
     step_pass: "通过",
     step_not_run: "未运行",
     step_fail: "失败",

@@ -1,0 +1,251 @@
+//! Where engine events become the tab's state and log rows: [`SessionTab::on_event`].
+use super::*;
+
+impl SessionTab {
+    /// Takes in one engine event of this session.
+    pub fn on_event(&mut self, event: Event, lang: Lang) {
+        let t = lang.t();
+        match event {
+            Event::Opened { local, peer, .. } => {
+                self.kept |= self.settings.keep_mib > 0;
+                self.clients_left = 0;
+                self.state = TabState::Open {
+                    local,
+                    peer,
+                    listening: matches!(
+                        self.settings.kind,
+                        SessionKind::TcpServer | SessionKind::Relay
+                    ),
+                };
+                self.last_error = None;
+                let text = match (self.settings.kind, peer) {
+                    (_, Some(p)) => format!("{} {p} ({local})", t.connected_to),
+                    (SessionKind::TcpServer, None) => format!("{} {local}", t.listening_on),
+                    (SessionKind::Relay, None) => {
+                        format!("{} {local} → {}", t.relaying, self.settings.udp_dest.trim())
+                    }
+                    _ => format!("{} {local}", t.bound_to),
+                };
+                self.log.info(EntryKind::Info, text);
+            }
+            Event::ConnOpened { conn, peer, .. } => {
+                self.clients.insert(
+                    conn,
+                    ClientRow {
+                        peer,
+                        since: SystemTime::now(),
+                        counters: CountersSnapshot::default(),
+                    },
+                );
+                if matches!(
+                    self.settings.kind,
+                    SessionKind::TcpServer | SessionKind::Relay
+                ) {
+                    self.log
+                        .info(EntryKind::Info, format!("{peer} {}", t.client_connected));
+                }
+            }
+            Event::ConnClosed {
+                conn, peer, reason, ..
+            } => {
+                if self.clients.remove(&conn).is_some() {
+                    self.clients_left += 1;
+                }
+                if self.send_to == Some(conn) {
+                    self.send_to = None;
+                }
+                let (kind, why) = match &reason {
+                    CloseReason::PeerClosed => (EntryKind::Info, t.closed_by_peer.to_string()),
+                    CloseReason::LocalClosed => (EntryKind::Info, t.closed_locally.to_string()),
+                    CloseReason::Failed(e) => (EntryKind::Error, i18n::net_error(lang, e)),
+                };
+                self.log
+                    .info(kind, format!("{peer} {}: {why}", t.client_left));
+            }
+            Event::Secured { peer, info, .. } => {
+                let mut text = format!("{peer} TLS: {info}");
+                if info.unverified {
+                    text = format!("{text} — {}", t.tls_unverified);
+                }
+                let kind = if info.unverified {
+                    EntryKind::Error
+                } else {
+                    EntryKind::Info
+                };
+                self.log.info(kind, text);
+            }
+            Event::CaptureEnded {
+                path, lost, error, ..
+            } => self.capture_ended(lang, &path, lost, error.as_ref()),
+            Event::Data {
+                chunks,
+                omitted_bytes,
+                conn,
+                ..
+            } => {
+                // A server's recording follows its first client after Record was clicked.
+                if self.settings.kind == SessionKind::TcpServer && self.recording.is_some() {
+                    self.recording_conn = self.recording_conn.or(conn);
+                }
+                let recorded = self.recording_conn.is_none() || self.recording_conn == conn;
+                self.log.not_shown += omitted_bytes;
+                if let Some(last) = chunks.iter().rev().find(|c| c.dir == Direction::Rx) {
+                    self.last_sender = Some(last.peer);
+                }
+                for c in chunks.iter() {
+                    let kind = match c.dir {
+                        Direction::Rx => EntryKind::Rx,
+                        Direction::Tx => EntryKind::Tx,
+                    };
+                    for (bytes, frame) in c.pieces() {
+                        if let Some(recorder) = self.recording.as_mut().filter(|_| recorded) {
+                            match c.dir {
+                                Direction::Tx => recorder.sent(bytes, c.time),
+                                Direction::Rx => recorder.received(bytes, c.time),
+                            }
+                        }
+                        let unusual = frame.and_then(|f| match f.kind {
+                            FrameKind::Whole => None,
+                            FrameKind::Oversize => Some(t.frame_oversize),
+                            FrameKind::Incomplete => Some(t.frame_incomplete),
+                            FrameKind::Malformed => Some(t.frame_malformed),
+                        });
+                        self.log.push(LogEntry {
+                            time: c.time,
+                            kind,
+                            peer: Some(c.peer),
+                            bytes: bytes.to_vec(),
+                            frame,
+                        });
+                        // A frame that is not whole says why, in the user's words, right after.
+                        if let Some(why) = unusual {
+                            self.log.info(EntryKind::Error, why.to_string());
+                        }
+                    }
+                }
+            }
+            Event::Stats { stats, .. } => {
+                for (id, counters) in &stats.conns {
+                    if let Some(row) = self.clients.get_mut(id) {
+                        row.counters = *counters;
+                    }
+                }
+                let now = self.started.elapsed().as_secs_f64();
+                self.rates.push_back([now, stats.rx_rate, stats.tx_rate]);
+                while self.rates.front().is_some_and(|r| now - r[0] > 60.0) {
+                    self.rates.pop_front();
+                }
+                self.stats = stats;
+            }
+            Event::ListenStopped { .. } => {
+                if let TabState::Open { listening, .. } = &mut self.state {
+                    *listening = false;
+                }
+            }
+            Event::RepeatDone { .. } => self.repeating = false,
+            Event::SaveStarted { path, follow, .. } => {
+                self.log.info(
+                    EntryKind::Info,
+                    format!("{} {}", t.saving_to, path.display()),
+                );
+                self.saving = Some(Saving {
+                    path,
+                    follow,
+                    bytes: 0,
+                });
+            }
+            Event::SaveProgress { bytes, .. } => {
+                if let Some(saving) = &mut self.saving {
+                    saving.bytes = bytes;
+                }
+            }
+            Event::Saved {
+                path,
+                bytes,
+                missing_bytes,
+                error,
+                ..
+            } => {
+                self.saving = None;
+                let mut text = format!(
+                    "{} {} {} → {}",
+                    t.saved_bytes,
+                    exact_count(bytes),
+                    t.bytes_unit,
+                    path.display()
+                );
+                if missing_bytes > 0 {
+                    text += &format!(
+                        "; {} {} {}",
+                        exact_count(missing_bytes),
+                        t.bytes_unit,
+                        t.missing_note
+                    );
+                }
+                match error {
+                    Some(e) => {
+                        let why = i18n::net_error(lang, &e);
+                        self.log.info(EntryKind::Error, format!("{why} ({text})"));
+                        self.last_error = Some(why);
+                    }
+                    None => self.log.info(EntryKind::Info, text),
+                }
+            }
+            Event::Progress {
+                done, total, rate, ..
+            } => {
+                self.file_progress = Some(FileProgress { done, total, rate });
+            }
+            Event::FileDone {
+                path,
+                bytes,
+                sha256,
+                ..
+            } => {
+                self.file_progress = None;
+                let hash = sha256.map(|h| format!(" SHA-256 {h}")).unwrap_or_default();
+                self.log.info(
+                    EntryKind::Info,
+                    format!(
+                        "{} {} ({} {}){hash}",
+                        t.file_done,
+                        path.display(),
+                        exact_count(bytes),
+                        t.bytes_unit
+                    ),
+                );
+            }
+            Event::Error { error, .. } => {
+                if matches!(
+                    error.kind,
+                    crate::engine::NetErrorKind::Cancelled | crate::engine::NetErrorKind::File
+                ) {
+                    self.file_progress = None;
+                }
+                let text = i18n::net_error(lang, &error);
+                self.log.info(EntryKind::Error, text.clone());
+                self.last_error = Some(text);
+            }
+            Event::Warning { error, .. } => {
+                self.log
+                    .info(EntryKind::Error, i18n::net_error(lang, &error));
+            }
+            // The window does not ask for send outcomes; a failed send is an error event too.
+            Event::SendResult { .. } => {}
+            Event::Closed { error, .. } => {
+                if let Some(e) = &error {
+                    let text = i18n::net_error(lang, e);
+                    self.log.info(EntryKind::Error, text.clone());
+                    self.last_error = Some(text);
+                } else {
+                    self.log.info(EntryKind::Info, t.session_closed.to_string());
+                }
+                self.clients.clear();
+                self.send_to = None;
+                self.repeating = false;
+                self.file_progress = None;
+                self.state = TabState::Closed(error);
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@ mod rules;
 mod simulate;
 
 pub use record::Recorder;
-pub use report::{save_report, write_csv, write_html, write_junit};
+pub use report::{report_text, save_report, write_csv, write_html, write_junit};
 pub use rules::{parse_rules, RuleError, RuleSpec, RulesFile};
 
 use crate::engine::{

@@ -94,15 +94,27 @@ fn shown_with_expected(r: &super::StepResult) -> String {
     }
 }
 
-/// Writes the report to `path`: CSV for a `.csv` ending, HTML otherwise.
+/// Writes the report to `path`: CSV for a `.csv` ending, JUnit XML for `.xml`, HTML otherwise.
 pub fn save_report(report: &Report, path: &std::path::Path) -> io::Result<()> {
     let mut w = io::BufWriter::new(std::fs::File::create(path)?);
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => write_csv(report, &mut w)?,
-        Some("xml") => write_junit(std::slice::from_ref(report), &mut w)?,
-        _ => write_html(report, &mut w)?,
-    }
+    write_report(report, path, &mut w)?;
     w.flush()
+}
+
+/// The report as the text `path`'s ending asks for (see [`save_report`]).
+pub fn report_text(report: &Report, path: &std::path::Path) -> String {
+    let mut out = Vec::new();
+    // Writing into memory cannot fail; the report's own text is UTF-8.
+    let _ = write_report(report, path, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn write_report(report: &Report, path: &std::path::Path, w: &mut impl Write) -> io::Result<()> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("csv") => write_csv(report, w),
+        Some("xml") => write_junit(std::slice::from_ref(report), w),
+        _ => write_html(report, w),
+    }
 }
 
 /// Text for XML: the five special characters escaped, and control characters (which XML 1.0

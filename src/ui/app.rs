@@ -133,6 +133,8 @@ pub struct SockScopeApp {
     /// The first-run hint was dismissed.
     pub hint_dismissed: bool,
     notices: (mpsc::Sender<Notice>, mpsc::Receiver<Notice>),
+    /// Reads and writes the small files panels import and export.
+    files_io: super::file_worker::FileWorker,
     status: Option<(String, bool)>,
     /// The language the window's title was last set in.
     titled: Option<Lang>,
@@ -171,6 +173,7 @@ impl SockScopeApp {
             // One notice per save the user asked for.
             #[allow(clippy::disallowed_methods)]
             notices: mpsc::channel(),
+            files_io: super::file_worker::FileWorker::start(),
             status: None,
             titled: None,
             data_at: Instant::now(),
@@ -364,7 +367,15 @@ impl SockScopeApp {
         let front = self.front_index();
         egui::CentralPanel::default().show(ui, |ui| {
             match front.and_then(|i| self.tabs.get_mut(i)) {
-                Some(tab) => request = tab.ui(ui, self.lang, &self.local_ips, &mut commands),
+                Some(tab) => {
+                    request = tab.ui(
+                        ui,
+                        self.lang,
+                        &self.local_ips,
+                        &self.files_io,
+                        &mut commands,
+                    )
+                }
                 None => {
                     ui.add_space(40.0);
                     ui.vertical_centered(|ui| ui.label(RichText::new(t.no_sessions).size(16.0)));
@@ -393,7 +404,7 @@ impl SockScopeApp {
             _ => {}
         }
         self.prompt_ui(ui.ctx());
-        self.sequences.show(ui.ctx(), self.lang);
+        self.sequences.show(ui.ctx(), self.lang, &self.files_io);
         self.probe.show(
             ui.ctx(),
             self.lang,

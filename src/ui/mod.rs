@@ -4,6 +4,7 @@ pub mod about;
 pub mod address_panel;
 pub mod app;
 pub mod file_panel;
+pub mod file_worker;
 pub mod fonts;
 pub mod i18n;
 pub mod log_view;

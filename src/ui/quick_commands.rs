@@ -4,7 +4,7 @@
 use super::i18n::Lang;
 use super::path_field::PathField;
 use super::session_tab::{QuickCommand, TabSettings};
-use super::widgets::{ERROR_COLOR, OK_COLOR};
+use super::widgets::ERROR_COLOR;
 use crate::engine::SessionStats;
 use eframe::egui;
 
@@ -50,8 +50,8 @@ pub fn export(quick: &[QuickCommand]) -> String {
 pub struct QuickPanel {
     /// File for quick-command import/export.
     pub file: PathField,
-    /// Result of the last import or export (text, failed).
-    pub note: Option<(String, bool)>,
+    /// The import or export under way, and how the last one went.
+    pub op: super::file_worker::FileOp,
 }
 
 /// What the panel asks of its tab.
@@ -65,10 +65,12 @@ pub enum QuickAction {
 impl QuickPanel {
     /// Draws the quick commands of a tab (`salt` tells tabs apart); edits the quick commands
     /// and reply limit in `settings`; returns what the tab should do.
+    #[allow(clippy::too_many_arguments)] // the tab's parts this panel edits, each given once
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         lang: Lang,
+        files: &super::file_worker::FileWorker,
         salt: u64,
         settings: &mut TabSettings,
         stats: &SessionStats,
@@ -142,27 +144,22 @@ impl QuickPanel {
         );
         ui.horizontal(|ui| {
             let path = self.file.path_buf();
-            if ui.button(t.import).clicked() {
-                match std::fs::read_to_string(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|s| import(&s))
-                {
-                    Ok(list) => {
-                        self.note = Some((format!("{} {}", list.len(), t.imported), false));
-                        settings.quick.extend(list);
-                    }
-                    Err(e) => self.note = Some((format!("{}: {e}", path.display()), true)),
-                }
+            let idle = !self.op.busy();
+            if ui.add_enabled(idle, egui::Button::new(t.import)).clicked() {
+                self.op.read(files, path.clone());
             }
-            if ui.button(t.export).clicked() {
-                self.note = Some(match std::fs::write(&path, export(&settings.quick)) {
-                    Ok(()) => (format!("{} {}", t.exported, path.display()), false),
-                    Err(e) => (format!("{}: {e}", path.display()), true),
-                });
+            if ui.add_enabled(idle, egui::Button::new(t.export)).clicked() {
+                self.op.write(files, path, export(&settings.quick));
             }
         });
-        if let Some((text, failed)) = &self.note {
-            ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
+        if let Some((path, text)) = self.op.ui(ui, t, files) {
+            match import(&text) {
+                Ok(list) => {
+                    self.op.say(format!("{} {}", list.len(), t.imported), false);
+                    settings.quick.extend(list);
+                }
+                Err(e) => self.op.say(format!("{}: {e}", path.display()), true),
+            }
         }
         ui.horizontal(|ui| {
             ui.label(t.reply_limit).on_hover_text(t.reply_limit_hint);

@@ -22,8 +22,8 @@ pub struct RulesPanel {
     /// A sample to try the rules on.
     sample: String,
     sample_hex: bool,
-    /// Result of the last load or save (text, failed).
-    note: Option<(String, bool)>,
+    /// The load or save under way, and how the last one went.
+    op: super::file_worker::FileOp,
     /// Each rule compiled, for the encoding it was compiled in (recompiled when either changes).
     compiled: Vec<(RuleSpec, Result<ReplyRule, RuleError>)>,
     compiled_for: Option<TextEncoding>,
@@ -43,7 +43,7 @@ impl RulesPanel {
             applied: None,
             sample: String::new(),
             sample_hex: false,
-            note: None,
+            op: Default::default(),
             compiled: Vec::new(),
             compiled_for: None,
         }
@@ -93,6 +93,7 @@ impl RulesPanel {
         &mut self,
         ui: &mut egui::Ui,
         lang: Lang,
+        files: &super::file_worker::FileWorker,
         rules: &mut RulesFile,
         on: &mut bool,
         encoding: TextEncoding,
@@ -166,7 +167,7 @@ impl RulesPanel {
             }
         });
         self.sample_ui(ui, t, encoding);
-        self.file_ui(ui, t, rules, encoding);
+        self.file_ui(ui, t, files, rules, encoding);
         actions
     }
 
@@ -215,10 +216,13 @@ impl RulesPanel {
         }
     }
 
+    /// Load and Save, through the window's file worker (an existing file is replaced only once
+    /// the user says so).
     fn file_ui(
         &mut self,
         ui: &mut egui::Ui,
         t: &Texts,
+        files: &super::file_worker::FileWorker,
         rules: &mut RulesFile,
         encoding: TextEncoding,
     ) {
@@ -226,38 +230,37 @@ impl RulesPanel {
             .ui(ui, t, t.rules_file, DialogKind::SaveFile, 110.0);
         ui.horizontal(|ui| {
             let path = self.file.path_buf();
+            let idle = !self.op.busy();
             if ui
-                .button(t.load_rules)
+                .add_enabled(idle, egui::Button::new(t.load_rules))
                 .on_hover_text(t.load_rules_hint)
                 .clicked()
             {
-                // A few KB, read at a click.
-                match std::fs::read_to_string(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|s| RulesFile::parse(&s).map_err(|e| e.to_string()))
-                    .and_then(|file| file.compile().map(|_| file).map_err(|e| e.to_string()))
-                {
-                    Ok(file) => {
-                        self.note =
-                            Some((format!("{} {}", file.rules.len(), t.rules_loaded), false));
-                        rules.rules = file.rules;
-                    }
-                    Err(e) => self.note = Some((format!("{}: {e}", path.display()), true)),
-                }
+                self.op.read(files, path.clone());
             }
-            if ui.button(t.save_rules).clicked() {
+            if ui
+                .add_enabled(idle, egui::Button::new(t.save_rules))
+                .clicked()
+            {
                 let file = RulesFile {
                     encoding: Some(encoding.label().to_string()),
                     rules: rules.rules.clone(),
                 };
-                self.note = Some(match std::fs::write(&path, file.to_toml()) {
-                    Ok(()) => (format!("{} {}", t.exported, path.display()), false),
-                    Err(e) => (format!("{}: {e}", path.display()), true),
-                });
+                self.op.write(files, path, file.to_toml());
             }
         });
-        if let Some((text, failed)) = &self.note {
-            ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
+        if let Some((path, text)) = self.op.ui(ui, t, files) {
+            match RulesFile::parse(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|file| file.compile().map(|_| file).map_err(|e| e.to_string()))
+            {
+                Ok(file) => {
+                    self.op
+                        .say(format!("{} {}", file.rules.len(), t.rules_loaded), false);
+                    rules.rules = file.rules;
+                }
+                Err(e) => self.op.say(format!("{}: {e}", path.display()), true),
+            }
         }
     }
 }

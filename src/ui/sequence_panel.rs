@@ -2,6 +2,7 @@
 //! pass/fail and timing per step, save them as the TOML file `sockscope run` takes, and export
 //! the report.
 
+use super::file_worker::{FileOp, FileWorker};
 use super::i18n::{Lang, Texts};
 use super::path_field::{DialogKind, PathField};
 use super::widgets::{
@@ -57,6 +58,8 @@ pub struct SequencePanel {
     /// The last finished run.
     pub report: Option<Report>,
     note: Option<(String, bool)>,
+    /// The file job under way (save, load, a report), and how the last one went.
+    op: FileOp,
     /// A simulator's state while it runs: where it listens, who connected.
     waiting: Option<String>,
 }
@@ -85,6 +88,7 @@ impl Default for SequencePanel {
             results: Vec::new(),
             report: None,
             note: None,
+            op: FileOp::default(),
             waiting: None,
         }
     }
@@ -107,7 +111,7 @@ impl SequencePanel {
     }
 
     /// Draws the window.
-    pub fn show(&mut self, ctx: &egui::Context, lang: Lang) {
+    pub fn show(&mut self, ctx: &egui::Context, lang: Lang, files: &FileWorker) {
         let t = lang.t();
         self.take_news(lang);
         let mut open = self.open;
@@ -121,9 +125,9 @@ impl SequencePanel {
                 ui.separator();
                 self.steps_ui(ui, t);
                 ui.separator();
-                self.file_ui(ui, t);
+                self.file_ui(ui, t, files);
                 ui.separator();
-                self.run_ui(ui, lang);
+                self.run_ui(ui, lang, files);
             });
         self.open = open;
         if self.running.is_some() {
@@ -316,67 +320,59 @@ impl SequencePanel {
         });
     }
 
-    fn file_ui(&mut self, ui: &mut egui::Ui, t: &Texts) {
+    /// Save, save as a simulator, load: through the window's file worker (an existing file is
+    /// replaced only once the user says so).
+    fn file_ui(&mut self, ui: &mut egui::Ui, t: &Texts, files: &FileWorker) {
         self.file
             .ui(ui, t, t.sequence_file, DialogKind::SaveFile, 300.0);
         ui.horizontal(|ui| {
             let path = self.file.path_buf();
-            if ui.button(t.save_sequence).clicked() {
-                self.note = Some(match std::fs::write(&path, self.sequence.to_toml()) {
-                    Ok(()) => (format!("{} {}", t.exported, path.display()), false),
-                    Err(e) => (format!("{}: {e}", path.display()), true),
-                });
+            let idle = !self.op.busy();
+            if ui
+                .add_enabled(idle, egui::Button::new(t.save_sequence))
+                .clicked()
+            {
+                self.op.write(files, path.clone(), self.sequence.to_toml());
             }
             if ui
-                .button(t.save_simulator)
+                .add_enabled(idle, egui::Button::new(t.save_simulator))
                 .on_hover_text(t.save_simulator_hint)
                 .clicked()
             {
                 let target = simulator_path(&path);
-                self.note = Some(
-                    match self
-                        .sequence
-                        .as_simulator()
-                        .map_err(|e| e.to_string())
-                        .and_then(|sim| {
-                            write_new(&target, &sim.to_toml()).map_err(|e| {
-                                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                                    t.file_exists.to_string()
-                                } else {
-                                    e.to_string()
-                                }
-                            })
-                        }) {
-                        Ok(()) => (format!("{} {}", t.exported, target.display()), false),
-                        Err(e) => (format!("{}: {e}", target.display()), true),
-                    },
-                );
-            }
-            if ui.button(t.load_sequence).clicked() {
-                match std::fs::read_to_string(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|s| Sequence::parse(&s).map_err(|e| e.to_string()))
-                {
-                    Ok(seq) => {
-                        self.encoding = seq
-                            .connection
-                            .encoding
-                            .as_deref()
-                            .and_then(TextEncoding::from_name)
-                            .unwrap_or_default();
-                        self.sequence = seq;
-                        self.note = None;
-                    }
-                    Err(e) => self.note = Some((format!("{}: {e}", path.display()), true)),
+                match self.sequence.as_simulator() {
+                    Ok(sim) => self.op.write(files, target, sim.to_toml()),
+                    Err(e) => self.op.say(format!("{}: {e}", target.display()), true),
                 }
             }
+            if ui
+                .add_enabled(idle, egui::Button::new(t.load_sequence))
+                .clicked()
+            {
+                self.op.read(files, path);
+            }
         });
+        if let Some((path, text)) = self.op.ui(ui, t, files) {
+            match Sequence::parse(&text) {
+                Ok(seq) => {
+                    self.encoding = seq
+                        .connection
+                        .encoding
+                        .as_deref()
+                        .and_then(TextEncoding::from_name)
+                        .unwrap_or_default();
+                    self.sequence = seq;
+                    self.note = None;
+                }
+                Err(e) => self.op.say(format!("{}: {e}", path.display()), true),
+            }
+        }
         if let Some((text, failed)) = &self.note {
             ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
         }
     }
 
-    fn run_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+    fn run_ui(&mut self, ui: &mut egui::Ui, lang: Lang, files: &FileWorker) {
         let t = lang.t();
         let running = self.running.is_some();
         if ui
@@ -443,13 +439,13 @@ impl SequencePanel {
             }
             self.report_file
                 .ui(ui, t, t.report_file, DialogKind::SaveFile, 300.0);
-            if ui.button(t.export_report).clicked() {
+            if ui
+                .add_enabled(!self.op.busy(), egui::Button::new(t.export_report))
+                .clicked()
+            {
                 let path = self.report_file.path_buf();
-                let written = sequence::save_report(report, &path);
-                self.note = Some(match written {
-                    Ok(()) => (format!("{} {}", t.exported, path.display()), false),
-                    Err(e) => (format!("{}: {e}", path.display()), true),
-                });
+                let text = sequence::report_text(report, &path);
+                self.op.write(files, path, text);
             }
         }
     }
@@ -492,16 +488,6 @@ fn simulator_path(path: &std::path::Path) -> std::path::PathBuf {
         .file_stem()
         .map_or_else(|| "sequence".into(), |s| s.to_string_lossy());
     path.with_file_name(format!("{stem}-simulator.toml"))
-}
-
-/// Writes a new file; an existing one is never replaced.
-fn write_new(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
 }
 
 /// A change to the list of steps, made after the list is drawn.

@@ -1596,3 +1596,45 @@ fn sequence_failures_are_said_in_the_users_language() {
     assert!(!shown.is_ascii(), "said in Chinese: {shown}");
     assert!(harness.query_by_label_contains(&shown).is_some(), "{shown}");
 }
+
+/// Exporting quick commands onto a file that exists asks first and writes nothing until told;
+/// told, it replaces it, and importing the file brings the commands back. The files are read
+/// and written off the window's thread.
+#[test]
+fn exporting_onto_an_existing_file_asks_first() {
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP client").click();
+    harness.run_steps(2);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("commands.toml");
+    std::fs::write(&file, "keep me").unwrap();
+    harness.state_mut().tabs[0]
+        .settings
+        .quick
+        .push(sockscope::ui::session_tab::QuickCommand {
+            name: "hello".into(),
+            input: "hello device".into(),
+            format: Default::default(),
+        });
+    type_into(&mut harness, "Commands file", file.to_str().unwrap());
+    harness.get_by_label("Export").click();
+    step_until(&mut harness, "the question", |h| {
+        h.query_by_label_contains("This file already exists.")
+            .is_some()
+    });
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    harness.get_by_label("Replace it").click();
+    step_until(&mut harness, "the export", |h| {
+        h.query_by_label_contains("Exported to").is_some()
+    });
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("hello device"));
+    harness.state_mut().tabs[0].settings.quick.clear();
+    harness.get_by_label("Import").click();
+    step_until(&mut harness, "the import", |h| {
+        h.query_by_label_contains("1 quick commands imported")
+            .is_some()
+    });
+    assert_eq!(harness.state().tabs[0].settings.quick.len(), 1);
+}

@@ -412,6 +412,8 @@ pub static EN: Texts = Texts {
     match_regex: "regex",
     match_hex_prefix: "hex-prefix",
     match_exact_hex: "exact-hex",
+    files_busy: "Busy with other files; try again in a moment.",
+    file_too_large: "Too large for a settings file (over 16 MiB).",
     tools: "Tools",
     step_pass: "PASS",
     step_not_run: "not run",

@@ -458,6 +458,8 @@ pub struct Texts {
     pub match_regex: &'static str,
     pub match_hex_prefix: &'static str,
     pub match_exact_hex: &'static str,
+    pub files_busy: &'static str,
+    pub file_too_large: &'static str,
     pub tools: &'static str,
     pub step_pass: &'static str,
     pub step_not_run: &'static str,

@@ -413,6 +413,8 @@ pub static ZH: Texts = Texts {
     match_regex: "正则 (regex)",
     match_hex_prefix: "十六进制前缀",
     match_exact_hex: "十六进制完全相同",
+    files_busy: "正在处理其他文件，请稍后再试。",
+    file_too_large: "文件过大，不像设置文件（超过 16 MiB）。",
     tools: "工具",
     step_pass: "通过",
     step_not_run: "未运行",

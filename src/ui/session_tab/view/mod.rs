@@ -22,6 +22,7 @@ impl SessionTab {
         ui: &mut egui::Ui,
         lang: Lang,
         local_ips: &[IpAddr],
+        files: &crate::ui::file_worker::FileWorker,
         commands: &mut Vec<Command>,
     ) -> Option<TabRequest> {
         let mut actions = Vec::new();
@@ -37,7 +38,7 @@ impl SessionTab {
                 egui::ScrollArea::both()
                     .id_salt("side_scroll")
                     .show(ui, |ui| {
-                        self.side_ui(ui, lang, &mut actions, &mut request);
+                        self.side_ui(ui, lang, files, &mut actions, &mut request);
                     });
             });
         // A relay forwards what its clients and target say; it has nothing of its own to send.

@@ -2,6 +2,7 @@
 //! the tools folded below them.
 
 use super::*;
+use crate::ui::file_worker::FileWorker;
 use crate::ui::widgets::{bytes_label, progress_bar, rate_label, ERROR_COLOR, RX_COLOR, TX_COLOR};
 use eframe::egui::{self, RichText};
 
@@ -15,6 +16,7 @@ impl SessionTab {
         &mut self,
         ui: &mut egui::Ui,
         lang: Lang,
+        files: &FileWorker,
         actions: &mut Vec<TabAction>,
         request: &mut Option<TabRequest>,
     ) {
@@ -36,10 +38,15 @@ impl SessionTab {
         self.tools_ui(ui, t, actions, request);
         ui.separator();
         let active = self.is_active();
-        for action in self
-            .quick
-            .ui(ui, lang, self.id.0, &mut self.settings, &self.stats, active)
-        {
+        for action in self.quick.ui(
+            ui,
+            lang,
+            files,
+            self.id.0,
+            &mut self.settings,
+            &self.stats,
+            active,
+        ) {
             actions.push(match action {
                 QuickAction::Send(i) => TabAction::SendQuick(i),
                 // A closed tab sends its limit when it opens.
@@ -53,7 +60,7 @@ impl SessionTab {
             });
         }
         if self.settings.kind != SessionKind::Relay {
-            self.rules_ui(ui, lang, actions);
+            self.rules_ui(ui, lang, files, actions);
         }
     }
 
@@ -218,7 +225,13 @@ impl SessionTab {
     }
 
     /// The auto-reply rules, folded until wanted (open when there are rules).
-    fn rules_ui(&mut self, ui: &mut egui::Ui, lang: Lang, actions: &mut Vec<TabAction>) {
+    fn rules_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: Lang,
+        files: &FileWorker,
+        actions: &mut Vec<TabAction>,
+    ) {
         let t = lang.t();
         let active = self.is_active();
         let s = &mut self.settings;
@@ -234,6 +247,7 @@ impl SessionTab {
                 for RulesAction::Set(rules) in self.rules.ui(
                     ui,
                     lang,
+                    files,
                     &mut s.rules,
                     &mut s.rules_on,
                     s.format.encoding,

@@ -441,6 +441,8 @@ pub enum RunIssue {
     NoClient { within_s: u64 },
     /// The engine said nothing of a send for this long.
     NoSendWord { within_s: u64 },
+    /// The user stopped the run.
+    Stopped,
     /// A send's bytes could not be made (a macro, an encoding).
     Payload(crate::payload::PayloadError),
 }
@@ -457,6 +459,7 @@ impl std::fmt::Display for RunIssue {
                 write!(f, "no word from the connection within {within_s} s")
             }
             Self::Payload(e) => write!(f, "{e}"),
+            Self::Stopped => write!(f, "stopped by the user"),
         }
     }
 }
@@ -622,6 +625,17 @@ impl Sequence {
 pub fn run(
     sequence: &Sequence,
     engine: &EngineHandle,
+    on: impl FnMut(Progress<'_>),
+) -> Result<Report, SequenceError> {
+    run_stoppable(sequence, engine, None, on)
+}
+
+/// Like [`run`]; when `stop` is set the run ends within a moment, the steps not reached
+/// reported as not run and the run as stopped ([`RunIssue::Stopped`]).
+pub fn run_stoppable(
+    sequence: &Sequence,
+    engine: &EngineHandle,
+    stop: Option<&std::sync::atomic::AtomicBool>,
     mut on: impl FnMut(Progress<'_>),
 ) -> Result<Report, SequenceError> {
     let steps = sequence.prepare()?;
@@ -660,6 +674,7 @@ pub fn run(
         server: kind == ConnectionKind::TcpServer,
         client: None,
         sent: HashMap::new(),
+        stop,
     };
     // Numbers the sends, so {{counter}} counts through the whole run.
     let mut sends = 0u64;
@@ -711,7 +726,10 @@ pub fn run(
         for (i, step) in steps.iter().enumerate() {
             for _ in 0..step.times {
                 if let Some(reason) = runner.closed.clone() {
-                    let fails = !close_reported && !matches!(step.action, Action::Wait(_));
+                    // A user's Stop fails nothing: what was not reached is not run.
+                    let fails = !close_reported
+                        && !matches!(step.action, Action::Wait(_))
+                        && !matches!(reason, RunIssue::Stopped);
                     close_reported |= fails;
                     let result = StepResult {
                         step: i + 1,
@@ -800,6 +818,13 @@ pub fn run(
                         }
                     }
                 };
+                // A step the user's Stop cut short did not fail: it was not run to its end.
+                let (outcome, detail, failure) = match (&runner.closed, outcome) {
+                    (Some(RunIssue::Stopped), Outcome::Fail) => {
+                        (Outcome::NotRun, "not run: stopped by the user".into(), None)
+                    }
+                    (_, outcome) => (outcome, detail, failure),
+                };
                 let result = StepResult {
                     step: i + 1,
                     round,
@@ -846,6 +871,8 @@ struct Runner<'a> {
     client: Option<(ConnId, std::net::SocketAddr, bool)>,
     /// Outcomes of sends, by tag, not yet looked at.
     sent: HashMap<u64, Result<(), NetError>>,
+    /// Set when the user asks the run to stop.
+    stop: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 /// How long a send step waits for the engine's word that its bytes were written: longer than
@@ -894,12 +921,24 @@ impl Runner<'_> {
         }
     }
 
+    /// Takes the next event, waiting up to `wait`; a Stop asked for ends the run instead.
+    fn pump(&mut self, wait: Duration) {
+        if self
+            .stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            self.closed.get_or_insert(RunIssue::Stopped);
+            return;
+        }
+        if let Some(e) = self.engine.recv_timeout(wait) {
+            self.take(e);
+        }
+    }
+
     fn wait_open(&mut self) -> Result<std::net::SocketAddr, RunIssue> {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.open.is_none() && self.closed.is_none() && Instant::now() < deadline {
-            if let Some(e) = self.engine.recv_timeout(Duration::from_millis(50)) {
-                self.take(e);
-            }
+            self.pump(Duration::from_millis(50));
         }
         match (&self.closed, self.open) {
             (Some(reason), _) => Err(reason.clone()),
@@ -915,10 +954,11 @@ impl Runner<'_> {
         limit: Duration,
     ) -> Result<(ConnId, std::net::SocketAddr, bool), RunIssue> {
         let deadline = Instant::now() + limit;
-        while self.client.is_none() && Instant::now() < deadline {
-            if let Some(e) = self.engine.recv_timeout(Duration::from_millis(50)) {
-                self.take(e);
-            }
+        while self.client.is_none() && self.closed.is_none() && Instant::now() < deadline {
+            self.pump(Duration::from_millis(50));
+        }
+        if let Some(reason) = &self.closed {
+            return Err(reason.clone());
         }
         let Some((conn, peer, told)) = self.client.as_mut() else {
             return Err(RunIssue::NoClient {
@@ -946,12 +986,7 @@ impl Runner<'_> {
                     within_s: SEND_STEP_LIMIT.as_secs(),
                 });
             }
-            if let Some(e) = self
-                .engine
-                .recv_timeout((deadline - now).min(Duration::from_millis(50)))
-            {
-                self.take(e);
-            }
+            self.pump((deadline - now).min(Duration::from_millis(50)));
         }
     }
 
@@ -985,12 +1020,7 @@ impl Runner<'_> {
             if now >= deadline || self.closed.is_some() {
                 return None;
             }
-            if let Some(e) = self
-                .engine
-                .recv_timeout((deadline - now).min(Duration::from_millis(50)))
-            {
-                self.take(e);
-            }
+            self.pump((deadline - now).min(Duration::from_millis(50)));
         }
     }
 }

@@ -53,6 +53,10 @@ pub struct SequencePanel {
     file: PathField,
     report_file: PathField,
     running: Option<mpsc::Receiver<RunNews>>,
+    /// The running sequence's thread and its Stop switch: owned, stopped and waited for when
+    /// the window goes.
+    run_thread: Option<std::thread::JoinHandle<()>>,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// Results of the current or last run.
     pub results: Vec<StepResult>,
     /// The last finished run.
@@ -89,6 +93,8 @@ impl Default for SequencePanel {
             report: None,
             note: None,
             op: FileOp::default(),
+            run_thread: None,
+            stop: None,
             waiting: None,
         }
     }
@@ -149,11 +155,13 @@ impl SequencePanel {
                 RunNews::Done(Ok(report)) => {
                     self.report = Some(report);
                     self.running = None;
+                    self.finish_thread();
                     return;
                 }
                 RunNews::Done(Err(e)) => {
                     self.note = Some((e, true));
                     self.running = None;
+                    self.finish_thread();
                     return;
                 }
             }
@@ -384,6 +392,11 @@ impl SequencePanel {
         {
             self.start();
         }
+        if running && ui.button(t.stop).clicked() {
+            if let Some(stop) = &self.stop {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         if let (Some(news), true) = (&self.waiting, running) {
             ui.label(news);
         }
@@ -450,6 +463,14 @@ impl SequencePanel {
         }
     }
 
+    /// The run's thread has said its last word: it ends now.
+    fn finish_thread(&mut self) {
+        self.stop = None;
+        if let Some(thread) = self.run_thread.take() {
+            let _ = thread.join();
+        }
+    }
+
     /// Runs the sequence on a thread with an engine of its own; the window only reads news.
     fn start(&mut self) {
         // One message per step and one at the end: bounded by the sequence.
@@ -461,14 +482,16 @@ impl SequencePanel {
         self.note = None;
         self.waiting = None;
         self.running = Some(rx);
-        let _ = std::thread::Builder::new()
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        self.stop = Some(stop.clone());
+        self.run_thread = std::thread::Builder::new()
             .name("sockscope-sequence".into())
             .spawn(move || {
                 let done = Engine::spawn(Arc::new(|| {}))
                     .map_err(|e| e.to_string())
                     .and_then(|engine| {
                         let step_tx = tx.clone();
-                        sequence::run(&seq, &engine, |progress| {
+                        sequence::run_stoppable(&seq, &engine, Some(&stop), |progress| {
                             let _ = step_tx.send(match progress {
                                 sequence::Progress::Step(r) => RunNews::Step(r.clone()),
                                 sequence::Progress::Listening(a) => RunNews::Listening(a),
@@ -478,7 +501,21 @@ impl SequencePanel {
                         .map_err(|e| e.to_string())
                     });
                 let _ = tx.send(RunNews::Done(done));
-            });
+            })
+            .ok();
+    }
+}
+
+impl Drop for SequencePanel {
+    /// A run still going is stopped and waited for (it ends within a moment: the runner looks
+    /// at the switch at least every 50 ms, and its engine closes its session when dropped).
+    fn drop(&mut self) {
+        if let Some(stop) = &self.stop {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(thread) = self.run_thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -1638,3 +1638,43 @@ fn exporting_onto_an_existing_file_asks_first() {
     });
     assert_eq!(harness.state().tabs[0].settings.quick.len(), 1);
 }
+
+/// A sequence run in the window has Stop: a run waiting on a silent device ends at once, the
+/// step under way and the ones after it not run, the run said stopped (in Chinese).
+#[test]
+fn a_sequence_run_in_the_window_stops_at_stop() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let text = format!(
+        "name = \"long\"\n[connection]\nkind = \"tcp-client\"\nremote = \"{}\"\n\
+         [[step]]\nsend = \"hi\"\n[[step]]\nexpect = \"never\"\ntimeout_ms = 60000\n\
+         [[step]]\nsend = \"after\"\n",
+        silent.local_addr().unwrap()
+    );
+    let mut harness = app(Lang::Zh);
+    harness.state_mut().sequences.open = true;
+    harness
+        .state_mut()
+        .sequences
+        .load(sockscope::sequence::Sequence::parse(&text).unwrap());
+    harness.run_steps(2);
+    harness.get_by_label("运行").click();
+    step_until(&mut harness, "the first step", |h| {
+        h.state().sequences.results.len() == 1
+    });
+    let started = Instant::now();
+    harness.get_by_label("停止").click();
+    step_until(&mut harness, "the stopped run", |h| {
+        h.state().sequences.report.is_some()
+    });
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let report = harness.state().sequences.report.clone().unwrap();
+    assert!(matches!(
+        report.aborted,
+        Some(sockscope::sequence::RunIssue::Stopped)
+    ));
+    assert_eq!(report.counts(), (1, 0), "nothing failed: {report:?}");
+    assert_eq!(report.not_run(), 2);
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("已由用户停止").is_some());
+    drop(silent);
+}

@@ -414,6 +414,7 @@ pub static EN: Texts = Texts {
     match_exact_hex: "exact-hex",
     files_busy: "Busy with other files; try again in a moment.",
     file_too_large: "Too large for a settings file (over 16 MiB).",
+    run_stopped: "stopped by the user",
     tools: "Tools",
     step_pass: "PASS",
     step_not_run: "not run",

@@ -460,6 +460,7 @@ pub struct Texts {
     pub match_exact_hex: &'static str,
     pub files_busy: &'static str,
     pub file_too_large: &'static str,
+    pub run_stopped: &'static str,
     pub tools: &'static str,
     pub step_pass: &'static str,
     pub step_not_run: &'static str,
@@ -610,6 +611,7 @@ pub fn run_issue(lang: Lang, issue: &crate::sequence::RunIssue) -> String {
         RunIssue::DidNotOpen => t.run_did_not_open.to_string(),
         RunIssue::NoClient { within_s } => format!("{} {within_s} s", t.run_no_client),
         RunIssue::NoSendWord { within_s } => format!("{} {within_s} s", t.run_no_send_word),
+        RunIssue::Stopped => t.run_stopped.to_string(),
     }
 }
 

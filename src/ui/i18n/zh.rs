@@ -415,6 +415,7 @@ pub static ZH: Texts = Texts {
     match_exact_hex: "十六进制完全相同",
     files_busy: "正在处理其他文件，请稍后再试。",
     file_too_large: "文件过大，不像设置文件（超过 16 MiB）。",
+    run_stopped: "已由用户停止",
     tools: "工具",
     step_pass: "通过",
     step_not_run: "未运行",

@@ -188,6 +188,9 @@ pub struct FileOp {
     asking: Option<(PathBuf, String)>,
     /// The last outcome (text, failed).
     pub note: Option<(String, bool)>,
+    /// The parser's own words about a file that is not valid, shown when the note is pointed
+    /// at (the sentence itself is in the user's language).
+    detail: Option<String>,
 }
 
 struct Waiting {
@@ -217,13 +220,28 @@ impl FileOp {
 
     fn start(&mut self, path: PathBuf, text: Option<String>, answer: Receiver<FileDone>) {
         self.note = None;
+        self.detail = None;
         self.asking = None;
         self.waiting = Some(Waiting { path, text, answer });
     }
 
-    /// Says a result of the panel's own (a file it read but could not use).
+    /// Says a result of the panel's own.
     pub fn say(&mut self, text: String, failed: bool) {
         self.note = Some((text, failed));
+        self.detail = None;
+    }
+
+    /// Says that `path` was read but is not a file of this kind: where (line and column, when
+    /// the parser says), in the user's language; the parser's own words on hover.
+    pub fn say_invalid(&mut self, t: &Texts, path: &Path, detail: String) {
+        let place = line_and_column(&detail)
+            .map(|(line, column)| format!(" ({} {line}:{column})", t.at_line_column))
+            .unwrap_or_default();
+        self.note = Some((
+            format!("{}: {}{place}", path.display(), t.file_not_valid),
+            true,
+        ));
+        self.detail = Some(detail);
     }
 
     /// Draws the outcome (or the question whether to replace) and returns a finished read:
@@ -272,10 +290,21 @@ impl FileOp {
             });
         }
         if let Some((text, failed)) = &self.note {
-            ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
+            let label = ui.colored_label(if *failed { ERROR_COLOR } else { OK_COLOR }, text);
+            if let Some(detail) = &self.detail {
+                label.on_hover_text(detail);
+            }
         }
         read
     }
+}
+
+/// Where a parser says a file went wrong: "… at line 3, column 7 …" (TOML's words).
+fn line_and_column(detail: &str) -> Option<(u64, u64)> {
+    let rest = &detail[detail.find("line ")? + 5..];
+    let (line, rest) = rest.split_once(", column ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.trim().parse().ok()?, column.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -286,6 +315,13 @@ mod tests {
         answer
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("an answer")
+    }
+
+    #[test]
+    fn where_a_file_went_wrong_is_found_in_the_parser_s_words() {
+        let detail = "TOML parse error at line 3, column 17\n  |\n3 | x = [\n";
+        assert_eq!(line_and_column(detail), Some((3, 17)));
+        assert_eq!(line_and_column("step 2: no send"), None);
     }
 
     /// A write never replaces a file unless told; a read gives the text back.

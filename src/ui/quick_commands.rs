@@ -158,7 +158,7 @@ impl QuickPanel {
                     self.op.say(format!("{} {}", list.len(), t.imported), false);
                     settings.quick.extend(list);
                 }
-                Err(e) => self.op.say(format!("{}: {e}", path.display()), true),
+                Err(e) => self.op.say_invalid(t, &path, e),
             }
         }
         ui.horizontal(|ui| {

@@ -259,7 +259,7 @@ impl RulesPanel {
                         .say(format!("{} {}", file.rules.len(), t.rules_loaded), false);
                     rules.rules = file.rules;
                 }
-                Err(e) => self.op.say(format!("{}: {e}", path.display()), true),
+                Err(e) => self.op.say_invalid(t, &path, e),
             }
         }
     }

@@ -372,7 +372,7 @@ impl SequencePanel {
                     self.sequence = seq;
                     self.note = None;
                 }
-                Err(e) => self.op.say(format!("{}: {e}", path.display()), true),
+                Err(e) => self.op.say_invalid(t, &path, e.to_string()),
             }
         }
         if let Some((text, failed)) = &self.note {

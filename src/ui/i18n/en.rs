@@ -415,6 +415,8 @@ pub static EN: Texts = Texts {
     files_busy: "Busy with other files; try again in a moment.",
     file_too_large: "Too large for a settings file (over 16 MiB).",
     run_stopped: "stopped by the user",
+    file_not_valid: "is not a valid file of this kind",
+    at_line_column: "at",
     tools: "Tools",
     step_pass: "PASS",
     step_not_run: "not run",

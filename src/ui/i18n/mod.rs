@@ -461,6 +461,8 @@ pub struct Texts {
     pub files_busy: &'static str,
     pub file_too_large: &'static str,
     pub run_stopped: &'static str,
+    pub file_not_valid: &'static str,
+    pub at_line_column: &'static str,
     pub tools: &'static str,
     pub step_pass: &'static str,
     pub step_not_run: &'static str,

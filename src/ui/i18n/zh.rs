@@ -416,6 +416,8 @@ pub static ZH: Texts = Texts {
     files_busy: "正在处理其他文件，请稍后再试。",
     file_too_large: "文件过大，不像设置文件（超过 16 MiB）。",
     run_stopped: "已由用户停止",
+    file_not_valid: "不是这种文件，或内容有误",
+    at_line_column: "位置",
     tools: "工具",
     step_pass: "通过",
     step_not_run: "未运行",

@@ -1414,7 +1414,8 @@ fn a_tab_captures_to_pcapng_and_says_where() {
     open_tools(&mut harness, "Tools");
     type_into(&mut harness, "Capture file", file.to_str().unwrap());
     harness.get_by_label("● Capture (pcapng)").click();
-    harness.run_steps(2);
+    // The engine makes the file when the capture starts: from then on, everything is in it.
+    step_until(&mut harness, "the capture started", |_| file.exists());
     let mut c = TcpStream::connect(local).unwrap();
     c.write_all(b"captured hello").unwrap();
     step_until(&mut harness, "the data", |h| {

@@ -29,6 +29,17 @@ pub struct AddressPanel {
     split_by: SplitBy,
     other: String,
     port: String,
+    /// A refresh under way: the system is asked on a thread of its own (owned: waited for when
+    /// the window goes), never on the window's.
+    reading: Option<std::thread::JoinHandle<Vec<InterfaceAddr>>>,
+}
+
+impl Drop for AddressPanel {
+    fn drop(&mut self) {
+        if let Some(reading) = self.reading.take() {
+            let _ = reading.join();
+        }
+    }
 }
 
 impl Default for AddressPanel {
@@ -41,6 +52,7 @@ impl Default for AddressPanel {
             split_by: SplitBy::Count(4),
             other: "192.168.1.200".into(),
             port: "502".into(),
+            reading: None,
         }
     }
 }
@@ -108,10 +120,25 @@ impl AddressPanel {
     fn interfaces_ui(&mut self, ui: &mut egui::Ui, lang: Lang) -> Option<IpAddr> {
         let t = lang.t();
         let mut chosen = None;
-        if ui.button(t.refresh).clicked() {
-            self.interfaces = interfaces::list();
-            self.interfaces_read += 1;
+        if let Some(reading) = self.reading.take_if(|r| r.is_finished()) {
+            if let Ok(list) = reading.join() {
+                self.interfaces = list;
+                self.interfaces_read += 1;
+            }
         }
+        ui.horizontal(|ui| {
+            let idle = self.reading.is_none();
+            if ui.add_enabled(idle, egui::Button::new(t.refresh)).clicked() {
+                self.reading = std::thread::Builder::new()
+                    .name("sockscope-interfaces".into())
+                    .spawn(interfaces::list)
+                    .ok();
+            }
+            if !idle {
+                ui.add(egui::Spinner::new());
+                ui.ctx().request_repaint();
+            }
+        });
         egui::Grid::new("interfaces")
             .striped(true)
             .num_columns(5)

@@ -135,6 +135,9 @@ pub struct SockScopeApp {
     notices: (mpsc::Sender<Notice>, mpsc::Receiver<Notice>),
     /// Reads and writes the small files panels import and export.
     files_io: super::file_worker::FileWorker,
+    /// Logs being saved, each on a thread of its own (a log may hold a million rows): owned,
+    /// waited for when the window goes.
+    log_savers: Vec<std::thread::JoinHandle<()>>,
     status: Option<(String, bool)>,
     /// The language the window's title was last set in.
     titled: Option<Lang>,
@@ -174,6 +177,7 @@ impl SockScopeApp {
             #[allow(clippy::disallowed_methods)]
             notices: mpsc::channel(),
             files_io: super::file_worker::FileWorker::start(),
+            log_savers: Vec::new(),
             status: None,
             titled: None,
             data_at: Instant::now(),
@@ -591,7 +595,13 @@ impl SockScopeApp {
                 let tx = self.notices.0.clone();
                 let ctx = ctx.clone();
                 let done = t.log_saved;
-                let _ = std::thread::Builder::new()
+                // Those that ended are waited for (at once) and forgotten.
+                let (ended, going): (Vec<_>, Vec<_>) = std::mem::take(&mut self.log_savers)
+                    .into_iter()
+                    .partition(|s| s.is_finished());
+                ended.into_iter().for_each(|s| drop(s.join()));
+                self.log_savers = going;
+                let saver = std::thread::Builder::new()
                     .name("sockscope-save-log".into())
                     .spawn(move || {
                         let notice = match save_log(&entries, csv, encoding, &path, mode) {
@@ -608,7 +618,17 @@ impl SockScopeApp {
                         let _ = tx.send(notice);
                         ctx.request_repaint();
                     });
+                self.log_savers.extend(saver.ok());
             }
+        }
+    }
+}
+
+impl Drop for SockScopeApp {
+    /// Logs still being saved are finished before the window goes.
+    fn drop(&mut self) {
+        for saver in self.log_savers.drain(..) {
+            let _ = saver.join();
         }
     }
 }

@@ -12,6 +12,9 @@ use std::time::SystemTime;
 
 /// Bytes the thread holds for reordering at most; past that the oldest go out at once.
 const REORDER_BYTES: usize = 32 << 20;
+/// Packets held at most, whatever their size (a flood of one-byte datagrams holds little data
+/// but many entries).
+const REORDER_ITEMS: usize = 1 << 18;
 
 /// One thing to write, at its time.
 enum Item {
@@ -144,7 +147,9 @@ impl Reorder {
         out: &mut PcapngWriter<W>,
     ) -> std::io::Result<()> {
         while let Some(top) = self.heap.peek() {
-            let due = until.is_none_or(|u| top.time <= u) || self.held_bytes > REORDER_BYTES;
+            let due = until.is_none_or(|u| top.time <= u)
+                || self.held_bytes > REORDER_BYTES
+                || self.heap.len() > REORDER_ITEMS;
             if !due {
                 break;
             }

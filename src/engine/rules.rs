@@ -87,15 +87,14 @@ pub(crate) fn self_triggering(rules: &[ReplyRule]) -> Vec<NetError> {
                 .is_ok_and(|reply| rule.matcher.matches(&reply))
         })
         .map(|rule| {
+            // The rule's name is what the error is about: each language words the rest.
             NetError::new(
                 NetErrorKind::LoopRisk,
-                format!(
-                    "rule '{}' answers with data its own pattern matches: with a peer that does \
-                     the same, or echoes, the two would answer each other forever; the reply \
-                     limit pauses such a loop",
-                    rule.name
-                ),
+                "this rule answers with data its own pattern matches: with a peer that does \
+                 the same, or echoes, the two would answer each other forever; the reply limit \
+                 pauses such a loop",
             )
+            .at(&rule.name)
         })
         .collect()
 }
@@ -173,6 +172,8 @@ mod tests {
         let warnings = self_triggering(&rules);
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].kind, NetErrorKind::LoopRisk);
-        assert!(warnings[0].detail.contains("'ping'"), "{:?}", warnings[0]);
+        // It names the rule: as data (for the window's words) and in what the CLI prints.
+        assert_eq!(warnings[0].addr.as_deref(), Some("ping"), "{:?}", warnings[0]);
+        assert!(warnings[0].to_string().contains("ping"), "{}", warnings[0]);
     }
 }

@@ -417,6 +417,7 @@ pub static EN: Texts = Texts {
     run_stopped: "stopped by the user",
     file_not_valid: "is not a valid file of this kind",
     at_line_column: "at",
+    recorded_at: "recorded",
     tools: "Tools",
     step_pass: "PASS",
     step_not_run: "not run",

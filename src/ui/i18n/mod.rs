@@ -463,6 +463,7 @@ pub struct Texts {
     pub run_stopped: &'static str,
     pub file_not_valid: &'static str,
     pub at_line_column: &'static str,
+    pub recorded_at: &'static str,
     pub tools: &'static str,
     pub step_pass: &'static str,
     pub step_not_run: &'static str,
@@ -552,7 +553,8 @@ pub fn net_error_parts(lang: Lang, e: &NetError) -> (String, Option<String>) {
             )
         }
         (Lang::Zh, K::LoopRisk) => {
-            let rule = e.detail.split('\'').nth(1).unwrap_or("");
+            // The rule it is about, by name (the engine says so as data, not in its words).
+            let rule = e.addr.as_deref().unwrap_or("");
             return (
                 format!(
                     "规则“{rule}”的回复会匹配它自己的模式:若对方也这样应答或开启回显,双方会无限互相应答;每秒回复上限会暂停这种循环"

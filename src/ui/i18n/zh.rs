@@ -418,6 +418,7 @@ pub static ZH: Texts = Texts {
     run_stopped: "已由用户停止",
     file_not_valid: "不是这种文件，或内容有误",
     at_line_column: "位置",
+    recorded_at: "录制于",
     tools: "工具",
     step_pass: "通过",
     step_not_run: "未运行",

@@ -67,7 +67,7 @@ impl SessionTab {
             TabAction::StartRecording => self.start_recording(),
             TabAction::StopRecording => {
                 return self
-                    .stop_recording()
+                    .stop_recording(lang)
                     .map(|sequence| TabRequest::Recorded(Box::new(sequence)));
             }
             // A closed tab sends it when it opens; an open one's engine side follows now.

@@ -96,7 +96,8 @@ impl SessionTab {
     }
 
     /// Ends the recording: the sequence that replays it, talking to this tab's peer.
-    pub fn stop_recording(&mut self) -> Option<crate::sequence::Sequence> {
+    /// Its name says when, in the user's language.
+    pub fn stop_recording(&mut self, lang: Lang) -> Option<crate::sequence::Sequence> {
         use crate::sequence::{Connection, ConnectionKind};
         let recorder = self.recording.take()?;
         let s = &self.settings;
@@ -138,7 +139,7 @@ impl SessionTab {
             .tls
             .as_connection(connection, s.kind == SessionKind::TcpServer);
         Some(recorder.sequence(
-            &format!("recorded {}", clock(SystemTime::now())),
+            &format!("{} {}", lang.t().recorded_at, clock(SystemTime::now())),
             connection,
         ))
     }

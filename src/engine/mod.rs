@@ -250,7 +250,16 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
             }
             Command::Capture { session, request } => {
                 let tap = taps.entry(session).or_default();
-                if let Err(error) = tap.start(request.clone()) {
+                // A second capture is refused without ending the one that runs.
+                if tap.is_on() {
+                    sink.send(Event::Error {
+                        session,
+                        error: NetError::new(
+                            NetErrorKind::Other,
+                            "a capture of this session is already running",
+                        ),
+                    });
+                } else if let Err(error) = tap.start(request.clone()) {
                     sink.send(Event::CaptureEnded {
                         session,
                         path: request.path,

@@ -173,7 +173,12 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].kind, NetErrorKind::LoopRisk);
         // It names the rule: as data (for the window's words) and in what the CLI prints.
-        assert_eq!(warnings[0].addr.as_deref(), Some("ping"), "{:?}", warnings[0]);
+        assert_eq!(
+            warnings[0].addr.as_deref(),
+            Some("ping"),
+            "{:?}",
+            warnings[0]
+        );
         assert!(warnings[0].to_string().contains("ping"), "{}", warnings[0]);
     }
 }

@@ -699,7 +699,12 @@ fn english_words(text: &str) -> Vec<String> {
         "dmg",
         "deb",
         "Teredo",
+        "localhost",
     ];
+    // File names the program writes or reads (cert.pem, rules.toml) are names, not English.
+    let files = regex::Regex::new(r"[A-Za-z_]+\.(pem|toml|csv|html|xml|bin|txt|pcapng)\b")
+        .expect("a valid pattern");
+    let text = files.replace_all(text, "");
     // Words with digits are names (eth0, GB18030, NAT64), not English.
     text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .filter(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
@@ -758,6 +763,30 @@ fn every_screen_is_chinese_in_the_chinese_window() {
         h.query_by_label_contains("坏.toml:").is_some()
     });
     look(&harness, "bad quick commands file");
+    // TLS: a handshake with a server that does not speak it, and a server's generated
+    // certificate.
+    let plain = device(1, |d| d.to_vec());
+    type_into(&mut harness, "远程端口", &plain.to_string());
+    harness.get_by_label("TLS").click();
+    harness.run_steps(2);
+    look(&harness, "TLS client");
+    harness.get_by_label("连接").click();
+    step_until(&mut harness, "the failed handshake", |h| {
+        matches!(h.state().tabs[0].state, TabState::Closed(Some(_)))
+    });
+    harness.run_steps(2);
+    look(&harness, "TLS handshake failed");
+    let server_tab = harness.state().tabs[1].id;
+    harness.state_mut().active = Some(server_tab);
+    harness.run_steps(2);
+    harness.get_by_label("TLS").click();
+    harness.run_steps(2);
+    harness.get_by_label("生成证书").click();
+    step_until(&mut harness, "the generated certificate", |h| {
+        h.state().tabs[1].tls.generated.is_some()
+    });
+    harness.run_steps(2);
+    look(&harness, "TLS server, generated certificate");
     for window in ["地址工具", "文件传输", "测试序列", "链路测量", "关于"] {
         harness.get_by_label(window).click();
         harness.run_steps(3);

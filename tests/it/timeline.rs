@@ -17,6 +17,25 @@ fn temp_dir(name: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
+/// A rules file in `dir` with one regex rule: `pattern` answered by `reply`.
+fn regex_rule(dir: &tempfile::TempDir, pattern: &str, reply: &str) -> std::path::PathBuf {
+    let path = dir.path().join("rules.toml");
+    let text = format!("[[rule]]\nmatch = \"regex\"\npattern = {pattern:?}\nreply = {reply:?}\n");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A capture's packets, checked to be in time order (timestamps never decrease).
+fn read_in_time_order(path: &std::path::Path) -> Vec<Packet> {
+    let bytes = std::fs::read(path).unwrap();
+    let times = pcap_times(&bytes);
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "time order: {times:?}"
+    );
+    read_pcapng(&bytes)
+}
+
 /// Every packet's timestamp (µs), in file order.
 fn pcap_times(bytes: &[u8]) -> Vec<u64> {
     let u32le = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
@@ -143,12 +162,7 @@ fn wireshark_agrees(path: &std::path::Path, streams: &[(Vec<u8>, Vec<u8>)]) {
 #[test]
 fn a_rules_server_lists_requests_before_replies_in_output_and_capture() {
     let dir = temp_dir("timeline");
-    let rules = dir.path().join("rules.toml");
-    std::fs::write(
-        &rules,
-        "[[rule]]\nmatch = \"regex\"\npattern = \"^req (\\\\d+)-(\\\\d+)$\"\nreply = \"rep $1-$2\"\n",
-    )
-    .unwrap();
+    let rules = regex_rule(&dir, r"^req (\d+)-(\d+)$", "rep $1-$2");
     let pcap = dir.path().join("server.pcapng");
     let server = start(&[
         "tcp-server",
@@ -205,10 +219,7 @@ fn a_rules_server_lists_requests_before_replies_in_output_and_capture() {
         assert_eq!(mine, expected, "client {c} in wire order");
     }
     // The capture: strictly in time order, each stream alternating request/reply 20 times.
-    let bytes = std::fs::read(&pcap).unwrap();
-    let times = pcap_times(&bytes);
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order");
-    let packets = read_pcapng(&bytes);
+    let packets = read_in_time_order(&pcap);
     let mut streams = Vec::new();
     for (c, client) in clients.iter().enumerate() {
         let payloads = stream_payloads(&packets, *client, local);
@@ -317,12 +328,7 @@ fn echoes_are_in_the_capture() {
 #[test]
 fn a_client_answering_by_rule_keeps_the_conversation_in_order() {
     let dir = temp_dir("client");
-    let rules = dir.path().join("rules.toml");
-    std::fs::write(
-        &rules,
-        "[[rule]]\nmatch = \"regex\"\npattern = \"^ask (\\\\d+)$\"\nreply = \"ans $1\"\n",
-    )
-    .unwrap();
+    let rules = regex_rule(&dir, r"^ask (\d+)$", "ans $1");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let target = listener.local_addr().unwrap();
     const TURNS: usize = 20;
@@ -365,9 +371,7 @@ fn a_client_answering_by_rule_keeps_the_conversation_in_order() {
         .flat_map(|i| [format!("rx ask {i:02}"), format!("tx ans {i:02}")])
         .collect();
     assert_eq!(got, expected);
-    let bytes = std::fs::read(&pcap).unwrap();
-    assert!(pcap_times(&bytes).windows(2).all(|w| w[0] <= w[1]));
-    let packets = read_pcapng(&bytes);
+    let packets = read_in_time_order(&pcap);
     let payloads: Vec<Vec<u8>> = packets
         .iter()
         .filter(|p| !p.4.is_empty())
@@ -431,12 +435,7 @@ fn a_relay_keeps_each_request_before_its_answer() {
         .flat_map(|i| [format!("q{i:02}"), format!("re:q{i:02}")])
         .collect();
     assert_eq!(got, expected, "output in wire order");
-    let bytes = std::fs::read(&pcap).unwrap();
-    assert!(
-        pcap_times(&bytes).windows(2).all(|w| w[0] <= w[1]),
-        "time order"
-    );
-    let packets = read_pcapng(&bytes);
+    let packets = read_in_time_order(&pcap);
     let expected: Vec<(bool, Vec<u8>)> = (0..TURNS)
         .flat_map(|i| {
             [
@@ -583,9 +582,7 @@ fn a_pymodbus_client_sees_requests_and_replies_alternate() {
     let dirs: Vec<String> = data_lines(&lines).into_iter().map(|d| d.1).collect();
     let expected: Vec<&str> = (0..READS).flat_map(|_| ["rx", "tx"]).collect();
     assert_eq!(dirs, expected, "each request before its reply");
-    let bytes = std::fs::read(&pcap).unwrap();
-    assert!(pcap_times(&bytes).windows(2).all(|w| w[0] <= w[1]));
-    let packets = read_pcapng(&bytes);
+    let packets = read_in_time_order(&pcap);
     let payloads: Vec<(bool, usize)> = packets
         .iter()
         .filter(|p| !p.4.is_empty())

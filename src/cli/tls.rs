@@ -1,11 +1,8 @@
 //! TLS options of `tcp-client` and `tcp-server`, and `sockscope tls-cert`.
 
 use super::{CliError, TlsArgs, TlsCertArgs};
-use crate::engine::tls::{
-    self, Identity, TlsClientSettings, TlsServerSettings, TlsSettings, Verify,
-};
+use crate::engine::tls::{self, Identity, TlsOptionError, TlsOptions, TlsSettings};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 impl TlsArgs {
     /// Is TLS on (`--tls`, or any option that only means something with it)?
@@ -19,6 +16,20 @@ impl TlsArgs {
             || self.gen_cert
     }
 
+    /// The options as the engine takes them (a server's certificate generated with --gen-cert).
+    fn options(&self) -> TlsOptions {
+        TlsOptions {
+            ca: self.ca.clone(),
+            pin: self.pin.clone(),
+            insecure: self.insecure,
+            sni: self.sni.clone(),
+            alpn: self.alpn.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            generate: self.gen_cert.then(|| self.names.clone()),
+        }
+    }
+
     /// A client's settings, or `None` for plain TCP.
     pub(super) fn client(&self) -> Result<Option<TlsSettings>, CliError> {
         if !self.on() {
@@ -27,24 +38,11 @@ impl TlsArgs {
         if self.gen_cert {
             return Err(CliError::Usage("--gen-cert is for tcp-server".into()));
         }
-        let verify = match (&self.ca, &self.pin, self.insecure) {
-            (Some(ca), _, _) => Verify::CaFile(ca.clone()),
-            (_, Some(pin), _) => {
-                tls::parse_pin(pin).map_err(|e| CliError::Usage(format!("--pin: {}", e.detail)))?;
-                Verify::Pin(pin.clone())
-            }
-            (_, _, true) => {
-                eprintln!("sockscope: warning: --insecure: the server is NOT verified; anyone could be answering and reading");
-                Verify::Insecure
-            }
-            _ => Verify::System,
-        };
-        Ok(Some(TlsSettings::Client(TlsClientSettings {
-            verify,
-            sni: self.sni.clone(),
-            alpn: self.alpn.clone(),
-            identity: self.cert.clone().zip(self.key.clone()),
-        })))
+        let settings = self.options().client().map_err(usage)?;
+        if self.insecure {
+            eprintln!("sockscope: warning: --insecure: the server is NOT verified; anyone could be answering and reading");
+        }
+        Ok(Some(TlsSettings::Client(settings)))
     }
 
     /// A server's settings (a generated certificate made now), or `None` for plain TCP; prints
@@ -53,43 +51,34 @@ impl TlsArgs {
         if !self.on() {
             return Ok(None);
         }
-        if self.insecure || self.pin.is_some() || self.sni.is_some() {
-            return Err(CliError::Usage(
-                "--insecure, --pin and --sni are for tcp-client".into(),
-            ));
+        let settings = self.options().server(None).map_err(usage)?;
+        if let Identity::Generated(generated) = &settings.identity {
+            eprintln!(
+                "sockscope: TLS certificate generated for {}",
+                generated.names.join(", ")
+            );
         }
-        let identity = match (&self.cert, &self.key, self.gen_cert) {
-            (Some(cert), Some(key), false) => Identity::Files {
-                cert: cert.clone(),
-                key: key.clone(),
-            },
-            (None, None, true) => {
-                let names = tls::default_names(&self.names);
-                let generated =
-                    tls::generate(&names).map_err(|e| CliError::Usage(e.to_string()))?;
-                eprintln!(
-                    "sockscope: TLS certificate generated for {}",
-                    generated.names.join(", ")
-                );
-                Identity::Generated(Arc::new(generated))
-            }
-            _ => {
-                return Err(CliError::Usage(
-                    "a TLS server needs --cert FILE --key FILE, or --gen-cert".into(),
-                ))
-            }
-        };
-        let settings = TlsServerSettings {
-            identity,
-            client_ca: self.ca.clone(),
-            alpn: self.alpn.clone(),
-        };
         // A certificate that cannot be read stops the run before anything listens.
         let fingerprint = tls::server_fingerprint(&settings)
             .map_err(|e| CliError::Usage(format!("--cert: {}", e.detail)))?;
         eprintln!("sockscope: TLS certificate SHA-256 {fingerprint}");
         Ok(Some(TlsSettings::Server(settings)))
     }
+}
+
+/// TLS options that do not fit, said with the options' names.
+fn usage(e: TlsOptionError) -> CliError {
+    CliError::Usage(match e {
+        TlsOptionError::ManyWaysToVerify => "give one of --ca, --pin, --insecure".into(),
+        TlsOptionError::BadPin => format!("--pin: {e}"),
+        TlsOptionError::HalfIdentity => "--cert and --key go together".into(),
+        TlsOptionError::NoServerIdentity => {
+            "a TLS server needs --cert FILE --key FILE, or --gen-cert".into()
+        }
+        TlsOptionError::TwoIdentities => "give --cert and --key, or --gen-cert, not both".into(),
+        TlsOptionError::ClientOnly => "--insecure, --pin and --sni are for tcp-client".into(),
+        TlsOptionError::Generate(_) => e.to_string(),
+    })
 }
 
 impl TlsArgs {

@@ -104,9 +104,7 @@ impl Connection {
     /// The engine's TLS settings, or why they are wrong.
     pub fn tls_settings(&self) -> Result<Option<crate::engine::tls::TlsSettings>, SequenceError> {
         let kind = self.kind;
-        use crate::engine::tls::{
-            self, Identity, TlsClientSettings, TlsServerSettings, TlsSettings, Verify,
-        };
+        use crate::engine::tls::{TlsOptionError, TlsOptions, TlsSettings};
         let any = self.tls_ca.is_some()
             || self.tls_pin.is_some()
             || self.tls_insecure
@@ -121,54 +119,42 @@ impl Connection {
                 Ok(None)
             };
         }
-        let err = |e: String| SequenceError(format!("connection: {e}"));
-        let identity = self
-            .tls_cert
-            .clone()
-            .zip(self.tls_key.clone())
-            .map(|(c, k)| (c.into(), k.into()));
-        match kind {
-            ConnectionKind::Udp => Err(err("TLS is for TCP (tcp-client or tcp-server)".into())),
-            ConnectionKind::TcpClient => {
-                let verify = match (&self.tls_ca, &self.tls_pin, self.tls_insecure) {
-                    (Some(ca), None, false) => Verify::CaFile(ca.into()),
-                    (None, Some(pin), false) => {
-                        tls::parse_pin(pin).map_err(|e| err(e.detail))?;
-                        Verify::Pin(pin.clone())
-                    }
-                    (None, None, true) => Verify::Insecure,
-                    (None, None, false) => Verify::System,
-                    _ => return Err(err("give one of tls_ca, tls_pin, tls_insecure".into())),
-                };
-                Ok(Some(TlsSettings::Client(TlsClientSettings {
-                    verify,
-                    sni: self.tls_sni.clone(),
-                    alpn: self.tls_alpn.clone(),
-                    identity,
-                })))
-            }
+        let options = TlsOptions {
+            ca: self.tls_ca.clone().map(Into::into),
+            pin: self.tls_pin.clone(),
+            insecure: self.tls_insecure,
+            sni: self.tls_sni.clone(),
+            alpn: self.tls_alpn.clone(),
+            cert: self.tls_cert.clone().map(Into::into),
+            key: self.tls_key.clone().map(Into::into),
+            generate: self.tls_generate.then(Vec::new),
+        };
+        let settings = match kind {
+            ConnectionKind::Udp => Err(None),
+            ConnectionKind::TcpClient => options.client().map(TlsSettings::Client).map_err(Some),
             ConnectionKind::TcpServer => {
-                let identity = match (identity, self.tls_generate) {
-                    (Some((cert, key)), false) => Identity::Files { cert, key },
-                    (None, true) => {
-                        let generated = tls::generate(&tls::default_names(&[]))
-                            .map_err(|e| err(e.to_string()))?;
-                        Identity::Generated(std::sync::Arc::new(generated))
-                    }
-                    _ => {
-                        return Err(err(
-                            "a TLS server needs tls_cert and tls_key, or tls_generate = true"
-                                .into(),
-                        ))
-                    }
-                };
-                Ok(Some(TlsSettings::Server(TlsServerSettings {
-                    identity,
-                    client_ca: self.tls_ca.clone().map(Into::into),
-                    alpn: self.tls_alpn.clone(),
-                })))
+                options.server(None).map(TlsSettings::Server).map_err(Some)
             }
-        }
+        };
+        settings.map(Some).map_err(|e| {
+            SequenceError(match e {
+                None => "connection: TLS is for TCP (tcp-client or tcp-server)".into(),
+                Some(TlsOptionError::ManyWaysToVerify) => {
+                    "connection: give one of tls_ca, tls_pin, tls_insecure".into()
+                }
+                Some(TlsOptionError::NoServerIdentity | TlsOptionError::TwoIdentities) => {
+                    "connection: a TLS server needs tls_cert and tls_key, or tls_generate = true"
+                        .into()
+                }
+                Some(TlsOptionError::HalfIdentity) => {
+                    "connection: tls_cert and tls_key go together".into()
+                }
+                Some(TlsOptionError::ClientOnly) => {
+                    "connection: tls_insecure, tls_pin and tls_sni are for a tcp-client".into()
+                }
+                Some(e) => format!("connection: {e}"),
+            })
+        })
     }
 }
 

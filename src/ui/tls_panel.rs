@@ -6,7 +6,7 @@ use super::i18n::Texts;
 use super::path_field::{DialogKind, PathField};
 use super::widgets::{ERROR_COLOR, OK_COLOR};
 use crate::engine::tls::{
-    self, Generated, Identity, TlsClientSettings, TlsServerSettings, TlsSettings, Verify,
+    self, Generated, Identity, TlsOptionError, TlsOptions, TlsServerSettings, TlsSettings,
 };
 use eframe::egui;
 use std::sync::Arc;
@@ -98,6 +98,19 @@ fn list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Why the TLS settings cannot be used, in the user's words.
+fn said(t: &Texts, e: &TlsOptionError) -> &'static str {
+    match e {
+        TlsOptionError::BadPin => t.err_tls_pin,
+        TlsOptionError::ManyWaysToVerify => t.err_tls_ca,
+        TlsOptionError::HalfIdentity
+        | TlsOptionError::NoServerIdentity
+        | TlsOptionError::TwoIdentities
+        | TlsOptionError::ClientOnly
+        | TlsOptionError::Generate(_) => t.err_tls_no_cert,
+    }
+}
+
 fn path(text: &str) -> Option<std::path::PathBuf> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.into())
@@ -109,22 +122,24 @@ impl TlsPanel {
         if !form.on {
             return Ok(None);
         }
-        let verify = match form.verify {
-            VerifyChoice::System => Verify::System,
-            VerifyChoice::CaFile => Verify::CaFile(path(&form.ca).ok_or(t.err_tls_ca)?),
-            VerifyChoice::Pin => {
-                tls::parse_pin(&form.pin).map_err(|_| t.err_tls_pin)?;
-                Verify::Pin(form.pin.trim().to_string())
-            }
-            VerifyChoice::Insecure => Verify::Insecure,
+        let ca = match form.verify {
+            VerifyChoice::CaFile => Some(path(&form.ca).ok_or(t.err_tls_ca)?),
+            _ => None,
         };
-        let sni = form.sni.trim();
-        Ok(Some(TlsSettings::Client(TlsClientSettings {
-            verify,
-            sni: (!sni.is_empty()).then(|| sni.to_string()),
+        let options = TlsOptions {
+            ca,
+            pin: (form.verify == VerifyChoice::Pin).then(|| form.pin.clone()),
+            insecure: form.verify == VerifyChoice::Insecure,
+            sni: Some(form.sni.clone()),
             alpn: list(&form.alpn),
-            identity: path(&form.cert).zip(path(&form.key)),
-        })))
+            cert: path(&form.cert),
+            key: path(&form.key),
+            generate: None,
+        };
+        options
+            .client()
+            .map(|c| Some(TlsSettings::Client(c)))
+            .map_err(|e| said(t, &e))
     }
 
     /// The settings a server tab opens with, or why it cannot.
@@ -132,19 +147,22 @@ impl TlsPanel {
         if !form.on {
             return Ok(None);
         }
-        let identity = if form.use_files {
-            match (path(&form.cert), path(&form.key)) {
-                (Some(cert), Some(key)) => Identity::Files { cert, key },
-                _ => return Err(t.err_tls_no_cert),
-            }
+        let (cert, key, generated) = if form.use_files {
+            (path(&form.cert), path(&form.key), None)
         } else {
-            Identity::Generated(self.generated.clone().ok_or(t.err_tls_no_cert)?)
+            (None, None, self.generated.clone())
         };
-        Ok(Some(TlsSettings::Server(TlsServerSettings {
-            identity,
-            client_ca: path(&form.ca),
+        let options = TlsOptions {
+            ca: path(&form.ca),
             alpn: list(&form.alpn),
-        })))
+            cert,
+            key,
+            ..TlsOptions::default()
+        };
+        options
+            .server(generated)
+            .map(|s| Some(TlsSettings::Server(s)))
+            .map_err(|e| said(t, &e))
     }
 
     /// A client tab's TLS row.

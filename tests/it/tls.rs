@@ -313,6 +313,15 @@ fn tls_cert_never_replaces_files_and_bad_options_are_usage_errors() {
             vec!["tcp-client", "127.0.0.1:9", "--gen-cert"],
             "for tcp-server",
         ),
+        // Two ways to verify the server, or half a client identity: said, not guessed.
+        (
+            vec!["tcp-client", "127.0.0.1:9", "--ca", "ca.pem", "--insecure"],
+            "cannot be used with",
+        ),
+        (
+            vec!["tcp-client", "127.0.0.1:9", "--tls", "--cert", "c.pem"],
+            "--key",
+        ),
     ] {
         let out = Cmd::new(env!("CARGO_BIN_EXE_sockscope"))
             .args(&args)

@@ -8,6 +8,10 @@
 //! After the handshake the session reports what was agreed ([`TlsInfo`]); a failure says why in
 //! the user's words (expired, wrong name, unknown issuer, pin mismatch, not TLS, rejected).
 
+mod options;
+
+pub use options::{TlsOptionError, TlsOptions};
+
 use super::{NetError, NetErrorKind};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;

@@ -542,7 +542,10 @@ fn a_five_step_sequence_built_in_the_window_passes_and_its_file_passes_and_fails
     let file = dir.join("five.toml");
     type_into(&mut harness, "Sequence file", file.to_str().unwrap());
     harness.get_by_label("Save").click();
-    harness.run_steps(2);
+    // Written off the window's thread: the window says when.
+    step_until(&mut harness, "the sequence written", |h| {
+        h.query_by_label_contains("Exported to").is_some()
+    });
     let run = |file: &std::path::Path| {
         assert_cmd::Command::new(env!("CARGO_BIN_EXE_sockscope"))
             .arg("run")
@@ -1157,7 +1160,10 @@ fn sequence_steps_are_reordered_duplicated_and_a_failure_shows_both_sides() {
         dir.join("talk.toml").to_str().unwrap(),
     );
     harness.get_by_label("Save as device simulator").click();
-    harness.run_steps(2);
+    // Written off the window's thread: the window says when.
+    step_until(&mut harness, "the simulator written", |h| {
+        h.query_by_label_contains("Exported to").is_some()
+    });
     let sim = std::fs::read_to_string(dir.join("talk-simulator.toml")).unwrap();
     let sim = sockscope::sequence::Sequence::parse(&sim).unwrap();
     assert_eq!(
@@ -1168,10 +1174,10 @@ fn sequence_steps_are_reordered_duplicated_and_a_failure_shows_both_sides() {
     assert_eq!(sim.steps[1].send.as_deref(), Some("BYE"));
     // A second click never replaces the file: it says so.
     harness.get_by_label("Save as device simulator").click();
-    harness.run_steps(2);
-    assert!(harness
-        .query_by_label_contains("This file already exists.")
-        .is_some());
+    step_until(&mut harness, "the question", |h| {
+        h.query_by_label_contains("This file already exists.")
+            .is_some()
+    });
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -35,6 +35,9 @@ pub(crate) struct Batcher {
     last_flush: Instant,
     /// When the previous frame of this connection arrived.
     last_frame: Option<SystemTime>,
+    /// The reader has ended ([`Batcher::finish`]): what is still written (a delayed reply on
+    /// its way out as a UDP session closes) goes out at once, not at a flush that never comes.
+    finished: bool,
 }
 
 impl Batcher {
@@ -55,6 +58,7 @@ impl Batcher {
             omitted_packets: 0,
             last_flush: Instant::now() - TICK,
             last_frame: None,
+            finished: false,
         }
     }
 
@@ -136,6 +140,7 @@ impl Batcher {
             bytes: data.to_vec(),
             frames: Vec::new(),
         });
+        self.after_the_end();
     }
 
     fn push(&mut self, dir: Direction, peer: SocketAddr, data: &[u8], time: SystemTime) {
@@ -150,6 +155,7 @@ impl Batcher {
             bytes: data.to_vec(),
             frames: Vec::new(),
         });
+        self.after_the_end();
     }
 
     /// Should the batch go now?
@@ -212,9 +218,17 @@ impl Batcher {
 
     /// Sends what is pending, and any omitted count, whatever the queue holds (at the end).
     pub fn finish(&mut self) {
+        self.finished = true;
         self.flush();
         if self.omitted_bytes > 0 {
             self.send(Vec::new().into());
+        }
+    }
+
+    /// After the end, each piece goes out as it comes.
+    fn after_the_end(&mut self) {
+        if self.finished {
+            self.finish();
         }
     }
 
@@ -406,6 +420,25 @@ mod tests {
         let (chunks, omitted_bytes, omitted_packets) = data(&rx.try_recv().unwrap());
         assert_eq!(chunks, vec![(Direction::Rx, b"ok".to_vec())]);
         assert_eq!((omitted_bytes, omitted_packets), (16, 2));
+    }
+
+    /// A write recorded after the record ended (a delayed UDP reply as the session closes) is
+    /// still reported, at once.
+    #[test]
+    fn what_is_written_after_the_end_still_goes_out() {
+        let (sink, rx, _) = sink(QueueBudget::default());
+        let mut record = batcher(&sink, None);
+        record.received(peer(), b"ask", SystemTime::now());
+        record.finish();
+        record.sent(peer(), b"late reply", SystemTime::now());
+        let sent: Vec<_> = rx.try_iter().flat_map(|e| data(&e).0).collect();
+        assert_eq!(
+            sent,
+            vec![
+                (Direction::Rx, b"ask".to_vec()),
+                (Direction::Tx, b"late reply".to_vec())
+            ]
+        );
     }
 
     #[test]

@@ -422,7 +422,9 @@ impl SequencePanel {
                 color,
                 format!(
                     "{word}  {}. {} ({} ms)  {detail}",
-                    r.step, r.label, r.millis
+                    r.step,
+                    self.shown_label(r, t),
+                    r.millis
                 ),
             );
             if let Some((expected, received)) = compare {
@@ -460,6 +462,28 @@ impl SequencePanel {
                 let text = sequence::report_text(report, &path);
                 self.op.write(files, path, text);
             }
+        }
+    }
+
+    /// A step's label in the user's language: a step without a name is labelled by what it
+    /// does ("send hi" → "发送 hi"); a name the user gave is theirs.
+    fn shown_label(&self, r: &StepResult, t: &Texts) -> String {
+        let Some(step) = self.sequence.steps.get(r.step.wrapping_sub(1)) else {
+            return r.label.clone();
+        };
+        // Only the label the run generated for this very step (the sequence may have been
+        // edited since the run).
+        match (&step.name, &step.send, &step.expect, step.wait_ms) {
+            (None, Some(d), _, _) if r.label == format!("send {d}") => {
+                format!("{} {d}", t.seq_label_send)
+            }
+            (None, _, Some(p), _) if r.label == format!("expect {p}") => {
+                format!("{} {p}", t.seq_label_expect)
+            }
+            (None, _, _, Some(ms)) if r.label == format!("wait {ms} ms") => {
+                format!("{} {ms} ms", t.seq_label_wait)
+            }
+            _ => r.label.clone(),
         }
     }
 

@@ -1627,8 +1627,12 @@ fn sequence_failures_are_said_in_the_users_language() {
     assert!(harness
         .query_by_label_contains("未匹配，已等待 300 ms")
         .is_some());
-    assert!(harness.query_by_label_contains("失败  2.").is_some());
-    assert!(harness.query_by_label_contains("通过  1.").is_some());
+    assert!(harness
+        .query_by_label_contains("失败  2. 期望 bye")
+        .is_some());
+    assert!(harness
+        .query_by_label_contains("通过  1. 发送 hi")
+        .is_some());
 
     // Nobody listens: the run stops before its first step, in Chinese.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")

@@ -101,7 +101,11 @@ fn read_loop(
     let _ = socket.set_read_timeout(Some(IDLE_WAIT));
     while !stop.load(Ordering::Relaxed) {
         // Wait briefly while a batch is pending so it goes out on time; longer when idle.
-        let pending = record.lock().is_ok_and(|r| r.deadline().is_some());
+        // One lock per turn: what is due goes out, and whether more waits sets the read's wait.
+        let pending = record.lock().is_ok_and(|mut r| {
+            r.flush_if_due();
+            r.deadline().is_some()
+        });
         if pending != waiting_short {
             let _ = socket.set_read_timeout(Some(if pending { TICK } else { IDLE_WAIT }));
             waiting_short = pending;
@@ -157,9 +161,6 @@ fn read_loop(
                 core.error(NetError::from_io(&e));
                 std::thread::sleep(IDLE_WAIT);
             }
-        }
-        if let Ok(mut record) = record.lock() {
-            record.flush_if_due();
         }
     }
     if let Ok(mut record) = record.lock() {

@@ -63,15 +63,8 @@ pub struct GenerateArgs {
     /// Bits per second instead, with k, M or G (e.g. 100M); packets of --size make it up.
     #[arg(long)]
     pub bitrate: Option<String>,
-    /// Bytes per packet.
-    #[arg(long, default_value_t = 64)]
-    pub size: usize,
-    /// The packet's bytes, repeated to --size (text, or hex with --hex); default zeros.
-    #[arg(long)]
-    pub data: Option<String>,
-    /// --data is hex.
-    #[arg(long)]
-    pub hex: bool,
+    #[command(flatten)]
+    pub packet: PacketArgs,
     /// Stop after this many packets.
     #[arg(long)]
     pub count: Option<u64>,
@@ -111,15 +104,8 @@ pub struct ProbeArgs {
     /// Milliseconds between requests (a steady schedule; 0: back to back).
     #[arg(long, default_value_t = 100)]
     pub interval: u64,
-    /// UDP datagram size in bytes (at least 16, the probe header).
-    #[arg(long, default_value_t = 64)]
-    pub size: usize,
-    /// The request (TCP) or what fills each datagram after the header (UDP); text, or hex with --hex.
-    #[arg(long)]
-    pub data: Option<String>,
-    /// --data is hex.
-    #[arg(long)]
-    pub hex: bool,
+    #[command(flatten)]
+    pub packet: PacketArgs,
     /// TCP: the answer is complete when what came back contains this text.
     #[arg(long)]
     pub expect: Option<String>,
@@ -128,6 +114,21 @@ pub struct ProbeArgs {
     pub timeout: u64,
     #[arg(long, value_enum, default_value = "summary")]
     pub output: ProbeOutput,
+}
+
+/// What each packet of `probe` and `generate` holds.
+#[derive(Args, Debug)]
+pub struct PacketArgs {
+    /// Bytes per packet (a UDP probe: at least 16, its header; a TCP probe sends --data as is).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// The packet's bytes, text or hex with --hex: generate repeats them to --size (default
+    /// zeros); a UDP probe puts them after its header; a TCP probe sends them as the request.
+    #[arg(long)]
+    pub data: Option<String>,
+    /// --data is hex.
+    #[arg(long)]
+    pub hex: bool,
 }
 
 /// `sockscope tls-cert`.

@@ -29,7 +29,7 @@ pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
     } else {
         1 << 24
     };
-    if !(1..=max).contains(&args.size) {
+    if !(1..=max).contains(&args.packet.size) {
         return Err(CliError::Usage(format!("--size must be from 1 to {max}")));
     }
     let rate_pps = match (&args.rate, &args.bitrate) {
@@ -41,7 +41,7 @@ pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
             let bits = parse_bitrate(b).ok_or_else(|| {
                 CliError::Usage(format!("--bitrate: '{b}' is not a rate such as 100M"))
             })?;
-            Some(bits / (args.size as f64 * 8.0))
+            Some(bits / (args.packet.size as f64 * 8.0))
         }
         (None, None) => None,
     };
@@ -54,7 +54,8 @@ pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
         })?),
         None => None,
     };
-    let fill = super::drive::data_bytes(args.data.as_deref(), args.hex)?.unwrap_or(vec![0]);
+    let fill =
+        super::drive::data_bytes(args.packet.data.as_deref(), args.packet.hex)?.unwrap_or(vec![0]);
     if fill.is_empty() {
         return Err(CliError::Usage("--data is empty".into()));
     }
@@ -62,7 +63,12 @@ pub(super) fn run(args: &GenerateArgs) -> Result<ExitCode, CliError> {
         rate_pps,
         count: args.count,
         duration,
-        payload: fill.iter().copied().cycle().take(args.size).collect(),
+        payload: fill
+            .iter()
+            .copied()
+            .cycle()
+            .take(args.packet.size)
+            .collect(),
         stop: super::drive::stop_flag(),
     };
     let progress = |g: &Generated| {

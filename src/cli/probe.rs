@@ -14,13 +14,15 @@ pub(super) fn run(args: &ProbeArgs) -> Result<ExitCode, CliError> {
     if args.count == 0 {
         return Err(CliError::Usage("--count must be at least 1".into()));
     }
-    if args.transport == ProbeTransport::Udp && !(probe::HEADER_LEN..=65_507).contains(&args.size) {
+    if args.transport == ProbeTransport::Udp
+        && !(probe::HEADER_LEN..=65_507).contains(&args.packet.size)
+    {
         return Err(CliError::Usage(format!(
             "--size must be from {} (the probe header) to 65507",
             probe::HEADER_LEN
         )));
     }
-    let payload = match super::drive::data_bytes(args.data.as_deref(), args.hex)? {
+    let payload = match super::drive::data_bytes(args.packet.data.as_deref(), args.packet.hex)? {
         Some(bytes) => bytes,
         None if args.transport == ProbeTransport::Tcp => b"ping
 "
@@ -37,7 +39,7 @@ pub(super) fn run(args: &ProbeArgs) -> Result<ExitCode, CliError> {
     let options = ProbeOptions {
         count: args.count,
         interval: Duration::from_millis(args.interval),
-        size: args.size,
+        size: args.packet.size,
         payload,
         timeout: Duration::from_millis(args.timeout),
         stop: super::drive::stop_flag(),

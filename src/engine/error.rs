@@ -58,8 +58,148 @@ pub enum NetErrorKind {
     TlsNotTls,
     /// Any other handshake failure; the detail says what.
     TlsFailed,
+    /// The session cannot do that (a relay does not send; a server sends to its clients).
+    NotAvailable,
+    /// The same thing is already running (a capture, a save, a file send).
+    Busy,
+    /// The data could not be built or framed for sending; nothing was sent.
+    NotSent,
+    /// The peer does not speak the protocol expected (a verified file transfer).
+    Protocol,
     /// Anything else; the detail says what.
     Other,
+}
+
+/// The kind of session a command was sent to (for [`Reason::NotForThisKind`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    TcpClient,
+    TcpServer,
+    Udp,
+    Relay,
+    FileTransfer,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::TcpClient => "TCP client",
+            Self::TcpServer => "TCP server",
+            Self::Udp => "UDP session",
+            Self::Relay => "relay",
+            Self::FileTransfer => "file transfer",
+        })
+    }
+}
+
+/// SockScope's own finding (as opposed to the system's words): data, not a sentence. The CLI
+/// prints its English `Display`; the window says it in the user's language (`ui::i18n::reason`).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Reason {
+    #[error("not available for a {0}")]
+    NotForThisKind(Transport),
+    #[error("a capture of this session is already running")]
+    CaptureRunning,
+    #[error("already saving to {}", .0.display())]
+    SaveRunning(std::path::PathBuf),
+    #[error("a file is already being sent")]
+    FileSendRunning,
+    #[error("this session keeps nothing of what it receives")]
+    NothingKept,
+    #[error("an internal task failed")]
+    TaskFailed,
+    #[error("not sent: {0}")]
+    NotSentPayload(crate::payload::PayloadError),
+    #[error("not sent: {0}")]
+    NotSentFrame(crate::payload::framing::FrameEncodeError),
+    #[error("rule '{rule}': {error}")]
+    RuleReply {
+        rule: String,
+        error: crate::payload::PayloadError,
+    },
+    #[error("not a SockScope verified transfer peer")]
+    NotATransferPeer,
+    #[error("the header's sha256 is not 64 hex digits")]
+    BadTransferHeader,
+    #[error("the receiver refused the file: {}", .0.as_deref().unwrap_or("no reason given"))]
+    ReceiverRefused(Option<String>),
+    #[error("{} is a folder", .0.display())]
+    IsAFolder(std::path::PathBuf),
+    #[error("{} is not a folder", .0.display())]
+    NotAFolder(std::path::PathBuf),
+    #[error("{} exists; it will not be overwritten", .0.display())]
+    WillNotOverwrite(std::path::PathBuf),
+    #[error("{}: write stopped", .0.display())]
+    WriteStopped(std::path::PathBuf),
+    #[error("{name}: no free name left in {}", .dir.display())]
+    NoFreeName {
+        name: String,
+        dir: std::path::PathBuf,
+    },
+    #[error("{0} TLS handshakes already in progress: closed")]
+    TooManyHandshakes(usize),
+    #[error("refused: already {0} clients")]
+    TooManyClients(usize),
+    #[error("refused: already {0} transfers at once")]
+    TooManyTransfers(usize),
+    #[error("closed: it sent no data while {0} waited for a slot")]
+    GaveWayTo(std::net::SocketAddr),
+    #[error("the peer was silent for {secs} s while we waited for {waiting_for}; gave up")]
+    SilentWhileWaiting { secs: f64, waiting_for: Awaited },
+    #[error("the sender was silent for {secs} s without closing; took that as the end")]
+    SilentTakenAsEnd { secs: f64 },
+    #[error(
+        "{name}: SHA-256 mismatch (expected {expected}, got {got}); the partial file was removed"
+    )]
+    ShaMismatch {
+        name: String,
+        expected: String,
+        got: String,
+    },
+    #[error("stopped by the user")]
+    StoppedByUser,
+    #[error("the session closed before this was sent")]
+    ClosedBeforeSent,
+    #[error("this is this relay's own listening address: it would forward to itself")]
+    RelayToItself,
+    #[error("a UDP session has no connections")]
+    UdpHasNoConnections,
+    #[error("a TCP server sends to its connected clients")]
+    ServerSendsToClients,
+    #[error("a TCP client sends only to the host it is connected to")]
+    ClientSendsToItsHost,
+}
+
+/// What a file transfer was waiting for when the peer fell silent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Awaited {
+    FirstLine,
+    Header,
+    Data,
+    Offer,
+    Start,
+    Verdict,
+    ToTakeData,
+    ToTakeHeader,
+    ToTakeOffer,
+    ToTakeVerdict,
+}
+
+impl std::fmt::Display for Awaited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::FirstLine => "the first line",
+            Self::Header => "the header",
+            Self::Data => "data",
+            Self::Offer => "the receiver's offer",
+            Self::Start => "the sender's start",
+            Self::Verdict => "the receiver's verdict",
+            Self::ToTakeData => "the receiver to take data",
+            Self::ToTakeHeader => "the receiver to take the header",
+            Self::ToTakeOffer => "the sender to take our offer",
+            Self::ToTakeVerdict => "the sender to take the verdict",
+        })
+    }
 }
 
 /// A network failure: its kind, the detail in words, and the system's own error when there is
@@ -73,6 +213,9 @@ pub struct NetError {
     pub detail: String,
     /// The address or name involved (`127.0.0.1:8080`), when there is one.
     pub addr: Option<String>,
+    /// SockScope's own finding, as data (the window translates it); `detail` is its English.
+    /// Boxed: errors travel in every `Result` of the engine and stay small.
+    reason: Option<Box<Reason>>,
     /// The I/O error behind it, if any.
     #[source]
     source: Option<Arc<io::Error>>,
@@ -84,6 +227,7 @@ impl PartialEq for NetError {
         self.kind == other.kind && self.detail == other.detail && self.addr == other.addr
     }
 }
+// (`reason`, when set, is what `detail` says: comparing the detail compares it.)
 
 impl Eq for NetError {}
 
@@ -94,8 +238,21 @@ impl NetError {
             kind,
             detail: detail.into(),
             addr: None,
+            reason: None,
             source: None,
         }
+    }
+
+    /// Builds an error of a kind for one of SockScope's own findings.
+    pub fn because(kind: NetErrorKind, reason: Reason) -> Self {
+        let mut error = Self::new(kind, reason.to_string());
+        error.reason = Some(Box::new(reason));
+        error
+    }
+
+    /// SockScope's own finding behind this error, when it is one.
+    pub fn reason(&self) -> Option<&Reason> {
+        self.reason.as_deref()
     }
 
     /// The same error with `err` kept as its source.
@@ -180,6 +337,10 @@ impl NetError {
             NetErrorKind::TlsRejected => "TLS: the peer rejected the handshake",
             NetErrorKind::TlsNotTls => "TLS: the peer does not speak TLS",
             NetErrorKind::TlsFailed => "TLS handshake failed",
+            NetErrorKind::NotAvailable => "not available",
+            NetErrorKind::Busy => "already running",
+            NetErrorKind::NotSent => "not sent",
+            NetErrorKind::Protocol => "protocol error",
             NetErrorKind::Other => "network error",
         }
     }

@@ -1,7 +1,7 @@
 //! File reads and writes on threads of their own, a block ahead of (or behind) the network, so
 //! disk and socket work overlap and the async workers never wait on a disk.
 
-use super::{NetError, NetErrorKind};
+use super::{NetError, NetErrorKind, Reason};
 use crate::payload::hex::encode_hex_compact;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -14,7 +14,8 @@ pub(crate) const FILE_BLOCK: usize = 1 << 20;
 const BLOCKS_AHEAD: usize = 4;
 
 pub(crate) fn file_error(path: &Path, e: &std::io::Error) -> NetError {
-    NetError::new(NetErrorKind::File, format!("{}: {e}", path.display()))
+    NetError::new(NetErrorKind::File, e.to_string())
+        .at(path.display())
         .caused_by(super::error::copy_io(e))
 }
 
@@ -31,9 +32,9 @@ impl BlockReader {
         let mut file = std::fs::File::open(path).map_err(|e| file_error(path, &e))?;
         let meta = file.metadata().map_err(|e| file_error(path, &e))?;
         if meta.is_dir() {
-            return Err(NetError::new(
+            return Err(NetError::because(
                 NetErrorKind::File,
-                format!("{} is a folder", path.display()),
+                Reason::IsAFolder(path.to_path_buf()),
             ));
         }
         file.seek(SeekFrom::Start(start))
@@ -169,10 +170,7 @@ impl BlockWriter {
             // The writer stopped: its reason is in `done`.
             return Err(match (&mut self.done).await {
                 Ok(Err(e)) => e,
-                _ => NetError::new(
-                    NetErrorKind::File,
-                    format!("{}: write stopped", self.path.display()),
-                ),
+                _ => NetError::because(NetErrorKind::File, Reason::WriteStopped(self.path.clone())),
             });
         }
         Ok(())
@@ -182,9 +180,9 @@ impl BlockWriter {
     pub async fn finish(self) -> Result<Option<String>, NetError> {
         drop(self.tx);
         self.done.await.unwrap_or_else(|_| {
-            Err(NetError::new(
+            Err(NetError::because(
                 NetErrorKind::File,
-                format!("{}: write stopped", self.path.display()),
+                Reason::WriteStopped(self.path.clone()),
             ))
         })
     }

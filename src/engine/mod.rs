@@ -26,7 +26,7 @@ pub mod tls;
 mod transfer;
 mod udp;
 
-pub use error::{NetError, NetErrorKind};
+pub use error::{Awaited, NetError, NetErrorKind, Reason, Transport};
 pub use guard::{DEFAULT_REPLY_LIMIT_PER_S, PAUSE as REPLY_PAUSE};
 pub use messages::{
     Chunk, CloseReason, Command, ConnId, Direction, Event, FrameInfo, FrameMark, Repeat,
@@ -254,10 +254,7 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                 if tap.is_on() {
                     sink.send(Event::Error {
                         session,
-                        error: NetError::new(
-                            NetErrorKind::Other,
-                            "a capture of this session is already running",
-                        ),
+                        error: NetError::because(NetErrorKind::Busy, Reason::CaptureRunning),
                     });
                 } else if let Err(error) = tap.start(request.clone()) {
                     sink.send(Event::CaptureEnded {
@@ -310,9 +307,9 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
             Command::Save { session, request } => {
                 let result = match spools.get(&session) {
                     Some(spool) => spool.save(request),
-                    None => Err(NetError::new(
-                        NetErrorKind::Other,
-                        "this session keeps nothing of what it receives",
+                    None => Err(NetError::because(
+                        NetErrorKind::NotAvailable,
+                        Reason::NothingKept,
                     )),
                 };
                 if let Err(error) = result {
@@ -362,7 +359,7 @@ async fn end_capture(session: SessionId, end: capture::Ending, sink: EventSink) 
     let (path, lost) = (end.path.clone(), end.lost);
     let error = tokio::task::spawn_blocking(move || end.wait())
         .await
-        .unwrap_or_else(|e| Some(NetError::new(NetErrorKind::Other, e.to_string())));
+        .unwrap_or_else(|_| Some(NetError::because(NetErrorKind::Other, Reason::TaskFailed)));
     sink.send(Event::CaptureEnded {
         session,
         path,

@@ -7,8 +7,8 @@ use super::stats::Counters;
 use super::tcp_conn::{ReadBuffer, Stream};
 use super::tls;
 use super::{
-    sockets, CloseReason, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind,
-    SendTarget, SocketOptions,
+    sockets, CloseReason, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, Reason,
+    SendTarget, SocketOptions, Transport,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -80,10 +80,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 fn refuse_itself(target: &str) -> NetError {
-    NetError::new(
-        NetErrorKind::InvalidAddress,
-        format!("{target} is this relay's own listening address: it would forward to itself"),
-    )
+    NetError::because(NetErrorKind::InvalidAddress, Reason::RelayToItself).at(target)
 }
 
 /// Binds the listening side.
@@ -511,10 +508,13 @@ impl SessionKind for Relay {
             accepted = super::sockets::accept(&self.listener) => match accepted {
                 Ok((stream, peer)) if self.conns.len() >= MAX_RELAY_CLIENTS => {
                     drop(stream);
-                    core.error(NetError::new(
-                        NetErrorKind::Guard,
-                        format!("{peer} refused: already {MAX_RELAY_CLIENTS} clients"),
-                    ));
+                    core.error(
+                        NetError::because(
+                            NetErrorKind::Guard,
+                            Reason::TooManyClients(MAX_RELAY_CLIENTS),
+                        )
+                        .at(peer),
+                    );
                 }
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
@@ -548,9 +548,9 @@ impl SessionKind for Relay {
         _bytes: &[u8],
         _ack: Option<u64>,
     ) -> Result<Sent, NetError> {
-        Err(NetError::new(
-            NetErrorKind::Other,
-            "a relay forwards; it does not send",
+        Err(NetError::because(
+            NetErrorKind::NotAvailable,
+            Reason::NotForThisKind(Transport::Relay),
         ))
     }
 
@@ -559,9 +559,9 @@ impl SessionKind for Relay {
         _core: &SessionCore,
         _target: &SendTarget,
     ) -> Result<super::transfer::FileSink, NetError> {
-        Err(NetError::new(
-            NetErrorKind::Other,
-            "a relay forwards; it does not send files",
+        Err(NetError::because(
+            NetErrorKind::NotAvailable,
+            Reason::NotForThisKind(Transport::Relay),
         ))
     }
 
@@ -578,9 +578,9 @@ impl SessionKind for Relay {
                     });
                 }
             }
-            _ => core.error(NetError::new(
-                NetErrorKind::Other,
-                "not available for a relay",
+            _ => core.error(NetError::because(
+                NetErrorKind::NotAvailable,
+                Reason::NotForThisKind(Transport::Relay),
             )),
         }
     }

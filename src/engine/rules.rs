@@ -1,7 +1,7 @@
 //! Auto-reply rules: when received data matches, send a reply (macros expanded), optionally
 //! after a delay. Nothing received is ever executed; a rule only sends bytes the user wrote.
 
-use super::{NetError, NetErrorKind};
+use super::{NetError, NetErrorKind, Reason};
 use crate::payload::matcher::Matcher;
 use crate::payload::Template;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,8 +60,14 @@ impl RuleSet {
                 rule.reply
                     .expand_with(n, &captures)
                     .map(|bytes| (bytes, rule.delay))
-                    .map_err(|e| {
-                        NetError::new(NetErrorKind::Other, format!("rule '{}': {e}", rule.name))
+                    .map_err(|error| {
+                        NetError::because(
+                            NetErrorKind::NotSent,
+                            Reason::RuleReply {
+                                rule: rule.name.clone(),
+                                error,
+                            },
+                        )
                     })
             })
             .collect()

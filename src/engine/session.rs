@@ -11,8 +11,8 @@ pub(crate) use super::shared::{Framing, Sent, SessionCore, SessionKind, Step};
 use super::sink::EventSink;
 use super::stats::Counters;
 use super::{
-    Command, CountersSnapshot, Event, NetError, NetErrorKind, Repeat, SendTarget, SessionConfig,
-    SessionId, SessionStats,
+    Command, CountersSnapshot, Event, NetError, NetErrorKind, Reason, Repeat, SendTarget,
+    SessionConfig, SessionId, SessionStats, Transport,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -193,17 +193,17 @@ async fn run_job(
         loop {
             match commands.recv().await {
                 None | Some(Command::Close { .. }) => return,
-                Some(_) => core.error(NetError::new(
-                    NetErrorKind::Other,
-                    "not available for a file transfer",
+                Some(_) => core.error(NetError::because(
+                    NetErrorKind::NotAvailable,
+                    Reason::NotForThisKind(Transport::FileTransfer),
                 )),
             }
         }
     };
     let error = tokio::select! {
         result = job => result.err(),
-        _ = cancelled => Some(NetError::new(NetErrorKind::Cancelled, "stopped by the user")),
-        _ = core.cancel.cancelled() => Some(NetError::new(NetErrorKind::Cancelled, "stopped by the user")),
+        _ = cancelled => Some(NetError::because(NetErrorKind::Cancelled, Reason::StoppedByUser)),
+        _ = core.cancel.cancelled() => Some(NetError::because(NetErrorKind::Cancelled, Reason::StoppedByUser)),
     };
     core.end_tasks().await;
     core.final_stats();
@@ -227,7 +227,7 @@ impl Payload {
             Payload::Template(t) => t
                 .expand(n)
                 .map(std::borrow::Cow::Owned)
-                .map_err(|e| NetError::new(NetErrorKind::Other, e.to_string())),
+                .map_err(|e| NetError::because(NetErrorKind::NotSent, Reason::NotSentPayload(e))),
         }
     }
 }
@@ -295,9 +295,9 @@ async fn send_once<K: SessionKind>(
     };
     let result = tokio::select! {
         r = kind.send(core, target, &bytes, ack) => r,
-        () = core.cancel.cancelled() => Err(NetError::new(
+        () = core.cancel.cancelled() => Err(NetError::because(
             NetErrorKind::Cancelled,
-            "the session closed before this was sent",
+            Reason::ClosedBeforeSent,
         )),
     };
     match result {
@@ -386,7 +386,7 @@ pub(crate) async fn drive<K: SessionKind>(
                         Ok(bytes) => {
                             send_once(&mut kind, &core, &target, &bytes, None).await;
                         }
-                        Err(e) => core.error(NetError::new(NetErrorKind::Other, e.to_string())),
+                        Err(e) => core.error(NetError::because(NetErrorKind::NotSent, Reason::NotSentPayload(e))),
                     }
                 }
                 Some(Command::SendTemplate { target, template, repeat: Some(r), .. }) => {
@@ -401,7 +401,7 @@ pub(crate) async fn drive<K: SessionKind>(
                 }
                 Some(Command::SendFile { target, path, options, .. }) => {
                     if file_task.as_ref().is_some_and(|t| !t.is_finished()) {
-                        core.error(NetError::new(NetErrorKind::Other, "a file is already being sent"));
+                        core.error(NetError::because(NetErrorKind::Busy, Reason::FileSendRunning));
                     } else {
                         match kind.file_sink(&core, &target).await {
                             Ok(sink) => {
@@ -415,7 +415,7 @@ pub(crate) async fn drive<K: SessionKind>(
                 Some(Command::CancelFile { .. }) => {
                     if let Some(task) = file_task.take().filter(|t| !t.is_finished()) {
                         task.abort();
-                        core.error(NetError::new(NetErrorKind::Cancelled, "file send stopped by the user"));
+                        core.error(NetError::because(NetErrorKind::Cancelled, Reason::StoppedByUser));
                     }
                 }
                 Some(Command::SetRules { rules, .. }) => core.set_rules(rules),

@@ -6,8 +6,8 @@ use super::guard::{ReplyGuard, Verdict};
 use super::sink::EventSink;
 use super::stats::Counters;
 use super::{
-    Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget, SessionId,
-    SessionStats,
+    Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, Reason, SendTarget,
+    SessionId, SessionStats,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -171,7 +171,7 @@ impl SessionCore {
             .spec
             .encode(bytes)
             .map(std::borrow::Cow::Owned)
-            .map_err(|e| NetError::new(NetErrorKind::Other, format!("not sent: {e}")))
+            .map_err(|e| NetError::because(NetErrorKind::NotSent, Reason::NotSentFrame(e)))
     }
 
     /// A framer for a new connection, or `None` when reads are shown as they come.

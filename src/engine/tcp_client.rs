@@ -6,7 +6,8 @@ use super::tcp_conn::{self, ConnHandle, Stream};
 use super::tls::{self, TlsSettings};
 use super::transfer::FileSink;
 use super::{
-    Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget, SocketOptions,
+    Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, Reason, SendTarget,
+    SocketOptions, Transport,
 };
 use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
@@ -97,9 +98,9 @@ impl SessionKind for TcpClient {
             SendTarget::Default | SendTarget::AllClients => {}
             SendTarget::Conn(id) if self.conn.as_ref().is_some_and(|c| c.id == *id) => {}
             _ => {
-                return Err(NetError::new(
-                    NetErrorKind::InvalidAddress,
-                    "a TCP client sends only to the host it is connected to",
+                return Err(NetError::because(
+                    NetErrorKind::NotAvailable,
+                    Reason::ClientSendsToItsHost,
                 ))
             }
         }
@@ -116,9 +117,9 @@ impl SessionKind for TcpClient {
                     conn.close();
                 }
             }
-            _ => core.error(NetError::new(
-                NetErrorKind::Other,
-                "not available for a TCP client session",
+            _ => core.error(NetError::because(
+                NetErrorKind::NotAvailable,
+                Reason::NotForThisKind(Transport::TcpClient),
             )),
         }
     }

@@ -5,8 +5,8 @@ use super::tcp_conn::{self, ConnHandle, Stream};
 use super::tls::{self, TlsInfo, TlsSettings};
 use super::transfer::FileSink;
 use super::{
-    sockets, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, SendTarget,
-    SocketOptions,
+    sockets, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, Reason, SendTarget,
+    SocketOptions, Transport,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -100,9 +100,9 @@ impl TcpServer {
     ) {
         let Ok(slot) = self.handshakes.clone().try_acquire_owned() else {
             core.error(
-                NetError::new(
+                NetError::because(
                     NetErrorKind::Guard,
-                    format!("{MAX_HANDSHAKES} TLS handshakes already in progress: closed"),
+                    Reason::TooManyHandshakes(MAX_HANDSHAKES),
                 )
                 .at(peer),
             );
@@ -195,9 +195,9 @@ impl SessionKind for TcpServer {
                     "that client is no longer connected",
                 )),
             },
-            SendTarget::To(_) | SendTarget::LastSender => Err(NetError::new(
-                NetErrorKind::InvalidAddress,
-                "a TCP server sends to its connected clients",
+            SendTarget::To(_) | SendTarget::LastSender => Err(NetError::because(
+                NetErrorKind::NotAvailable,
+                Reason::ServerSendsToClients,
             )),
         }
     }
@@ -221,9 +221,9 @@ impl SessionKind for TcpServer {
                     }
                 }
             }
-            _ => core.error(NetError::new(
-                NetErrorKind::Other,
-                "not available for a TCP server session",
+            _ => core.error(NetError::because(
+                NetErrorKind::NotAvailable,
+                Reason::NotForThisKind(Transport::TcpServer),
             )),
         }
     }

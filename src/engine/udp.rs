@@ -9,7 +9,8 @@ use super::resolve::resolve;
 use super::shared::{Sent, SessionCore, SessionKind, Step};
 use super::transfer::FileSink;
 use super::{
-    sockets, Command, ConnId, CountersSnapshot, NetError, NetErrorKind, SendTarget, SocketOptions,
+    sockets, Command, ConnId, CountersSnapshot, NetError, NetErrorKind, Reason, SendTarget,
+    SocketOptions, Transport,
 };
 use crate::payload::framing::FrameKind;
 use socket2::{InterfaceIndexOrAddress, SockRef};
@@ -210,9 +211,9 @@ impl Udp {
                 })?
             }
             SendTarget::Conn(_) => {
-                return Err(NetError::new(
-                    NetErrorKind::InvalidAddress,
-                    "a UDP session has no connections",
+                return Err(NetError::because(
+                    NetErrorKind::NotAvailable,
+                    Reason::UdpHasNoConnections,
                 ))
             }
         };
@@ -270,9 +271,9 @@ impl SessionKind for Udp {
                 group, interface, ..
             } => multicast(&self.socket, group, interface, false),
             _ => {
-                core.error(NetError::new(
-                    NetErrorKind::Other,
-                    "not available for a UDP session",
+                core.error(NetError::because(
+                    NetErrorKind::NotAvailable,
+                    Reason::NotForThisKind(Transport::Udp),
                 ));
                 Ok(())
             }

@@ -15,6 +15,7 @@ pub use outcome::{Outcome, Report, RunIssue, StepFailure, StepResult};
 pub use record::Recorder;
 pub use report::{report_text, save_report, write_csv, write_html, write_junit};
 pub use rules::{parse_rules, RuleError, RuleSpec, RulesFile};
+// (SequenceError, Setting and StepProblem are defined below.)
 pub use run::{run, run_stoppable, Progress};
 
 use crate::engine::{
@@ -104,7 +105,7 @@ impl Connection {
     /// The engine's TLS settings, or why they are wrong.
     pub fn tls_settings(&self) -> Result<Option<crate::engine::tls::TlsSettings>, SequenceError> {
         let kind = self.kind;
-        use crate::engine::tls::{TlsOptionError, TlsOptions, TlsSettings};
+        use crate::engine::tls::{TlsOptions, TlsSettings};
         let any = self.tls_ca.is_some()
             || self.tls_pin.is_some()
             || self.tls_insecure
@@ -112,9 +113,7 @@ impl Connection {
             || self.tls_generate;
         if !self.tls {
             return if any {
-                Err(SequenceError(
-                    "connection: tls_… options need tls = true".into(),
-                ))
+                Err(SequenceError::TlsOptionsWithoutTls)
             } else {
                 Ok(None)
             };
@@ -136,24 +135,9 @@ impl Connection {
                 options.server(None).map(TlsSettings::Server).map_err(Some)
             }
         };
-        settings.map(Some).map_err(|e| {
-            SequenceError(match e {
-                None => "connection: TLS is for TCP (tcp-client or tcp-server)".into(),
-                Some(TlsOptionError::ManyWaysToVerify) => {
-                    "connection: give one of tls_ca, tls_pin, tls_insecure".into()
-                }
-                Some(TlsOptionError::NoServerIdentity | TlsOptionError::TwoIdentities) => {
-                    "connection: a TLS server needs tls_cert and tls_key, or tls_generate = true"
-                        .into()
-                }
-                Some(TlsOptionError::HalfIdentity) => {
-                    "connection: tls_cert and tls_key go together".into()
-                }
-                Some(TlsOptionError::ClientOnly) => {
-                    "connection: tls_insecure, tls_pin and tls_sni are for a tcp-client".into()
-                }
-                Some(e) => format!("connection: {e}"),
-            })
+        settings.map(Some).map_err(|e| match e {
+            None => SequenceError::TlsForTcpOnly,
+            Some(e) => SequenceError::Tls(e),
         })
     }
 }
@@ -211,27 +195,96 @@ pub struct Step {
     pub times: u32,
 }
 
-/// Why a sequence file cannot be run.
-#[derive(Debug)]
-pub struct SequenceError(pub String);
+/// Why a sequence file cannot be run: data (the window says it in the user's language through
+/// `ui::i18n::sequence_error`; the CLI prints this English `Display`).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SequenceError {
+    /// Not valid TOML, or a key that does not belong: the parser's words (with line and column).
+    #[error("{0}")]
+    Syntax(String),
+    #[error("unknown {setting} '{name}'")]
+    Unknown { setting: Setting, name: String },
+    #[error("connection.remote: {0}")]
+    Remote(crate::engine::AddressError),
+    #[error("connection.bind: {0}")]
+    Bind(crate::engine::AddressError),
+    #[error(
+        "connection.bind: a tcp-server needs the address to listen on, such as \"0.0.0.0:502\""
+    )]
+    ServerNeedsBind,
+    #[error("connection: udp needs remote (where to send) or bind (where to listen)")]
+    UdpNeedsAddress,
+    #[error("frame: only a TCP connection is framed (a datagram is one message)")]
+    FrameForUdp,
+    #[error("frame: {0}")]
+    Frame(crate::payload::framing::FrameSpecError),
+    #[error("connection: tls_… options need tls = true")]
+    TlsOptionsWithoutTls,
+    #[error("connection: TLS is for TCP (tcp-client or tcp-server)")]
+    TlsForTcpOnly,
+    #[error("connection: {0}")]
+    Tls(crate::engine::tls::TlsOptionError),
+    #[error("only a client sequence (tcp-client, or udp with a remote) can become a simulator")]
+    NotAClientSequence,
+    #[error("step {n}: {problem}")]
+    Step { n: usize, problem: StepProblem },
+    #[error("rule {n}: {error}")]
+    Rule { n: usize, error: RuleError },
+}
 
-impl std::fmt::Display for SequenceError {
+/// A setting named by its value in a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    Encoding,
+    LineEnding,
+    Checksum,
+}
+
+impl std::fmt::Display for Setting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(match self {
+            Self::Encoding => "encoding",
+            Self::LineEnding => "line_ending",
+            Self::Checksum => "checksum",
+        })
     }
 }
 
-impl std::error::Error for SequenceError {}
-
-fn line_ending(name: Option<&str>) -> Result<LineEnding, SequenceError> {
-    let name = name.unwrap_or("none");
-    LineEnding::from_name(name)
-        .ok_or_else(|| SequenceError(format!("unknown line_ending '{name}'")))
+/// What is wrong with one step.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StepProblem {
+    #[error("give exactly one of send, expect, wait_ms")]
+    NotOneAction,
+    #[error("unknown {setting} '{name}'")]
+    Unknown { setting: Setting, name: String },
+    #[error("{0}")]
+    Payload(crate::payload::PayloadError),
+    #[error("{0}")]
+    Pattern(crate::payload::matcher::MatcherError),
+    #[error(
+        "its bytes change per send (macros): write the request the simulator should expect by hand"
+    )]
+    ChangesPerSend,
+    #[error("it expects any byte (??): write the answer by hand")]
+    ExpectsAnyByte,
+    #[error("it expects a regular expression: write the answer by hand")]
+    ExpectsRegex,
 }
 
-fn checksum(name: Option<&str>) -> Result<Checksum, SequenceError> {
+fn line_ending(name: Option<&str>) -> Result<LineEnding, StepProblem> {
     let name = name.unwrap_or("none");
-    Checksum::from_name(name).ok_or_else(|| SequenceError(format!("unknown checksum '{name}'")))
+    LineEnding::from_name(name).ok_or_else(|| StepProblem::Unknown {
+        setting: Setting::LineEnding,
+        name: name.to_string(),
+    })
+}
+
+fn checksum(name: Option<&str>) -> Result<Checksum, StepProblem> {
+    let name = name.unwrap_or("none");
+    Checksum::from_name(name).ok_or_else(|| StepProblem::Unknown {
+        setting: Setting::Checksum,
+        name: name.to_string(),
+    })
 }
 
 /// How a `send` (or a rule's `reply`, or the CLI's `--send`) is written: the options that
@@ -246,11 +299,15 @@ pub(crate) struct SendSpec<'a> {
 
 impl SendSpec<'_> {
     /// The template that sends `data`; errors are one line for the file's reader.
-    pub(crate) fn template(&self, data: &str, encoding: TextEncoding) -> Result<Template, String> {
-        Template::for_input(data, &self.format(encoding)?).map_err(|e| e.to_string())
+    pub(crate) fn template(
+        &self,
+        data: &str,
+        encoding: TextEncoding,
+    ) -> Result<Template, StepProblem> {
+        Template::for_input(data, &self.format(encoding)?).map_err(StepProblem::Payload)
     }
 
-    fn format(&self, encoding: TextEncoding) -> Result<SendFormat, String> {
+    fn format(&self, encoding: TextEncoding) -> Result<SendFormat, StepProblem> {
         Ok(SendFormat {
             mode: if self.hex {
                 InputMode::Hex
@@ -259,8 +316,8 @@ impl SendSpec<'_> {
             },
             encoding,
             escapes: self.escapes,
-            line_ending: line_ending(self.line_ending).map_err(|e| e.0)?,
-            checksum: checksum(self.checksum).map_err(|e| e.0)?,
+            line_ending: line_ending(self.line_ending)?,
+            checksum: checksum(self.checksum)?,
             macros: self.macros,
         })
     }
@@ -270,8 +327,8 @@ impl SendSpec<'_> {
         &self,
         data: &str,
         encoding: TextEncoding,
-    ) -> Result<Template, String> {
-        Template::for_reply(data, &self.format(encoding)?).map_err(|e| e.to_string())
+    ) -> Result<Template, StepProblem> {
+        Template::for_reply(data, &self.format(encoding)?).map_err(StepProblem::Payload)
     }
 }
 
@@ -294,7 +351,7 @@ struct Prepared {
 impl Sequence {
     /// Reads a sequence from TOML text.
     pub fn parse(text: &str) -> Result<Self, SequenceError> {
-        toml::from_str(text).map_err(|e| SequenceError(e.to_string()))
+        toml::from_str(text).map_err(|e| SequenceError::Syntax(e.to_string()))
     }
 
     /// Writes the sequence as TOML.
@@ -304,8 +361,10 @@ impl Sequence {
 
     fn encoding(&self) -> Result<TextEncoding, SequenceError> {
         let name = self.connection.encoding.as_deref().unwrap_or("utf-8");
-        TextEncoding::from_name(name)
-            .ok_or_else(|| SequenceError(format!("unknown encoding '{name}'")))
+        TextEncoding::from_name(name).ok_or_else(|| SequenceError::Unknown {
+            setting: Setting::Encoding,
+            name: name.to_string(),
+        })
     }
 
     /// Checks every step, so a bad file fails before anything is sent.
@@ -314,29 +373,21 @@ impl Sequence {
         let c = &self.connection;
         match c.kind {
             ConnectionKind::TcpClient => {
-                parse_host_port(&c.remote)
-                    .map_err(|e| SequenceError(format!("connection.remote: {e}")))?;
+                parse_host_port(&c.remote).map_err(SequenceError::Remote)?;
             }
             ConnectionKind::TcpServer if c.bind.is_none() => {
-                return Err(SequenceError(
-                    "connection.bind: a tcp-server needs the address to listen on, such as \
-                     \"0.0.0.0:502\""
-                        .into(),
-                ))
+                return Err(SequenceError::ServerNeedsBind)
             }
             ConnectionKind::Udp if c.remote.is_empty() && c.bind.is_none() => {
-                return Err(SequenceError(
-                    "connection: udp needs remote (where to send) or bind (where to listen)".into(),
-                ))
+                return Err(SequenceError::UdpNeedsAddress)
             }
             ConnectionKind::TcpServer | ConnectionKind::Udp if !c.remote.is_empty() => {
-                parse_host_port(&c.remote)
-                    .map_err(|e| SequenceError(format!("connection.remote: {e}")))?;
+                parse_host_port(&c.remote).map_err(SequenceError::Remote)?;
             }
             ConnectionKind::TcpServer | ConnectionKind::Udp => {}
         }
         if let Some(bind) = &c.bind {
-            parse_bind(bind).map_err(|e| SequenceError(format!("connection.bind: {e}")))?;
+            parse_bind(bind).map_err(SequenceError::Bind)?;
         }
         let default_timeout = Duration::from_millis(self.connection.timeout_ms.unwrap_or(2000));
         self.steps
@@ -344,7 +395,7 @@ impl Sequence {
             .enumerate()
             .map(|(i, step)| {
                 let n = i + 1;
-                let err = |what: String| SequenceError(format!("step {n}: {what}"));
+                let err = |problem: StepProblem| SequenceError::Step { n, problem };
                 let action = match (&step.send, &step.expect, step.wait_ms) {
                     (Some(data), None, None) => {
                         let spec = SendSpec {
@@ -359,7 +410,7 @@ impl Sequence {
                     (None, Some(pattern), None) => {
                         let kind = step.match_kind.unwrap_or_default();
                         let matcher = Matcher::new(kind, pattern, encoding)
-                            .map_err(|e| err(e.to_string()))?;
+                            .map_err(|e| err(StepProblem::Pattern(e)))?;
                         let timeout = step
                             .timeout_ms
                             .map(Duration::from_millis)
@@ -367,7 +418,7 @@ impl Sequence {
                         Action::Expect(matcher, timeout)
                     }
                     (None, None, Some(ms)) => Action::Wait(Duration::from_millis(ms)),
-                    _ => return Err(err("give exactly one of send, expect, wait_ms".into())),
+                    _ => return Err(err(StepProblem::NotOneAction)),
                 };
                 let label = step.name.clone().unwrap_or_else(|| {
                     match (&step.send, &step.expect, step.wait_ms) {
@@ -408,7 +459,7 @@ impl Sequence {
         let c = &self.connection;
         let bind = |default_v6: bool| -> Result<std::net::SocketAddr, SequenceError> {
             match &c.bind {
-                Some(b) => parse_bind(b).map_err(|e| SequenceError(e.to_string())),
+                Some(b) => parse_bind(b).map_err(SequenceError::Bind),
                 None if default_v6 => Ok(std::net::SocketAddr::from((
                     std::net::Ipv6Addr::UNSPECIFIED,
                     0,
@@ -440,15 +491,9 @@ impl Sequence {
     /// The framer expectations see, if any.
     fn framing(&self) -> Result<Option<FrameSpec>, SequenceError> {
         match (&self.connection.frame, self.connection.kind) {
-            (Some(_), ConnectionKind::Udp) => Err(SequenceError(
-                "frame: only a TCP connection is framed (a datagram is one message)".into(),
-            )),
+            (Some(_), ConnectionKind::Udp) => Err(SequenceError::FrameForUdp),
             (Some(spec), _) => {
-                let spec: FrameSpec =
-                    spec.parse()
-                        .map_err(|e: crate::payload::framing::FrameSpecError| {
-                            SequenceError(e.to_string())
-                        })?;
+                let spec: FrameSpec = spec.parse().map_err(SequenceError::Frame)?;
                 Ok((spec != FrameSpec::None).then_some(spec))
             }
             (None, _) => Ok(None),

@@ -57,10 +57,10 @@ pub enum RuleError {
     EmptyPattern,
     /// No reply.
     EmptyReply,
-    /// The pattern does not compile (the detail says where).
-    Pattern(String),
-    /// The reply cannot be built (the detail says where).
-    Reply(String),
+    /// The pattern does not compile.
+    Pattern(crate::payload::matcher::MatcherError),
+    /// The reply cannot be built.
+    Reply(super::StepProblem),
     /// The reply names a group the pattern does not capture.
     MissingGroup {
         reference: CaptureRef,
@@ -73,7 +73,7 @@ impl std::fmt::Display for RuleError {
         match self {
             Self::EmptyPattern => f.write_str("the pattern is empty"),
             Self::EmptyReply => f.write_str("the reply is empty"),
-            Self::Pattern(e) => f.write_str(e),
+            Self::Pattern(e) => write!(f, "{e}"),
             Self::Reply(e) => write!(f, "reply: {e}"),
             Self::MissingGroup {
                 reference: r @ CaptureRef::Index(_),
@@ -102,7 +102,7 @@ impl RuleSpec {
             return Err(RuleError::EmptyReply);
         }
         let matcher = Matcher::new(self.match_kind.unwrap_or_default(), &self.pattern, encoding)
-            .map_err(|e| RuleError::Pattern(e.to_string()))?;
+            .map_err(RuleError::Pattern)?;
         let spec = SendSpec {
             hex: self.hex,
             escapes: self.escapes,
@@ -144,8 +144,10 @@ impl RulesFile {
     /// The encoding text is in.
     pub fn text_encoding(&self) -> Result<TextEncoding, SequenceError> {
         let name = self.encoding.as_deref().unwrap_or("utf-8");
-        TextEncoding::from_name(name)
-            .ok_or_else(|| SequenceError(format!("unknown encoding '{name}'")))
+        TextEncoding::from_name(name).ok_or_else(|| SequenceError::Unknown {
+            setting: super::Setting::Encoding,
+            name: name.to_string(),
+        })
     }
 
     /// Every rule compiled, or the first that cannot be (with its number).
@@ -156,14 +158,14 @@ impl RulesFile {
             .enumerate()
             .map(|(i, r)| {
                 r.compile(encoding, i + 1)
-                    .map_err(|e| SequenceError(format!("rule {}: {e}", i + 1)))
+                    .map_err(|error| SequenceError::Rule { n: i + 1, error })
             })
             .collect()
     }
 
     /// Reads a rules file from TOML text (not compiled).
     pub fn parse(text: &str) -> Result<Self, SequenceError> {
-        toml::from_str(text).map_err(|e| SequenceError(e.to_string()))
+        toml::from_str(text).map_err(|e| SequenceError::Syntax(e.to_string()))
     }
 
     /// Writes the rules as TOML.
@@ -188,14 +190,14 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            err.0,
+            err.to_string(),
             "rule 1: the reply uses $2 but the pattern captures 1 group(s)"
         );
         let err = parse_rules(
             "[[rule]]\nmatch = \"regex\"\npattern = \"id=(?<id>\\\\d+)\"\nreply = \"${di}\"\n",
         )
         .unwrap_err();
-        assert!(err.0.contains("${di}"), "{err}");
+        assert!(err.to_string().contains("${di}"), "{err}");
         let file = RulesFile {
             encoding: Some("gbk".into()),
             rules: vec![RuleSpec {

@@ -2,7 +2,7 @@
 //! swapped — what the client sent becomes what the simulator expects, what the device answered
 //! becomes what it sends — so colleagues without the device can test against a stand-in.
 
-use super::{Connection, ConnectionKind, Sequence, SequenceError, Step};
+use super::{Connection, ConnectionKind, Sequence, SequenceError, Step, StepProblem};
 use crate::payload::hex::encode_hex;
 use crate::payload::matcher::MatchKind;
 
@@ -18,21 +18,15 @@ impl Sequence {
         let kind = match c.kind {
             ConnectionKind::TcpClient => ConnectionKind::TcpServer,
             ConnectionKind::Udp if !c.remote.is_empty() => ConnectionKind::Udp,
-            _ => {
-                return Err(SequenceError(
-                    "only a client sequence (tcp-client, or udp with a remote) can become a \
-                     simulator"
-                        .into(),
-                ))
-            }
+            _ => return Err(SequenceError::NotAClientSequence),
         };
         let encoding = self.encoding()?;
         let mut steps = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
-            let err = |what: &str| SequenceError(format!("step {}: {what}", i + 1));
+            let err = |problem: StepProblem| SequenceError::Step { n: i + 1, problem };
             let swapped = match (&step.send, &step.expect, step.wait_ms) {
                 (Some(_), None, None) if step.macros => {
-                    return Err(err("its bytes change per send (macros): write the request the simulator should expect by hand"));
+                    return Err(err(StepProblem::ChangesPerSend));
                 }
                 (Some(data), None, None) => {
                     let spec = super::SendSpec {
@@ -44,8 +38,8 @@ impl Sequence {
                     };
                     let bytes = spec
                         .template(data, encoding)
-                        .and_then(|t| t.expand(1).map_err(|e| e.to_string()))
-                        .map_err(|e| err(&e))?;
+                        .and_then(|t| t.expand(1).map_err(StepProblem::Payload))
+                        .map_err(err)?;
                     Step {
                         name: step.name.clone(),
                         expect: Some(encode_hex(&bytes)),
@@ -58,14 +52,12 @@ impl Sequence {
                     let kind = step.match_kind.unwrap_or_default();
                     let (send, hex) = match kind {
                         MatchKind::ExactHex | MatchKind::HexPrefix if pattern.contains("??") => {
-                            return Err(err("it expects any byte (??): write the answer by hand"));
+                            return Err(err(StepProblem::ExpectsAnyByte));
                         }
                         MatchKind::ExactHex | MatchKind::HexPrefix => (pattern.clone(), true),
                         MatchKind::Contains => (pattern.clone(), false),
                         MatchKind::Regex => {
-                            return Err(err(
-                                "it expects a regular expression: write the answer by hand",
-                            ));
+                            return Err(err(StepProblem::ExpectsRegex));
                         }
                     };
                     Step {
@@ -77,7 +69,7 @@ impl Sequence {
                     }
                 }
                 (None, None, Some(_)) => continue,
-                _ => return Err(err("give exactly one of send, expect, wait_ms")),
+                _ => return Err(err(StepProblem::NotOneAction)),
             };
             steps.push(swapped);
         }
@@ -175,7 +167,11 @@ expect = "OK"
             "[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:9\"\n[[step]]\nexpect = \"a+\"\nmatch = \"regex\"\n",
         )
         .unwrap();
-        assert!(regex.as_simulator().unwrap_err().0.starts_with("step 1: "));
+        assert!(regex
+            .as_simulator()
+            .unwrap_err()
+            .to_string()
+            .starts_with("step 1: "));
         assert_eq!(simulator_bind("127.0.0.1:9"), "127.0.0.1:9");
         assert_eq!(simulator_bind("[::1]:9"), "[::1]:9");
         assert_eq!(simulator_bind("device.lab:7"), "0.0.0.0:7");

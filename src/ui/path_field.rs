@@ -89,6 +89,9 @@ fn open_dialog(
     #[allow(clippy::disallowed_methods)]
     let (tx, rx) = mpsc::channel();
     // If no thread can be started the field simply gets no answer; the window goes on.
+    // The one thread the window does not own: the system's file dialog is modal and cannot be
+    // closed from outside; the thread ends when the user answers (its answer then goes
+    // nowhere if the field is gone) or with the process.
     let _ = std::thread::Builder::new()
         .name("sockscope-dialog".into())
         .spawn(move || {

@@ -31,11 +31,32 @@ enum LoadNews {
 struct Running<T> {
     news: mpsc::Receiver<T>,
     stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl<T> Running<T> {
     fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A measurement dropped with its panel is stopped and waited for: it looks at the switch
+/// between packets, so it ends within moments. Only a name lookup still in progress (the
+/// system's resolver cannot be interrupted) is not waited for past a second; it ends by itself
+/// and its news goes nowhere.
+impl<T> Drop for Running<T> {
+    fn drop(&mut self) {
+        self.stop();
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if thread.is_finished() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -563,7 +584,7 @@ fn spawn_measure<N: Send + 'static, T: Send + 'static>(
     // Unbounded, but each caller's news is bounded by its count or duration.
     #[allow(clippy::disallowed_methods)]
     let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
             let addr = match crate::engine::resolve_first_blocking(&target) {
@@ -579,5 +600,9 @@ fn spawn_measure<N: Send + 'static, T: Send + 'static>(
             })));
         })
         .map_err(|e| e.to_string())?;
-    Ok(Running { news: rx, stop })
+    Ok(Running {
+        news: rx,
+        stop,
+        thread: Some(thread),
+    })
 }

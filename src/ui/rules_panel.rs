@@ -115,7 +115,7 @@ impl RulesPanel {
                 if let Some((_, Err(e))) = self.compiled.get(i) {
                     ui.colored_label(
                         ERROR_COLOR,
-                        format!("{} {}: {}", t.rule, i + 1, rule_error(t, e)),
+                        format!("{} {}: {}", t.rule, i + 1, super::i18n::rule_error(lang, e)),
                     );
                 } else if applied_now && *on {
                     let fired = fires.get(i).copied().unwrap_or(0);
@@ -341,16 +341,4 @@ fn rule_row(
                 });
             });
     });
-}
-
-/// Why a rule cannot be used, in the window's language (a pattern's or reply's own detail, such
-/// as a regex error, stays as its library wrote it).
-fn rule_error(t: &Texts, e: &RuleError) -> String {
-    match e {
-        RuleError::EmptyPattern => t.rule_err_empty_pattern.to_string(),
-        RuleError::EmptyReply => t.rule_err_empty_reply.to_string(),
-        RuleError::Pattern(detail) => format!("{} {detail}", t.rule_err_pattern),
-        RuleError::Reply(detail) => format!("{} {detail}", t.rule_err_reply),
-        RuleError::MissingGroup { reference, .. } => format!("{} {reference}", t.rule_err_group),
-    }
 }

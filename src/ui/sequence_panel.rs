@@ -131,7 +131,7 @@ impl SequencePanel {
                 ui.separator();
                 self.steps_ui(ui, t);
                 ui.separator();
-                self.file_ui(ui, t, files);
+                self.file_ui(ui, lang, files);
                 ui.separator();
                 self.run_ui(ui, lang, files);
             });
@@ -330,7 +330,8 @@ impl SequencePanel {
 
     /// Save, save as a simulator, load: through the window's file worker (an existing file is
     /// replaced only once the user says so).
-    fn file_ui(&mut self, ui: &mut egui::Ui, t: &Texts, files: &FileWorker) {
+    fn file_ui(&mut self, ui: &mut egui::Ui, lang: Lang, files: &FileWorker) {
+        let t = lang.t();
         self.file
             .ui(ui, t, t.sequence_file, DialogKind::SaveFile, 300.0);
         ui.horizontal(|ui| {
@@ -350,7 +351,14 @@ impl SequencePanel {
                 let target = simulator_path(&path);
                 match self.sequence.as_simulator() {
                     Ok(sim) => self.op.write(files, target, sim.to_toml()),
-                    Err(e) => self.op.say(format!("{}: {e}", target.display()), true),
+                    Err(e) => self.op.say(
+                        format!(
+                            "{}: {}",
+                            target.display(),
+                            super::i18n::sequence_error(lang, &e)
+                        ),
+                        true,
+                    ),
                 }
             }
             if ui
@@ -390,7 +398,7 @@ impl SequencePanel {
             )
             .clicked()
         {
-            self.start();
+            self.start(lang);
         }
         if running && ui.button(t.stop).clicked() {
             if let Some(stop) = &self.stop {
@@ -496,7 +504,7 @@ impl SequencePanel {
     }
 
     /// Runs the sequence on a thread with an engine of its own; the window only reads news.
-    fn start(&mut self) {
+    fn start(&mut self, lang: Lang) {
         // One message per step and one at the end: bounded by the sequence.
         #[allow(clippy::disallowed_methods)]
         let (tx, rx) = mpsc::channel();
@@ -511,8 +519,9 @@ impl SequencePanel {
         self.run_thread = std::thread::Builder::new()
             .name("sockscope-sequence".into())
             .spawn(move || {
+                // Said in the language of the window that started the run.
                 let done = Engine::spawn(Arc::new(|| {}))
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| super::i18n::net_error(lang, &e.into()))
                     .and_then(|engine| {
                         let step_tx = tx.clone();
                         sequence::run_stoppable(&seq, &engine, Some(&stop), |progress| {
@@ -522,7 +531,7 @@ impl SequencePanel {
                                 sequence::Progress::Client(a) => RunNews::Client(a),
                             });
                         })
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| super::i18n::sequence_error(lang, &e))
                     });
                 let _ = tx.send(RunNews::Done(done));
             })

@@ -511,7 +511,10 @@ fn what_was_received_can_be_saved_after_the_session_closed_until_the_tab_goes() 
         session,
         request: save(&dir.path().join("gone.bin"), false),
     });
-    assert_eq!(engine.next_error().kind, NetErrorKind::Other);
+    assert_eq!(
+        engine.next_error().reason(),
+        Some(&sockscope::engine::Reason::NothingKept)
+    );
     assert!(!dir.path().join("gone.bin").exists());
 }
 

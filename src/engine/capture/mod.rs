@@ -18,7 +18,7 @@ mod pcapng;
 
 use self::order::Reorder;
 use self::pcapng::PcapngWriter;
-use super::{Chunk, ConnId, Direction, Event, NetError, NetErrorKind};
+use super::{Chunk, ConnId, Direction, Event, NetError, NetErrorKind, Reason};
 use std::collections::HashMap;
 use std::io::BufWriter;
 use std::net::SocketAddr;
@@ -220,12 +220,12 @@ impl Tap {
     /// writes it.
     pub fn start(&self, request: CaptureRequest) -> Result<(), NetError> {
         let Ok(mut state) = self.state.lock() else {
-            return Err(NetError::new(NetErrorKind::Other, "capture state lost"));
+            return Err(NetError::because(NetErrorKind::Other, Reason::TaskFailed));
         };
         if state.running.is_some() {
-            return Err(NetError::new(
-                NetErrorKind::Other,
-                "a capture of this session is already running",
+            return Err(NetError::because(
+                NetErrorKind::Busy,
+                Reason::CaptureRunning,
             ));
         }
         #[allow(clippy::disallowed_methods)] // bounded by QUEUE_BYTES (data) and the connections

@@ -11,7 +11,7 @@
 
 use super::file_io::{file_error, FILE_BLOCK};
 use super::sink::EventSink;
-use super::{ConnId, Event, NetError, NetErrorKind, SessionId};
+use super::{ConnId, Event, NetError, NetErrorKind, Reason, SessionId};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -264,9 +264,9 @@ impl Spool {
         let mut save = lock(&self.save);
         if let Some(running) = save.as_ref() {
             if !running.finished.load(Ordering::Acquire) {
-                return Err(NetError::new(
-                    NetErrorKind::Other,
-                    format!("already saving to {}", running.path.display()),
+                return Err(NetError::because(
+                    NetErrorKind::Busy,
+                    Reason::SaveRunning(running.path.clone()),
                 ));
             }
         }

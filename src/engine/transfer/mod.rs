@@ -22,7 +22,8 @@ pub use verified::MAGIC;
 use super::file_io::{file_error, BlockReader, BlockWriter, FILE_BLOCK};
 use super::shared::SessionCore;
 use super::tcp_conn::Outgoing;
-use super::{Event, NetError, NetErrorKind};
+use super::{Event, NetError, NetErrorKind, Reason};
+use crate::engine::Awaited;
 use crate::payload::hex::encode_hex_compact;
 use progress::within;
 use raw::{copy_paced, receive_raw_stream, receive_udp, send_udp};
@@ -190,15 +191,15 @@ pub(crate) async fn receive_job(
 ) -> Result<(), NetError> {
     if cfg.verified {
         if !cfg.out.is_dir() {
-            return Err(NetError::new(
+            return Err(NetError::because(
                 NetErrorKind::File,
-                format!("{} is not a folder", cfg.out.display()),
+                Reason::NotAFolder(cfg.out.clone()),
             ));
         }
     } else if cfg.out.exists() {
-        return Err(NetError::new(
-            NetErrorKind::File,
-            format!("{} exists; it will not be overwritten", cfg.out.display()),
+        return Err(NetError::because(
+            NetErrorKind::FileExists,
+            Reason::WillNotOverwrite(cfg.out.clone()),
         ));
     }
     if cfg.udp {
@@ -238,17 +239,11 @@ pub(crate) async fn receive_job(
                     match make_way(&slots).and_then(|id| slots.remove(&id)) {
                         Some(idle) => {
                             idle.abort.abort();
-                            core.error(NetError::new(
-                                NetErrorKind::Guard,
-                                format!("{} closed: it sent no data while {peer} waited for a slot", idle.peer),
-                            ));
+                            core.error(NetError::because(NetErrorKind::Guard, Reason::GaveWayTo(peer)).at(idle.peer));
                         }
                         None => {
                             drop(stream);
-                            core.error(NetError::new(
-                                NetErrorKind::Guard,
-                                format!("{peer} refused: already {} transfers at once", cfg.limits.max_conns),
-                            ));
+                            core.error(NetError::because(NetErrorKind::Guard, Reason::TooManyTransfers(cfg.limits.max_conns)).at(peer));
                             continue;
                         }
                     }

@@ -78,9 +78,12 @@ pub(super) fn reserve_unique(dir: &Path, name: &str) -> Result<PathBuf, NetError
             Err(e) => return Err(file_error(&path, &e)),
         }
     }
-    Err(NetError::new(
+    Err(NetError::because(
         NetErrorKind::File,
-        format!("{name}: no free name left in {}", dir.display()),
+        Reason::NoFreeName {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+        },
     ))
 }
 

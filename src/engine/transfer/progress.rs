@@ -9,16 +9,16 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// waiting for in the reason.
 pub(super) async fn within<T>(
     limit: Duration,
-    waiting_for: &str,
+    waiting_for: crate::engine::Awaited,
     io: impl Future<Output = Result<T, NetError>>,
 ) -> Result<T, NetError> {
     tokio::time::timeout(limit, io).await.unwrap_or_else(|_| {
-        Err(NetError::new(
+        Err(NetError::because(
             NetErrorKind::Timeout,
-            format!(
-                "the peer was silent for {} s while we waited for {waiting_for}; gave up",
-                limit.as_secs_f64()
-            ),
+            crate::engine::Reason::SilentWhileWaiting {
+                secs: limit.as_secs_f64(),
+                waiting_for,
+            },
         ))
     })
 }

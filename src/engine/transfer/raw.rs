@@ -108,7 +108,7 @@ pub(super) async fn copy_paced(
     let start = progress.done;
     while let Some(block) = file.next_block().await? {
         for piece in block.chunks(chunk) {
-            within(cfg.limits.silence, "the receiver to take data", async {
+            within(cfg.limits.silence, Awaited::ToTakeData, async {
                 out.write_all(piece).await.map_err(NetError::from)
             })
             .await?;
@@ -178,7 +178,7 @@ pub(super) async fn receive_raw_stream(
 ) -> Result<(), NetError> {
     let mut block = Vec::with_capacity(FILE_BLOCK);
     // The file is named once data comes: a connection that sends nothing takes no name.
-    let first = within(silence, "data", async {
+    let first = within(silence, Awaited::Data, async {
         stream.read_buf(&mut block).await.map_err(NetError::from)
     })
     .await?;
@@ -200,15 +200,13 @@ pub(super) async fn receive_raw_stream(
             Err(_) => {
                 core.sink.send(Event::Warning {
                     session: core.id,
-                    error: NetError::new(
+                    error: NetError::because(
                         NetErrorKind::Timeout,
-                        format!(
-                            "{}: the sender was silent for {} s without closing; took that as \
-                             the end",
-                            path.display(),
-                            silence.as_secs_f64()
-                        ),
-                    ),
+                        Reason::SilentTakenAsEnd {
+                            secs: silence.as_secs_f64(),
+                        },
+                    )
+                    .at(path.display()),
                 });
                 break;
             }

@@ -48,7 +48,7 @@ async fn hash_open_file(
         ))
     })
     .await
-    .map_err(|e| NetError::new(NetErrorKind::Other, e.to_string()))?
+    .map_err(|_| NetError::because(NetErrorKind::Other, Reason::TaskFailed))?
 }
 
 /// The sender's header, the line after [`MAGIC`].
@@ -117,12 +117,8 @@ async fn read_message<T: serde::de::DeserializeOwned>(
             "the peer closed the connection mid-protocol",
         ));
     }
-    serde_json::from_slice(&line).map_err(|e| {
-        NetError::new(
-            NetErrorKind::Other,
-            format!("not a SockScope file transfer peer: {e}"),
-        )
-    })
+    serde_json::from_slice(&line)
+        .map_err(|_| NetError::because(NetErrorKind::Protocol, Reason::NotATransferPeer))
 }
 
 /// Writes one protocol message as a JSON line.
@@ -131,7 +127,7 @@ async fn write_message(
     message: &impl serde::Serialize,
 ) -> Result<(), NetError> {
     let mut line = serde_json::to_vec(message)
-        .map_err(|e| NetError::new(NetErrorKind::Other, e.to_string()))?;
+        .map_err(|_| NetError::because(NetErrorKind::Other, Reason::TaskFailed))?;
     line.push(b'\n');
     writer.write_all(&line).await.map_err(NetError::from)
 }
@@ -156,12 +152,12 @@ pub(super) async fn send_verified(
         sha256: sha256.clone(),
     };
     let silence = cfg.limits.silence;
-    within(silence, "the receiver to take the header", async {
+    within(silence, Awaited::ToTakeHeader, async {
         wr.write_all(format!("{MAGIC}\n").as_bytes()).await?;
         write_message(&mut wr, &header).await
     })
     .await?;
-    let offer: Offer = within(silence, "the receiver's offer", read_message(&mut rd)).await?;
+    let offer: Offer = within(silence, Awaited::Offer, read_message(&mut rd)).await?;
     let offered = offer.offset.min(size);
     // Resume only if the receiver's part is a true prefix of this file.
     let start = if offered > 0 && offer.part_sha256 == hash_file(&cfg.path, Some(offered)).await?.0
@@ -175,17 +171,14 @@ pub(super) async fn send_verified(
     let mut progress = Progress::new(core, Some(size), start);
     copy_paced(core, &mut file, &mut wr, &mut progress, cfg).await?;
     wr.flush().await?;
-    let verdict: Verdict = within(silence, "the receiver's verdict", read_message(&mut rd)).await?;
+    let verdict: Verdict = within(silence, Awaited::Verdict, read_message(&mut rd)).await?;
     if verdict.ok {
         progress.finish(cfg.path.clone(), Some(sha256), start);
         Ok(())
     } else {
-        Err(NetError::new(
+        Err(NetError::because(
             NetErrorKind::File,
-            format!(
-                "the receiver refused the file: {}",
-                verdict.error.as_deref().unwrap_or("no reason given")
-            ),
+            Reason::ReceiverRefused(verdict.error.clone()),
         ))
     }
 }
@@ -200,23 +193,23 @@ pub(super) async fn receive_verified(
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let mut magic = Vec::new();
-    within(silence, "the first line", async {
+    within(silence, Awaited::FirstLine, async {
         let read = (&mut rd).take(64).read_until(b'\n', &mut magic).await;
         read.map_err(NetError::from)
     })
     .await?;
     if magic.strip_suffix(b"\n") != Some(MAGIC.as_bytes()) {
-        return Err(NetError::new(
-            NetErrorKind::Other,
-            "not a SockScope verified transfer (bad first line)",
+        return Err(NetError::because(
+            NetErrorKind::Protocol,
+            Reason::NotATransferPeer,
         ));
     }
-    let header: Header = within(silence, "the header", read_message(&mut rd)).await?;
+    let header: Header = within(silence, Awaited::Header, read_message(&mut rd)).await?;
     let (size, sha256) = (header.size, header.sha256.to_ascii_lowercase());
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(NetError::new(
-            NetErrorKind::Other,
-            "the header's sha256 is not 64 hex digits",
+        return Err(NetError::because(
+            NetErrorKind::Protocol,
+            Reason::BadTransferHeader,
         ));
     }
     let name = safe_file_name(&header.name);
@@ -234,11 +227,11 @@ pub(super) async fn receive_verified(
     };
     within(
         silence,
-        "the sender to take our offer",
+        Awaited::ToTakeOffer,
         write_message(&mut wr, &offer),
     )
     .await?;
-    let start: Start = within(silence, "the sender's start", read_message(&mut rd)).await?;
+    let start: Start = within(silence, Awaited::Start, read_message(&mut rd)).await?;
     let start = start.start.min(existing);
     let hasher = if start == existing {
         part_hasher
@@ -250,7 +243,7 @@ pub(super) async fn receive_verified(
     let mut block = Vec::with_capacity(FILE_BLOCK);
     while progress.done < size {
         let left = size - progress.done;
-        let n = within(silence, "data", async {
+        let n = within(silence, Awaited::Data, async {
             (&mut rd)
                 .take(left)
                 .read_buf(&mut block)
@@ -301,17 +294,19 @@ pub(super) async fn receive_verified(
 
     if got != sha256 {
         let _ = tokio::fs::remove_file(&part).await;
-        let reason = format!(
-            "{name}: SHA-256 mismatch (expected {sha256}, got {got}); the partial file was removed"
-        );
-        let verdict = Verdict::refused(reason.clone());
+        let reason = Reason::ShaMismatch {
+            name: name.clone(),
+            expected: sha256.clone(),
+            got,
+        };
+        let verdict = Verdict::refused(reason.to_string());
         let _ = within(
             silence,
-            "the sender to take the verdict",
+            Awaited::ToTakeVerdict,
             write_message(&mut wr, &verdict),
         )
         .await;
-        return Err(NetError::new(NetErrorKind::File, reason));
+        return Err(NetError::because(NetErrorKind::File, reason));
     }
     // The name is taken atomically, then the file moves there: a sender told "ok" finds its
     // exact bytes under the name it is told, however many finish at once.
@@ -321,7 +316,7 @@ pub(super) async fn receive_verified(
         finish_under(&from, &target).map(|()| target)
     })
     .await
-    .map_err(|e| NetError::new(NetErrorKind::Other, e.to_string()))??;
+    .map_err(|_| NetError::because(NetErrorKind::Other, Reason::TaskFailed))??;
     let saved = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -334,7 +329,7 @@ pub(super) async fn receive_verified(
     };
     within(
         silence,
-        "the sender to take the verdict",
+        Awaited::ToTakeVerdict,
         write_message(&mut wr, &verdict),
     )
     .await?;

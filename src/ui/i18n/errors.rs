@@ -343,6 +343,25 @@ pub fn tls_option_error(lang: Lang, e: &crate::engine::tls::TlsOptionError) -> S
     }
 }
 
+/// A finished TLS handshake as a log line, in the user's language (names, dates and the
+/// fingerprint as the certificate has them).
+pub fn tls_info(lang: Lang, info: &crate::engine::tls::TlsInfo) -> String {
+    if lang == Lang::En {
+        return info.to_string();
+    }
+    let mut text = format!("{} {}", info.version, info.cipher);
+    if let Some(alpn) = &info.alpn {
+        text.push_str(&format!(",ALPN {alpn}"));
+    }
+    if let Some(c) = &info.peer {
+        text.push_str(&format!(
+            ";证书:主体 {},签发者 {},有效期 {} 至 {},SHA-256 {}",
+            c.subject, c.issuer, c.not_before, c.not_after, c.fingerprint
+        ));
+    }
+    text
+}
+
 /// Why a sequence run stopped or a step failed, in the user's language.
 pub fn run_issue(lang: Lang, issue: &crate::sequence::RunIssue) -> String {
     use crate::sequence::RunIssue;
@@ -640,5 +659,27 @@ mod tests {
                 .collect();
             assert!(words.is_empty(), "{zh}: {words:?}");
         }
+    }
+
+    #[test]
+    fn a_handshake_is_described_in_chinese_with_the_certificate_as_it_is() {
+        use crate::engine::tls::{CertInfo, TlsInfo};
+        let info = TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            alpn: None,
+            peer: Some(CertInfo {
+                subject: "CN=device".into(),
+                issuer: "CN=device".into(),
+                not_before: "2026-01-01 00:00:00 UTC".into(),
+                not_after: "2027-01-01 00:00:00 UTC".into(),
+                fingerprint: "AB:CD".into(),
+            }),
+            unverified: false,
+        };
+        let zh = tls_info(Lang::Zh, &info);
+        assert!(zh.contains("证书:主体 CN=device,签发者 CN=device"), "{zh}");
+        assert!(!zh.contains("certificate") && !zh.contains("issuer"), "{zh}");
+        assert!(tls_info(Lang::En, &info).contains("certificate: subject CN=device"));
     }
 }

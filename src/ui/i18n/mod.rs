@@ -13,7 +13,7 @@ mod errors;
 pub use errors::{
     addr_error, address_error, frame_encode_error, net_error, net_error_parts, payload_error,
     reason, rule_error, run_issue, sequence_error, step_failure, step_problem, subnet_error,
-    tls_option_error,
+    tls_info, tls_option_error,
 };
 
 /// The language of the window.

@@ -63,7 +63,7 @@ impl SessionTab {
                     .info(kind, format!("{peer} {}: {why}", t.client_left));
             }
             Event::Secured { peer, info, .. } => {
-                let mut text = format!("{peer} TLS: {info}");
+                let mut text = format!("{peer} TLS: {}", i18n::tls_info(lang, &info));
                 if info.unverified {
                     text = format!("{text} — {}", t.tls_unverified);
                 }

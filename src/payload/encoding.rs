@@ -106,7 +106,7 @@ impl TextEncoding {
         })
     }
 
-    fn inner(self) -> &'static Encoding {
+    pub(crate) fn inner(self) -> &'static Encoding {
         match self {
             Self::Utf8 => encoding_rs::UTF_8,
             Self::Gbk => encoding_rs::GBK,

@@ -3,6 +3,7 @@
 //! Shared by the window and the CLI so that both send exactly the same bytes for the same input.
 
 pub mod checksum;
+pub mod decode;
 pub mod display;
 pub mod encoding;
 pub mod escapes;

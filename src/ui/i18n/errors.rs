@@ -679,7 +679,10 @@ mod tests {
         };
         let zh = tls_info(Lang::Zh, &info);
         assert!(zh.contains("证书:主体 CN=device,签发者 CN=device"), "{zh}");
-        assert!(!zh.contains("certificate") && !zh.contains("issuer"), "{zh}");
+        assert!(
+            !zh.contains("certificate") && !zh.contains("issuer"),
+            "{zh}"
+        );
         assert!(tls_info(Lang::En, &info).contains("certificate: subject CN=device"));
     }
 }

@@ -385,6 +385,11 @@ pub struct FrameArgs {
     /// or COBS encode).
     #[arg(long)]
     pub frame_sends: bool,
+    /// Decode each frame into values: modbus-tcp, modbus-rtu, json, kv, csv, or a protocol
+    /// file (PATH.toml, docs/decoding.md). Without --frame, the decoder's own framing is used
+    /// (modbus-tcp: its length field; json/kv/csv: lines; a file: its `frame`).
+    #[arg(long, value_name = "SPEC")]
+    pub decode: Option<String>,
 }
 
 fn parse_frame(text: &str) -> Result<FrameSpec, String> {

@@ -10,6 +10,7 @@ use crate::engine::{
     parse_host_port, Command, Direction, Engine, EngineHandle, Event, HostPort, ReplyRule,
     SessionConfig, SessionId,
 };
+use crate::payload::framing::FrameSpec;
 use crate::payload::{Template, TextEncoding};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,6 +82,34 @@ pub(super) fn payload(
 }
 
 /// Reads `--rules`, before anything is opened.
+/// The decoder `--decode` names: a built-in one, or a protocol file read and checked now (a
+/// bad one stops the run before a port is bound, exit 2).
+pub(super) fn load_decoder(
+    framing: Option<&FrameArgs>,
+) -> Result<Option<crate::payload::decode::DecodeSpec>, CliError> {
+    use crate::payload::decode::{DecodeSpec, ProtocolFile};
+    let Some(spec) = framing.and_then(|f| f.decode.as_deref()) else {
+        return Ok(None);
+    };
+    if let Some(builtin) = DecodeSpec::builtin(spec) {
+        return Ok(Some(builtin));
+    }
+    let path = std::path::PathBuf::from(spec);
+    if !spec.ends_with(".toml") && !path.exists() {
+        return Err(CliError::Usage(format!(
+            "--decode: '{spec}' is not one of {} nor a protocol file (.toml)",
+            DecodeSpec::NAMES.join(", ")
+        )));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    ProtocolFile::parse(&text)
+        .map(|p| Some(DecodeSpec::Protocol(Arc::new(p))))
+        .map_err(|e| CliError::bad_file(&path, &e.to_string()))
+}
+
 fn load_rules(common: &CommonArgs) -> Result<Option<Vec<ReplyRule>>, CliError> {
     let Some(path) = &common.rules else {
         return Ok(None);
@@ -278,13 +307,19 @@ impl Run {
             Some(path) => Some(capture_request(path, &config)?),
             None => None,
         };
-        let printer = Printer::new(common.output, encoding);
+        let decoder = load_decoder(framing)?;
+        let printer = Printer::new(common.output, encoding).decoding(decoder.clone());
         let engine = start_engine()?;
         let session = engine.new_session_id();
         if let Some(framing) = framing {
+            // The decoder's own framing when the user named none.
+            let spec = match (&framing.frame, &decoder) {
+                (FrameSpec::None, Some(d)) => d.default_frame(),
+                (spec, _) => spec.clone(),
+            };
             engine.send(Command::SetFraming {
                 session,
-                spec: framing.frame.clone(),
+                spec,
                 max_frame: framing.max_frame,
                 frame_sends: framing.frame_sends,
             });

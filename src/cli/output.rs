@@ -2,10 +2,12 @@
 
 use super::OutputFormat;
 use crate::engine::{CloseReason, CountersSnapshot, Direction, Event};
+use crate::payload::decode::{DecodeError, DecodeSpec, Decoded, Decoder};
 use crate::payload::framing::FrameKind;
 use crate::payload::hex::{encode_hex, encode_hex_compact};
 use crate::payload::{text_for_display, TextEncoding};
 use serde_json::json;
+use std::collections::HashMap;
 use std::io::{BufWriter, Stdout, Write};
 use std::time::SystemTime;
 
@@ -20,7 +22,14 @@ pub(super) struct Printer {
     failed: bool,
     /// Files sent or received whole.
     pub files_done: u64,
+    /// `--decode`: how frames become values, and each connection's decoder (by connection,
+    /// or by peer for UDP; forgotten when the connection closes, at most `MAX_DECODERS`).
+    decode: Option<DecodeSpec>,
+    decoders: HashMap<String, Decoder>,
 }
+
+/// Peers decoded at once; past it the oldest-made decoder's pairing state is let go.
+const MAX_DECODERS: usize = 4096;
 
 fn clock(time: SystemTime) -> String {
     chrono::DateTime::<chrono::Local>::from(time)
@@ -43,7 +52,33 @@ impl Printer {
             replies_suppressed: 0,
             failed: false,
             files_done: 0,
+            decode: None,
+            decoders: HashMap::new(),
         }
+    }
+
+    /// The same printer, decoding each frame with `spec`.
+    pub fn decoding(mut self, spec: Option<DecodeSpec>) -> Self {
+        self.decode = spec;
+        self
+    }
+
+    /// The frame decoded by its connection's decoder, if decoding.
+    fn decoded(
+        &mut self,
+        key: String,
+        sent: bool,
+        bytes: &[u8],
+    ) -> Option<Result<Decoded, DecodeError>> {
+        let spec = self.decode.as_ref()?;
+        if !self.decoders.contains_key(&key) && self.decoders.len() >= MAX_DECODERS {
+            self.decoders.clear();
+        }
+        let decoder = self
+            .decoders
+            .entry(key)
+            .or_insert_with(|| Decoder::new(spec.clone()));
+        Some(decoder.decode(sent, bytes))
     }
 
     /// Did any error happen?
@@ -120,6 +155,7 @@ impl Printer {
             Event::ConnClosed {
                 peer, conn, reason, ..
             } => {
+                self.decoders.remove(&conn.0.to_string());
                 let why = match reason {
                     CloseReason::PeerClosed => "closed by peer".to_string(),
                     CloseReason::LocalClosed => "closed".to_string(),
@@ -151,6 +187,11 @@ impl Printer {
                 for (chunk, (bytes, frame)) in
                     chunks.iter().flat_map(|c| c.pieces().map(move |p| (c, p)))
                 {
+                    let key = match conn {
+                        Some(c) => c.0.to_string(),
+                        None => chunk.peer.to_string(),
+                    };
+                    let decoded = self.decoded(key, chunk.dir == Direction::Tx, bytes);
                     match self.format {
                         OutputFormat::Jsonl => {
                             let mut line = json!({
@@ -182,13 +223,31 @@ impl Printer {
                                     fields.insert("dt_ms".into(), json!(dt.as_secs_f64() * 1e3));
                                 }
                             }
+                            if let (Some(decoded), Some(fields)) = (&decoded, line.as_object_mut())
+                            {
+                                match decoded {
+                                    Ok(d) => {
+                                        fields.insert("fields".into(), d.fields_json());
+                                        fields.insert("summary".into(), json!(d.summary_en()));
+                                    }
+                                    Err(e) => {
+                                        fields.insert("decode_error".into(), json!(e.to_string()));
+                                    }
+                                }
+                            }
                             self.json(line);
                         }
                         OutputFormat::Text | OutputFormat::Hex => {
-                            let shown = if self.format == OutputFormat::Hex {
-                                encode_hex(bytes)
-                            } else {
-                                text_for_display(bytes, self.encoding)
+                            let shown = match &decoded {
+                                // Decoded: the summary line, then the bytes as hex.
+                                Some(Ok(d)) => {
+                                    format!("{} | {}", d.summary_en(), encode_hex(bytes))
+                                }
+                                Some(Err(e)) => {
+                                    format!("(not decoded: {e}) {}", encode_hex(bytes))
+                                }
+                                None if self.format == OutputFormat::Hex => encode_hex(bytes),
+                                None => text_for_display(bytes, self.encoding),
                             };
                             let _ = writeln!(
                                 self.out,

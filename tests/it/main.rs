@@ -13,6 +13,7 @@
 )]
 
 mod common;
+mod decode;
 
 mod addr;
 mod cli;

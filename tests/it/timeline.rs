@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-fn temp_dir(name: &str) -> tempfile::TempDir {
+pub(crate) fn temp_dir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("sockscope-{name}-"))
         .tempdir()
@@ -53,7 +53,7 @@ fn pcap_times(bytes: &[u8]) -> Vec<u64> {
 /// Ends a CLI session as a user does (Ctrl-C) once what it did has settled; it must exit 0.
 /// Returns the rest of its output.
 #[cfg(unix)]
-fn interrupt(run: Running) -> Vec<String> {
+pub(crate) fn interrupt(run: Running) -> Vec<String> {
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: kill() only sends a signal to the child we started.
     unsafe { libc::kill(run.child.id() as i32, libc::SIGINT) };
@@ -513,7 +513,7 @@ fn a_target_that_resets_resets_the_relay_client_at_once() {
 }
 
 /// Is this Python module importable by python3?
-fn python_has(module: &str) -> bool {
+pub(crate) fn python_has(module: &str) -> bool {
     has("python3")
         && std::process::Command::new("python3")
             .args(["-c", &format!("import {module}")])

@@ -26,6 +26,7 @@ fn filled(n: usize) -> LogView {
             peer: Some(peer),
             bytes: format!("message number {i} with some payload text").into_bytes(),
             frame: None,
+            decoded: None,
         });
     }
     log
@@ -88,6 +89,7 @@ fn memory_after_a_flood() {
             peer: Some(peer),
             bytes: vec![0x5A; size],
             frame: None,
+            decoded: None,
         });
         total += size;
     }

@@ -16,6 +16,7 @@ pub mod rules_panel;
 pub mod sequence_panel;
 pub mod session_tab;
 pub mod tls_panel;
+pub mod values;
 pub mod widgets;
 
 pub use app::{SavedState, SockScopeApp};

@@ -17,7 +17,7 @@ fn data_events(lines: &[String]) -> Vec<serde_json::Value> {
 
 /// A Modbus TCP meter written with std::net: each Read Holding Registers request is answered
 /// with register N = N + 100, under the request's transaction id.
-fn meter() -> (std::net::SocketAddr, std::thread::JoinHandle<usize>) {
+pub(crate) fn meter() -> (std::net::SocketAddr, std::thread::JoinHandle<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let device = std::thread::spawn(move || {

@@ -14,7 +14,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn app(lang: Lang) -> Harness<'static, SockScopeApp> {
+pub(crate) fn app(lang: Lang) -> Harness<'static, SockScopeApp> {
     crate::common::watchdog();
     let engine = Engine::spawn(Arc::new(|| {})).unwrap();
     let app = SockScopeApp::new(
@@ -31,7 +31,7 @@ fn app(lang: Lang) -> Harness<'static, SockScopeApp> {
 }
 
 /// Steps the UI until `done` holds (events from the engine arrive between steps).
-fn step_until(
+pub(crate) fn step_until(
     harness: &mut Harness<'static, SockScopeApp>,
     what: &str,
     done: impl Fn(&Harness<'static, SockScopeApp>) -> bool,
@@ -55,7 +55,7 @@ fn open_tools(harness: &mut Harness<'static, SockScopeApp>, label: &str) {
 }
 
 /// Replaces the text of the field labelled `label`.
-fn type_into(harness: &mut Harness<'static, SockScopeApp>, label: &str, text: &str) {
+pub(crate) fn type_into(harness: &mut Harness<'static, SockScopeApp>, label: &str, text: &str) {
     harness.get_by_label(label).click();
     harness.run_steps(1);
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -619,7 +619,7 @@ fn an_echo_loop_is_paused_and_the_tab_says_so_in_chinese() {
 }
 
 /// Every label and shown value of the window, as the accessibility tree has them.
-fn shown_texts(harness: &Harness<'static, SockScopeApp>) -> Vec<String> {
+pub(crate) fn shown_texts(harness: &Harness<'static, SockScopeApp>) -> Vec<String> {
     harness
         .query_all_by(|_| true)
         .filter(|n| n.accesskit_node().role() != egui::accesskit::Role::TextInput)

@@ -22,6 +22,7 @@ mod engine_udp;
 mod files;
 mod framing;
 mod gui;
+mod gui_values;
 mod measure;
 mod packaging;
 mod relay;

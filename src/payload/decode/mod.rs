@@ -9,8 +9,8 @@ mod modbus;
 mod protocol;
 mod text;
 
-pub use modbus::function_name;
-pub use protocol::{ProtocolError, ProtocolFile};
+pub use modbus::{exception_name, function_name, ModbusSummary};
+pub use protocol::{FieldProblem, ProtocolError, ProtocolFile};
 
 use super::framing::FrameSpec;
 use std::sync::Arc;

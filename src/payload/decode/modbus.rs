@@ -299,7 +299,7 @@ fn pdu(
                 ));
             }
         }
-        push_common(fields, &summary, d);
+        push_common(fields, &summary, Some(d));
         pairing.remember(Request {
             sent,
             tid,
@@ -337,7 +337,9 @@ fn pdu(
         }
         _ => {}
     }
-    push_common(fields, &summary, d);
+    // A read's answer does not repeat the address and quantity: they come from its request.
+    let in_frame = (!matches!(function, 1..=4 | 23)).then_some(d);
+    push_common(fields, &summary, in_frame);
     // Each value of a read, by its address: what a chart plots.
     if let (Some(start), true) = (summary.address, matches!(function, 1..=4 | 23)) {
         let prefix = match function {
@@ -358,13 +360,21 @@ fn pdu(
     Ok(summary)
 }
 
-/// `address`, `quantity` and `values` fields, when the frame has them.
-fn push_common(fields: &mut Vec<Field>, s: &ModbusSummary, d: usize) {
+/// `address`, `quantity` and `values` fields; `at`: where address and quantity are in the
+/// frame (`None`: they come from the request, no bytes of this frame).
+fn push_common(fields: &mut Vec<Field>, s: &ModbusSummary, at: Option<usize>) {
+    let (offset, len) = at.map_or((0, 0), |d| (d, 2));
     if let Some(a) = s.address {
-        fields.push(Field::new("address", Value::Int(i64::from(a)), d, 2));
+        fields.push(Field::new("address", Value::Int(i64::from(a)), offset, len));
     }
     if let Some(q) = s.quantity {
-        fields.push(Field::new("quantity", Value::Int(i64::from(q)), d + 2, 2));
+        let offset = if len == 0 { 0 } else { offset + 2 };
+        fields.push(Field::new(
+            "quantity",
+            Value::Int(i64::from(q)),
+            offset,
+            len,
+        ));
     }
     if !s.values.is_empty() {
         fields.push(Field::new("values", Value::List(s.values.clone()), 0, 0));
@@ -408,6 +418,11 @@ mod tests {
         assert_eq!(a.get("holding.3"), Some(&Value::Int(45)));
         assert_eq!(a.get("transaction_id"), Some(&Value::Int(3)));
         assert_eq!(a.get("values"), Some(&Value::List(vec![44, 45])));
+        // The answer's address and quantity are its request's: no bytes of the answer.
+        let address = a.fields.iter().find(|f| f.name == "address").unwrap();
+        assert_eq!((address.offset, address.len), (0, 0));
+        let asked = q.fields.iter().find(|f| f.name == "quantity").unwrap();
+        assert_eq!((asked.offset, asked.len), (10, 2));
     }
 
     #[test]

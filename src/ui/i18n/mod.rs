@@ -9,7 +9,9 @@ mod zh;
 pub use en::EN;
 pub use zh::ZH;
 
+mod decoded;
 mod errors;
+pub use decoded::{decode_error, decoded_summary, protocol_error};
 pub use errors::{
     addr_error, address_error, frame_encode_error, net_error, net_error_parts, payload_error,
     reason, rule_error, run_issue, sequence_error, step_failure, step_problem, subnet_error,
@@ -475,4 +477,30 @@ pub struct Texts {
     pub step_pass: &'static str,
     pub step_not_run: &'static str,
     pub step_fail: &'static str,
+    pub decode: &'static str,
+    pub decode_hint: &'static str,
+    pub no_decode: &'static str,
+    pub decode_file_choice: &'static str,
+    pub protocol_file: &'static str,
+    pub load_protocol: &'static str,
+    pub protocol_loaded: &'static str,
+    pub err_protocol_not_loaded: &'static str,
+    pub values: &'static str,
+    pub values_hint: &'static str,
+    pub values_none: &'static str,
+    pub col_field: &'static str,
+    pub col_latest: &'static str,
+    pub col_min: &'static str,
+    pub col_max: &'static str,
+    pub col_count: &'static str,
+    pub chart: &'static str,
+    pub chart_of: &'static str,
+    pub clear_values: &'static str,
+    pub export_values: &'static str,
+    pub values_file: &'static str,
+    pub chart_pause: &'static str,
+    pub window_s: &'static str,
+    pub points_dropped: &'static str,
+    pub fields_untracked: &'static str,
+    pub chart_pick: &'static str,
 }

@@ -48,6 +48,10 @@ pub fn format_row(
             let _ = write!(out, "({} B)  ", entry.bytes.len());
         }
     }
+    if let Some(d) = &entry.decoded {
+        // Decoded: what the frame means first, then its bytes as the log shows them.
+        let _ = write!(out, "{}  |  ", d.summary);
+    }
     match display {
         DisplayMode::Text => out.push_str(&text_for_display(shown, encoding)),
         DisplayMode::Hex => out.push_str(&encode_hex(shown)),
@@ -63,7 +67,22 @@ pub fn format_row(
     out
 }
 
-/// Writes entries as text lines or CSV (time, direction, peer, length, text, hex).
+/// A decoded frame's fields, one per line: `name = value unit   @offset+len  hex`.
+pub fn decoded_detail(d: &DecodedRow, bytes: &[u8]) -> String {
+    let mut out = d.summary.clone();
+    for f in &d.fields {
+        let _ = write!(out, "\n{} = {}", f.name, f.value);
+        if let Some(unit) = &f.unit {
+            let _ = write!(out, " {unit}");
+        }
+        if f.len > 0 {
+            let raw = bytes.get(f.offset..f.offset + f.len).unwrap_or_default();
+            let _ = write!(out, "   @{}+{}  {}", f.offset, f.len, encode_hex(raw));
+        }
+    }
+    out
+}
+
 /// The CSV word for a frame's kind.
 fn frame_word(kind: crate::payload::framing::FrameKind) -> &'static str {
     use crate::payload::framing::FrameKind as K;

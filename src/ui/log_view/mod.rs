@@ -46,6 +46,21 @@ pub struct LogEntry {
     pub bytes: Vec<u8>,
     /// With a framer: this entry is one frame, with the time since the one before.
     pub frame: Option<crate::engine::FrameInfo>,
+    /// With a decoder: the frame's values, or why it does not decode (boxed: most entries
+    /// have none, and a log holds a million).
+    pub decoded: Option<Box<DecodedRow>>,
+}
+
+/// A frame as its decoder read it, worded when it arrived in the user's language.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedRow {
+    /// The one-line summary (`FC03 读保持寄存器 unit 1 @2 ×3 → 102 103 104`), or why the
+    /// frame does not decode.
+    pub summary: String,
+    /// Every field: name, value, unit, offset and length in the frame.
+    pub fields: Vec<crate::payload::decode::Field>,
+    /// The frame did not decode (its bytes are kept as they are).
+    pub failed: bool,
 }
 
 /// How data is shown.
@@ -196,6 +211,7 @@ impl LogView {
             peer: None,
             bytes: text.into_bytes(),
             frame: None,
+            decoded: None,
         });
     }
 
@@ -514,6 +530,10 @@ impl LogView {
                     text.push_str(&text_for_display(shown, self.encoding));
                     text.push('\n');
                     text.push_str(&encode_hex(shown));
+                    if let Some(d) = &entry.decoded {
+                        text.push_str("\n\n");
+                        text.push_str(&format::decoded_detail(d, &entry.bytes));
+                    }
                 } else {
                     text.push_str(&String::from_utf8_lossy(shown));
                 }
@@ -599,6 +619,7 @@ mod tests {
             peer: Some("127.0.0.1:5000".parse().unwrap()),
             bytes: bytes.to_vec(),
             frame: None,
+            decoded: None,
         }
     }
 

@@ -35,6 +35,11 @@ pub enum TabAction {
     Recall(usize),
     /// Send only to this client (`None`: to all).
     SendTo(Option<ConnId>),
+    /// A protocol file's text arrived from the file worker.
+    ProtocolRead {
+        path: PathBuf,
+        text: String,
+    },
     /// Any engine command with no effect on the tab itself.
     Engine(Box<Command>),
 }
@@ -106,6 +111,7 @@ impl SessionTab {
                 }
             }
             TabAction::SendTo(conn) => self.send_to = conn,
+            TabAction::ProtocolRead { path, text } => self.protocol_read(lang, &path, &text),
             TabAction::Engine(command) => commands.push(*command),
         }
         None

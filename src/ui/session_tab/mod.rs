@@ -5,6 +5,7 @@
 //! validation and the commands it builds — unit-tested without a window; [`view`] draws it.
 
 mod actions;
+mod decoding;
 mod reducer;
 mod sending;
 mod settings;
@@ -120,6 +121,8 @@ pub struct SessionTab {
     pub capture_file: PathField,
     /// This tab's Probe panel (its own socket to the tab's peer).
     pub probe: super::probe_panel::ProbePanel,
+    /// The decoder, its protocol file and the Values panel.
+    pub decoding: decoding::Decoding,
 }
 
 /// A save of received data in progress.
@@ -177,6 +180,7 @@ impl SessionTab {
             recording_conn: None,
             capture: None,
             capture_file: PathField::default(),
+            decoding: decoding::Decoding::default(),
             probe: super::probe_panel::ProbePanel::default(),
         }
     }

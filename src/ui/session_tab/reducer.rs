@@ -48,6 +48,7 @@ impl SessionTab {
             Event::ConnClosed {
                 conn, peer, reason, ..
             } => {
+                self.forget_decoder(&conn.0.to_string());
                 if self.clients.remove(&conn).is_some() {
                     self.clients_left += 1;
                 }
@@ -110,12 +111,19 @@ impl SessionTab {
                             FrameKind::Incomplete => Some(t.frame_incomplete),
                             FrameKind::Malformed => Some(t.frame_malformed),
                         });
+                        let key = match conn {
+                            Some(c) => c.0.to_string(),
+                            None => c.peer.to_string(),
+                        };
+                        let decoded =
+                            self.decode_piece(lang, key, c.dir == Direction::Tx, c.time, bytes);
                         self.log.push(LogEntry {
                             time: c.time,
                             kind,
                             peer: Some(c.peer),
                             bytes: bytes.to_vec(),
                             frame,
+                            decoded,
                         });
                         // A frame that is not whole says why, in the user's words, right after.
                         if let Some(why) = unusual {

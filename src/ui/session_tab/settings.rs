@@ -78,6 +78,12 @@ pub struct TabSettings {
     pub framing: String,
     /// Frame what is sent the same way (delimiter appended, length inserted, SLIP/COBS).
     pub frame_sends: bool,
+    /// The decoder: empty (none), a built-in one (`modbus-tcp`, `json`…) or `file`.
+    #[serde(default)]
+    pub decode: String,
+    /// The protocol file, when `decode` is `file`.
+    #[serde(default)]
+    pub protocol_path: String,
     /// TLS of a TCP client or server.
     pub tls: crate::ui::tls_panel::TlsForm,
     /// The side panel's tools (save, keep, capture, record, probe, send file) are unfolded.
@@ -139,6 +145,8 @@ impl TabSettings {
             split_encodings: false,
             framing: String::new(),
             frame_sends: false,
+            decode: String::new(),
+            protocol_path: String::new(),
             tls: crate::ui::tls_panel::TlsForm::default(),
             tools_open: false,
         }

@@ -194,10 +194,11 @@ impl SessionTab {
             session: self.id,
             limit_bytes: self.settings.keep_mib.saturating_mul(1 << 20),
         });
+        self.reset_decoders();
         if self.frames() {
             commands.push(Command::SetFraming {
                 session: self.id,
-                spec: self.frame_spec().unwrap_or_default(),
+                spec: self.effective_frame(),
                 max_frame: crate::payload::framing::DEFAULT_MAX_FRAME,
                 frame_sends: self.settings.frame_sends,
             });

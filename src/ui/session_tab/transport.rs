@@ -40,6 +40,7 @@ impl SessionTab {
         if self.frames() {
             e.framing = self.frame_spec().err().map(|_| t.err_framing);
         }
+        e.decode = self.decode_spec().err().map(|_| t.err_protocol_not_loaded);
         e.tls = self.tls_settings(t).err();
         match s.kind {
             SessionKind::TcpClient => {
@@ -127,6 +128,7 @@ pub struct EndpointErrors {
     pub local: Option<&'static str>,
     pub dest: Option<&'static str>,
     pub framing: Option<&'static str>,
+    pub decode: Option<&'static str>,
     pub tls: Option<&'static str>,
 }
 
@@ -138,6 +140,7 @@ impl EndpointErrors {
             && self.local.is_none()
             && self.dest.is_none()
             && self.framing.is_none()
+            && self.decode.is_none()
             && self.tls.is_none()
     }
 }

@@ -14,6 +14,7 @@ impl SessionTab {
         ui: &mut egui::Ui,
         lang: Lang,
         local_ips: &[IpAddr],
+        files: &crate::ui::file_worker::FileWorker,
         actions: &mut Vec<TabAction>,
     ) {
         let t = lang.t();
@@ -92,6 +93,7 @@ impl SessionTab {
             });
             if self.frames() {
                 ui.add_enabled_ui(!active, |ui| self.framing_ui(ui, t, errors.framing));
+                self.decode_ui(ui, lang, files, errors.decode, actions);
             }
             if self.settings.kind == SessionKind::Relay {
                 checked_field(

@@ -10,6 +10,7 @@
 mod endpoint;
 mod send;
 mod side;
+mod values;
 
 use super::*;
 use eframe::egui;
@@ -27,7 +28,7 @@ impl SessionTab {
     ) -> Option<TabRequest> {
         let mut actions = Vec::new();
         let mut request = None;
-        self.endpoint_ui(ui, lang, local_ips, &mut actions);
+        self.endpoint_ui(ui, lang, local_ips, files, &mut actions);
         ui.separator();
         egui::Panel::right(("side", self.id.0))
             .default_size(330.0)
@@ -71,6 +72,7 @@ impl SessionTab {
             let id = egui::Id::unique(("tab_probe", self.id.0));
             self.probe.show(ui.ctx(), lang, id, &title);
         }
+        self.chart_window(ui.ctx(), lang);
         for action in actions {
             if let Some(asked) = self.apply(action, lang, commands) {
                 request = Some(asked);

@@ -34,6 +34,11 @@ impl SessionTab {
             ui.separator();
         }
         self.counters_ui(ui, t, actions);
+        // Decoding: what the frames mean, right under the counters.
+        if !self.settings.decode.is_empty() {
+            self.values_ui(ui, lang, files);
+            ui.separator();
+        }
         // Folded, one line; unfolded, right here rather than below the fold.
         self.tools_ui(ui, t, actions, request);
         ui.separator();

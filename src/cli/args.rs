@@ -316,8 +316,13 @@ pub struct CommonArgs {
     #[arg(long, default_value = "utf-8")]
     pub encoding: String,
     /// Auto-reply rules (TOML, docs/sequences.md): answer matching data automatically.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "simulate")]
     pub rules: Option<std::path::PathBuf>,
+    /// Answer as the device of a recorded client sequence did (`--record`): each recorded
+    /// request gets its recorded answer, any number of times, in any order; recorded with
+    /// `--decode modbus-tcp`, the transaction id is taken from each request (docs/decoding.md).
+    #[arg(long, value_name = "RECORDING")]
+    pub simulate: Option<std::path::PathBuf>,
     /// Automatic replies (rules, UDP echo) allowed per second before they pause for 2 s, so
     /// two instances answering each other cannot loop flat out (0: no limit).
     #[arg(long, default_value_t = DEFAULT_REPLY_LIMIT_PER_S)]
@@ -390,6 +395,19 @@ pub struct FrameArgs {
     /// (modbus-tcp: its length field; json/kv/csv: lines; a file: its `frame`).
     #[arg(long, value_name = "SPEC")]
     pub decode: Option<String>,
+}
+
+impl FrameArgs {
+    /// The framing used: `--frame`, or the built-in decoder's own when `--frame` is not given
+    /// (a protocol file's is applied once the file is read, see `drive::load_decoder`).
+    pub fn effective_frame(&self) -> FrameSpec {
+        match (&self.frame, self.decode.as_deref()) {
+            (FrameSpec::None, Some(name)) => crate::payload::decode::DecodeSpec::builtin(name)
+                .map(|d| d.default_frame())
+                .unwrap_or_default(),
+            (frame, _) => frame.clone(),
+        }
+    }
 }
 
 fn parse_frame(text: &str) -> Result<FrameSpec, String> {

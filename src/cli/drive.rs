@@ -111,6 +111,18 @@ pub(super) fn load_decoder(
 }
 
 fn load_rules(common: &CommonArgs) -> Result<Option<Vec<ReplyRule>>, CliError> {
+    if let Some(path) = &common.simulate {
+        let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let bad = |e: crate::sequence::SequenceError| CliError::bad_file(path, &e.to_string());
+        let rules = crate::sequence::Sequence::parse(&text)
+            .and_then(|s| s.as_rules())
+            .and_then(|r| r.compile())
+            .map_err(bad)?;
+        return Ok(Some(rules));
+    }
     let Some(path) = &common.rules else {
         return Ok(None);
     };

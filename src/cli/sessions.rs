@@ -60,7 +60,7 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
                 &args.framing,
             ),
             encoding,
-            args.framing.frame != FrameSpec::None,
+            args.framing.effective_frame() != FrameSpec::None,
         )?),
         None => None,
     };
@@ -129,7 +129,7 @@ pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
             path,
             recorded_connection(ConnectionKind::Udp, to, &args.common, &args.framing),
             encoding,
-            args.framing.frame != FrameSpec::None,
+            args.framing.effective_frame() != FrameSpec::None,
         )?),
         (Some(_), None) => {
             return Err(CliError::Usage(
@@ -243,7 +243,14 @@ fn recorded_connection(
         bind: None,
         encoding: Some(common.encoding.clone()),
         timeout_ms: None,
-        frame: (framing.frame != FrameSpec::None).then(|| framing.frame.to_string()),
+        frame: Some(framing.effective_frame())
+            .filter(|f| *f != FrameSpec::None)
+            .map(|f| f.to_string()),
+        decode: framing
+            .decode
+            .as_deref()
+            .and_then(crate::payload::decode::DecodeSpec::builtin)
+            .map(|d| d.name().to_string()),
         ..Connection::default()
     }
 }

@@ -73,6 +73,11 @@ pub struct Connection {
     /// then matches one whole frame instead of everything received since the last expectation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame: Option<String>,
+    /// The decoder the recording was made with (`modbus-tcp`, `json`…, docs/decoding.md): its
+    /// framing when `frame` is not given, and what a simulator made of it ignores (a Modbus
+    /// transaction id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode: Option<String>,
     /// Speak TLS (docs/sequences.md, "TLS"); the `tls_…` options say how.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls: bool,
@@ -238,6 +243,7 @@ pub enum Setting {
     Encoding,
     LineEnding,
     Checksum,
+    Decoder,
 }
 
 impl std::fmt::Display for Setting {
@@ -246,6 +252,7 @@ impl std::fmt::Display for Setting {
             Self::Encoding => "encoding",
             Self::LineEnding => "line_ending",
             Self::Checksum => "checksum",
+            Self::Decoder => "decode",
         })
     }
 }
@@ -269,6 +276,8 @@ pub enum StepProblem {
     ExpectsAnyByte,
     #[error("it expects a regular expression: write the answer by hand")]
     ExpectsRegex,
+    #[error("the device spoke first: answering rules only answer (run the recording as a sequence with `run --simulate` instead)")]
+    SpokeFirst,
 }
 
 fn line_ending(name: Option<&str>) -> Result<LineEnding, StepProblem> {
@@ -488,6 +497,19 @@ impl Sequence {
         })
     }
 
+    /// The built-in decoder the connection names, if any.
+    pub fn decoder(&self) -> Result<Option<crate::payload::decode::DecodeSpec>, SequenceError> {
+        match &self.connection.decode {
+            None => Ok(None),
+            Some(name) => crate::payload::decode::DecodeSpec::builtin(name)
+                .map(Some)
+                .ok_or_else(|| SequenceError::Unknown {
+                    setting: Setting::Decoder,
+                    name: name.clone(),
+                }),
+        }
+    }
+
     /// The framer expectations see, if any.
     fn framing(&self) -> Result<Option<FrameSpec>, SequenceError> {
         match (&self.connection.frame, self.connection.kind) {
@@ -496,7 +518,12 @@ impl Sequence {
                 let spec: FrameSpec = spec.parse().map_err(SequenceError::Frame)?;
                 Ok((spec != FrameSpec::None).then_some(spec))
             }
-            (None, _) => Ok(None),
+            // A datagram is one message whatever the decoder.
+            (None, ConnectionKind::Udp) => Ok(None),
+            (None, _) => Ok(self
+                .decoder()?
+                .map(|d| d.default_frame())
+                .filter(|f| *f != FrameSpec::None)),
         }
     }
 }

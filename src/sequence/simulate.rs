@@ -2,7 +2,10 @@
 //! swapped — what the client sent becomes what the simulator expects, what the device answered
 //! becomes what it sends — so colleagues without the device can test against a stand-in.
 
-use super::{Connection, ConnectionKind, Sequence, SequenceError, Step, StepProblem};
+use super::{
+    Connection, ConnectionKind, RuleSpec, RulesFile, Sequence, SequenceError, Step, StepProblem,
+};
+use crate::payload::decode::DecodeSpec;
 use crate::payload::hex::encode_hex;
 use crate::payload::matcher::MatchKind;
 
@@ -97,6 +100,97 @@ impl Sequence {
     }
 }
 
+impl Sequence {
+    /// The device's side of this client recording as answering rules: each recorded request
+    /// answered with what the device answered, any number of times, in any order, to any
+    /// client. Recorded with `decode = "modbus-tcp"`, a request matches whatever its
+    /// transaction id and the answer carries the request's (`?? ??` … / `$1` …), so a real
+    /// Modbus client, whose ids change, is served.
+    pub fn as_rules(&self) -> Result<RulesFile, SequenceError> {
+        let sim = self.as_simulator()?;
+        let encoding = sim.encoding()?;
+        let modbus_tcp = matches!(self.decoder()?, Some(DecodeSpec::ModbusTcp));
+        let mut rules: Vec<RuleSpec> = Vec::new();
+        let mut current: Option<(Vec<u8>, Vec<u8>)> = None;
+        let add = |(request, reply): (Vec<u8>, Vec<u8>), rules: &mut Vec<RuleSpec>| {
+            if reply.is_empty() {
+                return;
+            }
+            let same_id = request.get(..2).is_some() && request.get(..2) == reply.get(..2);
+            let (pattern, reply) = if modbus_tcp && request.len() >= 8 && same_id {
+                (
+                    format!("?? ?? {}", encode_hex(&request[2..])),
+                    format!("$1 {}", encode_hex(&reply[2..])),
+                )
+            } else {
+                (encode_hex(&request), encode_hex(&reply))
+            };
+            if rules.iter().any(|r| r.pattern == pattern) {
+                return; // the first answer recorded for a request is the one given
+            }
+            rules.push(RuleSpec {
+                name: Some(
+                    format!("{} {}", self.name.trim(), rules.len() + 1)
+                        .trim()
+                        .to_string(),
+                ),
+                match_kind: Some(MatchKind::ExactHex),
+                pattern,
+                reply,
+                hex: true,
+                ..RuleSpec::default()
+            });
+        };
+        for (i, step) in sim.steps.iter().enumerate() {
+            let n = i + 1;
+            match (&step.expect, &step.send) {
+                (Some(pattern), None) => {
+                    if let Some(done) = current.take() {
+                        add(done, &mut rules);
+                    }
+                    let request = crate::payload::hex::decode_hex(pattern).map_err(|e| {
+                        SequenceError::Step {
+                            n,
+                            problem: StepProblem::Payload(e),
+                        }
+                    })?;
+                    current = Some((request, Vec::new()));
+                }
+                (None, Some(data)) => {
+                    let spec = super::SendSpec {
+                        hex: step.hex,
+                        escapes: step.escapes,
+                        macros: false,
+                        line_ending: step.line_ending.as_deref(),
+                        checksum: step.checksum.as_deref(),
+                    };
+                    let bytes = spec
+                        .template(data, encoding)
+                        .and_then(|t| t.expand(1).map_err(StepProblem::Payload))
+                        .map_err(|problem| SequenceError::Step { n, problem })?;
+                    match &mut current {
+                        Some((_, reply)) => reply.extend_from_slice(&bytes),
+                        None => {
+                            return Err(SequenceError::Step {
+                                n,
+                                problem: StepProblem::SpokeFirst,
+                            })
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(done) = current.take() {
+            add(done, &mut rules);
+        }
+        Ok(RulesFile {
+            encoding: None,
+            rules,
+        })
+    }
+}
+
 /// Where the simulator listens: the device's port, on the same loopback address when the
 /// device was on this machine, else on every interface (as a device on the network would be).
 fn simulator_bind(remote: &str) -> String {
@@ -175,5 +269,51 @@ expect = "OK"
         assert_eq!(simulator_bind("127.0.0.1:9"), "127.0.0.1:9");
         assert_eq!(simulator_bind("[::1]:9"), "[::1]:9");
         assert_eq!(simulator_bind("device.lab:7"), "0.0.0.0:7");
+    }
+
+    #[test]
+    fn a_decoded_modbus_recording_becomes_rules_that_copy_the_transaction_id() {
+        let recording = Sequence::parse(
+            r#"
+name = "meter"
+[connection]
+kind = "tcp-client"
+remote = "127.0.0.1:502"
+decode = "modbus-tcp"
+[[step]]
+send = "00 07 00 00 00 06 01 03 00 05 00 02"
+hex = true
+[[step]]
+expect = "00 07 00 00 00 07 01 03 04 00 69 00 6A"
+match = "exact-hex"
+[[step]]
+send = "00 08 00 00 00 06 01 03 00 05 00 02"
+hex = true
+[[step]]
+expect = "00 08 00 00 00 07 01 03 04 00 69 00 6B"
+match = "exact-hex"
+"#,
+        )
+        .unwrap();
+        let rules = recording.as_rules().unwrap();
+        // The same request twice: the first answer recorded is the one given.
+        assert_eq!(rules.rules.len(), 1);
+        let rule = &rules.rules[0];
+        assert_eq!(rule.pattern, "?? ?? 00 00 00 06 01 03 00 05 00 02");
+        assert_eq!(rule.reply, "$1 00 00 00 07 01 03 04 00 69 00 6A");
+        assert!(rules.compile().is_ok());
+        // Without a decoder the bytes are matched as they are.
+        let mut plain = recording.clone();
+        plain.connection.decode = None;
+        assert_eq!(
+            plain.as_rules().unwrap().rules[0].pattern,
+            "00 07 00 00 00 06 01 03 00 05 00 02"
+        );
+        // An unknown decoder name is refused, named.
+        plain.connection.decode = Some("modbus".into());
+        assert_eq!(
+            plain.as_rules().unwrap_err().to_string(),
+            "unknown decode 'modbus'"
+        );
     }
 }

@@ -349,8 +349,16 @@ impl SequencePanel {
                 .clicked()
             {
                 let target = simulator_path(&path);
-                match self.sequence.as_simulator() {
-                    Ok(sim) => self.op.write(files, target, sim.to_toml()),
+                // Recorded with a decoder: answering rules, which serve any client of the
+                // protocol (a Modbus transaction id taken from each request); else the
+                // sequence with the roles swapped.
+                let simulator = if self.sequence.connection.decode.is_some() {
+                    self.sequence.as_rules().map(|r| r.to_toml())
+                } else {
+                    self.sequence.as_simulator().map(|s| s.to_toml())
+                };
+                match simulator {
+                    Ok(text) => self.op.write(files, target, text),
                     Err(e) => self.op.say(
                         format!(
                             "{}: {}",
@@ -558,6 +566,7 @@ fn simulator_path(path: &std::path::Path) -> std::path::PathBuf {
         .file_stem()
         .map_or_else(|| "sequence".into(), |s| s.to_string_lossy());
     path.with_file_name(format!("{stem}-simulator.toml"))
+    // (A decoded recording's simulator is a rules file: load it in a server tab's Rules.)
 }
 
 /// A change to the list of steps, made after the list is drawn.

@@ -217,3 +217,112 @@ fn a_pymodbus_client_is_decoded_request_by_request() {
     tids.dedup();
     assert_eq!(tids.len(), 5, "five transactions: {tids:?}");
 }
+
+/// Record one read of a Modbus meter with `--decode modbus-tcp`, then serve the recording with
+/// `tcp-server --simulate`: clients whose transaction ids change are answered, each with its
+/// own id (a std::net client always; a real pymodbus client when installed).
+#[test]
+fn a_decoded_recording_serves_any_modbus_client() {
+    let (addr, device) = meter();
+    let dir = temp_dir("modbus-sim");
+    let recording = dir.path().join("meter.toml");
+    let run = start(&[
+        "tcp-client",
+        &addr.to_string(),
+        "--send",
+        "00 07 00 00 00 06 01 03 00 05 00 02",
+        "--hex",
+        "--decode",
+        "modbus-tcp",
+        "--record",
+        recording.to_str().unwrap(),
+    ]);
+    assert_eq!(run.finish().0, 0);
+    assert_eq!(device.join().unwrap(), 1);
+    let text = std::fs::read_to_string(&recording).unwrap();
+    assert!(text.contains("decode = \"modbus-tcp\""), "{text}");
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--simulate",
+        recording.to_str().unwrap(),
+        "--decode",
+        "modbus-tcp",
+        "--output",
+        "jsonl",
+    ]);
+    let local = server.opened_local();
+    // Ten reads, transaction ids 100..110, on one connection.
+    let mut client = std::net::TcpStream::connect(local).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    for tid in 100u16..110 {
+        let mut request = tid.to_be_bytes().to_vec();
+        request.extend_from_slice(&[0, 0, 0, 6, 1, 3, 0, 5, 0, 2]);
+        client.write_all(&request).unwrap();
+        let mut answer = [0u8; 13];
+        client.read_exact(&mut answer).unwrap();
+        let mut expected = tid.to_be_bytes().to_vec();
+        expected.extend_from_slice(&[0, 0, 0, 7, 1, 3, 4, 0, 105, 0, 106]);
+        assert_eq!(answer.to_vec(), expected, "transaction {tid}");
+    }
+    drop(client);
+    if python_has("pymodbus") {
+        let script = format!(
+            "from pymodbus.client import ModbusTcpClient\n\
+             c = ModbusTcpClient('127.0.0.1', port={port}, timeout=5)\n\
+             assert c.connect()\n\
+             for _ in range(10):\n\
+             \x20   try:\n\
+             \x20       r = c.read_holding_registers(5, count=2, device_id=1)\n\
+             \x20   except TypeError:\n\
+             \x20       r = c.read_holding_registers(5, count=2, slave=1)\n\
+             \x20   assert r.registers == [105, 106], r\n\
+             c.close()\n\
+             print('ok')\n",
+            port = local.port()
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("ok"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        eprintln!("pymodbus not installed (pip install pymodbus): only the std::net client read the simulator");
+    }
+    let data = data_events(&interrupt(server));
+    let answers = data.iter().filter(|d| d["dir"] == "tx").count();
+    let expected = if python_has("pymodbus") { 20 } else { 10 };
+    assert_eq!(answers, expected);
+    assert!(data
+        .iter()
+        .filter(|d| d["dir"] == "tx")
+        .all(|d| d["fields"]["holding.6"] == 106));
+}
+
+#[test]
+fn a_recording_whose_device_spoke_first_cannot_become_answering_rules() {
+    let dir = temp_dir("spoke-first");
+    let file = dir.path().join("greeting.toml");
+    std::fs::write(
+        &file,
+        "name = \"greeter\"\n[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:9\"\n\
+         [[step]]\nexpect = \"48 49\"\nmatch = \"exact-hex\"\n",
+    )
+    .unwrap();
+    let run = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--simulate",
+        file.to_str().unwrap(),
+    ]);
+    assert!(run
+        .stderr_line("greeting.toml")
+        .contains("step 1: the device spoke first"));
+    assert_eq!(run.finish().0, 2);
+}

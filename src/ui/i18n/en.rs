@@ -296,7 +296,7 @@ pub static EN: Texts = Texts {
     expected: "Expected",
     received: "Received",
     save_simulator: "Save as device simulator",
-    save_simulator_hint: "Writes NAME-simulator.toml next to the file: the device's side of this client sequence (what the client sends is expected, what the device answered is sent back). Run it to stand in for the device.",
+    save_simulator_hint: "Writes NAME-simulator.toml next to the file: the device's side of this client sequence (what the client sends is expected, what the device answered is sent back). Run it to stand in for the device. A sequence recorded with a decoder (Modbus TCP…) becomes answering rules instead: load them in a server tab's Rules (or `tcp-server --rules`) and any client of that protocol is served.",
     client_came: "Client connected:",
     udp_listen_hint: "No remote: listen on the local address and answer whoever sends.",
     rules_title: "Auto-reply rules",

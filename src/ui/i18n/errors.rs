@@ -276,6 +276,7 @@ fn unknown_setting(setting: crate::sequence::Setting, name: &str) -> String {
         S::Encoding => "编码",
         S::LineEnding => "行尾",
         S::Checksum => "校验",
+        S::Decoder => "解码方式",
     };
     format!("未知的{what} '{name}'")
 }
@@ -301,6 +302,9 @@ pub fn step_problem(lang: Lang, e: &crate::sequence::StepProblem) -> String {
         }
         (Lang::Zh, P::ExpectsAnyByte) => "它期望任意字节(??):请手工写出应答".into(),
         (Lang::Zh, P::ExpectsRegex) => "它期望的是正则表达式:请手工写出应答".into(),
+        (Lang::Zh, P::SpokeFirst) => {
+            "设备先发了数据:应答规则只能应答(请用 run --simulate 按序列回放)".into()
+        }
     }
 }
 

@@ -297,7 +297,7 @@ pub static ZH: Texts = Texts {
     expected: "期望",
     received: "收到",
     save_simulator: "另存为设备模拟器",
-    save_simulator_hint: "在文件旁写入 NAME-simulator.toml：本客户端序列的设备一侧（期望客户端发来的数据，回复设备当时的应答）。运行它即可代替设备。",
+    save_simulator_hint: "在文件旁写入 NAME-simulator.toml：本客户端序列的设备一侧（期望客户端发来的数据，回复设备当时的应答）。运行它即可代替设备。用解码方式（Modbus TCP 等）录制的序列则写成应答规则：在服务端标签页的“规则”中加载（或 tcp-server --rules），任何使用该协议的客户端都能得到应答。",
     client_came: "客户端已连接：",
     udp_listen_hint: "不填远程地址：在本地地址监听，回复发来数据的一方。",
     rules_title: "自动应答规则",

@@ -87,7 +87,7 @@ impl SessionTab {
 
     /// Starts recording what is sent and received from now on.
     pub fn start_recording(&mut self) {
-        let framed = self.frame_spec().is_ok_and(|s| s != FrameSpec::None);
+        let framed = self.effective_frame() != FrameSpec::None;
         self.recording = Some(crate::sequence::Recorder::new(
             self.settings.format.encoding,
             framed,
@@ -121,11 +121,17 @@ impl SessionTab {
             }
             SessionKind::Udp => (ConnectionKind::Udp, s.udp_dest.trim().to_string(), None),
         };
-        let frame = self
-            .frame_spec()
-            .ok()
+        let frame = Some(self.effective_frame())
             .filter(|f| *f != FrameSpec::None)
             .map(|f| f.to_string());
+        // A built-in decoder is named (a simulator made of the recording follows it); a
+        // protocol file's framing is written out as `frame`.
+        let decode = self
+            .decode_spec()
+            .ok()
+            .flatten()
+            .filter(|d| !matches!(d, crate::payload::decode::DecodeSpec::Protocol(_)))
+            .map(|d| d.name().to_string());
         let connection = Connection {
             kind,
             remote,
@@ -133,6 +139,7 @@ impl SessionTab {
             encoding: Some(s.format.encoding.label().to_string()),
             timeout_ms: None,
             frame,
+            decode,
             ..Connection::default()
         };
         let connection = s

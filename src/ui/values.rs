@@ -152,6 +152,65 @@ impl Values {
     }
 }
 
+/// The chart of the ticked fields: pause, the moving window, the plot (each pixel column its
+/// lowest and highest point). `salt` keeps each tab's plot apart.
+pub fn chart_ui(
+    ui: &mut eframe::egui::Ui,
+    t: &crate::ui::i18n::Texts,
+    values: &mut Values,
+    salt: u64,
+) {
+    use eframe::egui;
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut values.paused, t.chart_pause);
+        ui.label(t.window_s);
+        ui.add(
+            egui::DragValue::new(&mut values.window_s)
+                .range(0.0..=86_400.0)
+                .speed(1.0),
+        );
+    });
+    let charted: Vec<(&String, &Series)> =
+        values.series.iter().filter(|(_, s)| s.charted).collect();
+    if charted.is_empty() {
+        ui.label(t.chart_pick);
+    }
+    let last = charted
+        .iter()
+        .filter_map(|(_, s)| s.points.back().map(|p| p[0]))
+        .fold(0.0f64, f64::max);
+    let first = charted
+        .iter()
+        .filter_map(|(_, s)| s.points.front().map(|p| p[0]))
+        .fold(last, f64::min);
+    let (paused, window) = (values.paused, values.window_s);
+    let width = ui.available_width().max(100.0) as usize;
+    egui_plot::Plot::new(("chart_plot", salt))
+        .legend(egui_plot::Legend::default())
+        .allow_drag(paused)
+        .allow_zoom(paused)
+        .allow_scroll(paused)
+        .show(ui, |plot| {
+            // Live, the x range is set here (the last `window` seconds, or everything kept):
+            // the lines drawn are only what is in range, so the plot cannot find it by itself.
+            if !paused && !charted.is_empty() {
+                let from = if window > 0.0 {
+                    (last - window).max(0.0)
+                } else {
+                    first
+                };
+                plot.set_plot_bounds_x(from..=last.max(from + 1e-3));
+                plot.set_auto_bounds([false, true]);
+            }
+            let bounds = plot.plot_bounds();
+            let (x0, x1) = (bounds.min()[0], bounds.max()[0]);
+            for (name, s) in &charted {
+                let shown = decimated(&s.points, x0, x1, width);
+                plot.line(egui_plot::Line::new(name.as_str(), shown));
+            }
+        });
+}
+
 fn csv_cell(text: &str) -> String {
     if text.contains([',', '"', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))

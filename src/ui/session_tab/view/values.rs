@@ -4,7 +4,6 @@
 use super::*;
 use crate::payload::decode::DecodeSpec;
 use crate::ui::file_worker::FileWorker;
-use crate::ui::values::decimated;
 use crate::ui::widgets::ERROR_COLOR;
 use eframe::egui::{self, RichText};
 
@@ -172,44 +171,7 @@ impl SessionTab {
             .open(&mut open)
             .default_size([640.0, 360.0])
             .show(ctx, |ui| {
-                let values = &mut self.decoding.values;
-                ui.horizontal(|ui| {
-                    ui.checkbox(&mut values.paused, t.chart_pause);
-                    ui.label(t.window_s);
-                    ui.add(
-                        egui::DragValue::new(&mut values.window_s)
-                            .range(0.0..=86_400.0)
-                            .speed(1.0),
-                    );
-                });
-                let charted: Vec<(&String, &crate::ui::values::Series)> =
-                    values.series.iter().filter(|(_, s)| s.charted).collect();
-                if charted.is_empty() {
-                    ui.label(t.chart_pick);
-                }
-                let last = charted
-                    .iter()
-                    .filter_map(|(_, s)| s.points.back().map(|p| p[0]))
-                    .fold(0.0f64, f64::max);
-                let (paused, window) = (values.paused, values.window_s);
-                let width = ui.available_width().max(100.0) as usize;
-                egui_plot::Plot::new(("chart_plot", self.id.0))
-                    .legend(egui_plot::Legend::default())
-                    .allow_drag(paused)
-                    .allow_zoom(paused)
-                    .allow_scroll(paused)
-                    .show(ui, |plot| {
-                        if !paused && window > 0.0 {
-                            plot.set_plot_bounds_x((last - window).max(0.0)..=last.max(window));
-                            plot.set_auto_bounds([false, true]);
-                        }
-                        let bounds = plot.plot_bounds();
-                        let (x0, x1) = (bounds.min()[0], bounds.max()[0]);
-                        for (name, s) in &charted {
-                            let shown = decimated(&s.points, x0, x1, width);
-                            plot.line(egui_plot::Line::new(name.as_str(), shown));
-                        }
-                    });
+                crate::ui::values::chart_ui(ui, t, &mut self.decoding.values, self.id.0);
             });
         self.decoding.chart_open = open;
     }

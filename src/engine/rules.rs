@@ -2,6 +2,7 @@
 //! after a delay. Nothing received is ever executed; a rule only sends bytes the user wrote.
 
 use super::{NetError, NetErrorKind, Reason};
+use crate::payload::decode::{DecodeSpec, Decoder, FieldTest};
 use crate::payload::matcher::Matcher;
 use crate::payload::Template;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,24 @@ pub struct ReplyRule {
     pub reply: Template,
     /// Wait this long before replying.
     pub delay: Option<Duration>,
+    /// A test on the frame's decoded meaning, with the decoder that reads it (a request is
+    /// decoded on its own: nothing of the connection's past is needed to read one).
+    pub field: Option<(DecodeSpec, FieldTest)>,
+}
+
+impl ReplyRule {
+    /// Does `data` trigger this rule? The captures its pattern made, if so.
+    fn fires_on(&self, data: &[u8]) -> Option<crate::payload::matcher::Captures> {
+        let captures = self.matcher.captures(data)?;
+        match &self.field {
+            None => Some(captures),
+            Some((spec, test)) => Decoder::new(spec.clone())
+                .decode(false, data)
+                .ok()
+                .filter(|d| test.holds(d))
+                .map(|_| captures),
+        }
+    }
 }
 
 /// A reply to send: its bytes, and how long to wait first.
@@ -54,7 +73,7 @@ impl RuleSet {
         rules
             .iter()
             .zip(fires)
-            .filter_map(|(rule, count)| Some((rule, count, rule.matcher.captures(data)?)))
+            .filter_map(|(rule, count)| Some((rule, count, rule.fires_on(data)?)))
             .map(|(rule, count, captures)| {
                 let n = count.fetch_add(1, Ordering::Relaxed) + 1;
                 rule.reply
@@ -117,6 +136,7 @@ mod tests {
             matcher: Matcher::new(kind, pattern, TextEncoding::Utf8).unwrap(),
             reply: Template::fixed(reply.to_vec()),
             delay: None,
+            field: None,
         }
     }
 
@@ -162,11 +182,53 @@ mod tests {
             matcher: Matcher::new(MatchKind::ExactHex, "01 03 ?? ??", TextEncoding::Utf8).unwrap(),
             reply: Template::for_reply("01 83 $1", &hex).unwrap(),
             delay: None,
+            field: None,
         }]);
         let reply = |data: &[u8]| set.replies(data).pop().map(|r| r.unwrap().0);
         assert_eq!(reply(&[1, 3, 0, 0x10]), Some(vec![1, 0x83, 0, 0x10]));
         assert_eq!(reply(&[1, 3, 0xFF, 2]), Some(vec![1, 0x83, 0xFF, 2]));
         assert_eq!(reply(&[1, 4, 0, 0x10]), None);
+    }
+
+    #[test]
+    fn a_rule_on_a_decoded_field_answers_by_meaning_not_bytes() {
+        use crate::payload::decode::{Test, Value};
+        let on_function = |test: Test| ReplyRule {
+            name: "writes".into(),
+            matcher: Matcher::new(MatchKind::Regex, "(?s)^", TextEncoding::Utf8).unwrap(),
+            reply: Template::fixed(b"ok".to_vec()),
+            delay: None,
+            field: Some((
+                DecodeSpec::ModbusTcp,
+                FieldTest {
+                    field: "function".into(),
+                    test,
+                },
+            )),
+        };
+        let set = RuleSet::default();
+        set.set(vec![
+            on_function(Test::Equals(Value::Int(6))),
+            on_function(Test::In(vec![3.0, 4.0])),
+            on_function(Test::Between(15.0, 16.0)),
+        ]);
+        let fired = |data: &[u8]| {
+            set.replies(data);
+            set.fires()
+        };
+        // Write single register, any transaction id: the first rule.
+        assert_eq!(fired(&[0, 9, 0, 0, 0, 6, 1, 6, 0, 1, 0, 3]), [1, 0, 0]);
+        assert_eq!(
+            fired(&[0x12, 0x34, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1]),
+            [1, 1, 0]
+        );
+        assert_eq!(
+            fired(&[0, 1, 0, 0, 0, 9, 1, 0x10, 0, 1, 0, 1, 2, 0, 7]),
+            [1, 1, 1]
+        );
+        // Not Modbus, or another function: nothing.
+        assert_eq!(fired(b"hello"), [1, 1, 1]);
+        assert_eq!(fired(&[0, 1, 0, 0, 0, 6, 1, 5, 0, 1, 0xFF, 0]), [1, 1, 1]);
     }
 
     #[test]

@@ -195,6 +195,16 @@ pub struct Step {
     /// This expectation's time limit, in ms.
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// An expectation on the frame's meaning (with the connection's `decode`): the field, with
+    /// one of `equals`, `between`, `in`; with `expect` too, both must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<rules::FieldValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between: Option<[f64; 2]>,
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<f64>>,
     /// Do this step this many times.
     #[serde(default = "one")]
     pub times: u32,
@@ -278,6 +288,10 @@ pub enum StepProblem {
     ExpectsRegex,
     #[error("the device spoke first: answering rules only answer (run the recording as a sequence with `run --simulate` instead)")]
     SpokeFirst,
+    #[error("a field test needs the connection's decode (decode = \"modbus-tcp\", json, kv, csv, modbus-rtu)")]
+    NoDecoder,
+    #[error("give field with exactly one of equals, between, in")]
+    FieldTest,
 }
 
 fn line_ending(name: Option<&str>) -> Result<LineEnding, StepProblem> {
@@ -344,7 +358,9 @@ impl SendSpec<'_> {
 /// A step ready to run.
 enum Action {
     Send(Template),
-    Expect(Matcher, Duration),
+    /// What a frame must match, for how long it is waited for, and what its decoded meaning
+    /// must be.
+    Expect(Matcher, Duration, Option<crate::payload::decode::FieldTest>),
     Wait(Duration),
 }
 
@@ -416,24 +432,52 @@ impl Sequence {
                         };
                         Action::Send(spec.template(data, encoding).map_err(err)?)
                     }
-                    (None, Some(pattern), None) => {
-                        let kind = step.match_kind.unwrap_or_default();
+                    (None, expect, None) if expect.is_some() || step.field.is_some() => {
+                        let test = rules::field_test(
+                            self.connection.decode.as_deref(),
+                            step.field.as_ref(),
+                            step.equals.as_ref(),
+                            step.between,
+                            step.one_of.as_ref(),
+                        )
+                        .map_err(|e| {
+                            err(match e {
+                                RuleError::Decoder(Some(name)) => StepProblem::Unknown {
+                                    setting: Setting::Decoder,
+                                    name,
+                                },
+                                RuleError::Decoder(None) => StepProblem::NoDecoder,
+                                _ => StepProblem::FieldTest,
+                            })
+                        })?
+                        .map(|(_, test)| test);
+                        // A field test alone: any frame, its meaning decides.
+                        let (kind, pattern) = match expect {
+                            Some(p) => (step.match_kind.unwrap_or_default(), p.as_str()),
+                            None => (MatchKind::Regex, "(?s)^"),
+                        };
                         let matcher = Matcher::new(kind, pattern, encoding)
                             .map_err(|e| err(StepProblem::Pattern(e)))?;
                         let timeout = step
                             .timeout_ms
                             .map(Duration::from_millis)
                             .unwrap_or(default_timeout);
-                        Action::Expect(matcher, timeout)
+                        Action::Expect(matcher, timeout, test)
                     }
                     (None, None, Some(ms)) => Action::Wait(Duration::from_millis(ms)),
                     _ => return Err(err(StepProblem::NotOneAction)),
                 };
+                let test = match &action {
+                    Action::Expect(_, _, Some(test)) => Some(test.to_string()),
+                    _ => None,
+                };
                 let label = step.name.clone().unwrap_or_else(|| {
-                    match (&step.send, &step.expect, step.wait_ms) {
-                        (Some(d), _, _) => format!("send {d}"),
-                        (_, Some(p), _) => format!("expect {p}"),
-                        (_, _, Some(ms)) => format!("wait {ms} ms"),
+                    match (&step.send, &step.expect, step.wait_ms, &test) {
+                        (Some(d), _, _, _) => format!("send {d}"),
+                        (_, Some(p), _, Some(t)) => format!("expect {p}, {t}"),
+                        (_, Some(p), _, None) => format!("expect {p}"),
+                        (_, _, Some(ms), _) => format!("wait {ms} ms"),
+                        (_, _, _, Some(t)) => format!("expect {t}"),
                         _ => String::new(),
                     }
                 });

@@ -3,6 +3,7 @@
 
 use super::{SendSpec, SequenceError};
 use crate::engine::ReplyRule;
+use crate::payload::decode::{DecodeSpec, FieldTest, Test, Value};
 use crate::payload::macros::CaptureRef;
 use crate::payload::matcher::{MatchKind, Matcher};
 use crate::payload::TextEncoding;
@@ -29,6 +30,8 @@ pub struct RuleSpec {
     /// How `pattern` is compared (default `contains`).
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_kind: Option<MatchKind>,
+    /// What the data must match (may be left out when `field` decides).
+    #[serde(default)]
     pub pattern: String,
     /// What to send back; `$0`, `$1`, `${name}` are what the pattern captured.
     pub reply: String,
@@ -44,6 +47,26 @@ pub struct RuleSpec {
     pub checksum: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
+    /// Decode each frame with this (`modbus-tcp`, `json`…) to test a field of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode: Option<String>,
+    /// The field tested (`function`, `unit_id`, `temp`…): with `equals`, `between` or `in`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<FieldValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between: Option<[f64; 2]>,
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<f64>>,
+}
+
+/// A value a field is compared with, as written: a number or a text.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Number(f64),
+    Text(String),
 }
 
 fn is_false(b: &bool) -> bool {
@@ -66,6 +89,10 @@ pub enum RuleError {
         reference: CaptureRef,
         groups: usize,
     },
+    /// A field test without a decoder, or a decoder name that is none.
+    Decoder(Option<String>),
+    /// `field` without exactly one of `equals`, `between`, `in` (or one of them without `field`).
+    FieldTest,
 }
 
 impl std::fmt::Display for RuleError {
@@ -82,6 +109,11 @@ impl std::fmt::Display for RuleError {
                 f,
                 "the reply uses {r} but the pattern captures {groups} group(s)"
             ),
+            Self::Decoder(None) => f.write_str(
+                "a field test needs decode = \"modbus-tcp\" (or json, kv, csv, modbus-rtu)",
+            ),
+            Self::Decoder(Some(name)) => write!(f, "unknown decode '{name}'"),
+            Self::FieldTest => f.write_str("give field with exactly one of equals, between, in"),
             Self::MissingGroup { reference, .. } => {
                 write!(
                     f,
@@ -95,14 +127,20 @@ impl std::fmt::Display for RuleError {
 impl RuleSpec {
     /// The engine's rule, or why it cannot be one.
     pub fn compile(&self, encoding: TextEncoding, number: usize) -> Result<ReplyRule, RuleError> {
-        if self.pattern.is_empty() {
+        let field = self.field_test()?;
+        if self.pattern.is_empty() && field.is_none() {
             return Err(RuleError::EmptyPattern);
         }
         if self.reply.is_empty() {
             return Err(RuleError::EmptyReply);
         }
-        let matcher = Matcher::new(self.match_kind.unwrap_or_default(), &self.pattern, encoding)
-            .map_err(RuleError::Pattern)?;
+        // A field test alone: every frame is looked at, the field decides.
+        let matcher = if self.pattern.is_empty() {
+            Matcher::new(MatchKind::Regex, "(?s)^", encoding)
+        } else {
+            Matcher::new(self.match_kind.unwrap_or_default(), &self.pattern, encoding)
+        }
+        .map_err(RuleError::Pattern)?;
         let spec = SendSpec {
             hex: self.hex,
             escapes: self.escapes,
@@ -136,7 +174,63 @@ impl RuleSpec {
             matcher,
             reply,
             delay: self.delay_ms.map(Duration::from_millis),
+            field,
         })
+    }
+
+    /// The field test this rule asks for, with its decoder.
+    fn field_test(&self) -> Result<Option<(DecodeSpec, FieldTest)>, RuleError> {
+        field_test(
+            self.decode.as_deref(),
+            self.field.as_ref(),
+            self.equals.as_ref(),
+            self.between,
+            self.one_of.as_ref(),
+        )
+    }
+}
+
+/// A field test as written (`field` with one of `equals`, `between`, `in`), with the decoder
+/// named by `decode`: `None` when no test is asked for.
+pub(crate) fn field_test(
+    decode: Option<&str>,
+    field: Option<&String>,
+    equals: Option<&FieldValue>,
+    between: Option<[f64; 2]>,
+    one_of: Option<&Vec<f64>>,
+) -> Result<Option<(DecodeSpec, FieldTest)>, RuleError> {
+    {
+        let tests = [equals.is_some(), between.is_some(), one_of.is_some()];
+        let given = tests.iter().filter(|t| **t).count();
+        let Some(field) = field else {
+            return if given == 0 {
+                Ok(None)
+            } else {
+                Err(RuleError::FieldTest)
+            };
+        };
+        if given != 1 {
+            return Err(RuleError::FieldTest);
+        }
+        let spec = match decode {
+            None => return Err(RuleError::Decoder(None)),
+            Some(name) => DecodeSpec::builtin(name)
+                .ok_or_else(|| RuleError::Decoder(Some(name.to_string())))?,
+        };
+        let test = match (equals, between, one_of) {
+            (Some(FieldValue::Number(n)), _, _) => Test::Equals(Value::Num(*n)),
+            (Some(FieldValue::Text(t)), _, _) => Test::Equals(Value::Text(t.clone())),
+            (_, Some([lo, hi]), _) => Test::Between(lo, hi),
+            (_, _, Some(set)) => Test::In(set.clone()),
+            _ => return Err(RuleError::FieldTest),
+        };
+        Ok(Some((
+            spec,
+            FieldTest {
+                field: field.clone(),
+                test,
+            },
+        )))
     }
 }
 

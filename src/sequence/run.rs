@@ -71,6 +71,9 @@ pub fn run_stoppable(
         client: None,
         sent: HashMap::new(),
         stop,
+        decoder: sequence
+            .decoder()?
+            .map(crate::payload::decode::Decoder::new),
     };
     // Numbers the sends, so {{counter}} counts through the whole run.
     let mut sends = 0u64;
@@ -164,6 +167,10 @@ pub fn run_stoppable(
                             }
                             Ok(bytes) => {
                                 let detail = describe(&bytes, encoding);
+                                // The decoder sees the request, to read its answer.
+                                if let Some(decoder) = runner.decoder.as_mut() {
+                                    let _ = decoder.decode(true, &bytes);
+                                }
                                 engine.send(Command::Send {
                                     session,
                                     target: target.clone(),
@@ -187,9 +194,10 @@ pub fn run_stoppable(
                         runner.pump_until(Instant::now() + *d, |_| None::<()>);
                         (Outcome::Pass, String::new())
                     }
-                    Action::Expect(matcher, timeout) => {
-                        let hit =
-                            runner.pump_until(Instant::now() + *timeout, |r| r.matched(matcher));
+                    Action::Expect(matcher, timeout, test) => {
+                        let hit = runner.pump_until(Instant::now() + *timeout, |r| {
+                            r.matched(matcher, test.as_ref())
+                        });
                         let seen = describe(&runner.received, encoding);
                         if let Some(frame) = hit {
                             runner.received.clear();
@@ -269,6 +277,8 @@ struct Runner<'a> {
     sent: HashMap<u64, Result<(), NetError>>,
     /// Set when the user asks the run to stop.
     stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// The connection's decoder, for expectations on fields (it sees sends and frames in order).
+    decoder: Option<crate::payload::decode::Decoder>,
 }
 
 /// How long a send step waits for the engine's word that its bytes were written: longer than
@@ -388,18 +398,32 @@ impl Runner<'_> {
 
     /// What satisfies `matcher`: framed, the first waiting frame that matches (those before it
     /// are passed over); else everything received since the last expectation.
-    fn matched(&mut self, matcher: &Matcher) -> Option<Vec<u8>> {
+    fn matched(
+        &mut self,
+        matcher: &Matcher,
+        test: Option<&crate::payload::decode::FieldTest>,
+    ) -> Option<Vec<u8>> {
         if !self.framed {
-            return matcher
-                .matches(&self.received)
-                .then(|| self.received.clone());
+            let hit = matcher.matches(&self.received)
+                && test.is_none_or(|t| self.means(t, &self.received.clone()));
+            return hit.then(|| self.received.clone());
         }
         while let Some(frame) = self.frames.pop_front() {
-            if matcher.matches(&frame) {
+            // Every frame goes through the decoder (a skipped answer still pairs its request).
+            let meant = test.is_none_or(|t| self.means(t, &frame));
+            if matcher.matches(&frame) && meant {
                 return Some(frame);
             }
         }
         None
+    }
+
+    /// Does `frame`, decoded, pass `test`?
+    fn means(&mut self, test: &crate::payload::decode::FieldTest, frame: &[u8]) -> bool {
+        self.decoder
+            .as_mut()
+            .and_then(|d| d.decode(false, frame).ok())
+            .is_some_and(|d| test.holds(&d))
     }
 
     /// Takes events until `done` finds something, the deadline passes, or the session ends.

@@ -499,6 +499,10 @@ impl SequencePanel {
             (None, _, _, Some(ms)) if r.label == format!("wait {ms} ms") => {
                 format!("{} {ms} ms", t.seq_label_wait)
             }
+            // An expectation on a field: "expect holding.3 = 103" (the field test as written).
+            (None, _, _, _) if r.label.starts_with("expect ") => {
+                format!("{} {}", t.seq_label_expect, &r.label["expect ".len()..])
+            }
             _ => r.label.clone(),
         }
     }

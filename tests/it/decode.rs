@@ -326,3 +326,100 @@ fn a_recording_whose_device_spoke_first_cannot_become_answering_rules() {
         .contains("step 1: the device spoke first"));
     assert_eq!(run.finish().0, 2);
 }
+
+/// A rule that tests a decoded field: the server refuses Modbus "write single register"
+/// requests (whatever their transaction id and register) with an exception carrying the
+/// request's id, and leaves reads alone.
+#[test]
+fn a_rule_on_the_function_code_answers_writes_only() {
+    let dir = temp_dir("field-rule");
+    let rules = dir.path().join("writes.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"no writes\"\nmatch = \"hex-prefix\"\npattern = \"?? ??\"\nhex = true\n\
+         decode = \"modbus-tcp\"\nfield = \"function\"\nequals = 6\n\
+         reply = \"$1 00 00 00 03 01 86 01\"\n",
+    )
+    .unwrap();
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--output",
+        "jsonl",
+    ]);
+    let local = server.opened_local();
+    let mut c = std::net::TcpStream::connect(local).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(400)))
+        .unwrap();
+    for (tid, register) in [(0x0101u16, 1u8), (0x7F00, 40)] {
+        let mut write = tid.to_be_bytes().to_vec();
+        write.extend_from_slice(&[0, 0, 0, 6, 1, 6, 0, register, 0, 3]);
+        c.write_all(&write).unwrap();
+        let mut answer = [0u8; 9];
+        c.read_exact(&mut answer).unwrap();
+        let mut expected = tid.to_be_bytes().to_vec();
+        expected.extend_from_slice(&[0, 0, 0, 3, 1, 0x86, 1]);
+        assert_eq!(answer.to_vec(), expected);
+    }
+    // A read: the rule's bytes match (any two bytes) but its function does not.
+    c.write_all(&[0, 9, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1]).unwrap();
+    let mut nothing = [0u8; 1];
+    assert!(c.read(&mut nothing).is_err(), "a read is not answered");
+    drop(c);
+    let _ = interrupt(server);
+    // A field test without a decoder is refused before anything opens, saying what is missing.
+    std::fs::write(
+        &rules,
+        "[[rule]]\nfield = \"function\"\nequals = 6\nreply = \"x\"\n",
+    )
+    .unwrap();
+    let run = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(run
+        .stderr_line("writes.toml")
+        .contains("rule 1: a field test needs decode = \"modbus-tcp\""));
+    assert_eq!(run.finish().0, 2);
+}
+
+/// A sequence step can expect a decoded field: the meter's answer to "read 3 at 2" has
+/// holding.3 = 103 (pass) and holding.2 is not between 0 and 50 (fail).
+#[test]
+fn a_sequence_expects_register_values_not_bytes() {
+    let dir = temp_dir("field-sequence");
+    for (test, code) in [
+        ("field = \"holding.3\"\nequals = 103\n", 0),
+        (
+            "field = \"holding.2\"\nbetween = [0, 50]\ntimeout_ms = 500\n",
+            1,
+        ),
+    ] {
+        let (addr, device) = meter();
+        let file = dir.path().join("meter.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "name = \"meter\"\n[connection]\nkind = \"tcp-client\"\nremote = \"{addr}\"\n\
+                 decode = \"modbus-tcp\"\n[[step]]\nsend = \"00 07 00 00 00 06 01 03 00 02 00 03\"\n\
+                 hex = true\n[[step]]\n{test}"
+            ),
+        )
+        .unwrap();
+        let run = start(&["run", file.to_str().unwrap()]);
+        let (status, lines) = run.finish();
+        assert_eq!(status, code, "{test}: {lines:#?}");
+        let verdict = if code == 0 { "PASS" } else { "FAIL" };
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(verdict) && l.contains("holding")),
+            "{lines:#?}"
+        );
+        device.join().unwrap();
+    }
+}

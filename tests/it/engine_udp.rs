@@ -272,6 +272,7 @@ fn auto_reply_rule_answers_the_sender_and_counts_its_firings() {
             matcher: Matcher::new(MatchKind::Contains, "hi", TextEncoding::Utf8).unwrap(),
             reply: Template::fixed(b"hello".to_vec()),
             delay: None,
+            field: None,
         }],
     });
     let c = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -180,6 +180,51 @@ pub enum DecodeError {
     Text { field: String, encoding: String },
 }
 
+/// A test on one field of a decoded frame: what rules and sequence expectations can ask of a
+/// frame's meaning instead of its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldTest {
+    pub field: String,
+    pub test: Test,
+}
+
+/// What the field must be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Test {
+    /// A number equal to this, or a text (an enum's name) equal to this.
+    Equals(Value),
+    /// A number from the first to the second, both included.
+    Between(f64, f64),
+    /// One of these numbers.
+    In(Vec<f64>),
+}
+
+impl FieldTest {
+    /// Does the decoded frame pass? A frame without the field does not.
+    pub fn holds(&self, d: &Decoded) -> bool {
+        let Some(value) = d.get(&self.field) else {
+            return false;
+        };
+        match (&self.test, value.as_f64()) {
+            (Test::Equals(Value::Text(t)), _) => matches!(value, Value::Text(v) if v == t),
+            (Test::Equals(want), Some(v)) => want.as_f64() == Some(v),
+            (Test::Between(lo, hi), Some(v)) => *lo <= v && v <= *hi,
+            (Test::In(set), Some(v)) => set.contains(&v),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for FieldTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.test {
+            Test::Equals(v) => write!(f, "{} = {v}", self.field),
+            Test::Between(lo, hi) => write!(f, "{} in {lo}..={hi}", self.field),
+            Test::In(set) => write!(f, "{} in {set:?}", self.field),
+        }
+    }
+}
+
 /// How a session's frames are decoded.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DecodeSpec {

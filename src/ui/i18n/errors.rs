@@ -302,6 +302,10 @@ pub fn step_problem(lang: Lang, e: &crate::sequence::StepProblem) -> String {
         }
         (Lang::Zh, P::ExpectsAnyByte) => "它期望任意字节(??):请手工写出应答".into(),
         (Lang::Zh, P::ExpectsRegex) => "它期望的是正则表达式:请手工写出应答".into(),
+        (Lang::Zh, P::NoDecoder) => {
+            "字段条件需要连接的 decode(decode = \"modbus-tcp\"、json、kv、csv、modbus-rtu)".into()
+        }
+        (Lang::Zh, P::FieldTest) => "请给出 field,并且 equals、between、in 三者只给一个".into(),
         (Lang::Zh, P::SpokeFirst) => {
             "设备先发了数据:应答规则只能应答(请用 run --simulate 按序列回放)".into()
         }
@@ -329,6 +333,13 @@ pub fn rule_error(lang: Lang, e: &crate::sequence::RuleError) -> String {
         R::Pattern(m) => format!("{} {}", t.rule_err_pattern, matcher_error(lang, m)),
         R::Reply(p) => format!("{} {}", t.rule_err_reply, step_problem(lang, p)),
         R::MissingGroup { reference, .. } => format!("{} {reference}", t.rule_err_group),
+        R::Decoder(_) if lang == Lang::En => e.to_string(),
+        R::Decoder(None) => {
+            "字段条件需要 decode = \"modbus-tcp\"(或 json、kv、csv、modbus-rtu)".into()
+        }
+        R::Decoder(Some(name)) => format!("未知的解码方式 '{name}'"),
+        R::FieldTest if lang == Lang::En => e.to_string(),
+        R::FieldTest => "请给出 field,并且 equals、between、in 三者只给一个".into(),
     }
 }
 

@@ -170,6 +170,8 @@ impl SessionTab {
             .id(egui::Id::unique(("chart", self.id.0)))
             .open(&mut open)
             .default_size([640.0, 360.0])
+            // Over the lower part of the log: the endpoint row and the Values panel stay seen.
+            .default_pos([24.0, 330.0])
             .show(ctx, |ui| {
                 crate::ui::values::chart_ui(ui, t, &mut self.decoding.values, self.id.0);
             });

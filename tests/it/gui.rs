@@ -703,6 +703,9 @@ fn english_words(text: &str) -> Vec<String> {
         "deb",
         "Teredo",
         "localhost",
+        // A protocol file's type names, as the user types them.
+        "bytes",
+        "string",
     ];
     // File names the program writes or reads (cert.pem, rules.toml) are names, not English.
     let files = regex::Regex::new(r"[A-Za-z_]+\.(pem|toml|csv|html|xml|bin|txt|pcapng)\b")
@@ -723,7 +726,7 @@ fn every_screen_is_chinese_in_the_chinese_window() {
     // The user's own data (a file's path) is not the window's words.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("坏.toml");
-    let users = bad.display().to_string();
+    let users = dir.path().display().to_string();
     let mut look = |harness: &Harness<'static, SockScopeApp>, screen: &str| {
         for text in shown_texts(harness) {
             if !english_words(&text.replace(&users, "")).is_empty() {
@@ -790,6 +793,31 @@ fn every_screen_is_chinese_in_the_chinese_window() {
     });
     harness.run_steps(2);
     look(&harness, "TLS server, generated certificate");
+    // Decoding: a protocol file that cannot be used, and the Values panel.
+    harness.state_mut().active = Some(client_tab);
+    harness.run_steps(2);
+    harness.get_by_label("TLS").click();
+    harness.run_steps(2);
+    harness.get_by_label("解码").click();
+    harness.run_steps(2);
+    harness.get_by_label("协议文件…").click();
+    harness.run_steps(2);
+    let protocol = dir.path().join("坏协议.toml");
+    std::fs::write(&protocol, "name = \"x\"\n[[field]]\nname = \"a\"\ntype = \"u24\"\n").unwrap();
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "协议文件")
+        .click();
+    harness.run_steps(1);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "协议文件")
+        .type_text(protocol.to_str().unwrap());
+    harness.run_steps(2);
+    harness.get_by_label("加载").click();
+    step_until(&mut harness, "the bad protocol file's note", |h| {
+        h.query_by_label_contains("坏协议.toml:").is_some()
+    });
+    harness.run_steps(2);
+    look(&harness, "bad protocol file, Values panel");
     for window in ["地址工具", "文件传输", "测试序列", "链路测量", "关于"] {
         harness.get_by_label(window).click();
         harness.run_steps(3);

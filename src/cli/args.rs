@@ -38,6 +38,9 @@ pub enum CliCommand {
     Run(RunArgs),
     /// Relay: listen, forward each client to a target and back, and log both directions.
     Relay(RelayArgs),
+    /// Open a serial port (COM3, /dev/ttyUSB0), optionally send, and show what comes back;
+    /// `--list` lists the ports.
+    Serial(SerialArgs),
     /// Write a self-signed TLS pair for a test server: ca.pem (for the device to trust),
     /// cert.pem and key.pem; prints the certificate's SHA-256 fingerprint.
     TlsCert(TlsCertArgs),
@@ -413,6 +416,59 @@ impl FrameArgs {
 fn parse_frame(text: &str) -> Result<FrameSpec, String> {
     text.parse()
         .map_err(|e: crate::payload::framing::FrameSpecError| e.to_string())
+}
+
+/// `sockscope serial`.
+#[derive(Args, Debug)]
+pub struct SerialArgs {
+    /// The port: COM3 on Windows, /dev/ttyUSB0 or /dev/ttyACM0 on Linux, /dev/cu.* on macOS.
+    #[arg(required_unless_present = "list")]
+    pub port: Option<String>,
+    /// List the ports the system has (with USB ids and names where it says them), then exit.
+    #[arg(long)]
+    pub list: bool,
+    /// With --list: one JSON object per port.
+    #[arg(long, requires = "list")]
+    pub json: bool,
+    /// Bits per second.
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    /// 5, 6, 7 or 8.
+    #[arg(long, default_value_t = 8)]
+    pub data_bits: u8,
+    #[arg(long, value_enum, default_value = "none")]
+    pub parity: ParityArg,
+    /// 1 or 2.
+    #[arg(long, default_value_t = 1)]
+    pub stop_bits: u8,
+    #[arg(long, value_enum, default_value = "none")]
+    pub flow: FlowArg,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Keep reading this many milliseconds after sending (default 500 with --send; without
+    /// --send, read until interrupted).
+    #[arg(long)]
+    pub wait: Option<u64>,
+    #[command(flatten)]
+    pub framing: FrameArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Parity on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParityArg {
+    None,
+    Odd,
+    Even,
+}
+
+/// Flow control on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowArg {
+    None,
+    RtsCts,
+    XonXoff,
 }
 
 /// `sockscope tcp-client`.

@@ -15,6 +15,7 @@ mod generate;
 mod output;
 mod probe;
 mod sequence;
+mod serial;
 mod sessions;
 mod tls;
 
@@ -98,6 +99,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::TcpClient(args) => sessions::tcp_client(args),
         CliCommand::Udp(args) => sessions::udp(args),
         CliCommand::Relay(args) => sessions::relay(args),
+        CliCommand::Serial(args) => serial::run(args),
         CliCommand::Addr(args) => Ok(addr::run(&args)),
         CliCommand::SendFile(args) => files::send_file(args),
         CliCommand::RecvFile(args) => files::recv_file(args),

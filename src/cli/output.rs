@@ -26,6 +26,8 @@ pub(super) struct Printer {
     /// or by peer for UDP; forgotten when the connection closes, at most `MAX_DECODERS`).
     decode: Option<DecodeSpec>,
     decoders: HashMap<String, Decoder>,
+    /// A serial port's name and settings, said instead of an address (a port has none).
+    endpoint: Option<String>,
 }
 
 /// Peers decoded at once; past it the oldest-made decoder's pairing state is let go.
@@ -54,6 +56,20 @@ impl Printer {
             files_done: 0,
             decode: None,
             decoders: HashMap::new(),
+            endpoint: None,
+        }
+    }
+
+    /// Names the session's far end (a serial port) where an address would be shown.
+    pub fn name_endpoint(&mut self, name: String) {
+        self.endpoint = Some(name);
+    }
+
+    /// What a chunk's peer is shown as.
+    fn peer_text(&self, peer: std::net::SocketAddr) -> String {
+        match &self.endpoint {
+            Some(name) => name.clone(),
+            None => peer.to_string(),
         }
     }
 
@@ -118,17 +134,25 @@ impl Printer {
     /// Prints one event.
     pub fn event(&mut self, event: &Event) {
         match event {
-            Event::Opened { local, peer, .. } => {
-                let text = match peer {
-                    Some(p) => format!("connected to {p} from {local}"),
-                    None => format!("open on {local}"),
-                };
-                self.status(
-                    text,
-                    json!({"event": "opened", "local": local.to_string(),
-                           "peer": peer.map(|p| p.to_string())}),
-                );
-            }
+            Event::Opened { local, peer, .. } => match self.endpoint.clone() {
+                Some(port) => self.status(
+                    format!("opened {port}"),
+                    json!({"event": "opened", "port": port}),
+                ),
+                None => {
+                    let text = match peer {
+                        Some(p) => format!("connected to {p} from {local}"),
+                        None => format!("open on {local}"),
+                    };
+                    self.status(
+                        text,
+                        json!({"event": "opened", "local": local.to_string(),
+                               "peer": peer.map(|p| p.to_string())}),
+                    );
+                }
+            },
+            // A serial port's one "connection" is the port itself: said once, as opened.
+            Event::ConnOpened { .. } if self.endpoint.is_some() => {}
             Event::ConnOpened { peer, conn, .. } => self.status(
                 format!("{peer} connected"),
                 json!({"event": "connected", "peer": peer.to_string(), "conn": conn.0}),
@@ -165,9 +189,10 @@ impl Printer {
                         e.to_string()
                     }
                 };
+                let peer = self.peer_text(*peer);
                 self.status(
                     format!("{peer} disconnected: {why}"),
-                    json!({"event": "disconnected", "peer": peer.to_string(), "conn": conn.0,
+                    json!({"event": "disconnected", "peer": peer, "conn": conn.0,
                            "reason": why}),
                 );
             }
@@ -197,7 +222,7 @@ impl Printer {
                             let mut line = json!({
                                 "event": "data",
                                 "time": rfc3339(chunk.time),
-                                "peer": chunk.peer.to_string(),
+                                "peer": self.peer_text(chunk.peer),
                                 "conn": conn.map(|c| c.0),
                                 "dir": dir_name(chunk.dir),
                                 "len": bytes.len(),
@@ -254,7 +279,7 @@ impl Printer {
                                 "[{}] {} {} ({} B): {}",
                                 clock(chunk.time),
                                 dir_name(chunk.dir).to_uppercase(),
-                                chunk.peer,
+                                self.peer_text(chunk.peer),
                                 bytes.len(),
                                 shown
                             );

@@ -66,6 +66,10 @@ pub enum NetErrorKind {
     NotSent,
     /// The peer does not speak the protocol expected (a verified file transfer).
     Protocol,
+    /// The serial port does not exist (or vanished: an adapter pulled).
+    PortMissing,
+    /// The serial port is open in another program.
+    PortBusy,
     /// Anything else; the detail says what.
     Other,
 }
@@ -168,6 +172,16 @@ pub enum Reason {
     ServerSendsToClients,
     #[error("a TCP client sends only to the host it is connected to")]
     ClientSendsToItsHost,
+    #[error("no such port (is the adapter plugged in?)")]
+    PortMissing,
+    #[error("the port is in use by another program")]
+    PortBusy,
+    #[error("the port went away (the adapter was pulled, or the device closed it)")]
+    PortVanished,
+    #[error("{0} is not a baud rate (1 to 20000000)")]
+    BadBaud(u32),
+    #[error("{0} data bits: a port has 5 to 8")]
+    BadDataBits(u8),
 }
 
 /// What a file transfer was waiting for when the peer fell silent.
@@ -341,6 +355,8 @@ impl NetError {
             NetErrorKind::Busy => "already running",
             NetErrorKind::NotSent => "not sent",
             NetErrorKind::Protocol => "protocol error",
+            NetErrorKind::PortMissing => "no such serial port",
+            NetErrorKind::PortBusy => "serial port in use",
             NetErrorKind::Other => "network error",
         }
     }

@@ -61,6 +61,11 @@ pub enum SessionConfig {
         target: String,
         udp: bool,
     },
+    /// Open a serial port (`COM3`, `/dev/ttyUSB0`) with these line settings.
+    Serial {
+        port: String,
+        settings: super::serial::LineSettings,
+    },
 }
 
 /// Where a send goes.

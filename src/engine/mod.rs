@@ -13,6 +13,7 @@ mod messages;
 mod relay;
 mod resolve;
 mod rules;
+pub mod serial;
 mod session;
 mod shared;
 mod sink;

@@ -133,6 +133,12 @@ pub(crate) fn spawn(
                     Err(e) => e,
                 }
             }
+            SessionConfig::Serial { port, settings } => {
+                match super::serial::open(&core, &port, settings).await {
+                    Ok(kind) => return drive(kind, core, rx).await,
+                    Err(e) => e,
+                }
+            }
             SessionConfig::TcpServer {
                 bind,
                 echo,

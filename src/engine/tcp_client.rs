@@ -76,6 +76,16 @@ pub(crate) async fn open(
     Err(last_error)
 }
 
+impl TcpClient {
+    /// A session of one connection already made (a serial port's).
+    pub(crate) fn single(conn: ConnHandle, ended: UnboundedReceiver<ConnId>) -> Self {
+        Self {
+            conn: Some(conn),
+            ended,
+        }
+    }
+}
+
 impl SessionKind for TcpClient {
     async fn next(&mut self, _core: &SessionCore) -> Step {
         match self.ended.recv().await {

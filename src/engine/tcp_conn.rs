@@ -3,7 +3,7 @@
 use super::batch::Batcher;
 use super::shared::SessionCore;
 use super::stats::Counters;
-use super::{CloseReason, ConnId, Event, NetError, NetErrorKind};
+use super::{CloseReason, ConnId, Event, NetError, NetErrorKind, Reason};
 use crate::payload::framing::FrameKind;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -147,14 +147,17 @@ pub(crate) async fn close_all(conns: impl IntoIterator<Item = ConnHandle>) {
 pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<super::tls::TlsStream>),
+    /// A serial port: one "connection" for as long as the port is open.
+    Serial(Box<tokio_serial::SerialStream>),
 }
 
 impl Stream {
-    /// The TCP socket underneath.
-    pub fn tcp(&self) -> &TcpStream {
+    /// The TCP socket underneath (none for a serial port).
+    pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            Self::Plain(s) => s,
-            Self::Tls(s) => s.get_ref().0,
+            Self::Plain(s) => Some(s),
+            Self::Tls(s) => Some(s.get_ref().0),
+            Self::Serial(_) => None,
         }
     }
 }
@@ -168,6 +171,7 @@ impl tokio::io::AsyncRead for Stream {
         match self.get_mut() {
             Self::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
             Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
+            Self::Serial(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -181,6 +185,7 @@ impl tokio::io::AsyncWrite for Stream {
         match self.get_mut() {
             Self::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
             Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
+            Self::Serial(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -191,6 +196,7 @@ impl tokio::io::AsyncWrite for Stream {
         match self.get_mut() {
             Self::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
             Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
+            Self::Serial(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -201,6 +207,7 @@ impl tokio::io::AsyncWrite for Stream {
         match self.get_mut() {
             Self::Plain(s) => std::pin::Pin::new(s).poll_shutdown(cx),
             Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
+            Self::Serial(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -216,10 +223,11 @@ pub(crate) fn spawn(
     ended: UnboundedSender<ConnId>,
 ) -> ConnHandle {
     let id = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
+    // A serial port has no address: the unspecified one stands in (consumers show the port).
     let local = stream
         .tcp()
-        .local_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        .and_then(|s| s.local_addr().ok())
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
     core.announce(Event::ConnOpened {
         session: core.id,
         conn: id,
@@ -416,6 +424,11 @@ async fn run(
                 None => break CloseReason::LocalClosed,
             },
             read = stream.read(buf.space()) => match read {
+                // A serial port has no "close": no more data means it is gone (an adapter
+                // pulled, a pseudo-terminal's other end closed).
+                Ok(0) if matches!(stream, Stream::Serial(_)) => break CloseReason::Failed(
+                    NetError::because(NetErrorKind::PortMissing, Reason::PortVanished),
+                ),
                 Ok(0) => break CloseReason::PeerClosed,
                 Ok(n) => {
                     last_read = Instant::now();
@@ -462,6 +475,11 @@ async fn run(
                 // A TLS peer that closes without close_notify (many devices, Python's ssl) has
                 // closed all the same.
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break CloseReason::PeerClosed,
+                // A port whose device went away answers reads with an error (EIO on Linux).
+                Err(e) if matches!(stream, Stream::Serial(_)) => break CloseReason::Failed(
+                    NetError::because(NetErrorKind::PortMissing, Reason::PortVanished)
+                        .caused_by(e),
+                ),
                 Err(e) => {
                     let error = super::tls::tls_failure(&e).unwrap_or_else(|| NetError::from_io(&e));
                     break CloseReason::Failed(error.at(conn.peer));
@@ -518,7 +536,9 @@ async fn run(
     }
     if interrupted {
         // A reset, so the socket is gone now rather than lingering with unsent data.
-        let _ = socket2::SockRef::from(stream.tcp()).set_linger(Some(Duration::ZERO));
+        if let Some(tcp) = stream.tcp() {
+            let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
+        }
     }
     drop(stream);
     // Everything read and written, sends drained at the close included, before the close.

@@ -803,7 +803,11 @@ fn every_screen_is_chinese_in_the_chinese_window() {
     harness.get_by_label("协议文件…").click();
     harness.run_steps(2);
     let protocol = dir.path().join("坏协议.toml");
-    std::fs::write(&protocol, "name = \"x\"\n[[field]]\nname = \"a\"\ntype = \"u24\"\n").unwrap();
+    std::fs::write(
+        &protocol,
+        "name = \"x\"\n[[field]]\nname = \"a\"\ntype = \"u24\"\n",
+    )
+    .unwrap();
     harness
         .get_by_role_and_label(egui::accesskit::Role::TextInput, "协议文件")
         .click();

@@ -27,5 +27,6 @@ mod measure;
 mod packaging;
 mod relay;
 mod sequence;
+mod serial;
 mod timeline;
 mod tls;

@@ -113,6 +113,10 @@ pub fn net_error_parts(lang: Lang, e: &NetError) -> (String, Option<String>) {
         (Lang::Zh, K::Busy) => "同样的操作已在进行".into(),
         (Lang::Zh, K::NotSent) => "没有发送".into(),
         (Lang::Zh, K::Protocol) => "对方的协议不符".into(),
+        (Lang::En, K::PortMissing) => format!("There is no serial port {a}: is the adapter plugged in? Pick a port from the list."),
+        (Lang::Zh, K::PortMissing) => format!("没有串口 {a}:适配器插好了吗?请从列表中选择串口。"),
+        (Lang::En, K::PortBusy) => format!("{a} is in use by another program: close it there first."),
+        (Lang::Zh, K::PortBusy) => format!("{a} 正被其他程序占用:请先在那个程序中关闭它。"),
         (Lang::Zh, K::TlsSetup) => "TLS 无法启动(证书、私钥、CA 文件或指纹有误)".into(),
         (Lang::En, K::TlsExpired) => format!(
             "The certificate of {a} has expired (or is not valid yet): check its dates and this machine's clock."
@@ -240,6 +244,11 @@ pub fn reason(lang: Lang, r: &crate::engine::Reason) -> String {
         R::UdpHasNoConnections => "UDP 会话没有连接".into(),
         R::ServerSendsToClients => "TCP 服务端只能发给已连接的客户端".into(),
         R::ClientSendsToItsHost => "TCP 客户端只能发给它所连接的主机".into(),
+        R::PortMissing => "没有这个串口(适配器插好了吗?)".into(),
+        R::PortBusy => "串口正被其他程序占用".into(),
+        R::PortVanished => "串口不见了(适配器被拔出,或设备关闭了它)".into(),
+        R::BadBaud(b) => format!("{b} 不是有效的波特率(1 到 20000000)"),
+        R::BadDataBits(d) => format!("数据位 {d}:串口只有 5 到 8 位"),
     }
 }
 
@@ -592,6 +601,11 @@ mod tests {
             Reason::UdpHasNoConnections,
             Reason::ServerSendsToClients,
             Reason::ClientSendsToItsHost,
+            Reason::PortMissing,
+            Reason::PortBusy,
+            Reason::PortVanished,
+            Reason::BadBaud(0),
+            Reason::BadDataBits(9),
         ]);
         all
     }

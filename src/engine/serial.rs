@@ -1,0 +1,279 @@
+//! Serial ports: a port is opened with its line settings, locked for this program, and run as
+//! one connection (the same record, framing, rules, echo guard and counters as a TCP client's).
+//! A port that vanishes (an adapter pulled) ends the session with the reason.
+
+use super::shared::SessionCore;
+use super::tcp_client::TcpClient;
+use super::tcp_conn::{self, Stream};
+use super::{Event, NetError, NetErrorKind, Reason};
+use std::net::SocketAddr;
+use tokio::sync::mpsc::unbounded_channel;
+use tokio_serial::SerialPortBuilderExt;
+
+/// Parity as a user picks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Parity {
+    #[default]
+    None,
+    Odd,
+    Even,
+}
+
+/// Stop bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum StopBits {
+    #[default]
+    One,
+    Two,
+}
+
+/// Flow control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Flow {
+    #[default]
+    None,
+    RtsCts,
+    XonXoff,
+}
+
+/// A port's line settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LineSettings {
+    pub baud: u32,
+    /// 5 to 8.
+    pub data_bits: u8,
+    pub parity: Parity,
+    pub stop_bits: StopBits,
+    pub flow: Flow,
+}
+
+impl Default for LineSettings {
+    fn default() -> Self {
+        Self {
+            baud: 115_200,
+            data_bits: 8,
+            parity: Parity::None,
+            stop_bits: StopBits::One,
+            flow: Flow::None,
+        }
+    }
+}
+
+impl LineSettings {
+    /// `115200 8N1` as terminals write it.
+    pub fn short(&self) -> String {
+        let parity = match self.parity {
+            Parity::None => 'N',
+            Parity::Odd => 'O',
+            Parity::Even => 'E',
+        };
+        let stop = match self.stop_bits {
+            StopBits::One => 1,
+            StopBits::Two => 2,
+        };
+        format!("{} {}{parity}{stop}", self.baud, self.data_bits)
+    }
+
+    /// Is every value one a port accepts? (The port itself may still refuse a baud rate.)
+    pub fn check(&self) -> Result<(), Reason> {
+        if self.baud == 0 || self.baud > 20_000_000 {
+            return Err(Reason::BadBaud(self.baud));
+        }
+        if !(5..=8).contains(&self.data_bits) {
+            return Err(Reason::BadDataBits(self.data_bits));
+        }
+        Ok(())
+    }
+
+    /// The time one character takes on the line, in µs (start + data + parity + stop bits):
+    /// a Modbus RTU frame ends after 3.5 of them.
+    pub fn char_time_us(&self) -> u64 {
+        let bits = 1
+            + u64::from(self.data_bits)
+            + u64::from(self.parity != Parity::None)
+            + match self.stop_bits {
+                StopBits::One => 1,
+                StopBits::Two => 2,
+            };
+        (bits * 1_000_000).div_ceil(u64::from(self.baud.max(1)))
+    }
+}
+
+/// Where a serial port's chunks say they came from: a port has no address, so the unspecified
+/// one stands in; the window and the CLI show the port's name instead.
+pub const NO_ADDRESS: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::UNSPECIFIED,
+    0,
+));
+
+/// Opens `port` and runs it as the session's one connection.
+pub(crate) async fn open(
+    core: &SessionCore,
+    port: &str,
+    settings: LineSettings,
+) -> Result<TcpClient, NetError> {
+    settings
+        .check()
+        .map_err(|r| NetError::because(NetErrorKind::InvalidAddress, r).at(port))?;
+    let builder = tokio_serial::new(port, settings.baud)
+        .data_bits(match settings.data_bits {
+            5 => tokio_serial::DataBits::Five,
+            6 => tokio_serial::DataBits::Six,
+            7 => tokio_serial::DataBits::Seven,
+            _ => tokio_serial::DataBits::Eight,
+        })
+        .parity(match settings.parity {
+            Parity::None => tokio_serial::Parity::None,
+            Parity::Odd => tokio_serial::Parity::Odd,
+            Parity::Even => tokio_serial::Parity::Even,
+        })
+        .stop_bits(match settings.stop_bits {
+            StopBits::One => tokio_serial::StopBits::One,
+            StopBits::Two => tokio_serial::StopBits::Two,
+        })
+        .flow_control(match settings.flow {
+            Flow::None => tokio_serial::FlowControl::None,
+            Flow::RtsCts => tokio_serial::FlowControl::Hardware,
+            Flow::XonXoff => tokio_serial::FlowControl::Software,
+        });
+    // Opened exclusive (TIOCEXCL) and with an exclusive advisory lock (flock) on Unix, so a
+    // second SockScope or pyserial with `exclusive=True` is refused, even as root; Windows
+    // opens a port for one program only.
+    let stream = builder
+        .open_native_async()
+        .map_err(|e| port_error(port, e))?;
+    core.announce(Event::Opened {
+        session: core.id,
+        local: NO_ADDRESS,
+        peer: None,
+    });
+    // Unbounded, bounded in fact: the one connection ends once.
+    #[allow(clippy::disallowed_methods)]
+    let (ended_tx, ended) = unbounded_channel();
+    let conn = tcp_conn::spawn(
+        core,
+        Stream::Serial(Box::new(stream)),
+        NO_ADDRESS,
+        false,
+        None,
+        ended_tx,
+    );
+    Ok(TcpClient::single(conn, ended))
+}
+
+/// Why a port did not open, as data.
+fn port_error(port: &str, e: tokio_serial::Error) -> NetError {
+    use tokio_serial::ErrorKind as K;
+    let error = match e.kind() {
+        // The library's word for "busy": another program holds it (exclusive mode, or its lock).
+        K::NoDevice => NetError::because(NetErrorKind::PortBusy, Reason::PortBusy),
+        K::InvalidInput => NetError::new(NetErrorKind::InvalidAddress, e.description.clone()),
+        K::Io(kind) => {
+            let io = std::io::Error::new(kind, e.description.clone());
+            match kind {
+                std::io::ErrorKind::NotFound => {
+                    NetError::because(NetErrorKind::PortMissing, Reason::PortMissing)
+                }
+                _ => NetError::from_io(&io),
+            }
+        }
+        K::Unknown => NetError::new(NetErrorKind::Other, e.description.clone()),
+    };
+    error.at(port)
+}
+
+/// A port the system lists, with what it says about it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PortInfo {
+    pub name: String,
+    /// `usb`, `pci`, `bluetooth` or `unknown`.
+    pub kind: &'static str,
+    pub vid: Option<u16>,
+    pub pid: Option<u16>,
+    pub serial_number: Option<String>,
+    pub manufacturer: Option<String>,
+    pub product: Option<String>,
+}
+
+impl PortInfo {
+    /// `USB 0403:6001 FT232R USB UART (A50285BI)`, or nothing known.
+    pub fn description(&self) -> String {
+        let mut parts = Vec::new();
+        if let (Some(v), Some(p)) = (self.vid, self.pid) {
+            parts.push(format!("USB {v:04x}:{p:04x}"));
+        }
+        if let Some(p) = &self.product {
+            parts.push(p.clone());
+        }
+        if let Some(s) = &self.serial_number {
+            parts.push(format!("({s})"));
+        }
+        parts.join(" ")
+    }
+}
+
+/// The ports the system lists (Windows `COM3`, Linux `/dev/ttyUSB0`, macOS `/dev/cu.*`).
+pub fn list_ports() -> Result<Vec<PortInfo>, NetError> {
+    let ports = tokio_serial::available_ports()
+        .map_err(|e| NetError::new(NetErrorKind::Other, e.description))?;
+    Ok(ports
+        .into_iter()
+        .map(|p| {
+            let mut info = PortInfo {
+                name: p.port_name,
+                kind: "unknown",
+                vid: None,
+                pid: None,
+                serial_number: None,
+                manufacturer: None,
+                product: None,
+            };
+            match p.port_type {
+                tokio_serial::SerialPortType::UsbPort(u) => {
+                    info.kind = "usb";
+                    info.vid = Some(u.vid);
+                    info.pid = Some(u.pid);
+                    info.serial_number = u.serial_number;
+                    info.manufacturer = u.manufacturer;
+                    info.product = u.product;
+                }
+                tokio_serial::SerialPortType::PciPort => info.kind = "pci",
+                tokio_serial::SerialPortType::BluetoothPort => info.kind = "bluetooth",
+                tokio_serial::SerialPortType::Unknown => {}
+            }
+            info
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_settings_are_checked_and_written_as_terminals_do() {
+        let s = LineSettings::default();
+        assert_eq!(s.short(), "115200 8N1");
+        assert!(s.check().is_ok());
+        assert_eq!(
+            LineSettings { baud: 0, ..s }.check(),
+            Err(Reason::BadBaud(0))
+        );
+        assert_eq!(
+            LineSettings { data_bits: 9, ..s }.check(),
+            Err(Reason::BadDataBits(9))
+        );
+        // 9600 8N1: 10 bits a character, 1042 µs (rounded up); Modbus RTU's 3.5 is 3.6 ms.
+        let modbus = LineSettings { baud: 9600, ..s };
+        assert_eq!(modbus.char_time_us(), 1042);
+        let even = LineSettings {
+            baud: 9600,
+            parity: Parity::Even,
+            stop_bits: StopBits::Two,
+            ..s
+        };
+        assert_eq!(even.short(), "9600 8E2");
+        assert_eq!(even.char_time_us(), 1250);
+    }
+}

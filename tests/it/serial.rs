@@ -1,0 +1,210 @@
+//! Serial ports, on Linux pseudo-terminal pairs made by socat (`pty,raw,echo=0`): the CLI as a
+//! real process on one end, a device written in Python on the other.
+
+use crate::common::{has, start};
+use crate::timeline::{interrupt, python_has, temp_dir};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Two linked pseudo-terminals (`a`, `b`); gone when dropped.
+struct PtyPair {
+    socat: Child,
+    a: PathBuf,
+    b: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl PtyPair {
+    fn new() -> Option<Self> {
+        if !has("socat") {
+            eprintln!("socat not installed (apt-get install socat): the serial test did not run");
+            return None;
+        }
+        let dir = temp_dir("pty");
+        let (a, b) = (dir.path().join("ttyA"), dir.path().join("ttyB"));
+        let socat = Command::new("socat")
+            .arg(format!("pty,raw,echo=0,link={}", a.display()))
+            .arg(format!("pty,raw,echo=0,link={}", b.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !(a.exists() && b.exists()) {
+            assert!(Instant::now() < deadline, "socat made no ptys");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Self {
+            socat,
+            a,
+            b,
+            _dir: dir,
+        })
+    }
+
+    /// Ends the pair: the ports vanish, as a pulled adapter's do.
+    fn pull(&mut self) {
+        let _ = self.socat.kill();
+        let _ = self.socat.wait();
+    }
+}
+
+impl Drop for PtyPair {
+    fn drop(&mut self) {
+        self.pull();
+    }
+}
+
+/// A device on `port`: answers each line it reads with `OK <line>`, sends `greeting` first;
+/// gives up after `seconds`.
+fn device(port: &std::path::Path, greeting: &str, seconds: u32) -> Child {
+    let script = format!(
+        "import os, select, time\n\
+         fd = os.open({port:?}, os.O_RDWR | os.O_NOCTTY)\n\
+         os.write(fd, {greeting:?}.encode())\n\
+         end = time.time() + {seconds}\n\
+         buf = b''\n\
+         while time.time() < end:\n\
+         \x20   r, _, _ = select.select([fd], [], [], 0.1)\n\
+         \x20   if not r: continue\n\
+         \x20   buf += os.read(fd, 256)\n\
+         \x20   while b'\\n' in buf:\n\
+         \x20       line, buf = buf.split(b'\\n', 1)\n\
+         \x20       os.write(fd, b'OK ' + line + b'\\n')\n",
+        port = port.display().to_string()
+    );
+    Command::new("python3")
+        .args(["-c", &script])
+        .spawn()
+        .unwrap()
+}
+
+fn data(lines: &[String]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "data")
+        .collect()
+}
+
+#[test]
+fn an_at_command_goes_out_and_its_answer_comes_back_framed_and_decoded() {
+    let Some(pair) = PtyPair::new() else { return };
+    let mut dev = device(&pair.b, "temp=21.5 hum=40\n", 5);
+    std::thread::sleep(Duration::from_millis(300));
+    let run = start(&[
+        "serial",
+        pair.a.to_str().unwrap(),
+        "--baud",
+        "9600",
+        "--send",
+        "AT+VER?\\n",
+        "--escapes",
+        "--frame",
+        "line",
+        "--decode",
+        "kv",
+        "--output",
+        "jsonl",
+        "--wait",
+        "700",
+    ]);
+    let (code, lines) = run.finish();
+    let _ = dev.kill();
+    let _ = dev.wait();
+    assert_eq!(code, 0, "{lines:#?}");
+    let data = data(&lines);
+    let port = format!("{} 9600 8N1", pair.a.display());
+    assert!(data.iter().all(|d| d["peer"] == port.as_str()), "{data:#?}");
+    let texts: Vec<(&str, &str)> = data
+        .iter()
+        .map(|d| (d["dir"].as_str().unwrap(), d["text"].as_str().unwrap()))
+        .collect();
+    // The greeting waited in the port's buffer: it is read first, then the command and its
+    // answer in the order they crossed the line.
+    assert_eq!(
+        texts,
+        [
+            ("rx", "temp=21.5 hum=40\n"),
+            ("tx", "AT+VER?\n"),
+            ("rx", "OK AT+VER?\n")
+        ],
+        "{lines:#?}"
+    );
+    assert_eq!(data[0]["fields"]["temp"], 21.5);
+}
+
+#[test]
+fn a_port_in_use_missing_or_badly_set_is_said_and_nothing_opens() {
+    let Some(pair) = PtyPair::new() else { return };
+    let first = start(&["serial", pair.a.to_str().unwrap(), "--output", "jsonl"]);
+    first.stdout_line("\"opened\"");
+    // A second SockScope on the same port.
+    let second = start(&["serial", pair.a.to_str().unwrap()]);
+    assert!(second
+        .stderr_line("error")
+        .contains("the port is in use by another program"));
+    assert_eq!(second.finish().0, 1);
+    // pyserial asking for the port exclusively is refused too.
+    if python_has("serial") {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                &format!(
+                    "import serial\ntry:\n    serial.Serial({:?}, exclusive=True)\n    print('opened')\nexcept serial.SerialException as e:\n    print('refused', e)\n",
+                    pair.a.display().to_string()
+                ),
+            ])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.starts_with("refused"), "{said}");
+    } else {
+        eprintln!(
+            "pyserial not installed (pip install pyserial): its exclusive open was not tried"
+        );
+    }
+    let _ = interrupt(first);
+    let missing = start(&["serial", "/dev/ttyNO-SUCH-PORT"]);
+    let line = missing.stderr_line("error");
+    assert!(
+        line.contains("/dev/ttyNO-SUCH-PORT") && line.contains("no such port"),
+        "{line}"
+    );
+    assert_eq!(missing.finish().0, 1);
+    for bad in [["--baud", "0"], ["--data-bits", "9"], ["--stop-bits", "3"]] {
+        let run = start(&["serial", pair.a.to_str().unwrap(), bad[0], bad[1]]);
+        assert_eq!(run.finish().0, 2, "{bad:?}");
+    }
+}
+
+#[test]
+fn a_port_that_vanishes_ends_the_session_at_once_with_the_reason() {
+    let Some(mut pair) = PtyPair::new() else {
+        return;
+    };
+    let run = start(&["serial", pair.a.to_str().unwrap(), "--output", "jsonl"]);
+    run.stdout_line("\"opened\"");
+    let pulled = Instant::now();
+    pair.pull();
+    let line = run.stdout_line("\"disconnected\"");
+    assert!(line.contains("the port went away"), "{line}");
+    let (code, _) = run.finish();
+    assert_eq!(code, 1);
+    assert!(
+        pulled.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        pulled.elapsed()
+    );
+}
+
+#[test]
+fn the_port_list_names_ports_as_the_system_does() {
+    let out = start(&["serial", "--list", "--json"]).finish();
+    assert_eq!(out.0, 0);
+    for line in &out.1 {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["name"].as_str().is_some_and(|n| !n.is_empty()), "{line}");
+    }
+}

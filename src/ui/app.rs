@@ -283,6 +283,7 @@ impl SockScopeApp {
                     SessionKind::TcpServer,
                     SessionKind::Udp,
                     SessionKind::Relay,
+                    SessionKind::Serial,
                 ] {
                     if ui.button(format!("+ {}", kind.label(t))).clicked() {
                         self.add_tab(kind);

@@ -706,6 +706,8 @@ fn english_words(text: &str) -> Vec<String> {
         // A protocol file's type names, as the user types them.
         "bytes",
         "string",
+        // A serial port's name on Linux (/dev/ttyUSB0).
+        "dev",
     ];
     // File names the program writes or reads (cert.pem, rules.toml) are names, not English.
     let files = regex::Regex::new(r"[A-Za-z_]+\.(pem|toml|csv|html|xml|bin|txt|pcapng)\b")
@@ -735,7 +737,7 @@ fn every_screen_is_chinese_in_the_chinese_window() {
         }
     };
     look(&harness, "start");
-    for tab in ["+ TCP 客户端", "+ TCP 服务器", "+ UDP", "+ 转发"] {
+    for tab in ["+ TCP 客户端", "+ TCP 服务器", "+ UDP", "+ 转发", "+ 串口"] {
         harness.get_by_label(tab).click();
         harness.run_steps(3);
         look(&harness, tab);

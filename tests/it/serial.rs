@@ -208,3 +208,61 @@ fn the_port_list_names_ports_as_the_system_does() {
         assert!(v["name"].as_str().is_some_and(|n| !n.is_empty()), "{line}");
     }
 }
+
+/// A serial tab in the window: the port typed, 9600 8E1 picked, text sent, the device's answer
+/// in the log with no address, and the pulled port said in Chinese.
+#[test]
+fn a_serial_tab_talks_to_a_device_and_says_when_the_port_goes() {
+    use crate::gui::{app, shown_texts, step_until, type_into};
+    use egui_kittest::kittest::Queryable;
+    use sockscope::ui::i18n::Lang;
+    let Some(mut pair) = PtyPair::new() else {
+        return;
+    };
+    let mut dev = device(&pair.b, "", 8);
+    let mut harness = app(Lang::Zh);
+    harness.get_by_label("+ 串口").click();
+    harness.run_steps(3);
+    type_into(&mut harness, "串口", pair.a.to_str().unwrap());
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::ComboBox, "校验位")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("偶").click();
+    harness.run_steps(2);
+    harness.state_mut().tabs[0].settings.serial.baud = 9600;
+    harness.get_by_label("打开").click();
+    step_until(&mut harness, "the port open", |h| {
+        h.query_all_by_label_contains("已打开 ").next().is_some()
+    });
+    let opened = format!("已打开 {} 9600 8E1", pair.a.display());
+    assert!(
+        harness
+            .query_all_by_label_contains(&opened)
+            .next()
+            .is_some(),
+        "{:#?}",
+        shown_texts(&harness)
+    );
+    harness.get_by_label("发送内容").click();
+    harness.run_steps(1);
+    harness.get_by_label("发送内容").type_text("AT\n");
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Button, "发送")
+        .click();
+    step_until(&mut harness, "the answer", |h| {
+        h.query_all_by_label_contains("OK AT").next().is_some()
+    });
+    let rows: Vec<String> = shown_texts(&harness)
+        .into_iter()
+        .filter(|t| t.contains("  RX  ") || t.contains("  TX  "))
+        .collect();
+    assert!(rows.iter().all(|r| !r.contains("0.0.0.0")), "{rows:#?}");
+    let _ = dev.kill();
+    let _ = dev.wait();
+    pair.pull();
+    step_until(&mut harness, "the port gone", |h| {
+        h.query_all_by_label_contains("串口不见了").next().is_some()
+    });
+}

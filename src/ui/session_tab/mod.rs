@@ -6,6 +6,7 @@
 
 mod actions;
 mod decoding;
+mod ports;
 mod reducer;
 mod sending;
 mod settings;
@@ -123,6 +124,8 @@ pub struct SessionTab {
     pub probe: super::probe_panel::ProbePanel,
     /// The decoder, its protocol file and the Values panel.
     pub decoding: decoding::Decoding,
+    /// A serial tab's list of the system's ports.
+    pub serial_ports: ports::PortList,
 }
 
 /// A save of received data in progress.
@@ -181,6 +184,7 @@ impl SessionTab {
             capture: None,
             capture_file: PathField::default(),
             decoding: decoding::Decoding::default(),
+            serial_ports: ports::PortList::default(),
             probe: super::probe_panel::ProbePanel::default(),
         }
     }

@@ -19,6 +19,12 @@ impl SessionTab {
                 };
                 self.last_error = None;
                 let text = match (self.settings.kind, peer) {
+                    (SessionKind::Serial, _) => format!(
+                        "{} {} {}",
+                        t.state_port_open,
+                        self.settings.serial_port.trim(),
+                        self.settings.serial.short()
+                    ),
                     (_, Some(p)) => format!("{} {p} ({local})", t.connected_to),
                     (SessionKind::TcpServer, None) => format!("{} {local}", t.listening_on),
                     (SessionKind::Relay, None) => {
@@ -60,8 +66,12 @@ impl SessionTab {
                     CloseReason::LocalClosed => (EntryKind::Info, t.closed_locally.to_string()),
                     CloseReason::Failed(e) => (EntryKind::Error, i18n::net_error(lang, e)),
                 };
-                self.log
-                    .info(kind, format!("{peer} {}: {why}", t.client_left));
+                let text = match self.settings.kind {
+                    // A port's one "connection" ending is the port closing (or vanishing).
+                    SessionKind::Serial => format!("{}: {why}", self.peer_text(peer)),
+                    _ => format!("{peer} {}: {why}", t.client_left),
+                };
+                self.log.info(kind, text);
             }
             Event::Secured { peer, info, .. } => {
                 let mut text = format!("{peer} TLS: {}", i18n::tls_info(lang, &info));
@@ -120,7 +130,8 @@ impl SessionTab {
                         self.log.push(LogEntry {
                             time: c.time,
                             kind,
-                            peer: Some(c.peer),
+                            // A serial port has no address: its rows name no peer.
+                            peer: (self.settings.kind != SessionKind::Serial).then_some(c.peer),
                             bytes: bytes.to_vec(),
                             frame,
                             decoded,

@@ -5,7 +5,9 @@ impl SessionTab {
     /// Where a send from this tab goes.
     pub(super) fn target(&self) -> SendTarget {
         match self.settings.kind {
-            SessionKind::TcpClient | SessionKind::Relay => SendTarget::Default,
+            SessionKind::TcpClient | SessionKind::Relay | SessionKind::Serial => {
+                SendTarget::Default
+            }
             SessionKind::TcpServer => self
                 .send_to
                 .map_or(SendTarget::AllClients, SendTarget::Conn),

@@ -13,6 +13,8 @@ pub enum SessionKind {
     Udp,
     /// Forwards each client to a target and back, logging both.
     Relay,
+    /// A serial port (COM3, /dev/ttyUSB0).
+    Serial,
 }
 
 impl SessionKind {
@@ -23,6 +25,7 @@ impl SessionKind {
             SessionKind::TcpServer => t.tcp_server,
             SessionKind::Udp => t.udp,
             SessionKind::Relay => t.relay,
+            SessionKind::Serial => t.serial,
         }
     }
 }
@@ -78,6 +81,11 @@ pub struct TabSettings {
     pub framing: String,
     /// Frame what is sent the same way (delimiter appended, length inserted, SLIP/COBS).
     pub frame_sends: bool,
+    /// A serial tab's port (`COM3`, `/dev/ttyUSB0`) and line settings.
+    #[serde(default)]
+    pub serial_port: String,
+    #[serde(default)]
+    pub serial: crate::engine::serial::LineSettings,
     /// The decoder: empty (none), a built-in one (`modbus-tcp`, `json`…) or `file`.
     #[serde(default)]
     pub decode: String,
@@ -119,7 +127,7 @@ impl TabSettings {
                 SessionKind::TcpServer => "8080".into(),
                 SessionKind::Relay => "9000".into(),
                 SessionKind::Udp => "7788".into(),
-                SessionKind::TcpClient => String::new(),
+                SessionKind::TcpClient | SessionKind::Serial => String::new(),
             },
             udp_dest: "127.0.0.1:8080".into(),
             echo: false,
@@ -147,6 +155,8 @@ impl TabSettings {
             frame_sends: false,
             decode: String::new(),
             protocol_path: String::new(),
+            serial_port: String::new(),
+            serial: crate::engine::serial::LineSettings::default(),
             tls: crate::ui::tls_panel::TlsForm::default(),
             tools_open: false,
         }

@@ -14,7 +14,8 @@ impl SessionTab {
     /// Can this tab be recorded as a sequence? A client replays; a server (its first client
     /// after Record) or a UDP tab without a destination records the device's side: a simulator.
     pub fn recordable(&self) -> bool {
-        self.settings.kind != SessionKind::Relay
+        // (Sequence files have no serial kind yet.)
+        !matches!(self.settings.kind, SessionKind::Relay | SessionKind::Serial)
     }
 
     /// Asks the engine for a pcapng capture of what is sent and received from now on (its
@@ -120,6 +121,8 @@ impl SessionTab {
                 (ConnectionKind::Udp, String::new(), local())
             }
             SessionKind::Udp => (ConnectionKind::Udp, s.udp_dest.trim().to_string(), None),
+            // Sequence files have no serial kind yet: a serial tab does not record.
+            SessionKind::Serial => return None,
         };
         let frame = Some(self.effective_frame())
             .filter(|f| *f != FrameSpec::None)
@@ -170,7 +173,10 @@ impl SessionTab {
     /// within each datagram)?
     pub fn frames(&self) -> bool {
         match self.settings.kind {
-            SessionKind::TcpClient | SessionKind::TcpServer | SessionKind::Udp => true,
+            SessionKind::TcpClient
+            | SessionKind::TcpServer
+            | SessionKind::Udp
+            | SessionKind::Serial => true,
             SessionKind::Relay => !self.settings.relay_udp,
         }
     }
@@ -184,7 +190,7 @@ impl SessionTab {
             SessionKind::TcpClient => self.tls.client(&self.settings.tls, t),
             SessionKind::TcpServer => self.tls.server(&self.settings.tls, t),
             SessionKind::Relay if !self.settings.relay_udp => self.tls.relay(&self.settings.tls, t),
-            SessionKind::Udp | SessionKind::Relay => Ok(None),
+            SessionKind::Udp | SessionKind::Relay | SessionKind::Serial => Ok(None),
         }
     }
 

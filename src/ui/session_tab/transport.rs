@@ -17,6 +17,15 @@ impl SessionTab {
         }
     }
 
+    /// What a chunk's peer is shown as: its address, or a serial tab's port (a port has no
+    /// address; the engine's chunks carry the unspecified one).
+    pub fn peer_text(&self, peer: SocketAddr) -> String {
+        match self.settings.kind {
+            SessionKind::Serial => self.settings.serial_port.trim().to_string(),
+            _ => peer.to_string(),
+        }
+    }
+
     /// The tab's title: kind and endpoint.
     pub fn title(&self, t: &Texts) -> String {
         let s = &self.settings;
@@ -27,6 +36,7 @@ impl SessionTab {
         };
         let end = match s.kind {
             SessionKind::TcpClient => format!("{}:{}", s.remote_host.trim(), port(&s.remote_port)),
+            SessionKind::Serial => s.serial_port.trim().to_string(),
             _ => format!(":{}", port(&s.local_port)),
         };
         format!("{} {end}", s.kind.label(t))
@@ -67,6 +77,14 @@ impl SessionTab {
                         .map(|x| i18n::address_error(lang, x));
                 }
             }
+            SessionKind::Serial => {
+                if s.serial_port.trim().is_empty() {
+                    e.host = Some(t.err_serial_port);
+                }
+                if s.serial.check().is_err() {
+                    e.port = Some(t.err_serial_settings);
+                }
+            }
         }
         e
     }
@@ -104,6 +122,10 @@ impl SessionTab {
                 ),
                 target: s.udp_dest.trim().to_string(),
                 udp: s.relay_udp,
+            },
+            SessionKind::Serial => SessionConfig::Serial {
+                port: s.serial_port.trim().to_string(),
+                settings: s.serial,
             },
             SessionKind::Udp => SessionConfig::Udp {
                 bind: SocketAddr::new(

@@ -38,6 +38,7 @@ impl SessionTab {
                         errors.port,
                     );
                 }
+                SessionKind::Serial => self.serial_endpoint_ui(ui, t, &errors),
                 SessionKind::TcpServer | SessionKind::Udp | SessionKind::Relay => {
                     ui.vertical(|ui| {
                         let label = ui.label(t.local_addr);
@@ -132,6 +133,7 @@ impl SessionTab {
                         SessionKind::TcpServer => (t.listen, t.stop),
                         SessionKind::Udp => (t.open_udp, t.close_udp),
                         SessionKind::Relay => (t.start_relay, t.stop),
+                        SessionKind::Serial => (t.open_port, t.close_port),
                     };
                     if active {
                         if ui.button(RichText::new(close_text).strong()).clicked() {
@@ -167,7 +169,7 @@ impl SessionTab {
                 self.tls
                     .relay_ui(ui, t, &mut self.settings.tls, errors.tls, active)
             }
-            SessionKind::Udp | SessionKind::Relay => {}
+            SessionKind::Udp | SessionKind::Relay | SessionKind::Serial => {}
         }
         if let Some(e) = &self.last_error {
             // What happened and what to try; the system's words when pointed at.
@@ -315,6 +317,15 @@ impl SessionTab {
                         (format!("{} {local}", t.state_listening), green)
                     }
                     (SessionKind::TcpServer, _) => (t.state_not_listening.into(), WARN_COLOR),
+                    (SessionKind::Serial, _) => (
+                        format!(
+                            "{} {} {}",
+                            t.state_port_open,
+                            self.settings.serial_port.trim(),
+                            self.settings.serial.short()
+                        ),
+                        green,
+                    ),
                     (SessionKind::Relay, _) => (
                         format!("{} {local} → {}", t.relaying, self.settings.udp_dest.trim()),
                         green,

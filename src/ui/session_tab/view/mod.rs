@@ -9,6 +9,7 @@
 
 mod endpoint;
 mod send;
+mod serial;
 mod side;
 mod values;
 

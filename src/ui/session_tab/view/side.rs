@@ -180,8 +180,11 @@ impl SessionTab {
                 actions.push(TabAction::KeepLimit);
             }
         });
-        // A UDP relay's datagrams do not say which client they are for: not captured.
-        if !(self.settings.kind == SessionKind::Relay && self.settings.relay_udp) {
+        // A UDP relay's datagrams do not say which client they are for: not captured; a serial
+        // port has no packets.
+        let capturable = !(self.settings.kind == SessionKind::Relay && self.settings.relay_udp)
+            && self.settings.kind != SessionKind::Serial;
+        if capturable {
             match &self.capture {
                 Some(path) => {
                     ui.horizontal(|ui| {

@@ -1,0 +1,61 @@
+//! The system's serial ports, listed on a thread the tab owns (listing reads the system's
+//! device tables: never on the window's thread).
+
+use crate::engine::serial::{list_ports, PortInfo};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// The last list, and a listing under way.
+#[derive(Default)]
+pub struct PortList {
+    pub ports: Vec<PortInfo>,
+    /// A list was asked for at least once (a serial tab lists when first drawn).
+    pub asked: bool,
+    running: Option<(JoinHandle<()>, mpsc::Receiver<Vec<PortInfo>>)>,
+}
+
+impl PortList {
+    /// Is a listing under way?
+    pub fn busy(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Lists the ports again (unless a listing is under way).
+    pub fn refresh(&mut self) {
+        self.asked = true;
+        if self.running.is_some() {
+            return;
+        }
+        // One answer.
+        #[allow(clippy::disallowed_methods)]
+        let (tx, rx) = mpsc::channel();
+        if let Ok(thread) = std::thread::Builder::new()
+            .name("sockscope-ports".into())
+            .spawn(move || {
+                let _ = tx.send(list_ports().unwrap_or_default());
+            })
+        {
+            self.running = Some((thread, rx));
+        }
+    }
+
+    /// Takes a finished listing.
+    pub fn poll(&mut self) {
+        let done = self.running.as_ref().and_then(|(_, rx)| rx.try_recv().ok());
+        if let Some(ports) = done {
+            self.ports = ports;
+            if let Some((thread, _)) = self.running.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Drop for PortList {
+    /// A listing takes moments: it is waited for.
+    fn drop(&mut self) {
+        if let Some((thread, _)) = self.running.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! A serial tab's endpoint: the port (picked from the system's list or typed) and its line
+//! settings.
+
+use super::*;
+use crate::engine::serial::{Flow, Parity, StopBits};
+use crate::ui::widgets::ERROR_COLOR;
+use eframe::egui;
+
+/// Baud rates offered in the list (any other can be typed).
+const BAUDS: [u32; 12] = [
+    1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600, 1_000_000,
+];
+
+impl SessionTab {
+    pub(super) fn serial_endpoint_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Texts,
+        errors: &EndpointErrors,
+    ) {
+        self.serial_ports.poll();
+        if !self.serial_ports.asked {
+            self.serial_ports.refresh();
+        }
+        ui.vertical(|ui| {
+            let label = ui.label(t.serial_port_label);
+            ui.horizontal(|ui| {
+                let mut edit =
+                    egui::TextEdit::singleline(&mut self.settings.serial_port).desired_width(150.0);
+                if errors.host.is_some() {
+                    edit = edit.text_color(ERROR_COLOR);
+                }
+                ui.add(edit).labelled_by(label.id);
+                egui::ComboBox::from_id_salt(("serial_ports", self.id.0))
+                    .selected_text("")
+                    .width(16.0)
+                    .show_ui(ui, |ui| {
+                        if self.serial_ports.ports.is_empty() {
+                            ui.label(t.no_ports);
+                        }
+                        for p in &self.serial_ports.ports {
+                            let text = format!("{}  {}", p.name, p.description());
+                            if ui
+                                .selectable_label(self.settings.serial_port == p.name, text.trim())
+                                .clicked()
+                            {
+                                self.settings.serial_port = p.name.clone();
+                            }
+                        }
+                    })
+                    .response
+                    .accessible_name(format!("{} ⏷", t.serial_port_label));
+                if ui
+                    .add_enabled(
+                        !self.serial_ports.busy(),
+                        egui::Button::new(t.refresh_ports),
+                    )
+                    .clicked()
+                {
+                    self.serial_ports.refresh();
+                }
+            });
+            if let Some(e) = errors.host {
+                ui.colored_label(ERROR_COLOR, e);
+            }
+        });
+        let s = &mut self.settings.serial;
+        ui.vertical(|ui| {
+            let label = ui.label(t.baud);
+            ui.horizontal(|ui| {
+                ui.add(egui::DragValue::new(&mut s.baud).range(1..=20_000_000))
+                    .labelled_by(label.id);
+                egui::ComboBox::from_id_salt(("bauds", self.id.0))
+                    .selected_text("")
+                    .width(16.0)
+                    .show_ui(ui, |ui| {
+                        for b in BAUDS {
+                            ui.selectable_value(&mut s.baud, b, b.to_string());
+                        }
+                    })
+                    .response
+                    .accessible_name(format!("{} ⏷", t.baud));
+            });
+        });
+        ui.vertical(|ui| {
+            let label = ui.label(t.data_bits);
+            egui::ComboBox::from_id_salt(("data_bits", self.id.0))
+                .selected_text(s.data_bits.to_string())
+                .width(40.0)
+                .show_ui(ui, |ui| {
+                    for d in 5..=8u8 {
+                        ui.selectable_value(&mut s.data_bits, d, d.to_string());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        ui.vertical(|ui| {
+            let label = ui.label(t.parity);
+            let name = |p: Parity| match p {
+                Parity::None => t.parity_none,
+                Parity::Odd => t.parity_odd,
+                Parity::Even => t.parity_even,
+            };
+            egui::ComboBox::from_id_salt(("parity", self.id.0))
+                .selected_text(name(s.parity))
+                .width(50.0)
+                .show_ui(ui, |ui| {
+                    for p in [Parity::None, Parity::Odd, Parity::Even] {
+                        ui.selectable_value(&mut s.parity, p, name(p));
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        ui.vertical(|ui| {
+            let label = ui.label(t.stop_bits);
+            egui::ComboBox::from_id_salt(("stop_bits", self.id.0))
+                .selected_text(match s.stop_bits {
+                    StopBits::One => "1",
+                    StopBits::Two => "2",
+                })
+                .width(40.0)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut s.stop_bits, StopBits::One, "1");
+                    ui.selectable_value(&mut s.stop_bits, StopBits::Two, "2");
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        ui.vertical(|ui| {
+            let label = ui.label(t.flow);
+            let name = |f: Flow| match f {
+                Flow::None => t.flow_none,
+                Flow::RtsCts => t.flow_rts,
+                Flow::XonXoff => t.flow_xon,
+            };
+            egui::ComboBox::from_id_salt(("flow", self.id.0))
+                .selected_text(name(s.flow))
+                .width(80.0)
+                .show_ui(ui, |ui| {
+                    for f in [Flow::None, Flow::RtsCts, Flow::XonXoff] {
+                        ui.selectable_value(&mut s.flow, f, name(f));
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        if let Some(e) = errors.port {
+            ui.colored_label(ERROR_COLOR, e);
+        }
+    }
+}

@@ -339,9 +339,18 @@ pub struct CommonArgs {
 /// What to send, and how the typed data becomes bytes.
 #[derive(Args, Debug)]
 pub struct SendArgs {
-    /// Data to send (text, or hex with --hex).
+    /// Data to send (text, or hex with --hex); give it several times to send each in turn,
+    /// --gap apart.
     #[arg(long)]
-    pub send: Option<String>,
+    pub send: Vec<String>,
+    /// Milliseconds between one --send and the next.
+    #[arg(long, default_value_t = 0)]
+    pub gap: u64,
+    /// Also send what arrives on standard input, as it arrives, line by line, after any
+    /// --send (text in the chosen encoding, with --escapes; hex lines with --hex); the session
+    /// stays open until standard input ends (tcp-client, serial).
+    #[arg(long)]
+    pub stdin: bool,
     /// The data is hex: `48 65 6C`, `48656C` or `0x48,0x65`.
     #[arg(long)]
     pub hex: bool,
@@ -520,6 +529,12 @@ pub struct UdpArgs {
     /// Allow sending to broadcast addresses (SO_BROADCAST).
     #[arg(long)]
     pub broadcast: bool,
+    /// Join this multicast group (IPv4 or IPv6; give it several times for several groups).
+    #[arg(long, value_name = "GROUP")]
+    pub join: Vec<std::net::IpAddr>,
+    /// The interface multicast joins go through, by index (0: the system's choice).
+    #[arg(long, default_value_t = 0)]
+    pub interface: u32,
     /// Exit after this many datagrams were received.
     #[arg(long)]
     pub count: Option<u64>,

@@ -8,7 +8,7 @@ use super::{CliError, CommonArgs, SendArgs};
 use crate::engine::capture::CaptureRequest;
 use crate::engine::{
     parse_host_port, Command, Direction, Engine, EngineHandle, Event, HostPort, ReplyRule,
-    SessionConfig, SessionId,
+    SendTarget, SessionConfig, SessionId,
 };
 use crate::payload::framing::FrameSpec;
 use crate::payload::{Template, TextEncoding};
@@ -66,19 +66,171 @@ pub(super) fn payload(
     send: &SendArgs,
     encoding: TextEncoding,
 ) -> Result<Option<Template>, CliError> {
-    let Some(data) = &send.send else {
-        return Ok(None);
-    };
-    let spec = crate::sequence::SendSpec {
+    match payloads(send, encoding)?.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        _ => Err(CliError::Usage(
+            "one --send here (repeat it with --repeat)".into(),
+        )),
+    }
+}
+
+/// Every `--send`, checked before anything opens.
+pub(super) fn payloads(send: &SendArgs, encoding: TextEncoding) -> Result<Vec<Template>, CliError> {
+    send.send
+        .iter()
+        .map(|data| {
+            line_spec(send)
+                .template(data, encoding)
+                .map_err(|reason| CliError::Usage(format!("--send {data:?}: {reason}")))
+        })
+        .collect()
+}
+
+fn line_spec(send: &SendArgs) -> crate::sequence::SendSpec<'_> {
+    crate::sequence::SendSpec {
         hex: send.hex,
         escapes: send.escapes,
         macros: send.macros,
         line_ending: Some(&send.line_ending),
         checksum: Some(&send.checksum),
-    };
-    spec.template(data, encoding)
-        .map(Some)
-        .map_err(|reason| CliError::Usage(format!("--send: {reason}")))
+    }
+}
+
+/// What a one-connection run sends (tcp-client, serial): each `--send` in turn `--gap` apart
+/// once the session is open, then (after them) what arrives on standard input (`--stdin`) as
+/// it arrives;
+/// the run ends `wait` after the last of it.
+pub(super) struct Sends {
+    templates: std::collections::VecDeque<Template>,
+    gap: Duration,
+    wait: Option<Duration>,
+    next: Option<Instant>,
+    until: Option<Instant>,
+    /// Lines of standard input, made into bytes as `--send` would be (None once it ended).
+    stdin: Option<std::sync::mpsc::Receiver<String>>,
+    spec: (bool, bool, String, String, bool),
+    encoding: TextEncoding,
+    opened: bool,
+}
+
+impl Sends {
+    pub fn new(
+        send: &SendArgs,
+        encoding: TextEncoding,
+        wait: Option<Duration>,
+    ) -> Result<Self, CliError> {
+        let templates = payloads(send, encoding)?.into();
+        let stdin = send.stdin.then(read_stdin);
+        Ok(Self {
+            templates,
+            gap: Duration::from_millis(send.gap),
+            wait,
+            next: None,
+            until: None,
+            stdin,
+            spec: (
+                send.hex,
+                send.escapes,
+                send.line_ending.clone(),
+                send.checksum.clone(),
+                send.macros,
+            ),
+            encoding,
+            opened: false,
+        })
+    }
+
+    /// The session opened: sending starts now.
+    pub fn opened(&mut self) {
+        self.opened = true;
+        self.next = Some(Instant::now());
+    }
+
+    /// Sends what is due; returns when the run ends (after the last send and `wait`) and
+    /// when to look again.
+    pub fn tick(
+        &mut self,
+        engine: &EngineHandle,
+        session: SessionId,
+    ) -> (Option<Instant>, Option<Instant>) {
+        if !self.opened {
+            return (None, None);
+        }
+        let now = Instant::now();
+        while self.next.is_some_and(|n| n <= now) {
+            let Some(template) = self.templates.pop_front() else {
+                self.next = None;
+                break;
+            };
+            engine.send(Command::SendTemplate {
+                session,
+                target: SendTarget::Default,
+                template,
+                repeat: None,
+            });
+            self.next = Some(now + self.gap);
+        }
+        if self.templates.is_empty() {
+            self.next = None;
+        }
+        // Standard input follows the --send list.
+        if let Some(lines) = self.stdin.as_ref().filter(|_| self.templates.is_empty()) {
+            loop {
+                match lines.try_recv() {
+                    Ok(line) => {
+                        let (hex, escapes, ending, checksum, macros) = &self.spec;
+                        let spec = crate::sequence::SendSpec {
+                            hex: *hex,
+                            escapes: *escapes,
+                            macros: *macros,
+                            line_ending: Some(ending),
+                            checksum: Some(checksum),
+                        };
+                        match spec.template(&line, self.encoding) {
+                            Ok(template) => engine.send(Command::SendTemplate {
+                                session,
+                                target: SendTarget::Default,
+                                template,
+                                repeat: None,
+                            }),
+                            // A bad line is said and skipped: nothing of it is sent.
+                            Err(reason) => eprintln!("sockscope: stdin line not sent: {reason}"),
+                        }
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        self.stdin = None;
+                        break;
+                    }
+                }
+            }
+        }
+        if self.templates.is_empty() && self.stdin.is_none() && self.until.is_none() {
+            self.until = self.wait.map(|w| now + w);
+        }
+        let poll = self.stdin.as_ref().map(|_| now + Duration::from_millis(20));
+        (self.until, self.next.or(poll))
+    }
+}
+
+/// Standard input's lines, read on their own thread. The thread is not joined: a read of
+/// standard input cannot be interrupted, and the process ends it when the run ends.
+fn read_stdin() -> std::sync::mpsc::Receiver<String> {
+    // Bounded: a fast pipe waits for the session to take its lines.
+    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let _ = std::thread::Builder::new()
+        .name("sockscope-stdin".into())
+        .spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    rx
 }
 
 /// Reads `--rules`, before anything is opened.
@@ -368,7 +520,7 @@ impl Run {
     /// signal) closes it. Exit 1 when anything failed.
     pub fn drive(
         &mut self,
-        mut deadline: impl FnMut() -> Option<Instant>,
+        mut deadline: impl FnMut(&EngineHandle) -> (Option<Instant>, Option<Instant>),
         mut on_event: impl FnMut(&Event, &EngineHandle) -> Flow,
     ) -> ExitCode {
         let (engine, session) = (&self.engine, self.session);
@@ -379,16 +531,26 @@ impl Run {
                 engine.send(Command::Close { session });
                 closing = true;
             }
-            let wait = match deadline() {
+            // When the run ends by itself, and when it wants to be woken (a send due).
+            let (end, wake) = if closing {
+                (None, None)
+            } else {
+                deadline(engine)
+            };
+            let woken = wake
+                .and_then(|w| w.checked_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_millis(200))
+                .min(Duration::from_millis(200));
+            let wait = match end {
                 Some(at) if !closing => match at.checked_duration_since(Instant::now()) {
-                    Some(left) => left.min(Duration::from_millis(200)),
+                    Some(left) => left.min(woken),
                     None => {
                         engine.send(Command::Close { session });
                         closing = true;
                         Duration::from_millis(200)
                     }
                 },
-                _ => Duration::from_millis(200),
+                _ => woken,
             };
             let Some(event) = engine.recv_timeout(wait) else {
                 self.printer.flush();

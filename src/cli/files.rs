@@ -58,7 +58,7 @@ pub(super) fn send_file(args: SendFileArgs) -> Result<ExitCode, CliError> {
         Replies::None,
         None,
     )?;
-    let code = run.drive(|| None, |_, _| Flow::Continue);
+    let code = run.drive(|_| (None, None), |_, _| Flow::Continue);
     // Success is a file sent whole, whatever else happened.
     Ok(if run.printer.files_done == 1 {
         code
@@ -114,7 +114,7 @@ pub(super) fn recv_file(args: RecvFileArgs) -> Result<ExitCode, CliError> {
         Replies::None,
         None,
     )?;
-    let code = run.drive(|| None, |_, _| Flow::Continue);
+    let code = run.drive(|_| (None, None), |_, _| Flow::Continue);
     Ok(if run.printer.files_done >= 1 {
         code
     } else {

@@ -2,13 +2,12 @@
 //! output as `tcp-client`), and `--list`.
 
 use super::args::{FlowArg, ParityArg, SerialArgs};
-use super::drive::{encoding, millis, payload, Flow, Replies, Run};
+use super::drive::{encoding, millis, Flow, Replies, Run, Sends};
 use super::CliError;
 use crate::engine::serial::{self, LineSettings};
-use crate::engine::{Command, Event, SendTarget, SessionConfig};
+use crate::engine::{Event, SessionConfig};
 use std::cell::Cell;
 use std::process::ExitCode;
-use std::time::Instant;
 
 pub(super) fn run(args: SerialArgs) -> Result<ExitCode, CliError> {
     if args.list {
@@ -47,11 +46,12 @@ pub(super) fn run(args: SerialArgs) -> Result<ExitCode, CliError> {
         ));
     }
     let encoding = encoding(&args.common)?;
-    let mut payload = payload(&args.send, encoding)?;
-    let wait = match args.wait.or(payload.as_ref().map(|_| 500)) {
+    let sending = !args.send.send.is_empty() || args.send.stdin;
+    let wait = match args.wait.or(sending.then_some(500)) {
         Some(ms) => Some(millis("--wait", ms, true)?),
         None => None,
     };
+    let mut sends = Sends::new(&args.send, encoding, wait)?;
     let mut run = Run::open(
         &args.common,
         encoding,
@@ -65,20 +65,17 @@ pub(super) fn run(args: SerialArgs) -> Result<ExitCode, CliError> {
     run.printer
         .name_endpoint(format!("{port} {}", settings.short()));
     let session = run.session;
-    let until: Cell<Option<Instant>> = Cell::new(None);
+    let opened = Cell::new(false);
     Ok(run.drive(
-        || until.get(),
-        |event, engine| {
+        |engine| {
+            if opened.take() {
+                sends.opened();
+            }
+            sends.tick(engine, session)
+        },
+        |event, _| {
             if let Event::Opened { .. } = event {
-                if let Some(template) = payload.take() {
-                    engine.send(Command::SendTemplate {
-                        session,
-                        target: SendTarget::Default,
-                        template,
-                        repeat: None,
-                    });
-                }
-                until.set(wait.map(|w| Instant::now() + w));
+                opened.set(true);
             }
             Flow::Continue
         },

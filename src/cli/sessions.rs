@@ -2,7 +2,7 @@
 
 use super::args::{CommonArgs, FrameArgs};
 use super::drive::{
-    destination, encoding, millis, payload, seconds, Flow, Recording, Replies, Run,
+    destination, encoding, millis, payload, seconds, Flow, Recording, Replies, Run, Sends,
 };
 use super::{CliError, RelayArgs, TcpClientArgs, TcpServerArgs, UdpArgs};
 use crate::engine::{
@@ -33,17 +33,18 @@ pub(super) fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, CliError> {
         Some(&args.framing),
         tls,
     )?;
-    Ok(run.drive(|| None, close_after_first_client(args.once)))
+    Ok(run.drive(|_| (None, None), close_after_first_client(args.once)))
 }
 
 pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
     destination("target", &args.target)?;
     let encoding = encoding(&args.common)?;
-    let mut payload = payload(&args.send, encoding)?;
-    let wait = match args.wait.or(payload.as_ref().map(|_| 500)) {
+    let sending = !args.send.send.is_empty() || args.send.stdin;
+    let wait = match args.wait.or(sending.then_some(500)) {
         Some(ms) => Some(millis("--wait", ms, true)?),
         None => None,
     };
+    let mut sends = Sends::new(&args.send, encoding, wait)?;
     let connect_timeout = millis("--connect-timeout", args.connect_timeout, false)?;
     let config = SessionConfig::TcpClient {
         remote: args.target.clone(),
@@ -75,20 +76,17 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
     )?;
     run.recording = recording;
     let session = run.session;
-    let until: Cell<Option<Instant>> = Cell::new(None);
+    let opened = Cell::new(false);
     Ok(run.drive(
-        || until.get(),
-        |event, engine| {
+        |engine| {
+            if opened.take() {
+                sends.opened();
+            }
+            sends.tick(engine, session)
+        },
+        |event, _| {
             if let Event::Opened { .. } = event {
-                if let Some(template) = payload.take() {
-                    engine.send(Command::SendTemplate {
-                        session,
-                        target: SendTarget::Default,
-                        template,
-                        repeat: None,
-                    });
-                }
-                until.set(wait.map(|w| Instant::now() + w));
+                opened.set(true);
             }
             Flow::Continue
         },
@@ -96,6 +94,11 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
 }
 
 pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
+    if args.send.stdin || args.send.gap > 0 {
+        return Err(CliError::Usage(
+            "--stdin and --gap are for tcp-client and serial (udp: one --send, --repeat)".into(),
+        ));
+    }
     let encoding = encoding(&args.common)?;
     let mut payload = payload(&args.send, encoding)?;
     if let Some(to) = &args.to {
@@ -149,15 +152,32 @@ pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
     let session = run.session;
     let (repeat, count) = (args.repeat, args.count);
     // The quiet time runs from the last thing that happened: opening, sending, a datagram.
+    let (joins, interface) = (args.join.clone(), args.interface);
+    if let Some(g) = joins.iter().find(|g| !g.is_multicast()) {
+        return Err(CliError::Usage(format!(
+            "--join {g}: not a multicast group"
+        )));
+    }
     let last_activity = Cell::new(Instant::now());
     let sending = Cell::new(false);
     let mut received = 0u64;
     Ok(run.drive(
-        || (!sending.get()).then_some(last_activity.get() + quiet_limit?),
+        |_| {
+            let end = quiet_limit.and_then(|q| (!sending.get()).then(|| last_activity.get() + q));
+            (end, None)
+        },
         |event, engine| {
             match event {
                 Event::Opened { .. } => {
                     last_activity.set(Instant::now());
+                    // Groups first: what is sent may be answered from them.
+                    for group in &joins {
+                        engine.send(Command::JoinMulticast {
+                            session,
+                            group: *group,
+                            interface,
+                        });
+                    }
                     if let Some(template) = payload.take() {
                         sending.set(send_repeated(engine, session, template, repeat, interval));
                     }
@@ -227,7 +247,7 @@ pub(super) fn relay(args: RelayArgs) -> Result<ExitCode, CliError> {
         framing,
         tls,
     )?;
-    Ok(run.drive(|| None, close_after_first_client(args.once)))
+    Ok(run.drive(|_| (None, None), close_after_first_client(args.once)))
 }
 
 /// The `[connection]` of a recorded sequence: where the replay goes, how it reads.

@@ -755,3 +755,86 @@ fn a_bad_rules_file_is_a_usage_error_before_anything_opens() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
+
+/// `--send` given several times goes out in order, `--gap` apart; `--stdin` sends each line
+/// piped in, and the run ends after standard input does.
+#[test]
+fn several_sends_keep_their_order_and_gap_and_stdin_lines_follow() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut lines = Vec::new();
+        let mut reader = BufReader::new(s);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            lines.push((std::time::Instant::now(), line.trim_end().to_string()));
+            line.clear();
+        }
+        lines
+    });
+    crate::common::watchdog();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-client",
+            &addr.to_string(),
+            "--send",
+            "one",
+            "--send",
+            "two",
+            "--gap",
+            "300",
+            "--line-ending",
+            "lf",
+            "--stdin",
+            "--wait",
+            "200",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"three\nfour\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    drop(stdin); // end of input: the run ends 200 ms later
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let got = peer.join().unwrap();
+    let texts: Vec<&str> = got.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert_eq!(&texts[..2], ["one", "two"]);
+    // Standard input's lines follow the --send list, in their order.
+    assert_eq!(&texts[2..], ["three", "four"]);
+    let gap = got[1].0 - got[0].0;
+    assert!(gap >= std::time::Duration::from_millis(250), "{gap:?}");
+}
+
+/// `udp --join` joins each group (IPv4 here) before anything is sent; a group that is not
+/// multicast is refused before anything opens.
+#[test]
+fn udp_joins_multicast_groups_and_refuses_a_unicast_one() {
+    let run = crate::common::start(&[
+        "udp",
+        "--bind",
+        "0.0.0.0:0",
+        "--join",
+        "239.255.0.77",
+        "--join",
+        "239.255.0.78",
+        "--timeout",
+        "0.5",
+        "--output",
+        "jsonl",
+    ]);
+    let (code, lines) = run.finish();
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.contains("\"error\"")), "{lines:#?}");
+    let bad = crate::common::start(&["udp", "--bind", "0", "--join", "192.0.2.1"]);
+    assert!(bad.stderr_line("--join").contains("not a multicast group"));
+    assert_eq!(bad.finish().0, 2);
+}

@@ -41,6 +41,9 @@ pub enum CliCommand {
     /// Open a serial port (COM3, /dev/ttyUSB0), optionally send, and show what comes back;
     /// `--list` lists the ports.
     Serial(SerialArgs),
+    /// Serial ↔ TCP bridge: TCP clients reach a serial device and back, both directions
+    /// logged; one client at a time (the next is refused while the port is in use).
+    Bridge(BridgeArgs),
     /// Write a self-signed TLS pair for a test server: ca.pem (for the device to trust),
     /// cert.pem and key.pem; prints the certificate's SHA-256 fingerprint.
     TlsCert(TlsCertArgs),
@@ -439,6 +442,23 @@ pub struct SerialArgs {
     /// With --list: one JSON object per port.
     #[arg(long, requires = "list")]
     pub json: bool,
+    #[command(flatten)]
+    pub line: LineArgs,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Keep reading this many milliseconds after sending (default 500 with --send; without
+    /// --send, read until interrupted).
+    #[arg(long)]
+    pub wait: Option<u64>,
+    #[command(flatten)]
+    pub framing: FrameArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// A serial port's line settings (`serial`, `bridge`).
+#[derive(Args, Debug)]
+pub struct LineArgs {
     /// Bits per second.
     #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
@@ -452,14 +472,18 @@ pub struct SerialArgs {
     pub stop_bits: u8,
     #[arg(long, value_enum, default_value = "none")]
     pub flow: FlowArg,
-    #[command(flatten)]
-    pub send: SendArgs,
-    /// Keep reading this many milliseconds after sending (default 500 with --send; without
-    /// --send, read until interrupted).
+}
+
+/// `sockscope bridge`.
+#[derive(Args, Debug)]
+pub struct BridgeArgs {
+    /// The serial port each TCP client is connected to.
+    pub port: String,
+    /// Where TCP clients connect: PORT, ADDR:PORT or [V6ADDR]:PORT.
     #[arg(long)]
-    pub wait: Option<u64>,
+    pub listen: String,
     #[command(flatten)]
-    pub framing: FrameArgs,
+    pub line: LineArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

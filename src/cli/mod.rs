@@ -100,6 +100,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::Udp(args) => sessions::udp(args),
         CliCommand::Relay(args) => sessions::relay(args),
         CliCommand::Serial(args) => serial::run(args),
+        CliCommand::Bridge(args) => serial::bridge(args),
         CliCommand::Addr(args) => Ok(addr::run(&args)),
         CliCommand::SendFile(args) => files::send_file(args),
         CliCommand::RecvFile(args) => files::recv_file(args),

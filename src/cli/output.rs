@@ -28,6 +28,8 @@ pub(super) struct Printer {
     decoders: HashMap<String, Decoder>,
     /// A serial port's name and settings, said instead of an address (a port has none).
     endpoint: Option<String>,
+    /// A bridge's serial side, said instead of the unspecified address its chunks carry.
+    target: Option<String>,
 }
 
 /// Peers decoded at once; past it the oldest-made decoder's pairing state is let go.
@@ -57,7 +59,13 @@ impl Printer {
             decode: None,
             decoders: HashMap::new(),
             endpoint: None,
+            target: None,
         }
+    }
+
+    /// Names a bridge's serial side where its (absent) address would be shown.
+    pub fn name_target(&mut self, name: String) {
+        self.target = Some(name);
     }
 
     /// Names the session's far end (a serial port) where an address would be shown.
@@ -67,9 +75,10 @@ impl Printer {
 
     /// What a chunk's peer is shown as.
     fn peer_text(&self, peer: std::net::SocketAddr) -> String {
-        match &self.endpoint {
-            Some(name) => name.clone(),
-            None => peer.to_string(),
+        match (&self.endpoint, &self.target) {
+            (Some(name), _) => name.clone(),
+            (None, Some(port)) if peer == crate::engine::serial::NO_ADDRESS => port.clone(),
+            _ => peer.to_string(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `sockscope serial`: a serial port as a session (the same sends, rules, framing, decoding and
 //! output as `tcp-client`), and `--list`.
 
-use super::args::{FlowArg, ParityArg, SerialArgs};
+use super::args::{BridgeArgs, FlowArg, LineArgs, ParityArg, SerialArgs};
 use super::drive::{encoding, millis, Flow, Replies, Run, Sends};
 use super::CliError;
 use crate::engine::serial::{self, LineSettings};
@@ -14,32 +14,7 @@ pub(super) fn run(args: SerialArgs) -> Result<ExitCode, CliError> {
         return list(args.json);
     }
     let port = args.port.clone().unwrap_or_default();
-    let settings = LineSettings {
-        baud: args.baud,
-        data_bits: args.data_bits,
-        parity: match args.parity {
-            ParityArg::None => serial::Parity::None,
-            ParityArg::Odd => serial::Parity::Odd,
-            ParityArg::Even => serial::Parity::Even,
-        },
-        stop_bits: match args.stop_bits {
-            1 => serial::StopBits::One,
-            2 => serial::StopBits::Two,
-            n => {
-                return Err(CliError::Usage(format!(
-                    "--stop-bits {n}: 1 or 2 (1.5 is not offered: the serial library has no way to set it)"
-                )))
-            }
-        },
-        flow: match args.flow {
-            FlowArg::None => serial::Flow::None,
-            FlowArg::RtsCts => serial::Flow::RtsCts,
-            FlowArg::XonXoff => serial::Flow::XonXoff,
-        },
-    };
-    settings
-        .check()
-        .map_err(|r| CliError::Usage(format!("{port}: {r}")))?;
+    let settings = line_settings(&port, &args.line)?;
     if args.common.pcap.is_some() {
         return Err(CliError::Usage(
             "--pcap is for network sessions: a serial port has no packets to capture".into(),
@@ -80,6 +55,62 @@ pub(super) fn run(args: SerialArgs) -> Result<ExitCode, CliError> {
             Flow::Continue
         },
     ))
+}
+
+/// The line settings given, checked (exit 2 when wrong).
+fn line_settings(port: &str, line: &LineArgs) -> Result<LineSettings, CliError> {
+    let settings = LineSettings {
+        baud: line.baud,
+        data_bits: line.data_bits,
+        parity: match line.parity {
+            ParityArg::None => serial::Parity::None,
+            ParityArg::Odd => serial::Parity::Odd,
+            ParityArg::Even => serial::Parity::Even,
+        },
+        stop_bits: match line.stop_bits {
+            1 => serial::StopBits::One,
+            2 => serial::StopBits::Two,
+            n => {
+                return Err(CliError::Usage(format!(
+                    "--stop-bits {n}: 1 or 2 (1.5 is not offered: the serial library has no way to set it)"
+                )))
+            }
+        },
+        flow: match line.flow {
+            FlowArg::None => serial::Flow::None,
+            FlowArg::RtsCts => serial::Flow::RtsCts,
+            FlowArg::XonXoff => serial::Flow::XonXoff,
+        },
+    };
+    settings
+        .check()
+        .map_err(|r| CliError::Usage(format!("{port}: {r}")))?;
+    Ok(settings)
+}
+
+/// `sockscope bridge`: a relay whose target is the serial port.
+pub(super) fn bridge(args: BridgeArgs) -> Result<ExitCode, CliError> {
+    let settings = line_settings(&args.port, &args.line)?;
+    let listen = crate::engine::parse_bind(&args.listen).map_err(CliError::address("--listen"))?;
+    if args.common.pcap.is_some() {
+        return Err(CliError::Usage(
+            "--pcap is for network sessions: a bridge's serial side has no packets".into(),
+        ));
+    }
+    let mut run = Run::open(
+        &args.common,
+        encoding(&args.common)?,
+        SessionConfig::Bridge {
+            listen,
+            port: args.port.clone(),
+            settings,
+        },
+        Replies::None,
+        None,
+    )?;
+    run.printer
+        .name_target(format!("{} {}", args.port, settings.short()));
+    Ok(run.drive(|_| (None, None), |_, _| Flow::Continue))
 }
 
 /// The ports, one line each (`NAME  description`), or one JSON object each.

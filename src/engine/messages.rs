@@ -61,6 +61,13 @@ pub enum SessionConfig {
         target: String,
         udp: bool,
     },
+    /// Bridge: listen for TCP clients and connect each to a serial port (one at a time: the
+    /// port's lock refuses a second).
+    Bridge {
+        listen: SocketAddr,
+        port: String,
+        settings: super::serial::LineSettings,
+    },
     /// Open a serial port (`COM3`, `/dev/ttyUSB0`) with these line settings.
     Serial {
         port: String,

@@ -48,6 +48,8 @@ pub(crate) struct Relay {
     listener: Option<TcpListener>,
     udp: Option<AbortOnDropHandle<()>>,
     target: String,
+    /// A bridge: `target` is a serial port, opened per client with these settings.
+    serial: Option<super::serial::LineSettings>,
     conns: BTreeMap<ConnId, RelayConn>,
     ended_tx: UnboundedSender<ConnId>,
     ended: UnboundedReceiver<ConnId>,
@@ -90,8 +92,11 @@ pub(crate) async fn open(
     target: String,
     udp: bool,
     tls: Option<tls::TlsSettings>,
+    serial: Option<super::serial::LineSettings>,
 ) -> Result<Relay, NetError> {
-    super::resolve::parse_host_port(&target)?;
+    if serial.is_none() {
+        super::resolve::parse_host_port(&target)?;
+    }
     // Certificates and keys are read before anything listens.
     let tls = match tls {
         None => RelayTls::default(),
@@ -117,9 +122,11 @@ pub(crate) async fn open(
     };
     // A name that does not resolve yet is tried again per client; one that resolves to this
     // relay is refused now.
-    if let Ok(target_addr) = super::resolve::resolve_first(&target).await {
-        if is_itself(listen, target_addr) {
-            return Err(refuse_itself(&target));
+    if serial.is_none() {
+        if let Ok(target_addr) = super::resolve::resolve_first(&target).await {
+            if is_itself(listen, target_addr) {
+                return Err(refuse_itself(&target));
+            }
         }
     }
     let with_addr = |e: std::io::Error| NetError::from_io(&e).at(listen);
@@ -137,6 +144,7 @@ pub(crate) async fn open(
         listener: None,
         udp: None,
         target,
+        serial,
         conns: BTreeMap::new(),
         ended_tx,
         ended,
@@ -298,43 +306,66 @@ async fn relay_client(
     tls: RelayTls,
     counters: Arc<Counters>,
     ended: UnboundedSender<ConnId>,
+    serial: Option<super::serial::LineSettings>,
 ) {
     let client_handle = reset_handle(&client);
     let mut target_handle = None;
     let record: Record = Arc::new(std::sync::Mutex::new(Batcher::new(&core, Some(conn))));
     let reason = async {
-        let addr = super::resolve::resolve_first(&target).await?;
-        // Checked before connecting: a connection to itself would be accepted as a new client,
-        // which would connect again, and so on.
-        if client
-            .local_addr()
-            .is_ok_and(|local| is_itself(local, addr))
-        {
-            return Err(refuse_itself(&target));
-        }
-        // The client's TLS first (it is waiting), then the target's.
-        let client = match tls.listen {
-            Some(config) => {
-                let (secured, info) = tls::accept(config, client).await.map_err(|e| e.at(peer))?;
-                secured_event(&core, conn, peer, info);
-                Stream::Tls(Box::new(secured))
+        // A bridge: the "target" is a serial port, opened for this client (its lock makes it
+        // one client at a time: the next is refused, said as the port being in use).
+        let (client, upstream, addr) = if let Some(settings) = serial {
+            let client = match tls.listen {
+                Some(config) => {
+                    let (secured, info) =
+                        tls::accept(config, client).await.map_err(|e| e.at(peer))?;
+                    secured_event(&core, conn, peer, info);
+                    Stream::Tls(Box::new(secured))
+                }
+                None => Stream::Plain(client),
+            };
+            let port = super::serial::open_stream(&target, settings)?;
+            (
+                client,
+                Stream::Serial(Box::new(port)),
+                super::serial::NO_ADDRESS,
+            )
+        } else {
+            let addr = super::resolve::resolve_first(&target).await?;
+            // Checked before connecting: a connection to itself would be accepted as a new client,
+            // which would connect again, and so on.
+            if client
+                .local_addr()
+                .is_ok_and(|local| is_itself(local, addr))
+            {
+                return Err(refuse_itself(&target));
             }
-            None => Stream::Plain(client),
-        };
-        let upstream =
-            super::sockets::connect(addr, Duration::from_secs(5), &SocketOptions::default())
-                .await?;
-        target_handle = reset_handle(&upstream);
-        let upstream = match tls.target {
-            Some((config, settings)) => {
-                let host = super::resolve::host_of(&target);
-                let (secured, info) = tls::connect(config, &settings, host, upstream)
-                    .await
-                    .map_err(|e| e.at(addr))?;
-                secured_event(&core, conn, addr, info);
-                Stream::Tls(Box::new(secured))
-            }
-            None => Stream::Plain(upstream),
+            // The client's TLS first (it is waiting), then the target's.
+            let client = match tls.listen {
+                Some(config) => {
+                    let (secured, info) =
+                        tls::accept(config, client).await.map_err(|e| e.at(peer))?;
+                    secured_event(&core, conn, peer, info);
+                    Stream::Tls(Box::new(secured))
+                }
+                None => Stream::Plain(client),
+            };
+            let upstream =
+                super::sockets::connect(addr, Duration::from_secs(5), &SocketOptions::default())
+                    .await?;
+            target_handle = reset_handle(&upstream);
+            let upstream = match tls.target {
+                Some((config, settings)) => {
+                    let host = super::resolve::host_of(&target);
+                    let (secured, info) = tls::connect(config, &settings, host, upstream)
+                        .await
+                        .map_err(|e| e.at(addr))?;
+                    secured_event(&core, conn, addr, info);
+                    Stream::Tls(Box::new(secured))
+                }
+                None => Stream::Plain(upstream),
+            };
+            (client, upstream, addr)
         };
         let (cr, cw) = tokio::io::split(client);
         let (ur, uw) = tokio::io::split(upstream);
@@ -352,8 +383,10 @@ async fn relay_client(
                 },
                 Err(e) => Err(e),
             },
-            // The client finished sending (a FIN passed on): the target may still answer.
+            // The client finished sending (a FIN passed on): the target may still answer —
+            // a serial port never says it is done: the client's end is the end.
             ended = &mut up => match ended {
+                Ok(()) if serial.is_some() => Ok(()),
                 Ok(()) => down.await,
                 Err(e) => Err(e),
             },
@@ -526,7 +559,7 @@ impl SessionKind for Relay {
                         local: stream.local_addr().unwrap_or(peer),
                     });
                     let counters = Arc::new(Counters::default());
-                    let task = AbortOnDropHandle::new(tokio::spawn(relay_client(core.clone(), conn, stream, peer, self.target.clone(), self.tls.clone(), counters.clone(), self.ended_tx.clone())));
+                    let task = AbortOnDropHandle::new(tokio::spawn(relay_client(core.clone(), conn, stream, peer, self.target.clone(), self.tls.clone(), counters.clone(), self.ended_tx.clone(), self.serial)));
                     self.conns.insert(conn, RelayConn { peer, counters, task });
                 }
                 Err(e) => {

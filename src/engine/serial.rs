@@ -113,6 +113,31 @@ pub(crate) async fn open(
     port: &str,
     settings: LineSettings,
 ) -> Result<TcpClient, NetError> {
+    let stream = open_stream(port, settings)?;
+    core.announce(Event::Opened {
+        session: core.id,
+        local: NO_ADDRESS,
+        peer: None,
+    });
+    // Unbounded, bounded in fact: the one connection ends once.
+    #[allow(clippy::disallowed_methods)]
+    let (ended_tx, ended) = unbounded_channel();
+    let conn = tcp_conn::spawn(
+        core,
+        Stream::Serial(Box::new(stream)),
+        NO_ADDRESS,
+        false,
+        None,
+        ended_tx,
+    );
+    Ok(TcpClient::single(conn, ended))
+}
+
+/// Opens `port` with `settings` (checked first).
+pub(crate) fn open_stream(
+    port: &str,
+    settings: LineSettings,
+) -> Result<tokio_serial::SerialStream, NetError> {
     settings
         .check()
         .map_err(|r| NetError::because(NetErrorKind::InvalidAddress, r).at(port))?;
@@ -140,26 +165,7 @@ pub(crate) async fn open(
     // Opened exclusive (TIOCEXCL) and with an exclusive advisory lock (flock) on Unix, so a
     // second SockScope or pyserial with `exclusive=True` is refused, even as root; Windows
     // opens a port for one program only.
-    let stream = builder
-        .open_native_async()
-        .map_err(|e| port_error(port, e))?;
-    core.announce(Event::Opened {
-        session: core.id,
-        local: NO_ADDRESS,
-        peer: None,
-    });
-    // Unbounded, bounded in fact: the one connection ends once.
-    #[allow(clippy::disallowed_methods)]
-    let (ended_tx, ended) = unbounded_channel();
-    let conn = tcp_conn::spawn(
-        core,
-        Stream::Serial(Box::new(stream)),
-        NO_ADDRESS,
-        false,
-        None,
-        ended_tx,
-    );
-    Ok(TcpClient::single(conn, ended))
+    builder.open_native_async().map_err(|e| port_error(port, e))
 }
 
 /// Why a port did not open, as data.

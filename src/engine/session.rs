@@ -151,7 +151,15 @@ pub(crate) fn spawn(
                 listen,
                 target,
                 udp,
-            } => match super::relay::open(&core, listen, target, udp, tls).await {
+            } => match super::relay::open(&core, listen, target, udp, tls, None).await {
+                Ok(kind) => return drive(kind, core, rx).await,
+                Err(e) => e,
+            },
+            SessionConfig::Bridge {
+                listen,
+                port,
+                settings,
+            } => match super::relay::open(&core, listen, port, false, tls, Some(settings)).await {
                 Ok(kind) => return drive(kind, core, rx).await,
                 Err(e) => e,
             },

@@ -89,9 +89,9 @@ fn data(lines: &[String]) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn an_at_command_goes_out_and_its_answer_comes_back_framed_and_decoded() {
+fn a_line_goes_out_and_its_answer_comes_back_framed_and_decoded() {
     let Some(pair) = PtyPair::new() else { return };
-    let mut dev = device(&pair.b, "temp=21.5 hum=40\n", 5);
+    let mut dev = device(&pair.b, "", 5);
     std::thread::sleep(Duration::from_millis(300));
     let run = start(&[
         "serial",
@@ -99,7 +99,7 @@ fn an_at_command_goes_out_and_its_answer_comes_back_framed_and_decoded() {
         "--baud",
         "9600",
         "--send",
-        "AT+VER?\\n",
+        "temp=21.5 hum=40\\n",
         "--escapes",
         "--frame",
         "line",
@@ -121,18 +121,17 @@ fn an_at_command_goes_out_and_its_answer_comes_back_framed_and_decoded() {
         .iter()
         .map(|d| (d["dir"].as_str().unwrap(), d["text"].as_str().unwrap()))
         .collect();
-    // The greeting waited in the port's buffer: it is read first, then the command and its
-    // answer in the order they crossed the line.
     assert_eq!(
         texts,
         [
-            ("rx", "temp=21.5 hum=40\n"),
-            ("tx", "AT+VER?\n"),
-            ("rx", "OK AT+VER?\n")
+            ("tx", "temp=21.5 hum=40\n"),
+            ("rx", "OK temp=21.5 hum=40\n")
         ],
         "{lines:#?}"
     );
-    assert_eq!(data[0]["fields"]["temp"], 21.5);
+    // The answer, framed by line and decoded as key=value pairs ("OK" is not one).
+    assert_eq!(data[1]["fields"]["temp"], 21.5);
+    assert_eq!(data[1]["fields"]["hum"], 40);
 }
 
 #[test]
@@ -265,4 +264,68 @@ fn a_serial_tab_talks_to_a_device_and_says_when_the_port_goes() {
     step_until(&mut harness, "the port gone", |h| {
         h.query_all_by_label_contains("串口不见了").next().is_some()
     });
+}
+
+/// `sockscope bridge`: a TCP client reaches the serial device and back, both directions in
+/// the output under the port's name; a second client while the first holds the port is
+/// refused with the reason; once the first leaves, the next is served.
+#[test]
+fn a_bridge_connects_tcp_clients_to_the_port_one_at_a_time() {
+    use std::io::{BufRead, BufReader, Write};
+    let Some(pair) = PtyPair::new() else { return };
+    let mut dev = device(&pair.b, "", 10);
+    let bridge = start(&[
+        "bridge",
+        pair.a.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--baud",
+        "9600",
+        "--output",
+        "jsonl",
+    ]);
+    let local = bridge.opened_local();
+    let talk = |c: &mut std::net::TcpStream, line: &str| {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(format!("{line}\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        BufReader::new(c.try_clone().unwrap())
+            .read_line(&mut answer)
+            .unwrap();
+        answer
+    };
+    let mut first = std::net::TcpStream::connect(local).unwrap();
+    assert_eq!(talk(&mut first, "AT"), "OK AT\n");
+    // The port is taken: a second client is closed with the reason.
+    let mut second = std::net::TcpStream::connect(local).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 8];
+    assert!(matches!(
+        std::io::Read::read(&mut second, &mut buf),
+        Ok(0) | Err(_)
+    ));
+    let refused = bridge.stdout_line("in use");
+    assert!(refused.contains("\"disconnected\""), "{refused}");
+    drop(first);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut third = std::net::TcpStream::connect(local).unwrap();
+    assert_eq!(talk(&mut third, "ATI"), "OK ATI\n");
+    drop(third);
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill() only sends a signal to the child we started.
+    unsafe { libc::kill(bridge.child.id() as i32, libc::SIGINT) };
+    // A refused client is a failure the run reports: exit 1.
+    let (code, lines) = bridge.finish();
+    assert_eq!(code, 1, "{lines:#?}");
+    let _ = dev.kill();
+    let _ = dev.wait();
+    let data = data(&lines);
+    let port = format!("{} 9600 8N1", pair.a.display());
+    assert!(
+        data.iter()
+            .any(|d| d["peer"] == port.as_str() && d["text"] == "OK ATI\n"),
+        "{data:#?}"
+    );
 }

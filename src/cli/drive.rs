@@ -477,9 +477,13 @@ impl Run {
         let session = engine.new_session_id();
         if let Some(framing) = framing {
             // The decoder's own framing when the user named none.
-            let spec = match (&framing.frame, &decoder) {
-                (FrameSpec::None, Some(d)) => d.default_frame(),
-                (spec, _) => spec.clone(),
+            let spec = match (&framing.frame, &decoder, &config) {
+                // On a serial line a decoder's framing may depend on the baud (Modbus RTU).
+                (FrameSpec::None, Some(d), SessionConfig::Serial { settings, .. }) => {
+                    settings.frame_for(d)
+                }
+                (FrameSpec::None, Some(d), _) => d.default_frame(),
+                (spec, _, _) => spec.clone(),
             };
             engine.send(Command::SetFraming {
                 session,

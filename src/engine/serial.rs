@@ -100,6 +100,29 @@ impl LineSettings {
     }
 }
 
+impl LineSettings {
+    /// The silence that ends a Modbus RTU frame on this line: 3.5 character times, and at
+    /// least 1.75 ms (the specification's fixed value above 19200 baud).
+    pub fn modbus_rtu_gap(&self) -> std::time::Duration {
+        let us = (self.char_time_us() * 7).div_ceil(2).max(1750);
+        std::time::Duration::from_micros(us)
+    }
+
+    /// The framing a decoder needs on this line when the user typed none: Modbus RTU frames
+    /// end at the 3.5-character silence; others as the decoder says.
+    pub fn frame_for(
+        &self,
+        decoder: &crate::payload::decode::DecodeSpec,
+    ) -> crate::payload::framing::FrameSpec {
+        match decoder {
+            crate::payload::decode::DecodeSpec::ModbusRtu => {
+                crate::payload::framing::FrameSpec::Idle(self.modbus_rtu_gap())
+            }
+            other => other.default_frame(),
+        }
+    }
+}
+
 /// Where a serial port's chunks say they came from: a port has no address, so the unspecified
 /// one stands in; the window and the CLI show the port's name instead.
 pub const NO_ADDRESS: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
@@ -281,5 +304,8 @@ mod tests {
         };
         assert_eq!(even.short(), "9600 8E2");
         assert_eq!(even.char_time_us(), 1250);
+        // Modbus RTU's end of frame: 3.5 characters (9600 8N1: 3647 µs), 1.75 ms when faster.
+        assert_eq!(modbus.modbus_rtu_gap().as_micros(), 3647);
+        assert_eq!(s.modbus_rtu_gap().as_micros(), 1750);
     }
 }

@@ -329,3 +329,64 @@ fn a_bridge_connects_tcp_clients_to_the_port_one_at_a_time() {
         "{data:#?}"
     );
 }
+
+/// Modbus RTU on a serial line: the answer arrives in two pieces 1 ms apart (less than 3.5
+/// characters at 9600 baud), is framed as one by the line's gap, its CRC checked and paired
+/// with the request: register values by address.
+#[test]
+fn a_modbus_rtu_answer_split_on_the_line_is_one_decoded_frame() {
+    let Some(pair) = PtyPair::new() else { return };
+    let script = format!(
+        "import os, select, time\n\
+         def crc(b):\n\
+         \x20   c = 0xFFFF\n\
+         \x20   for x in b:\n\
+         \x20       c ^= x\n\
+         \x20       for _ in range(8):\n\
+         \x20           c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1\n\
+         \x20   return bytes([c & 0xFF, c >> 8])\n\
+         fd = os.open({port:?}, os.O_RDWR | os.O_NOCTTY)\n\
+         r, _, _ = select.select([fd], [], [], 5)\n\
+         req = os.read(fd, 64)\n\
+         body = bytes([1, 3, 4, 0, 44, 0, 45])\n\
+         answer = body + crc(body)\n\
+         os.write(fd, answer[:3]); time.sleep(0.001); os.write(fd, answer[3:])\n\
+         time.sleep(1)\n",
+        port = pair.b.display().to_string()
+    );
+    let mut dev = Command::new("python3")
+        .args(["-c", &script])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let run = start(&[
+        "serial",
+        pair.a.to_str().unwrap(),
+        "--baud",
+        "9600",
+        "--send",
+        "01 03 00 0A 00 02",
+        "--hex",
+        "--checksum",
+        "crc16-modbus",
+        "--decode",
+        "modbus-rtu",
+        "--output",
+        "jsonl",
+        "--wait",
+        "500",
+    ]);
+    let (code, lines) = run.finish();
+    let _ = dev.kill();
+    let _ = dev.wait();
+    assert_eq!(code, 0, "{lines:#?}");
+    let data = data(&lines);
+    let answers: Vec<&serde_json::Value> = data.iter().filter(|d| d["dir"] == "rx").collect();
+    assert_eq!(answers.len(), 1, "one frame: {lines:#?}");
+    assert_eq!(answers[0]["len"], 9);
+    assert_eq!(
+        answers[0]["summary"],
+        "FC03 Read Holding Registers unit 1 @10 ×2 → 44 45"
+    );
+    assert_eq!(answers[0]["fields"]["holding.11"], 45);
+}

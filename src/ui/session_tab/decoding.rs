@@ -65,6 +65,10 @@ impl SessionTab {
     /// The framing the session uses: the one typed, or the decoder's own when none is.
     pub fn effective_frame(&self) -> FrameSpec {
         match (self.frame_spec(), self.decode_spec()) {
+            // On a serial line a decoder's framing may depend on the baud (Modbus RTU's gap).
+            (Ok(FrameSpec::None), Ok(Some(d))) if self.settings.kind == SessionKind::Serial => {
+                self.settings.serial.frame_for(&d)
+            }
             (Ok(FrameSpec::None), Ok(Some(d))) => d.default_frame(),
             (spec, _) => spec.unwrap_or_default(),
         }

@@ -76,8 +76,11 @@ fn timed(cmd: &mut std::process::Command) -> (f64, String) {
     let start = Instant::now();
     let out = cmd.output().unwrap();
     let took = start.elapsed().as_secs_f64();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (took, text)
 }
 

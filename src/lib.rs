@@ -5,5 +5,6 @@ pub mod cli;
 pub mod engine;
 pub mod measure;
 pub mod payload;
+pub mod script;
 pub mod sequence;
 pub mod ui;

@@ -324,6 +324,10 @@ pub struct CommonArgs {
     /// Auto-reply rules (TOML, docs/sequences.md): answer matching data automatically.
     #[arg(long, conflicts_with = "simulate")]
     pub rules: Option<std::path::PathBuf>,
+    /// A session script (Rhai, docs/scripts.md): on_open, on_frame, on_close, reply, send,
+    /// log, every, state; checked before anything opens (tcp-client, tcp-server, serial).
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<std::path::PathBuf>,
     /// Answer as the device of a recorded client sequence did (`--record`): each recorded
     /// request gets its recorded answer, any number of times, in any order; recorded with
     /// `--decode modbus-tcp`, the transaction id is taken from each request (docs/decoding.md).

@@ -262,6 +262,39 @@ pub(super) fn load_decoder(
         .map_err(|e| CliError::bad_file(&path, &e.to_string()))
 }
 
+/// Reads and compiles `--script` before anything opens: a script that does not parse stops
+/// the run (exit 2) with its line and column.
+fn load_script(
+    common: &CommonArgs,
+    config: &SessionConfig,
+    encoding: TextEncoding,
+    decoder: Option<crate::payload::decode::DecodeSpec>,
+) -> Result<Option<Arc<crate::engine::script::SessionScript>>, CliError> {
+    let Some(path) = &common.script else {
+        return Ok(None);
+    };
+    if !matches!(
+        config,
+        SessionConfig::TcpClient { .. }
+            | SessionConfig::TcpServer { .. }
+            | SessionConfig::Serial { .. }
+    ) {
+        return Err(CliError::Usage(
+            "--script runs on tcp-client, tcp-server and serial sessions (not yet udp or relay)"
+                .into(),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let script = crate::script::Script::compile(&text, encoding)
+        .map_err(|e| CliError::bad_file(path, &e.to_string()))?;
+    Ok(Some(Arc::new(crate::engine::script::SessionScript::new(
+        script, decoder,
+    ))))
+}
+
 fn load_rules(common: &CommonArgs) -> Result<Option<Vec<ReplyRule>>, CliError> {
     if let Some(path) = &common.simulate {
         let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
@@ -472,6 +505,7 @@ impl Run {
             None => None,
         };
         let decoder = load_decoder(framing)?;
+        let script = load_script(common, &config, encoding, decoder.clone())?;
         let printer = Printer::new(common.output, encoding).decoding(decoder.clone());
         let engine = start_engine()?;
         let session = engine.new_session_id();
@@ -500,6 +534,12 @@ impl Run {
             engine.send(Command::Capture { session, request });
             path
         });
+        if let Some(script) = script {
+            engine.send(Command::SetScript {
+                session,
+                script: Some(script),
+            });
+        }
         // The rules go first: they answer from the first byte the session reads.
         if replies == Replies::Answers {
             if let Some(rules) = rules {

@@ -310,6 +310,10 @@ impl Printer {
             }
             // A warning is said the same way but does not make the run fail.
             Event::Warning { error, .. } => self.problem("warning", error),
+            Event::ScriptLog { text, .. } => self.status(
+                format!("script: {text}"),
+                json!({"event": "script", "text": text}),
+            ),
             // Only sequences ask for send outcomes; a failed send is also an error event.
             Event::SendResult { .. } => {}
             // The run says how its capture ended, after the session (see drive.rs).

@@ -70,6 +70,8 @@ pub enum NetErrorKind {
     PortMissing,
     /// The serial port is open in another program.
     PortBusy,
+    /// A session's script failed (its other calls go on).
+    Script,
     /// Anything else; the detail says what.
     Other,
 }
@@ -178,6 +180,8 @@ pub enum Reason {
     PortBusy,
     #[error("the port went away (the adapter was pulled, or the device closed it)")]
     PortVanished,
+    #[error("{0}")]
+    Script(crate::script::ScriptError),
     #[error("{0} is not a baud rate (1 to 20000000)")]
     BadBaud(u32),
     #[error("{0} data bits: a port has 5 to 8")]
@@ -357,6 +361,7 @@ impl NetError {
             NetErrorKind::Protocol => "protocol error",
             NetErrorKind::PortMissing => "no such serial port",
             NetErrorKind::PortBusy => "serial port in use",
+            NetErrorKind::Script => "script",
             NetErrorKind::Other => "network error",
         }
     }

@@ -196,6 +196,11 @@ pub enum Command {
     },
     /// Replace the session's auto-reply rules (empty: none). Sent before `Open`, they answer
     /// from the first byte; kept for the session id until changed.
+    /// The session's script (`None`: none), in place before the first byte is read.
+    SetScript {
+        session: SessionId,
+        script: Option<std::sync::Arc<super::script::SessionScript>>,
+    },
     SetRules {
         session: SessionId,
         rules: Vec<ReplyRule>,
@@ -402,6 +407,8 @@ pub enum Event {
     Error { session: SessionId, error: NetError },
     /// Something the user should know that is not a failure (a rule that could loop).
     Warning { session: SessionId, error: NetError },
+    /// A line a session's script wrote (`log`, `print`).
+    ScriptLog { session: SessionId, text: String },
     /// The session ended; `error` says why when it failed.
     Closed {
         session: SessionId,
@@ -430,6 +437,7 @@ impl Event {
             | Event::CaptureEnded { session, .. }
             | Event::Error { session, .. }
             | Event::Warning { session, .. }
+            | Event::ScriptLog { session, .. }
             | Event::Closed { session, .. } => *session,
         }
     }
@@ -466,6 +474,7 @@ pub(crate) fn session_of(command: &Command) -> SessionId {
         | Command::Discard { session }
         | Command::ResetStats { session }
         | Command::SetRules { session, .. }
+        | Command::SetScript { session, .. }
         | Command::SetReplyLimit { session, .. }
         | Command::Capture { session, .. }
         | Command::StopCapture { session } => *session,

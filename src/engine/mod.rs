@@ -13,6 +13,7 @@ mod messages;
 mod relay;
 mod resolve;
 mod rules;
+pub mod script;
 pub mod serial;
 mod session;
 mod shared;
@@ -178,6 +179,7 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
     // Each session id's auto-reply rules and reply limit: set before an open, they are in
     // place before its first byte; set while open, they apply at once too.
     let mut answers: HashMap<SessionId, (Vec<ReplyRule>, Option<u32>)> = HashMap::new();
+    let mut scripts: HashMap<SessionId, Arc<script::SessionScript>> = HashMap::new();
     // Captures being ended: their files are finished off the router.
     let mut ending = tokio::task::JoinSet::new();
     while let Some(command) = commands.recv().await {
@@ -202,6 +204,7 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     tls: tls.get(&session).cloned(),
                     rules: kept.map(|a| a.0.clone()).unwrap_or_default(),
                     reply_limit_per_s: kept.and_then(|a| a.1),
+                    script: scripts.get(&session).cloned(),
                 };
                 let handle = session::spawn(session, config, sink.clone(), after, setup);
                 sessions.insert(session, handle);
@@ -235,6 +238,15 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                 }
                 None => {
                     tls.remove(&session);
+                }
+            },
+            // Taken by the next open (a running session keeps the script it opened with).
+            Command::SetScript { session, script } => match script {
+                Some(s) => {
+                    scripts.insert(session, s);
+                }
+                None => {
+                    scripts.remove(&session);
                 }
             },
             Command::SetRules { session, rules } => {
@@ -276,6 +288,7 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     ending.spawn(end_capture(session, end, sink.clone()));
                 }
                 answers.remove(&session);
+                scripts.remove(&session);
                 keep_limits.remove(&session);
                 framings.remove(&session);
                 tls.remove(&session);

@@ -40,6 +40,8 @@ pub(crate) struct Setup {
     /// Auto-reply rules, in place before the first byte is read.
     pub rules: Vec<super::ReplyRule>,
     pub reply_limit_per_s: Option<u32>,
+    /// The session's script, in place before the first byte is read.
+    pub script: Option<Arc<super::script::SessionScript>>,
 }
 
 /// The engine's handle on a running session.
@@ -93,6 +95,7 @@ pub(crate) fn spawn(
         tls,
         rules,
         reply_limit_per_s,
+        script,
     } = setup;
     // Unbounded: the front end's commands, one per click or CLI step; a send among them waits
     // here for the session, which is how back-pressure reaches a repeat or a sequence.
@@ -111,6 +114,7 @@ pub(crate) fn spawn(
         cancel: cancel.clone(),
         tasks: TaskTracker::new(),
         runtime: tokio::runtime::Handle::current(),
+        script,
     };
     // The rules answer from the first byte: they are in place before anything connects.
     if let Some(per_s) = reply_limit_per_s {

@@ -57,6 +57,8 @@ pub(crate) struct SessionCore {
     pub tasks: TaskTracker,
     /// The engine's runtime, so reader threads can start small tasks too.
     pub runtime: tokio::runtime::Handle,
+    /// The session's script, if it has one.
+    pub script: Option<Arc<super::script::SessionScript>>,
 }
 
 impl SessionCore {

@@ -298,6 +298,10 @@ impl Conn {
         data: &[u8],
         queue: &mpsc::WeakSender<Outgoing>,
     ) -> Result<(), WriteError> {
+        if let Some(script) = self.core.script.clone() {
+            let result = super::script::beside_io(|| script.frame(data));
+            self.script_actions(stream, &script, result, queue).await?;
+        }
         for (reply, delay) in self.core.auto_replies(data) {
             match delay {
                 None => self.write(stream, &reply, true).await?,
@@ -318,6 +322,56 @@ impl Conn {
                             let _ = q.send(message).await;
                         }
                     });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out what a script call asked for: its sends written now (under the reply
+    /// limit, recorded like any write), its log lines said, its timers started (each calls its
+    /// function until the connection closes, its sends through the connection's queue).
+    async fn script_actions(
+        &mut self,
+        stream: &mut Stream,
+        script: &Arc<super::script::SessionScript>,
+        result: Result<Vec<crate::script::Action>, crate::script::ScriptError>,
+        queue: &mpsc::WeakSender<Outgoing>,
+    ) -> Result<(), WriteError> {
+        use crate::script::Action;
+        let actions = match result {
+            Ok(actions) => actions,
+            Err(e) => {
+                script_failed(&self.core, script, e);
+                return Ok(());
+            }
+        };
+        for action in actions {
+            match action {
+                // One connection: "to every peer" is this one (a server's other clients are
+                // not reached by `send` yet).
+                Action::Reply(bytes) | Action::Send(bytes) => {
+                    if self.core.reply_allowed() {
+                        self.write(stream, &bytes, true).await?;
+                    }
+                }
+                // After what was read and written so far, so the log keeps the order.
+                Action::Log(text) => {
+                    self.record.flush();
+                    self.core.sink.send(Event::ScriptLog {
+                        session: self.core.id,
+                        text,
+                    });
+                }
+                Action::Every { ms, function } => {
+                    let (core, script, queue, close) = (
+                        self.core.clone(),
+                        script.clone(),
+                        queue.clone(),
+                        self.close.clone(),
+                    );
+                    self.core
+                        .spawn_small(script_timer(core, script, queue, close, ms, function));
                 }
             }
         }
@@ -382,6 +436,73 @@ fn ended_by(written: Result<(), WriteError>, interrupted: &mut bool) -> Option<C
     }
 }
 
+/// Says a script's failure (once per distinct error per second); the session goes on.
+fn script_failed(
+    core: &SessionCore,
+    script: &super::script::SessionScript,
+    error: crate::script::ScriptError,
+) {
+    if script.say(&error) {
+        core.sink.send(Event::Warning {
+            session: core.id,
+            error: NetError::because(NetErrorKind::Script, Reason::Script(error)),
+        });
+    }
+}
+
+/// A script's `every(ms, "function")`: calls it every `ms` until the connection closes; what
+/// it sends goes through the connection's queue.
+async fn script_timer(
+    core: SessionCore,
+    script: Arc<super::script::SessionScript>,
+    queue: mpsc::WeakSender<Outgoing>,
+    close: CancellationToken,
+    ms: u64,
+    function: String,
+) {
+    use crate::script::Action;
+    let mut tick = tokio::time::interval(Duration::from_millis(ms));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = close.cancelled() => return,
+        }
+        let (s, f) = (script.clone(), function.clone());
+        let Ok(result) = tokio::task::spawn_blocking(move || s.call(&f)).await else {
+            return;
+        };
+        match result {
+            Err(e) => script_failed(&core, &script, e),
+            Ok(actions) => {
+                for action in actions {
+                    match action {
+                        Action::Reply(bytes) | Action::Send(bytes) => {
+                            let Some(q) = queue.upgrade() else { return };
+                            if core.reply_allowed() {
+                                let message = Outgoing {
+                                    bytes,
+                                    report: true,
+                                    ack: None,
+                                };
+                                if q.send(message).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Action::Log(text) => core.sink.send(Event::ScriptLog {
+                            session: core.id,
+                            text,
+                        }),
+                        // A timer does not start timers.
+                        Action::Every { .. } => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn run(
     mut conn: Conn,
     mut stream: Stream,
@@ -398,6 +519,16 @@ async fn run(
     let mut last_read = Instant::now();
     // A write cut short leaves part of a message on the wire: such a connection ends in a reset.
     let mut interrupted = false;
+    // The script meets the connection first.
+    if let Some(script) = conn.core.script.clone() {
+        let result = super::script::beside_io(|| script.call("on_open"));
+        if let Err(WriteError::Failed(e)) = conn
+            .script_actions(&mut stream, &script, result, &queue)
+            .await
+        {
+            conn.core.error(e);
+        }
+    }
     let reason = loop {
         let deadline = conn.record.deadline();
         let idle_at = idle_after
@@ -439,7 +570,8 @@ async fn run(
                     conn.core.keep(Some(conn.id), data);
                     match framer.as_mut() {
                         Some(framer) => {
-                            let answering = conn.core.rules.is_active();
+                            let answering =
+                                conn.core.rules.is_active() || conn.core.script.is_some();
                             let (record, peer) = (&mut conn.record, conn.peer);
                             framer.push_with(data, &mut |bytes, kind| {
                                 record.push_frame(peer, bytes, kind, read_at);
@@ -541,6 +673,22 @@ async fn run(
         }
     }
     drop(stream);
+    // The script hears of the close (what it says goes to the log; nothing can be sent now).
+    if let Some(script) = conn.core.script.clone() {
+        match super::script::beside_io(|| script.call("on_close")) {
+            Ok(actions) => {
+                for action in actions {
+                    if let crate::script::Action::Log(text) = action {
+                        conn.core.sink.send(Event::ScriptLog {
+                            session: conn.core.id,
+                            text,
+                        });
+                    }
+                }
+            }
+            Err(e) => script_failed(&conn.core, &script, e),
+        }
+    }
     // Everything read and written, sends drained at the close included, before the close.
     conn.record.finish();
     conn.core.announce(Event::ConnClosed {

@@ -26,6 +26,7 @@ mod gui_values;
 mod measure;
 mod packaging;
 mod relay;
+mod script;
 mod sequence;
 mod serial;
 mod timeline;

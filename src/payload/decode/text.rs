@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(d.get("name"), Some(&Value::Text("x".into())));
         assert!(matches!(json(b"{oops"), Err(DecodeError::Json(_))));
         // Deep nesting is refused by the parser or kept as text, never a stack overflow.
-        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         let _ = json(deep.as_bytes());
     }
 

@@ -472,4 +472,5 @@ pub static EN: Texts = Texts {
     err_serial_port: "Pick or type a port (COM3, /dev/ttyUSB0)",
     err_serial_settings: "Baud 1 to 20000000, data bits 5 to 8",
     no_ports: "No ports found",
+    script_says: "Script:",
 };

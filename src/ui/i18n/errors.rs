@@ -115,6 +115,7 @@ pub fn net_error_parts(lang: Lang, e: &NetError) -> (String, Option<String>) {
         (Lang::Zh, K::Protocol) => "对方的协议不符".into(),
         (Lang::En, K::PortMissing) => format!("There is no serial port {a}: is the adapter plugged in? Pick a port from the list."),
         (Lang::Zh, K::PortMissing) => format!("没有串口 {a}:适配器插好了吗?请从列表中选择串口。"),
+        (Lang::Zh, K::Script) => "脚本出错".into(),
         (Lang::En, K::PortBusy) => format!("{a} is in use by another program: close it there first."),
         (Lang::Zh, K::PortBusy) => format!("{a} 正被其他程序占用:请先在那个程序中关闭它。"),
         (Lang::Zh, K::TlsSetup) => "TLS 无法启动(证书、私钥、CA 文件或指纹有误)".into(),
@@ -247,6 +248,7 @@ pub fn reason(lang: Lang, r: &crate::engine::Reason) -> String {
         R::PortMissing => "没有这个串口(适配器插好了吗?)".into(),
         R::PortBusy => "串口正被其他程序占用".into(),
         R::PortVanished => "串口不见了(适配器被拔出,或设备关闭了它)".into(),
+        R::Script(e) => script_error(lang, e),
         R::BadBaud(b) => format!("{b} 不是有效的波特率(1 到 20000000)"),
         R::BadDataBits(d) => format!("数据位 {d}:串口只有 5 到 8 位"),
     }
@@ -384,6 +386,30 @@ pub fn tls_info(lang: Lang, info: &crate::engine::tls::TlsInfo) -> String {
         ));
     }
     text
+}
+
+/// Why a script cannot run or a call failed, in the user's language (the script's own words —
+/// a Rhai message quoting it — are kept).
+pub fn script_error(lang: Lang, e: &crate::script::ScriptError) -> String {
+    use crate::script::ScriptError as S;
+    match (lang, e) {
+        (Lang::En, _) => format!("script: {e}"),
+        (
+            Lang::Zh,
+            S::Parse {
+                line,
+                column,
+                message,
+            },
+        ) => format!("脚本第 {line} 行第 {column} 列有误:{message}"),
+        (Lang::Zh, S::Run { line, message }) => format!("脚本第 {line} 行出错:{message}"),
+        (Lang::Zh, S::TooLong { function }) => {
+            format!("脚本 {function} 已停止:超过运算次数上限(死循环?)")
+        }
+        (Lang::Zh, S::TooBig { line, what }) => {
+            format!("脚本第 {line} 行已停止:超过大小上限({what})")
+        }
+    }
 }
 
 /// Why a sequence run stopped or a step failed, in the user's language.

@@ -14,8 +14,8 @@ mod errors;
 pub use decoded::{decode_error, decoded_summary, protocol_error};
 pub use errors::{
     addr_error, address_error, frame_encode_error, net_error, net_error_parts, payload_error,
-    reason, rule_error, run_issue, sequence_error, step_failure, step_problem, subnet_error,
-    tls_info, tls_option_error,
+    reason, rule_error, run_issue, script_error, sequence_error, step_failure, step_problem,
+    subnet_error, tls_info, tls_option_error,
 };
 
 /// The language of the window.
@@ -524,4 +524,5 @@ pub struct Texts {
     pub err_serial_port: &'static str,
     pub err_serial_settings: &'static str,
     pub no_ports: &'static str,
+    pub script_says: &'static str,
 }

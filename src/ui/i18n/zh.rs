@@ -473,4 +473,5 @@ pub static ZH: Texts = Texts {
     err_serial_port: "请选择或输入串口(COM3、/dev/ttyUSB0)",
     err_serial_settings: "波特率 1 到 20000000,数据位 5 到 8",
     no_ports: "没有找到串口",
+    script_says: "脚本:",
 };

@@ -249,6 +249,10 @@ impl SessionTab {
                 self.log
                     .info(EntryKind::Error, i18n::net_error(lang, &error));
             }
+            Event::ScriptLog { text, .. } => {
+                self.log
+                    .info(EntryKind::Info, format!("{} {text}", t.script_says));
+            }
             // The window does not ask for send outcomes; a failed send is an error event too.
             Event::SendResult { .. } => {}
             Event::Closed { error, .. } => {

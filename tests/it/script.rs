@@ -158,3 +158,65 @@ fn a_script_that_does_not_parse_stops_the_run_and_one_that_reaches_out_fails_wit
     let run = start(&["udp", "--bind", "0", "--script", path.to_str().unwrap()]);
     assert_eq!(run.finish().0, 2);
 }
+
+/// The window: a script typed into a client tab's Script section answers the device; a script
+/// that does not parse says where and keeps the tab from opening.
+#[test]
+fn a_script_typed_in_a_tab_answers_the_device() {
+    use crate::gui::{app, step_until, type_into};
+    use egui_kittest::kittest::Queryable;
+    use sockscope::ui::i18n::Lang;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let device = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut s = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("no connection: {e}"),
+            }
+        };
+        s.set_nonblocking(false).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"ping").unwrap();
+        let mut answer = [0u8; 9];
+        std::io::Read::read_exact(&mut s, &mut answer).unwrap();
+        answer
+    });
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ TCP client").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Remote host", "127.0.0.1");
+    type_into(&mut harness, "Remote port", &port.to_string());
+    harness.get_by_label("Script").click();
+    harness.run_steps(2);
+    harness.get_by_label("Run this script").click();
+    harness.run_steps(1);
+    type_into(
+        &mut harness,
+        "Script code",
+        "fn on_frame(f, x) {\n  let = 1;\n}",
+    );
+    assert!(harness
+        .query_by_label_contains("script: line 2, column")
+        .is_some());
+    type_into(
+        &mut harness,
+        "Script code",
+        "fn on_frame(f, x) { reply(\"pong:\" + decode(f, \"utf-8\")); }",
+    );
+    assert!(harness.query_by_label("The script is ready").is_some());
+    harness.get_by_label("Connect").click();
+    // The window runs while the device waits for its answer.
+    step_until(&mut harness, "the device answered", |_| {
+        device.is_finished()
+    });
+    assert_eq!(&device.join().unwrap(), b"pong:ping");
+    step_until(&mut harness, "the reply in the log", |h| {
+        h.query_all_by_label_contains("pong:ping").next().is_some()
+    });
+}

@@ -473,4 +473,10 @@ pub static EN: Texts = Texts {
     err_serial_settings: "Baud 1 to 20000000, data bits 5 to 8",
     no_ports: "No ports found",
     script_says: "Script:",
+    err_script: "Fix the script first (see Script)",
+    script_title: "Script",
+    script_on: "Run this script",
+    script_code: "Script code",
+    script_hint: "Rhai: fn on_frame(frame, fields) { reply(…) } — see docs/scripts.md. Applies when the session opens.",
+    script_ok: "The script is ready",
 };

@@ -525,4 +525,10 @@ pub struct Texts {
     pub err_serial_settings: &'static str,
     pub no_ports: &'static str,
     pub script_says: &'static str,
+    pub err_script: &'static str,
+    pub script_title: &'static str,
+    pub script_on: &'static str,
+    pub script_code: &'static str,
+    pub script_hint: &'static str,
+    pub script_ok: &'static str,
 }

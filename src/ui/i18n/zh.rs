@@ -474,4 +474,10 @@ pub static ZH: Texts = Texts {
     err_serial_settings: "波特率 1 到 20000000,数据位 5 到 8",
     no_ports: "没有找到串口",
     script_says: "脚本:",
+    err_script: "请先修正脚本(见“脚本”)",
+    script_title: "脚本",
+    script_on: "运行此脚本",
+    script_code: "脚本代码",
+    script_hint: "Rhai:fn on_frame(frame, fields) { reply(…) } —— 见 docs/scripts.md。打开会话时生效。",
+    script_ok: "脚本可以运行",
 };

@@ -8,6 +8,7 @@ mod actions;
 mod decoding;
 mod ports;
 mod reducer;
+mod scripting;
 mod sending;
 mod settings;
 mod tools;
@@ -126,6 +127,8 @@ pub struct SessionTab {
     pub decoding: decoding::Decoding,
     /// A serial tab's list of the system's ports.
     pub serial_ports: ports::PortList,
+    /// The script text last checked, and what was wrong with it (checked when it changes).
+    script_checked: Option<(String, Option<crate::script::ScriptError>)>,
 }
 
 /// A save of received data in progress.
@@ -185,6 +188,7 @@ impl SessionTab {
             capture_file: PathField::default(),
             decoding: decoding::Decoding::default(),
             serial_ports: ports::PortList::default(),
+            script_checked: None,
             probe: super::probe_panel::ProbePanel::default(),
         }
     }

@@ -81,6 +81,11 @@ pub struct TabSettings {
     pub framing: String,
     /// Frame what is sent the same way (delimiter appended, length inserted, SLIP/COBS).
     pub frame_sends: bool,
+    /// The tab's script (Rhai, docs/scripts.md) and whether the session runs it.
+    #[serde(default)]
+    pub script: String,
+    #[serde(default)]
+    pub script_on: bool,
     /// A serial tab's port (`COM3`, `/dev/ttyUSB0`) and line settings.
     #[serde(default)]
     pub serial_port: String,
@@ -155,6 +160,8 @@ impl TabSettings {
             frame_sends: false,
             decode: String::new(),
             protocol_path: String::new(),
+            script: String::new(),
+            script_on: false,
             serial_port: String::new(),
             serial: crate::engine::serial::LineSettings::default(),
             tls: crate::ui::tls_panel::TlsForm::default(),

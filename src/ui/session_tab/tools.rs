@@ -208,6 +208,8 @@ impl SessionTab {
             limit_bytes: self.settings.keep_mib.saturating_mul(1 << 20),
         });
         self.reset_decoders();
+        // Always said, so a script turned off since the last open is off.
+        commands.push(self.script_command());
         if self.frames() {
             commands.push(Command::SetFraming {
                 session: self.id,

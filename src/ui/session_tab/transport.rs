@@ -43,7 +43,11 @@ impl SessionTab {
     }
 
     /// Field errors of the endpoint settings, in the user's language; `None` when valid.
-    pub fn endpoint_errors(&self, lang: Lang, local_ips: &[IpAddr]) -> EndpointErrors {
+    pub fn endpoint_errors(&mut self, lang: Lang, local_ips: &[IpAddr]) -> EndpointErrors {
+        let script = self
+            .script_problem()
+            .filter(|_| self.scripts())
+            .map(|_| lang.t().err_script);
         let s = &self.settings;
         let t = lang.t();
         let mut e = EndpointErrors::default();
@@ -51,6 +55,7 @@ impl SessionTab {
             e.framing = self.frame_spec().err().map(|_| t.err_framing);
         }
         e.decode = self.decode_spec().err().map(|_| t.err_protocol_not_loaded);
+        e.script = script;
         e.tls = self.tls_settings(t).err();
         match s.kind {
             SessionKind::TcpClient => {
@@ -151,6 +156,7 @@ pub struct EndpointErrors {
     pub dest: Option<&'static str>,
     pub framing: Option<&'static str>,
     pub decode: Option<&'static str>,
+    pub script: Option<&'static str>,
     pub tls: Option<&'static str>,
 }
 
@@ -163,6 +169,7 @@ impl EndpointErrors {
             && self.dest.is_none()
             && self.framing.is_none()
             && self.decode.is_none()
+            && self.script.is_none()
             && self.tls.is_none()
     }
 }

@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::ui::file_worker::FileWorker;
-use crate::ui::widgets::{bytes_label, progress_bar, rate_label, ERROR_COLOR, RX_COLOR, TX_COLOR};
+use crate::ui::widgets::{
+    bytes_label, progress_bar, rate_label, ERROR_COLOR, OK_COLOR, RX_COLOR, TX_COLOR,
+};
 use eframe::egui::{self, RichText};
 
 /// The height of a server's client list (its rows scroll within it).
@@ -67,6 +69,43 @@ impl SessionTab {
         if self.settings.kind != SessionKind::Relay {
             self.rules_ui(ui, lang, files, actions);
         }
+        if self.scripts() {
+            self.script_ui(ui, lang);
+        }
+    }
+
+    /// The script: on or off, its code, and what is wrong with it (line and column). It
+    /// applies when the session opens.
+    fn script_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        let t = lang.t();
+        let active = self.is_active();
+        let problem = self.script_problem();
+        egui::CollapsingHeader::new(t.script_title)
+            .id_salt(("script", self.id.0))
+            .default_open(self.settings.script_on)
+            .show(ui, |ui| {
+                ui.label(RichText::new(t.script_hint).small());
+                ui.add_enabled_ui(!active, |ui| {
+                    ui.checkbox(&mut self.settings.script_on, t.script_on);
+                    let label = ui.label(t.script_code);
+                    ui.add(
+                        egui::TextEdit::multiline(&mut self.settings.script)
+                            .code_editor()
+                            .desired_rows(8)
+                            .desired_width(f32::INFINITY),
+                    )
+                    .labelled_by(label.id);
+                });
+                match (&problem, self.settings.script_on) {
+                    (Some(e), _) => {
+                        ui.colored_label(ERROR_COLOR, i18n::script_error(lang, e));
+                    }
+                    (None, true) => {
+                        ui.colored_label(OK_COLOR, t.script_ok);
+                    }
+                    (None, false) => {}
+                }
+            });
     }
 
     /// Counters, exact figures, Reset and the rate graph.

@@ -570,6 +570,11 @@ impl Run {
         let (engine, session) = (&self.engine, self.session);
         let stop = stop_flag();
         let mut closing = false;
+        // A run its own deadline ended (`--wait`): was data still arriving?
+        let mut timed_out = false;
+        let mut last_rx: Option<Instant> = None;
+        let mut arriving = false;
+        let mut late_bytes = 0u64;
         loop {
             if !closing && stop.load(Ordering::SeqCst) {
                 engine.send(Command::Close { session });
@@ -591,6 +596,9 @@ impl Run {
                     None => {
                         engine.send(Command::Close { session });
                         closing = true;
+                        timed_out = true;
+                        arriving =
+                            last_rx.is_some_and(|t| t.elapsed() < Duration::from_millis(100));
                         Duration::from_millis(200)
                     }
                 },
@@ -601,6 +609,19 @@ impl Run {
                 continue;
             };
             self.printer.event(&event);
+            if let Event::Data { chunks, .. } = &event {
+                let rx: u64 = chunks
+                    .iter()
+                    .filter(|c| c.dir == Direction::Rx)
+                    .map(|c| c.bytes.len() as u64)
+                    .sum();
+                if rx > 0 {
+                    last_rx = Some(Instant::now());
+                    if timed_out {
+                        late_bytes += rx;
+                    }
+                }
+            }
             if let Some(recording) = &mut self.recording {
                 recording.take(&event);
             }
@@ -612,6 +633,12 @@ impl Run {
             };
             if closed {
                 self.printer.finish();
+                if timed_out && (arriving || late_bytes > 0) {
+                    eprintln!(
+                        "sockscope: --wait ended while data was still arriving ({late_bytes} B came \
+                         while closing); a longer --wait shows more"
+                    );
+                }
                 if self.capture.take().is_some() && !self.end_capture() {
                     return ExitCode::from(1);
                 }

@@ -838,3 +838,41 @@ fn udp_joins_multicast_groups_and_refuses_a_unicast_one() {
     assert!(bad.stderr_line("--join").contains("not a multicast group"));
     assert_eq!(bad.finish().0, 2);
 }
+
+/// When `--wait` ends the run while the peer is still sending, stderr says so; when the peer
+/// had gone quiet, nothing is said.
+#[test]
+fn a_wait_that_cuts_a_stream_short_says_so() {
+    use std::io::Write;
+    for streaming in [true, false] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            let _ = s.write_all(b"first\n");
+            // Streaming, or quiet (but open) until the client leaves.
+            while std::time::Instant::now() < end {
+                if streaming && s.write_all(b"more\n").is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        let run = crate::common::start(&[
+            "tcp-client",
+            &addr.to_string(),
+            "--send",
+            "go",
+            "--wait",
+            "300",
+        ]);
+        let (code, stderr) = run.finish_stderr();
+        assert_eq!(code, 0);
+        let said = stderr
+            .iter()
+            .any(|l| l.contains("--wait ended while data was still arriving"));
+        assert_eq!(said, streaming, "streaming {streaming}: {stderr:?}");
+        peer.join().unwrap();
+    }
+}

@@ -282,6 +282,19 @@ impl Running {
             .expect("port in status line")
     }
 
+    /// Waits for exit; returns the status code and what came on stderr.
+    pub fn finish_stderr(mut self) -> (i32, Vec<String>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(tx);
+        let stderr = std::mem::replace(&mut self.stderr, rx);
+        let (code, _) = self.finish();
+        let mut lines = Vec::new();
+        while let Ok(l) = stderr.recv_timeout(Duration::from_millis(300)) {
+            lines.push(l);
+        }
+        (code, lines)
+    }
+
     /// Waits for exit; returns the status code and the rest of stdout.
     pub fn finish(mut self) -> (i32, Vec<String>) {
         let deadline = Instant::now() + WAIT;

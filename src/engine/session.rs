@@ -115,6 +115,7 @@ pub(crate) fn spawn(
         tasks: TaskTracker::new(),
         runtime: tokio::runtime::Handle::current(),
         script,
+        peers: Arc::default(),
     };
     // The rules answer from the first byte: they are in place before anything connects.
     if let Some(per_s) = reply_limit_per_s {

@@ -59,6 +59,8 @@ pub(crate) struct SessionCore {
     pub runtime: tokio::runtime::Handle,
     /// The session's script, if it has one.
     pub script: Option<Arc<super::script::SessionScript>>,
+    /// Each open connection's queue, for a script's `send` (to every peer).
+    pub peers: Arc<std::sync::Mutex<std::collections::HashMap<ConnId, super::tcp_conn::Queue>>>,
 }
 
 impl SessionCore {

@@ -59,6 +59,9 @@ pub(crate) static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// Bytes queued for a connection; `report` says whether they appear in the log (typed sends
 /// do, file chunks do not); `ack` asks for an [`Event::SendResult`] once written.
+/// A connection's queue as others hold it (it does not keep the connection open).
+pub(crate) type Queue = mpsc::WeakSender<Outgoing>;
+
 pub(crate) struct Outgoing {
     pub bytes: Vec<u8>,
     pub report: bool,
@@ -246,6 +249,9 @@ pub(crate) fn spawn(
     let close = core.cancel.child_token();
     let counters = Arc::new(Counters::default());
     let queue = tx.downgrade();
+    if let Ok(mut peers) = core.peers.lock() {
+        peers.insert(id, queue.clone());
+    }
     let task = tokio::spawn(run(
         Conn {
             core: core.clone(),
@@ -348,10 +354,15 @@ impl Conn {
         };
         for action in actions {
             match action {
-                // One connection: "to every peer" is this one (a server's other clients are
-                // not reached by `send` yet).
-                Action::Reply(bytes) | Action::Send(bytes) => {
+                Action::Reply(bytes) => {
                     if self.core.reply_allowed() {
+                        self.write(stream, &bytes, true).await?;
+                    }
+                }
+                // Every peer: this one now, the others through their queues.
+                Action::Send(bytes) => {
+                    if self.core.reply_allowed() {
+                        send_to_others(&self.core, self.id, &bytes);
                         self.write(stream, &bytes, true).await?;
                     }
                 }
@@ -370,8 +381,9 @@ impl Conn {
                         queue.clone(),
                         self.close.clone(),
                     );
+                    let conn = self.id;
                     self.core
-                        .spawn_small(script_timer(core, script, queue, close, ms, function));
+                        .spawn_small(script_timer(core, conn, script, queue, close, ms, function));
                 }
             }
         }
@@ -450,10 +462,38 @@ fn script_failed(
     }
 }
 
+/// A script's `send` to every peer but `except` (which sends it itself): through each one's
+/// queue, without waiting (a peer whose queue is full misses it, and it is said).
+fn send_to_others(core: &SessionCore, except: ConnId, bytes: &[u8]) {
+    let queues: Vec<Queue> = match core.peers.lock() {
+        Ok(peers) => peers
+            .iter()
+            .filter(|(id, _)| **id != except)
+            .map(|(_, q)| q.clone())
+            .collect(),
+        Err(_) => return,
+    };
+    for queue in queues {
+        let Some(q) = queue.upgrade() else { continue };
+        let message = Outgoing {
+            bytes: bytes.to_vec(),
+            report: true,
+            ack: None,
+        };
+        if q.try_send(message).is_err() {
+            core.error(NetError::new(
+                NetErrorKind::SendQueueFull,
+                "a script's send: a peer's queue is full; not sent to it",
+            ));
+        }
+    }
+}
+
 /// A script's `every(ms, "function")`: calls it every `ms` until the connection closes; what
 /// it sends goes through the connection's queue.
 async fn script_timer(
     core: SessionCore,
+    conn: ConnId,
     script: Arc<super::script::SessionScript>,
     queue: mpsc::WeakSender<Outgoing>,
     close: CancellationToken,
@@ -477,7 +517,20 @@ async fn script_timer(
             Ok(actions) => {
                 for action in actions {
                     match action {
-                        Action::Reply(bytes) | Action::Send(bytes) => {
+                        Action::Send(bytes) if core.reply_allowed() => {
+                            let Some(q) = queue.upgrade() else { return };
+                            send_to_others(&core, conn, &bytes);
+                            let message = Outgoing {
+                                bytes,
+                                report: true,
+                                ack: None,
+                            };
+                            if q.send(message).await.is_err() {
+                                return;
+                            }
+                        }
+                        Action::Send(_) => {}
+                        Action::Reply(bytes) => {
                             let Some(q) = queue.upgrade() else { return };
                             if core.reply_allowed() {
                                 let message = Outgoing {
@@ -688,6 +741,9 @@ async fn run(
             }
             Err(e) => script_failed(&conn.core, &script, e),
         }
+    }
+    if let Ok(mut peers) = conn.core.peers.lock() {
+        peers.remove(&conn.id);
     }
     // Everything read and written, sends drained at the close included, before the close.
     conn.record.finish();

@@ -220,3 +220,39 @@ fn a_script_typed_in_a_tab_answers_the_device() {
         h.query_all_by_label_contains("pong:ping").next().is_some()
     });
 }
+
+/// A server's script: `send` reaches every client, `reply` only the one that spoke.
+#[test]
+fn send_reaches_every_client_of_a_server_and_reply_only_the_speaker() {
+    let dir = temp_dir("script-send");
+    let path = script_file(
+        &dir,
+        "fn on_frame(frame, fields) {\n\
+           let text = decode(frame, \"utf-8\");\n\
+           if text.starts_with(\"all\") { send(\"to all\\n\"); } else { reply(\"to you\\n\"); }\n\
+         }\n",
+    );
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--frame",
+        "line",
+        "--script",
+        path.to_str().unwrap(),
+        "--output",
+        "jsonl",
+    ]);
+    let local = server.opened_local();
+    let mut a = TcpStream::connect(local).unwrap();
+    let mut b = TcpStream::connect(local).unwrap();
+    // Both connections are open before anyone speaks.
+    server.stdout_line("\"connected\"");
+    server.stdout_line("\"connected\"");
+    a.write_all(b"me\n").unwrap();
+    assert_eq!(line_of(&a), "to you\n");
+    b.write_all(b"all\n").unwrap();
+    assert_eq!(line_of(&b), "to all\n");
+    assert_eq!(line_of(&a), "to all\n");
+    drop((a, b));
+    let _ = interrupt(server);
+}

@@ -344,7 +344,7 @@ pub struct CommonArgs {
 }
 
 /// What to send, and how the typed data becomes bytes.
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub struct SendArgs {
     /// Data to send (text, or hex with --hex); give it several times to send each in turn,
     /// --gap apart.

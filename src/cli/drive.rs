@@ -109,7 +109,7 @@ pub(super) struct Sends {
     until: Option<Instant>,
     /// Lines of standard input, made into bytes as `--send` would be (None once it ended).
     stdin: Option<std::sync::mpsc::Receiver<String>>,
-    spec: (bool, bool, String, String, bool),
+    send: SendArgs,
     encoding: TextEncoding,
     opened: bool,
 }
@@ -129,13 +129,7 @@ impl Sends {
             next: None,
             until: None,
             stdin,
-            spec: (
-                send.hex,
-                send.escapes,
-                send.line_ending.clone(),
-                send.checksum.clone(),
-                send.macros,
-            ),
+            send: send.clone(),
             encoding,
             opened: false,
         })
@@ -179,15 +173,7 @@ impl Sends {
             loop {
                 match lines.try_recv() {
                     Ok(line) => {
-                        let (hex, escapes, ending, checksum, macros) = &self.spec;
-                        let spec = crate::sequence::SendSpec {
-                            hex: *hex,
-                            escapes: *escapes,
-                            macros: *macros,
-                            line_ending: Some(ending),
-                            checksum: Some(checksum),
-                        };
-                        match spec.template(&line, self.encoding) {
+                        match line_spec(&self.send).template(&line, self.encoding) {
                             Ok(template) => engine.send(Command::SendTemplate {
                                 session,
                                 target: SendTarget::Default,
@@ -211,6 +197,28 @@ impl Sends {
         }
         let poll = self.stdin.as_ref().map(|_| now + Duration::from_millis(20));
         (self.until, self.next.or(poll))
+    }
+}
+
+impl Run {
+    /// Drives a one-connection run (tcp-client, serial) that sends `sends` once it is open.
+    pub fn drive_sends(&mut self, mut sends: Sends) -> ExitCode {
+        let session = self.session;
+        let opened = std::cell::Cell::new(false);
+        self.drive(
+            |engine| {
+                if opened.take() {
+                    sends.opened();
+                }
+                sends.tick(engine, session)
+            },
+            |event, _| {
+                if let Event::Opened { .. } = event {
+                    opened.set(true);
+                }
+                Flow::Continue
+            },
+        )
     }
 }
 

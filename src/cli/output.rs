@@ -91,11 +91,17 @@ impl Printer {
     /// The frame decoded by its connection's decoder, if decoding.
     fn decoded(
         &mut self,
-        key: String,
-        sent: bool,
+        conn: Option<crate::engine::ConnId>,
+        chunk: &crate::engine::Chunk,
         bytes: &[u8],
     ) -> Option<Result<Decoded, DecodeError>> {
         let spec = self.decode.as_ref()?;
+        let sent = chunk.dir == Direction::Tx;
+        // One decoder per connection (UDP: per peer).
+        let key = match conn {
+            Some(c) => c.0.to_string(),
+            None => chunk.peer.to_string(),
+        };
         if !self.decoders.contains_key(&key) && self.decoders.len() >= MAX_DECODERS {
             self.decoders.clear();
         }
@@ -221,11 +227,7 @@ impl Printer {
                 for (chunk, (bytes, frame)) in
                     chunks.iter().flat_map(|c| c.pieces().map(move |p| (c, p)))
                 {
-                    let key = match conn {
-                        Some(c) => c.0.to_string(),
-                        None => chunk.peer.to_string(),
-                    };
-                    let decoded = self.decoded(key, chunk.dir == Direction::Tx, bytes);
+                    let decoded = self.decoded(*conn, chunk, bytes);
                     match self.format {
                         OutputFormat::Jsonl => {
                             let mut line = json!({

@@ -5,8 +5,7 @@ use super::args::{BridgeArgs, FlowArg, LineArgs, ParityArg, SerialArgs};
 use super::drive::{encoding, millis, Flow, Replies, Run, Sends};
 use super::CliError;
 use crate::engine::serial::{self, LineSettings};
-use crate::engine::{Event, SessionConfig};
-use std::cell::Cell;
+use crate::engine::SessionConfig;
 use std::process::ExitCode;
 
 pub(super) fn run(args: SerialArgs) -> Result<ExitCode, CliError> {
@@ -26,7 +25,7 @@ pub(super) fn run(args: SerialArgs) -> Result<ExitCode, CliError> {
         Some(ms) => Some(millis("--wait", ms, true)?),
         None => None,
     };
-    let mut sends = Sends::new(&args.send, encoding, wait)?;
+    let sends = Sends::new(&args.send, encoding, wait)?;
     let mut run = Run::open(
         &args.common,
         encoding,
@@ -39,22 +38,7 @@ pub(super) fn run(args: SerialArgs) -> Result<ExitCode, CliError> {
     )?;
     run.printer
         .name_endpoint(format!("{port} {}", settings.short()));
-    let session = run.session;
-    let opened = Cell::new(false);
-    Ok(run.drive(
-        |engine| {
-            if opened.take() {
-                sends.opened();
-            }
-            sends.tick(engine, session)
-        },
-        |event, _| {
-            if let Event::Opened { .. } = event {
-                opened.set(true);
-            }
-            Flow::Continue
-        },
-    ))
+    Ok(run.drive_sends(sends))
 }
 
 /// The line settings given, checked (exit 2 when wrong).

@@ -44,7 +44,7 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
         Some(ms) => Some(millis("--wait", ms, true)?),
         None => None,
     };
-    let mut sends = Sends::new(&args.send, encoding, wait)?;
+    let sends = Sends::new(&args.send, encoding, wait)?;
     let connect_timeout = millis("--connect-timeout", args.connect_timeout, false)?;
     let config = SessionConfig::TcpClient {
         remote: args.target.clone(),
@@ -75,22 +75,7 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
         tls,
     )?;
     run.recording = recording;
-    let session = run.session;
-    let opened = Cell::new(false);
-    Ok(run.drive(
-        |engine| {
-            if opened.take() {
-                sends.opened();
-            }
-            sends.tick(engine, session)
-        },
-        |event, _| {
-            if let Event::Opened { .. } = event {
-                opened.set(true);
-            }
-            Flow::Continue
-        },
-    ))
+    Ok(run.drive_sends(sends))
 }
 
 pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {

@@ -74,12 +74,3 @@ impl SessionScript {
         }
     }
 }
-
-/// Runs a script call beside the engine's I/O when the runtime allows it.
-pub(crate) fn beside_io<R>(call: impl FnOnce() -> R) -> R {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(call),
-        _ => call(),
-    }
-}

@@ -15,6 +15,17 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// Runs `work` that may block (a full disk queue, a script call) beside the engine's I/O: on a
+/// multi-thread runtime the worker hands its other tasks on meanwhile, so only this session
+/// waits.
+pub(crate) fn beside_io<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// How long the session's small tasks may take to end once cancelled.
 const TASKS_GRACE: Duration = Duration::from_secs(1);
 

@@ -305,7 +305,7 @@ impl Conn {
         queue: &mpsc::WeakSender<Outgoing>,
     ) -> Result<(), WriteError> {
         if let Some(script) = self.core.script.clone() {
-            let result = super::script::beside_io(|| script.frame(data));
+            let result = super::shared::beside_io(|| script.frame(data));
             self.script_actions(stream, &script, result, queue).await?;
         }
         for (reply, delay) in self.core.auto_replies(data) {
@@ -574,7 +574,7 @@ async fn run(
     let mut interrupted = false;
     // The script meets the connection first.
     if let Some(script) = conn.core.script.clone() {
-        let result = super::script::beside_io(|| script.call("on_open"));
+        let result = super::shared::beside_io(|| script.call("on_open"));
         if let Err(WriteError::Failed(e)) = conn
             .script_actions(&mut stream, &script, result, &queue)
             .await
@@ -728,7 +728,7 @@ async fn run(
     drop(stream);
     // The script hears of the close (what it says goes to the log; nothing can be sent now).
     if let Some(script) = conn.core.script.clone() {
-        match super::script::beside_io(|| script.call("on_close")) {
+        match super::shared::beside_io(|| script.call("on_close")) {
             Ok(actions) => {
                 for action in actions {
                     if let crate::script::Action::Log(text) = action {

@@ -310,6 +310,19 @@ fn checksum(name: Option<&str>) -> Result<Checksum, StepProblem> {
     })
 }
 
+impl Step {
+    /// How this step's `send` becomes bytes.
+    pub(crate) fn send_spec(&self) -> SendSpec<'_> {
+        SendSpec {
+            hex: self.hex,
+            escapes: self.escapes,
+            macros: self.macros,
+            line_ending: self.line_ending.as_deref(),
+            checksum: self.checksum.as_deref(),
+        }
+    }
+}
+
 /// How a `send` (or a rule's `reply`, or the CLI's `--send`) is written: the options that
 /// turn typed data into bytes.
 pub(crate) struct SendSpec<'a> {
@@ -423,14 +436,7 @@ impl Sequence {
                 let err = |problem: StepProblem| SequenceError::Step { n, problem };
                 let action = match (&step.send, &step.expect, step.wait_ms) {
                     (Some(data), None, None) => {
-                        let spec = SendSpec {
-                            hex: step.hex,
-                            escapes: step.escapes,
-                            macros: step.macros,
-                            line_ending: step.line_ending.as_deref(),
-                            checksum: step.checksum.as_deref(),
-                        };
-                        Action::Send(spec.template(data, encoding).map_err(err)?)
+                        Action::Send(step.send_spec().template(data, encoding).map_err(err)?)
                     }
                     (None, expect, None) if expect.is_some() || step.field.is_some() => {
                         let test = rules::field_test(

@@ -32,14 +32,9 @@ impl Sequence {
                     return Err(err(StepProblem::ChangesPerSend));
                 }
                 (Some(data), None, None) => {
-                    let spec = super::SendSpec {
-                        hex: step.hex,
-                        escapes: step.escapes,
-                        macros: false,
-                        line_ending: step.line_ending.as_deref(),
-                        checksum: step.checksum.as_deref(),
-                    };
-                    let bytes = spec
+                    // (A step with macros was refused above: its bytes are known.)
+                    let bytes = step
+                        .send_spec()
                         .template(data, encoding)
                         .and_then(|t| t.expand(1).map_err(StepProblem::Payload))
                         .map_err(err)?;
@@ -157,14 +152,9 @@ impl Sequence {
                     current = Some((request, Vec::new()));
                 }
                 (None, Some(data)) => {
-                    let spec = super::SendSpec {
-                        hex: step.hex,
-                        escapes: step.escapes,
-                        macros: false,
-                        line_ending: step.line_ending.as_deref(),
-                        checksum: step.checksum.as_deref(),
-                    };
-                    let bytes = spec
+                    // (A step with macros was refused above: its bytes are known.)
+                    let bytes = step
+                        .send_spec()
                         .template(data, encoding)
                         .and_then(|t| t.expand(1).map_err(StepProblem::Payload))
                         .map_err(|problem| SequenceError::Step { n, problem })?;

@@ -70,11 +70,17 @@ impl Values {
             let Some(v) = field.value.as_f64().filter(|v| v.is_finite()) else {
                 continue;
             };
-            if !self.series.contains_key(&field.name) && self.series.len() >= MAX_SERIES {
-                self.untracked += 1;
-                continue;
+            // The name is copied only for a field seen for the first time.
+            if !self.series.contains_key(&field.name) {
+                if self.series.len() >= MAX_SERIES {
+                    self.untracked += 1;
+                    continue;
+                }
+                self.series.insert(field.name.clone(), Series::default());
             }
-            let s = self.series.entry(field.name.clone()).or_default();
+            let Some(s) = self.series.get_mut(&field.name) else {
+                continue;
+            };
             if s.count == 0 {
                 s.min = v;
                 s.max = v;

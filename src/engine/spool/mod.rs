@@ -107,16 +107,6 @@ impl Shared {
     }
 }
 
-/// Runs `wait` (a wait for the disk) so that, on the engine's runtime, its other tasks move to
-/// another thread meanwhile; elsewhere (a reader thread, a runtime of one thread) it just runs.
-fn wait_aside<R>(wait: impl FnOnce() -> R) -> R {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
-        _ => wait(),
-    }
-}
-
 /// The producers' side: the block being filled.
 struct Producer {
     block: Vec<u8>,
@@ -248,7 +238,7 @@ impl Spool {
             Ok(()) => Ok(()),
             // The disk is behind: this session waits for it, the engine's other sessions do
             // not (the runtime hands them to another thread while this one waits).
-            Err(TrySendError::Full(full)) => wait_aside(|| tx.send(full)),
+            Err(TrySendError::Full(full)) => super::shared::beside_io(|| tx.send(full)),
             Err(TrySendError::Disconnected(full)) => Err(std::sync::mpsc::SendError(full)),
         });
         if matches!(sent, Some(Ok(()))) {

@@ -100,12 +100,21 @@ impl SessionTab {
     pub(super) fn decode_piece(
         &mut self,
         lang: Lang,
-        key: String,
-        sent: bool,
-        time: SystemTime,
+        conn: Option<ConnId>,
+        chunk: &crate::engine::Chunk,
         bytes: &[u8],
     ) -> Option<Box<DecodedRow>> {
+        // Nothing per piece when the tab does not decode (a flood passes here).
+        if self.settings.decode.is_empty() {
+            return None;
+        }
         let spec = self.decode_spec().ok().flatten()?;
+        let (sent, time) = (chunk.dir == Direction::Tx, chunk.time);
+        // One decoder per connection (UDP: per peer).
+        let key = match conn {
+            Some(c) => c.0.to_string(),
+            None => chunk.peer.to_string(),
+        };
         let decoders = &mut self.decoding.decoders;
         if !decoders.contains_key(&key) && decoders.len() >= MAX_DECODERS {
             decoders.clear();

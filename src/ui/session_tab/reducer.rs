@@ -121,12 +121,7 @@ impl SessionTab {
                             FrameKind::Incomplete => Some(t.frame_incomplete),
                             FrameKind::Malformed => Some(t.frame_malformed),
                         });
-                        let key = match conn {
-                            Some(c) => c.0.to_string(),
-                            None => c.peer.to_string(),
-                        };
-                        let decoded =
-                            self.decode_piece(lang, key, c.dir == Direction::Tx, c.time, bytes);
+                        let decoded = self.decode_piece(lang, conn, c, bytes);
                         self.log.push(LogEntry {
                             time: c.time,
                             kind,

@@ -194,13 +194,15 @@ pub enum Command {
         session: SessionId,
         tls: Option<tls::TlsSettings>,
     },
-    /// Replace the session's auto-reply rules (empty: none). Sent before `Open`, they answer
-    /// from the first byte; kept for the session id until changed.
-    /// The session's script (`None`: none), in place before the first byte is read.
+    /// The session's script (`None`: none). Sent before `Open`, it is in place before the first
+    /// byte is read; sent while open, it replaces the running one at once (its timers stop;
+    /// the new one's `on_open` runs for each open connection). Kept for the session id.
     SetScript {
         session: SessionId,
         script: Option<std::sync::Arc<super::script::SessionScript>>,
     },
+    /// Replace the session's auto-reply rules (empty: none). Sent before `Open`, they answer
+    /// from the first byte; kept for the session id until changed.
     SetRules {
         session: SessionId,
         rules: Vec<ReplyRule>,

@@ -240,15 +240,20 @@ async fn run(mut commands: tmpsc::UnboundedReceiver<Command>, sink: EventSink) {
                     tls.remove(&session);
                 }
             },
-            // Taken by the next open (a running session keeps the script it opened with).
-            Command::SetScript { session, script } => match script {
-                Some(s) => {
-                    scripts.insert(session, s);
+            // In place for the next open, and at once in a running session.
+            Command::SetScript { session, script } => {
+                match &script {
+                    Some(s) => {
+                        scripts.insert(session, s.clone());
+                    }
+                    None => {
+                        scripts.remove(&session);
+                    }
                 }
-                None => {
-                    scripts.remove(&session);
+                if let Some(handle) = sessions.get(&session) {
+                    handle.forward(Command::SetScript { session, script });
                 }
-            },
+            }
             Command::SetRules { session, rules } => {
                 answers.entry(session).or_default().0 = rules.clone();
                 if let Some(handle) = sessions.get(&session) {

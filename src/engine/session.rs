@@ -114,7 +114,7 @@ pub(crate) fn spawn(
         cancel: cancel.clone(),
         tasks: TaskTracker::new(),
         runtime: tokio::runtime::Handle::current(),
-        script,
+        script: super::script::ScriptSlot::new(script),
         peers: Arc::default(),
     };
     // The rules answer from the first byte: they are in place before anything connects.
@@ -439,6 +439,7 @@ pub(crate) async fn drive<K: SessionKind>(
                 }
                 Some(Command::SetRules { rules, .. }) => core.set_rules(rules),
                 Some(Command::SetReplyLimit { per_s, .. }) => core.guard.set_limit(per_s),
+                Some(Command::SetScript { script, .. }) => core.script.replace(script),
                 Some(Command::ResetStats { .. }) => {
                     core.counters.reset();
                     kind.reset_stats();

@@ -68,8 +68,8 @@ pub(crate) struct SessionCore {
     pub tasks: TaskTracker,
     /// The engine's runtime, so reader threads can start small tasks too.
     pub runtime: tokio::runtime::Handle,
-    /// The session's script, if it has one.
-    pub script: Option<Arc<super::script::SessionScript>>,
+    /// The session's script, if it has one (replaced while open by `SetScript`).
+    pub script: super::script::ScriptSlot,
     /// Each open connection's queue, for a script's `send` (to every peer).
     pub peers: Arc<std::sync::Mutex<std::collections::HashMap<ConnId, super::tcp_conn::Queue>>>,
 }

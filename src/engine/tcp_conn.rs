@@ -304,7 +304,7 @@ impl Conn {
         data: &[u8],
         queue: &mpsc::WeakSender<Outgoing>,
     ) -> Result<(), WriteError> {
-        if let Some(script) = self.core.script.clone() {
+        if let Some(script) = self.core.script.current() {
             let result = super::shared::beside_io(|| script.frame(data));
             self.script_actions(stream, &script, result, queue).await?;
         }
@@ -348,7 +348,7 @@ impl Conn {
         let actions = match result {
             Ok(actions) => actions,
             Err(e) => {
-                script_failed(&self.core, script, e);
+                super::script::failed(&self.core, script, e);
                 return Ok(());
             }
         };
@@ -375,19 +375,38 @@ impl Conn {
                     });
                 }
                 Action::Every { ms, function } => {
-                    let (core, script, queue, close) = (
+                    let (core, queue, conn) = (self.core.clone(), queue.clone(), self.id);
+                    let deliver = move |action| {
+                        let (core, queue) = (core.clone(), queue.clone());
+                        async move { timer_send(&core, conn, &queue, action).await }
+                    };
+                    self.core.spawn_small(super::script::timer(
                         self.core.clone(),
                         script.clone(),
-                        queue.clone(),
                         self.close.clone(),
-                    );
-                    let conn = self.id;
-                    self.core
-                        .spawn_small(script_timer(core, conn, script, queue, close, ms, function));
+                        ms,
+                        function,
+                        deliver,
+                    ));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Runs the script's `on_open` for this connection (when there is a script); a write that
+    /// failed ends the connection with its error.
+    async fn script_open(
+        &mut self,
+        stream: &mut Stream,
+        queue: &mpsc::WeakSender<Outgoing>,
+    ) -> Option<NetError> {
+        let script = self.core.script.current()?;
+        let result = super::shared::beside_io(|| script.call("on_open"));
+        match self.script_actions(stream, &script, result, queue).await {
+            Err(WriteError::Failed(e)) => Some(e),
+            _ => None,
+        }
     }
 
     /// Writes and counts. When the close is asked for meanwhile, the write gets [`DRAIN`] to
@@ -448,20 +467,6 @@ fn ended_by(written: Result<(), WriteError>, interrupted: &mut bool) -> Option<C
     }
 }
 
-/// Says a script's failure (once per distinct error per second); the session goes on.
-fn script_failed(
-    core: &SessionCore,
-    script: &super::script::SessionScript,
-    error: crate::script::ScriptError,
-) {
-    if script.say(&error) {
-        core.sink.send(Event::Warning {
-            session: core.id,
-            error: NetError::because(NetErrorKind::Script, Reason::Script(error)),
-        });
-    }
-}
-
 /// A script's `send` to every peer but `except` (which sends it itself): through each one's
 /// queue, without waiting (a peer whose queue is full misses it, and it is said).
 fn send_to_others(core: &SessionCore, except: ConnId, bytes: &[u8]) {
@@ -489,71 +494,33 @@ fn send_to_others(core: &SessionCore, except: ConnId, bytes: &[u8]) {
     }
 }
 
-/// A script's `every(ms, "function")`: calls it every `ms` until the connection closes; what
-/// it sends goes through the connection's queue.
-async fn script_timer(
-    core: SessionCore,
+/// A timer's send or reply, through the connection's queue (a `send` to the other peers
+/// too), under the reply limit; false once the connection is gone.
+async fn timer_send(
+    core: &SessionCore,
     conn: ConnId,
-    script: Arc<super::script::SessionScript>,
-    queue: mpsc::WeakSender<Outgoing>,
-    close: CancellationToken,
-    ms: u64,
-    function: String,
-) {
+    queue: &mpsc::WeakSender<Outgoing>,
+    action: crate::script::Action,
+) -> bool {
     use crate::script::Action;
-    let mut tick = tokio::time::interval(Duration::from_millis(ms));
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = close.cancelled() => return,
+    let Some(q) = queue.upgrade() else {
+        return false;
+    };
+    let bytes = match action {
+        Action::Send(_) | Action::Reply(_) if !core.reply_allowed() => return true,
+        Action::Send(bytes) => {
+            send_to_others(core, conn, &bytes);
+            bytes
         }
-        let (s, f) = (script.clone(), function.clone());
-        let Ok(result) = tokio::task::spawn_blocking(move || s.call(&f)).await else {
-            return;
-        };
-        match result {
-            Err(e) => script_failed(&core, &script, e),
-            Ok(actions) => {
-                for action in actions {
-                    match action {
-                        Action::Send(bytes) if core.reply_allowed() => {
-                            let Some(q) = queue.upgrade() else { return };
-                            send_to_others(&core, conn, &bytes);
-                            let message = Outgoing {
-                                bytes,
-                                report: true,
-                                ack: None,
-                            };
-                            if q.send(message).await.is_err() {
-                                return;
-                            }
-                        }
-                        Action::Send(_) => {}
-                        Action::Reply(bytes) => {
-                            let Some(q) = queue.upgrade() else { return };
-                            if core.reply_allowed() {
-                                let message = Outgoing {
-                                    bytes,
-                                    report: true,
-                                    ack: None,
-                                };
-                                if q.send(message).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                        Action::Log(text) => core.sink.send(Event::ScriptLog {
-                            session: core.id,
-                            text,
-                        }),
-                        // A timer does not start timers.
-                        Action::Every { .. } => {}
-                    }
-                }
-            }
-        }
-    }
+        Action::Reply(bytes) => bytes,
+        Action::Log(_) | Action::Every { .. } => return true,
+    };
+    let message = Outgoing {
+        bytes,
+        report: true,
+        ack: None,
+    };
+    q.send(message).await.is_ok()
 }
 
 async fn run(
@@ -572,15 +539,10 @@ async fn run(
     let mut last_read = Instant::now();
     // A write cut short leaves part of a message on the wire: such a connection ends in a reset.
     let mut interrupted = false;
-    // The script meets the connection first.
-    if let Some(script) = conn.core.script.clone() {
-        let result = super::shared::beside_io(|| script.call("on_open"));
-        if let Err(WriteError::Failed(e)) = conn
-            .script_actions(&mut stream, &script, result, &queue)
-            .await
-        {
-            conn.core.error(e);
-        }
+    // The script meets the connection first (and a script applied while open, when applied).
+    let mut script_changed = conn.core.script.subscribe();
+    if let Some(reason) = conn.script_open(&mut stream, &queue).await {
+        conn.core.error(reason);
     }
     let reason = loop {
         let deadline = conn.record.deadline();
@@ -590,6 +552,11 @@ async fn run(
         tokio::select! {
             biased;
             () = conn.close.cancelled() => break CloseReason::LocalClosed,
+            Ok(()) = script_changed.changed() => {
+                if let Some(e) = conn.script_open(&mut stream, &queue).await {
+                    break CloseReason::Failed(e);
+                }
+            }
             message = outgoing.recv() => match message {
                 Some(Outgoing { bytes, report, ack }) => {
                     match conn.write(&mut stream, &bytes, report).await {
@@ -727,7 +694,7 @@ async fn run(
     }
     drop(stream);
     // The script hears of the close (what it says goes to the log; nothing can be sent now).
-    if let Some(script) = conn.core.script.clone() {
+    if let Some(script) = conn.core.script.current() {
         match super::shared::beside_io(|| script.call("on_close")) {
             Ok(actions) => {
                 for action in actions {
@@ -739,7 +706,7 @@ async fn run(
                     }
                 }
             }
-            Err(e) => script_failed(&conn.core, &script, e),
+            Err(e) => super::script::failed(&conn.core, &script, e),
         }
     }
     if let Ok(mut peers) = conn.core.peers.lock() {

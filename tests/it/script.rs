@@ -160,7 +160,8 @@ fn a_script_that_does_not_parse_stops_the_run_and_one_that_reaches_out_fails_wit
 }
 
 /// The window: a script typed into a client tab's Script section answers the device; a script
-/// that does not parse says where and keeps the tab from opening.
+/// that does not parse says where and keeps the tab from opening; an edit applied while open
+/// answers the next frame, and Stop leaves none answering.
 #[test]
 fn a_script_typed_in_a_tab_answers_the_device() {
     use crate::gui::{app, step_until, type_into};
@@ -169,6 +170,7 @@ fn a_script_typed_in_a_tab_answers_the_device() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
+    let (go, next) = std::sync::mpsc::channel::<()>();
     let device = std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut s = loop {
@@ -182,10 +184,21 @@ fn a_script_typed_in_a_tab_answers_the_device() {
         };
         s.set_nonblocking(false).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut answers = Vec::new();
+        for expected in [9, 7] {
+            s.write_all(b"ping").unwrap();
+            let mut answer = vec![0u8; expected];
+            std::io::Read::read_exact(&mut s, &mut answer).unwrap();
+            answers.push(answer);
+            next.recv_timeout(Duration::from_secs(20)).unwrap();
+        }
+        // After Stop: no answer.
         s.write_all(b"ping").unwrap();
-        let mut answer = [0u8; 9];
-        std::io::Read::read_exact(&mut s, &mut answer).unwrap();
-        answer
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut more = [0u8; 16];
+        let after_stop = std::io::Read::read(&mut s, &mut more).ok();
+        (answers, after_stop)
     });
     let mut harness = app(Lang::En);
     harness.get_by_label("+ TCP client").click();
@@ -212,13 +225,53 @@ fn a_script_typed_in_a_tab_answers_the_device() {
     assert!(harness.query_by_label("The script is ready").is_some());
     harness.get_by_label("Connect").click();
     // The window runs while the device waits for its answer.
-    step_until(&mut harness, "the device answered", |_| {
-        device.is_finished()
-    });
-    assert_eq!(&device.join().unwrap(), b"pong:ping");
     step_until(&mut harness, "the reply in the log", |h| {
         h.query_all_by_label_contains("pong:ping").next().is_some()
     });
+    assert!(harness.query_by_label("Running in the session").is_some());
+    // An edit, applied while open, answers the next frame.
+    type_into(
+        &mut harness,
+        "Script code",
+        "fn on_frame(f, x) { reply(\"v2:\" + decode(f, \"utf-8\")); }",
+    );
+    assert!(harness
+        .query_by_label_contains("Edited: Apply script runs this text")
+        .is_some());
+    harness.get_by_label("Apply script").scroll_to_me();
+    harness.run_steps(2);
+    // (Under kittest the first click after typing only ends the editing.)
+    for _ in 0..3 {
+        if harness.query_by_label("Running in the session").is_some() {
+            break;
+        }
+        harness.get_by_label("Apply script").click();
+        harness.run_steps(2);
+    }
+    assert!(harness.query_by_label("Running in the session").is_some());
+    step_until(&mut harness, "the apply said in the log", |h| {
+        h.query_all_by_label_contains("Script applied")
+            .next()
+            .is_some()
+    });
+    go.send(()).unwrap();
+    step_until(&mut harness, "the new script's reply", |h| {
+        h.query_all_by_label_contains("v2:ping").next().is_some()
+    });
+    harness.get_by_label("Stop script").scroll_to_me();
+    harness.run_steps(2);
+    harness.get_by_label("Stop script").click();
+    harness.run_steps(2);
+    assert!(harness
+        .query_by_label("No script runs in the session")
+        .is_some());
+    go.send(()).unwrap();
+    step_until(&mut harness, "the device's last check", |_| {
+        device.is_finished()
+    });
+    let (answers, after_stop) = device.join().unwrap();
+    assert_eq!(answers, [b"pong:ping".to_vec(), b"v2:ping".to_vec()]);
+    assert_eq!(after_stop, None, "no answer after Stop");
 }
 
 /// A server's script: `send` reaches every client, `reply` only the one that spoke.
@@ -255,4 +308,102 @@ fn send_reaches_every_client_of_a_server_and_reply_only_the_speaker() {
     assert_eq!(line_of(&a), "to all\n");
     drop((a, b));
     let _ = interrupt(server);
+}
+
+/// Apply while open: a new script replaces the running one at once (the old one's timer stops,
+/// the new one's `on_open` runs for the client already connected); Stop leaves none running.
+#[test]
+fn a_script_applied_while_open_takes_over_and_stop_ends_it() {
+    use crate::common::TestEngine;
+    use sockscope::engine::script::SessionScript;
+    use sockscope::engine::{Command, Event, SessionConfig, SocketOptions};
+    use sockscope::payload::TextEncoding;
+    use std::io::Read;
+    let script = |text: &str| {
+        let s = sockscope::script::Script::compile(text, TextEncoding::Utf8).unwrap();
+        Some(std::sync::Arc::new(SessionScript::new(s, None)))
+    };
+    let mut engine = TestEngine::new();
+    let session = engine.open(SessionConfig::TcpServer {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        echo: false,
+        options: SocketOptions::default(),
+    });
+    let local = engine.wait_opened(session);
+    engine.send(Command::SetScript {
+        session,
+        script: script(
+            "fn on_open() { every(20, \"tick\"); }\n\
+             fn tick() { send(\"a\"); }",
+        ),
+    });
+    let mut client = TcpStream::connect(local).unwrap();
+    engine.wait_for("the client", |e| matches!(e, Event::ConnOpened { .. }));
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < 3 {
+        let n = client.read(&mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.iter().all(|b| *b == b'a'), "{got:?}");
+    // Apply: the new script meets the client at once.
+    engine.send(Command::SetScript {
+        session,
+        script: script(
+            "fn on_open() { reply(\"B\"); }\n\
+             fn on_frame(frame, fields) { reply(\"b\"); }",
+        ),
+    });
+    let mut seen = Vec::new();
+    while !seen.contains(&b'B') {
+        let n = client.read(&mut buf).unwrap();
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // The old timer has stopped: at most one tick was on its way when B came.
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut after = seen.split(|b| *b == b'B').nth(1).unwrap_or(&[]).to_vec();
+    while let Ok(n) = client.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        after.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        after.iter().filter(|b| **b == b'a').count() <= 1,
+        "{after:?}"
+    );
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client.write_all(b"x").unwrap();
+    let n = client.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"b");
+    // Stop: nothing answers any more.
+    engine.send(Command::SetScript {
+        session,
+        script: None,
+    });
+    // The stop is in place once a later command (a send from the window) has gone through.
+    engine.send(Command::Send {
+        session,
+        target: sockscope::engine::SendTarget::AllClients,
+        bytes: b"!".to_vec(),
+        repeat: None,
+        ack: None,
+    });
+    let n = client.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"!");
+    client.write_all(b"y").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(
+        client.read(&mut buf).is_err(),
+        "no script answers after Stop"
+    );
 }

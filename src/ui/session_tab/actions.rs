@@ -40,6 +40,15 @@ pub enum TabAction {
         path: PathBuf,
         text: String,
     },
+    /// Put the editor's script in place in the open session.
+    ScriptApply,
+    /// The open session runs no script from now on.
+    ScriptStop,
+    /// A script file's text arrived from the file worker.
+    ScriptRead {
+        path: PathBuf,
+        text: String,
+    },
     /// Any engine command with no effect on the tab itself.
     Engine(Box<Command>),
 }
@@ -112,6 +121,9 @@ impl SessionTab {
             }
             TabAction::SendTo(conn) => self.send_to = conn,
             TabAction::ProtocolRead { path, text } => self.protocol_read(lang, &path, &text),
+            TabAction::ScriptApply => self.script_apply(lang, commands),
+            TabAction::ScriptStop => self.script_stop(lang, commands),
+            TabAction::ScriptRead { path, text } => self.script_read(lang, &path, text),
             TabAction::Engine(command) => commands.push(*command),
         }
         None
@@ -153,6 +165,51 @@ mod tests {
             "{commands:?}"
         );
         assert_eq!(tab.state, TabState::Opening);
+    }
+
+    /// A loaded script goes into the editor only; Apply puts it in place when it parses (a
+    /// broken one leaves the running script alone); Stop takes the script away.
+    #[test]
+    fn a_loaded_script_runs_only_once_applied_and_a_broken_one_is_not_applied() {
+        let mut tab = open_client_tab();
+        let mut commands = Vec::new();
+        let path = PathBuf::from("/tmp/sim.rhai");
+        let good = "fn on_frame(f, x) { reply(f); }".to_string();
+        tab.apply(
+            TabAction::ScriptRead {
+                path: path.clone(),
+                text: good.clone(),
+            },
+            Lang::En,
+            &mut commands,
+        );
+        assert!(commands.is_empty(), "{commands:?}");
+        assert_eq!(
+            (tab.settings.script.as_str(), tab.scripting.running.as_ref()),
+            (good.as_str(), None)
+        );
+        tab.apply(TabAction::ScriptApply, Lang::En, &mut commands);
+        assert!(
+            matches!(
+                &commands[..],
+                [Command::SetScript {
+                    script: Some(_),
+                    ..
+                }]
+            ),
+            "{commands:?}"
+        );
+        assert_eq!(tab.scripting.running.as_ref(), Some(&good));
+        tab.settings.script = "fn on_frame(f, x) { let = 1; }".into();
+        tab.apply(TabAction::ScriptApply, Lang::En, &mut commands);
+        assert_eq!(commands.len(), 1, "a broken script is not applied");
+        assert_eq!(tab.scripting.running.as_ref(), Some(&good));
+        tab.apply(TabAction::ScriptStop, Lang::En, &mut commands);
+        assert!(matches!(
+            commands.last(),
+            Some(Command::SetScript { script: None, .. })
+        ));
+        assert!(tab.scripting.running.is_none() && !tab.settings.script_on);
     }
 
     #[test]

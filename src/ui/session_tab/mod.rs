@@ -125,6 +125,8 @@ pub struct SessionTab {
     pub probe: super::probe_panel::ProbePanel,
     /// The decoder, its protocol file and the Values panel.
     pub decoding: decoding::Decoding,
+    /// The Script section's file and what the open session runs.
+    pub scripting: scripting::Scripting,
     /// A serial tab's list of the system's ports.
     pub serial_ports: ports::PortList,
     /// The script text last checked, and what was wrong with it (checked when it changes).
@@ -187,6 +189,7 @@ impl SessionTab {
             capture: None,
             capture_file: PathField::default(),
             decoding: decoding::Decoding::default(),
+            scripting: scripting::Scripting::default(),
             serial_ports: ports::PortList::default(),
             script_checked: None,
             probe: super::probe_panel::ProbePanel::default(),

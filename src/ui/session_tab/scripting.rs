@@ -1,9 +1,60 @@
-//! The tab's script: checked when its text changes, compiled afresh at each open (so `state`
-//! starts empty), given to the engine before the session opens.
+//! The tab's script: checked when its text changes, compiled afresh at each open and each
+//! Apply (so `state` starts empty), given to the engine before the session opens or at once
+//! while it is open; loaded from and saved to a file through the window's file worker.
 
 use super::*;
+use crate::ui::file_worker::FileOp;
+
+/// The Script section beside its settings: the file it is loaded from and saved to, the job
+/// under way, and the text the open session runs.
+#[derive(Default)]
+pub struct Scripting {
+    pub file: PathField,
+    pub op: FileOp,
+    /// The text the session runs now (`None`: no script runs).
+    pub running: Option<String>,
+}
 
 impl SessionTab {
+    /// Apply: the text in the editor replaces the open session's script at once (a text that
+    /// does not parse is not applied: the session goes on with the one it has).
+    pub(super) fn script_apply(&mut self, lang: Lang, commands: &mut Vec<Command>) {
+        if !self.is_active() || !self.scripts() {
+            return;
+        }
+        self.settings.script_on = true;
+        if self.script_problem().is_some() {
+            return;
+        }
+        commands.push(self.script_command());
+        self.scripting.running = Some(self.settings.script.clone());
+        self.log
+            .info(EntryKind::Info, lang.t().script_applied.into());
+    }
+
+    /// Stop: the open session runs no script from now on.
+    pub(super) fn script_stop(&mut self, lang: Lang, commands: &mut Vec<Command>) {
+        self.settings.script_on = false;
+        if !self.is_active() {
+            return;
+        }
+        commands.push(Command::SetScript {
+            session: self.id,
+            script: None,
+        });
+        self.scripting.running = None;
+        self.log
+            .info(EntryKind::Info, lang.t().script_stopped.into());
+    }
+
+    /// A script file's text arrived: it goes into the editor (an open session keeps what it
+    /// runs until Apply).
+    pub(super) fn script_read(&mut self, lang: Lang, path: &std::path::Path, text: String) {
+        self.settings.script = text;
+        self.scripting.file.path = path.display().to_string();
+        self.scripting.op.say(lang.t().script_loaded.into(), false);
+    }
+
     /// What is wrong with the script, if it is on and does not parse (checked once per text).
     pub fn script_problem(&mut self) -> Option<crate::script::ScriptError> {
         if !self.settings.script_on {
@@ -26,7 +77,8 @@ impl SessionTab {
         )
     }
 
-    /// The command that gives the engine the script for the next open (none when off).
+    /// The command that gives the engine the script for the next open or at once (none when
+    /// off).
     pub(super) fn script_command(&self) -> Command {
         let script = (self.settings.script_on && self.scripts())
             .then(|| {

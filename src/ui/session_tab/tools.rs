@@ -209,7 +209,14 @@ impl SessionTab {
         });
         self.reset_decoders();
         // Always said, so a script turned off since the last open is off.
-        commands.push(self.script_command());
+        let script = self.script_command();
+        self.scripting.running = match &script {
+            Command::SetScript {
+                script: Some(_), ..
+            } => Some(self.settings.script.clone()),
+            _ => None,
+        };
+        commands.push(script);
         if self.frames() {
             commands.push(Command::SetFraming {
                 session: self.id,

@@ -70,13 +70,19 @@ impl SessionTab {
             self.rules_ui(ui, lang, files, actions);
         }
         if self.scripts() {
-            self.script_ui(ui, lang);
+            self.script_ui(ui, lang, files, actions);
         }
     }
 
-    /// The script: on or off, its code, and what is wrong with it (line and column). It
-    /// applies when the session opens.
-    fn script_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+    /// The script: on or off, its code, what is wrong with it (line and column), Load and
+    /// Save; while the session is open, Apply and Stop, and whether the session runs this text.
+    fn script_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: Lang,
+        files: &FileWorker,
+        actions: &mut Vec<TabAction>,
+    ) {
         let t = lang.t();
         let active = self.is_active();
         let problem = self.script_problem();
@@ -85,25 +91,81 @@ impl SessionTab {
             .default_open(self.settings.script_on)
             .show(ui, |ui| {
                 ui.label(RichText::new(t.script_hint).small());
-                ui.add_enabled_ui(!active, |ui| {
-                    ui.checkbox(&mut self.settings.script_on, t.script_on);
-                    let label = ui.label(t.script_code);
-                    ui.add(
-                        egui::TextEdit::multiline(&mut self.settings.script)
-                            .code_editor()
-                            .desired_rows(8)
-                            .desired_width(f32::INFINITY),
-                    )
-                    .labelled_by(label.id);
-                });
-                match (&problem, self.settings.script_on) {
+                // While open, Apply and Stop say what runs; the box is for the next open.
+                ui.add_enabled(
+                    !active,
+                    egui::Checkbox::new(&mut self.settings.script_on, t.script_on),
+                );
+                let label = ui.label(t.script_code);
+                ui.add(
+                    egui::TextEdit::multiline(&mut self.settings.script)
+                        .code_editor()
+                        .desired_rows(8)
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+                let running = self.scripting.running.as_ref();
+                if active {
+                    ui.horizontal(|ui| {
+                        let edited = running != Some(&self.settings.script);
+                        if ui
+                            .add_enabled(
+                                problem.is_none() && edited,
+                                egui::Button::new(t.script_apply),
+                            )
+                            .clicked()
+                        {
+                            actions.push(TabAction::ScriptApply);
+                        }
+                        if ui
+                            .add_enabled(running.is_some(), egui::Button::new(t.script_stop))
+                            .clicked()
+                        {
+                            actions.push(TabAction::ScriptStop);
+                        }
+                    });
+                }
+                match (&problem, running) {
                     (Some(e), _) => {
                         ui.colored_label(ERROR_COLOR, i18n::script_error(lang, e));
+                        if active && running.is_some() {
+                            ui.label(RichText::new(t.script_broken_running).small());
+                        }
                     }
-                    (None, true) => {
+                    (None, Some(text)) if active && *text == self.settings.script => {
+                        ui.colored_label(OK_COLOR, t.script_running);
+                    }
+                    (None, Some(_)) if active => {
+                        ui.label(t.script_edited);
+                    }
+                    (None, None) if active => {
+                        ui.label(t.script_idle);
+                    }
+                    (None, _) if self.settings.script_on => {
                         ui.colored_label(OK_COLOR, t.script_ok);
                     }
-                    (None, false) => {}
+                    (None, _) => {}
+                }
+                let s = &mut self.scripting;
+                s.file.ui(ui, t, t.script_file, DialogKind::SaveFile, 110.0);
+                ui.horizontal(|ui| {
+                    let ready = !s.file.path.trim().is_empty() && !s.op.busy();
+                    if ui
+                        .add_enabled(ready, egui::Button::new(t.script_load))
+                        .clicked()
+                    {
+                        s.op.read(files, s.file.path_buf());
+                    }
+                    if ui
+                        .add_enabled(ready, egui::Button::new(t.script_save))
+                        .clicked()
+                    {
+                        // An existing file is replaced only once the user says so.
+                        s.op.write(files, s.file.path_buf(), self.settings.script.clone());
+                    }
+                });
+                if let Some((path, text)) = s.op.ui(ui, t, files) {
+                    actions.push(TabAction::ScriptRead { path, text });
                 }
             });
     }

@@ -285,10 +285,11 @@ fn load_script(
         config,
         SessionConfig::TcpClient { .. }
             | SessionConfig::TcpServer { .. }
+            | SessionConfig::Udp { .. }
             | SessionConfig::Serial { .. }
     ) {
         return Err(CliError::Usage(
-            "--script runs on tcp-client, tcp-server and serial sessions (not yet udp or relay)"
+            "--script runs on tcp-client, tcp-server, udp and serial sessions (not yet relay)"
                 .into(),
         ));
     }

@@ -6,6 +6,7 @@
 
 use super::batch::{send_datagram, Batcher, DatagramRecord as Record, TICK};
 use super::resolve::resolve;
+use super::script::SessionScript;
 use super::shared::{Sent, SessionCore, SessionKind, Step};
 use super::transfer::FileSink;
 use super::{
@@ -13,6 +14,7 @@ use super::{
     SocketOptions, Transport,
 };
 use crate::payload::framing::FrameKind;
+use crate::script::{Action, ScriptError};
 use socket2::{InterfaceIndexOrAddress, SockRef};
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -22,6 +24,99 @@ use std::time::Duration;
 
 /// How long a read waits when nothing is pending, so that a close is noticed promptly.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// A UDP session's script: what it sends leaves by the session's socket, into its record.
+/// `reply` goes to the sender of the frame (in a timer: the last sender), `send` to the
+/// session's destination (without one: as `reply`).
+#[derive(Clone)]
+struct ScriptIo {
+    socket: Arc<UdpSocket>,
+    core: SessionCore,
+    record: Record,
+    /// The session's destination, resolved at the open.
+    dest: Option<SocketAddr>,
+    last_sender: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+impl ScriptIo {
+    /// Calls the running script (when there is one) and carries out what it asked for; at the
+    /// close (`sends: false`) only its log lines.
+    fn run(
+        &self,
+        from: Option<SocketAddr>,
+        sends: bool,
+        call: impl FnOnce(&SessionScript) -> Result<Vec<Action>, ScriptError>,
+    ) {
+        let Some(script) = self.core.script.current() else {
+            return;
+        };
+        match call(&script) {
+            Err(e) => super::script::failed(&self.core, &script, e),
+            Ok(actions) => {
+                for action in actions {
+                    match action {
+                        Action::Log(text) => {
+                            if let Ok(mut record) = self.record.lock() {
+                                record.flush();
+                            }
+                            self.core.sink.send(super::Event::ScriptLog {
+                                session: self.core.id,
+                                text,
+                            });
+                        }
+                        Action::Every { ms, function } if sends => {
+                            let io = self.clone();
+                            let deliver = move |action| {
+                                let io = io.clone();
+                                async move {
+                                    io.send(&io.core.script.current(), action, None);
+                                    true
+                                }
+                            };
+                            self.core.spawn_small(super::script::timer(
+                                self.core.clone(),
+                                script.clone(),
+                                self.core.cancel.clone(),
+                                ms,
+                                function,
+                                deliver,
+                            ));
+                        }
+                        send if sends => self.send(&Some(script.clone()), send, from),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// A script's `reply` or `send`, under the reply limit.
+    fn send(&self, script: &Option<Arc<SessionScript>>, action: Action, from: Option<SocketAddr>) {
+        let from = from.or_else(|| self.last_sender.lock().ok().and_then(|l| *l));
+        let (bytes, to) = match action {
+            Action::Reply(bytes) => (bytes, from),
+            Action::Send(bytes) => (bytes, self.dest.or(from)),
+            Action::Log(_) | Action::Every { .. } => return,
+        };
+        if !self.core.reply_allowed() {
+            return;
+        }
+        match to {
+            Some(to) => {
+                if let Err(e) =
+                    send_datagram(&self.socket, &self.core, &self.record, &bytes, to, true)
+                {
+                    self.core.error(NetError::from_io(&e).at(to));
+                }
+            }
+            None => {
+                if let Some(script) = script {
+                    super::script::failed(&self.core, script, ScriptError::NoDestination);
+                }
+            }
+        }
+    }
+}
 
 /// An open UDP session.
 pub(crate) struct Udp {
@@ -33,6 +128,7 @@ pub(crate) struct Udp {
     last_sender: Arc<Mutex<Option<SocketAddr>>>,
     stop: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
+    script: ScriptIo,
 }
 
 /// Binds the socket and starts its reader thread.
@@ -63,6 +159,22 @@ pub(crate) async fn open(
     let stop = Arc::new(AtomicBool::new(false));
     let last_sender = Arc::new(Mutex::new(None));
     let record: Record = Arc::new(Mutex::new(Batcher::new(core, None)));
+    // A script's `send` goes to the destination, resolved now (a name that does not resolve
+    // is said when a send is tried, as before).
+    let mut dest = None;
+    if let Some(text) = default_dest.as_ref().filter(|_| core.script.is_some()) {
+        dest = resolve(text)
+            .await
+            .ok()
+            .and_then(|found| for_socket(&found, local.is_ipv6()));
+    }
+    let script = ScriptIo {
+        socket: socket.clone(),
+        core: core.clone(),
+        record: record.clone(),
+        dest,
+        last_sender: last_sender.clone(),
+    };
     let reader = {
         let (socket, core, stop, last_sender, record) = (
             socket.clone(),
@@ -71,9 +183,10 @@ pub(crate) async fn open(
             last_sender.clone(),
             record.clone(),
         );
+        let script = script.clone();
         std::thread::Builder::new()
             .name("sockscope-udp".into())
-            .spawn(move || read_loop(&socket, &core, echo, &stop, &last_sender, &record))
+            .spawn(move || read_loop(&socket, &core, echo, &stop, &last_sender, &record, &script))
             .map_err(NetError::from)?
     };
     Ok(Udp {
@@ -84,6 +197,7 @@ pub(crate) async fn open(
         last_sender,
         stop,
         reader: Some(reader),
+        script,
     })
 }
 
@@ -94,13 +208,21 @@ fn read_loop(
     stop: &AtomicBool,
     last_sender: &Mutex<Option<SocketAddr>>,
     record: &Record,
+    script: &ScriptIo,
 ) {
+    // The script's `on_open` runs first, and again for a script applied while open.
+    let mut script_changed = core.script.subscribe();
+    script_changed.mark_changed();
     let mut buf = vec![0u8; 65536];
     let mut framer = core.framer();
     let mut whole: Vec<Vec<u8>> = Vec::new();
     let mut waiting_short = false;
     let _ = socket.set_read_timeout(Some(IDLE_WAIT));
     while !stop.load(Ordering::Relaxed) {
+        if script_changed.has_changed().unwrap_or(false) {
+            script_changed.borrow_and_update();
+            script.run(None, true, |s| s.call("on_open"));
+        }
         // Wait briefly while a batch is pending so it goes out on time; longer when idle.
         // One lock per turn: what is due goes out, and whether more waits sets the read's wait.
         let pending = record.lock().is_ok_and(|mut r| {
@@ -122,7 +244,7 @@ fn read_loop(
                         // Framed, each datagram is cut on its own: what is left at its end is
                         // an incomplete frame (an idle frame is the whole datagram).
                         Some(framer) => {
-                            let answering = core.rules.is_active();
+                            let answering = core.rules.is_active() || core.script.is_some();
                             framer.push_with(data, &mut |bytes, kind| {
                                 record.push_frame(peer, bytes, kind, now);
                                 if answering && kind == FrameKind::Whole {
@@ -148,9 +270,11 @@ fn read_loop(
                 // Rules answer whole frames when framed, else the datagram.
                 if framer.is_some() {
                     for frame in whole.drain(..) {
+                        script.run(Some(peer), true, |s| s.frame(&frame));
                         auto_reply(socket, core, record, &frame, peer);
                     }
                 } else {
+                    script.run(Some(peer), true, |s| s.frame(data));
                     auto_reply(socket, core, record, data, peer);
                 }
             }
@@ -224,23 +348,28 @@ impl Udp {
         }
         let local_v6 = self.socket.local_addr().is_ok_and(|a| a.is_ipv6());
         let found = resolve(&text).await?;
-        // Prefer an address of the socket's family; a v4 socket cannot reach a v6 peer.
-        let addr = found
-            .iter()
-            .find(|a| a.is_ipv6() == local_v6)
-            .or_else(|| found.first())
-            .copied()
+        let addr = for_socket(&found, local_v6)
             .ok_or_else(|| NetError::new(NetErrorKind::HostNotFound, text.clone()))?;
-        let addr = match (local_v6, addr) {
-            // A dual-stack socket reaches IPv4 peers through mapped addresses.
-            (true, SocketAddr::V4(v4)) => {
-                SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
-            }
-            _ => addr,
-        };
         self.resolved = Some((text, addr));
         Ok(addr)
     }
+}
+
+/// Of the addresses a name resolved to, the one a socket of this family sends to: one of its
+/// own family first (a v4 socket cannot reach a v6 peer); a dual-stack socket reaches IPv4
+/// peers through mapped addresses.
+fn for_socket(found: &[SocketAddr], local_v6: bool) -> Option<SocketAddr> {
+    let addr = found
+        .iter()
+        .find(|a| a.is_ipv6() == local_v6)
+        .or_else(|| found.first())
+        .copied()?;
+    Some(match (local_v6, addr) {
+        (true, SocketAddr::V4(v4)) => {
+            SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+        }
+        _ => addr,
+    })
 }
 
 impl SessionKind for Udp {
@@ -307,6 +436,9 @@ impl SessionKind for Udp {
         if let Some(reader) = self.reader.take() {
             let _ = tokio::task::spawn_blocking(move || reader.join()).await;
         }
+        // The script hears of the close (its log lines are said; nothing is sent now).
+        let script = self.script.clone();
+        super::shared::beside_io(|| script.run(None, false, |s| s.call("on_close")));
     }
 }
 

@@ -47,6 +47,9 @@ pub enum ScriptError {
     /// say where a call was when the limit struck: the function is named instead.)
     #[error("{function}: stopped: operation limit ({MAX_OPERATIONS} operations)")]
     TooLong { function: String },
+    /// A `send` in a UDP session with no destination and nothing received yet.
+    #[error("send: no destination (set the session's destination, or wait for a datagram)")]
+    NoDestination,
     /// A string, array, map or blob passed its size limit, or calls went too deep.
     #[error("line {line}: stopped: size limit ({what})")]
     TooBig { line: usize, what: String },

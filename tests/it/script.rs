@@ -154,9 +154,20 @@ fn a_script_that_does_not_parse_stops_the_run_and_one_that_reaches_out_fails_wit
     );
     drop(c);
     let _ = interrupt(server);
-    // Not yet on UDP: said, not ignored.
-    let run = start(&["udp", "--bind", "0", "--script", path.to_str().unwrap()]);
-    assert_eq!(run.finish().0, 2);
+    // Not on a relay: said, not ignored.
+    let run = start(&[
+        "relay",
+        "127.0.0.1:0",
+        "127.0.0.1:9",
+        "--script",
+        path.to_str().unwrap(),
+    ]);
+    let (code, stderr) = run.finish_stderr();
+    assert_eq!(code, 2, "{stderr:?}");
+    assert!(
+        stderr.iter().any(|l| l.contains("not yet relay")),
+        "{stderr:?}"
+    );
 }
 
 /// The window: a script typed into a client tab's Script section answers the device; a script
@@ -406,4 +417,57 @@ fn a_script_applied_while_open_takes_over_and_stop_ends_it() {
         client.read(&mut buf).is_err(),
         "no script answers after Stop"
     );
+}
+
+/// A UDP session's script: `every` sends to the destination (`--to`), `reply` answers the
+/// sender of each datagram with a CRC over the request; both are in the output as sent.
+#[test]
+fn a_udp_script_sends_on_a_timer_to_the_destination_and_replies_to_senders() {
+    use std::net::UdpSocket;
+    let dir = temp_dir("script-udp");
+    let path = script_file(
+        &dir,
+        "fn on_open() { state.n = 0; every(30, \"tick\"); }\n\
+         fn tick() { if state.n < 3 { state.n += 1; send(`tick ${state.n}`); } }\n\
+         fn on_frame(frame, fields) { let out = frame; out += crc16_modbus(frame); reply(out); }\n",
+    );
+    let listener = UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let to = listener.local_addr().unwrap().to_string();
+    let session = start(&[
+        "udp",
+        "--bind",
+        "127.0.0.1:0",
+        "--to",
+        &to,
+        "--script",
+        path.to_str().unwrap(),
+        "--output",
+        "jsonl",
+    ]);
+    let local = session.opened_local();
+    let mut buf = [0u8; 64];
+    for n in 1..=3 {
+        let (len, from) = listener.recv_from(&mut buf).unwrap();
+        assert_eq!(from, local);
+        assert_eq!(&buf[..len], format!("tick {n}").as_bytes());
+    }
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    sender.send_to(&[1, 3, 0, 0, 0, 1], local).unwrap();
+    let (len, _) = sender.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..len], [1, 3, 0, 0, 0, 1, 0x84, 0x0A]);
+    let lines = interrupt(session);
+    let sent: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "data" && v["dir"] == "tx")
+        .map(|v| v["hex"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(sent.len(), 4, "{lines:?}");
+    assert_eq!(sent[3], "010300000001840a");
 }

@@ -409,6 +409,9 @@ pub fn script_error(lang: Lang, e: &crate::script::ScriptError) -> String {
         (Lang::Zh, S::TooBig { line, what }) => {
             format!("脚本第 {line} 行已停止:超过大小上限({what})")
         }
+        (Lang::Zh, S::NoDestination) => {
+            "脚本 send 未发送:没有目标地址(请设置会话的目标地址,或等收到数据报)".into()
+        }
     }
 }
 

@@ -69,11 +69,14 @@ impl SessionTab {
         self.script_checked.as_ref().and_then(|(_, p)| p.clone())
     }
 
-    /// Does this kind of tab run scripts (TCP client, TCP server, serial)?
+    /// Does this kind of tab run scripts (all but the relay)?
     pub fn scripts(&self) -> bool {
         matches!(
             self.settings.kind,
-            SessionKind::TcpClient | SessionKind::TcpServer | SessionKind::Serial
+            SessionKind::TcpClient
+                | SessionKind::TcpServer
+                | SessionKind::Udp
+                | SessionKind::Serial
         )
     }
 

@@ -51,15 +51,12 @@ fn line_settings(port: &str, line: &LineArgs) -> Result<LineSettings, CliError> 
             ParityArg::Odd => serial::Parity::Odd,
             ParityArg::Even => serial::Parity::Even,
         },
-        stop_bits: match line.stop_bits {
-            1 => serial::StopBits::One,
-            2 => serial::StopBits::Two,
-            n => {
-                return Err(CliError::Usage(format!(
-                    "--stop-bits {n}: 1 or 2 (1.5 is not offered: the serial library has no way to set it)"
-                )))
-            }
-        },
+        stop_bits: serial::StopBits::from_count(line.stop_bits).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--stop-bits {}: 1 or 2 (1.5 is not offered: the serial library has no way to set it)",
+                line.stop_bits
+            ))
+        })?,
         flow: match line.flow {
             FlowArg::None => serial::Flow::None,
             FlowArg::RtsCts => serial::Flow::RtsCts,

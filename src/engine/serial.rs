@@ -19,6 +19,64 @@ pub enum Parity {
     Even,
 }
 
+impl Parity {
+    /// `none`, `odd`, `even` (as the command line and sequence files write it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "none" | "n" => Some(Self::None),
+            "odd" | "o" => Some(Self::Odd),
+            "even" | "e" => Some(Self::Even),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Odd => "odd",
+            Self::Even => "even",
+        }
+    }
+}
+
+impl StopBits {
+    /// 1 or 2 (1.5 cannot be set through the serial library).
+    pub fn from_count(n: u8) -> Option<Self> {
+        match n {
+            1 => Some(Self::One),
+            2 => Some(Self::Two),
+            _ => None,
+        }
+    }
+
+    pub fn count(self) -> u8 {
+        match self {
+            Self::One => 1,
+            Self::Two => 2,
+        }
+    }
+}
+
+impl Flow {
+    /// `none`, `rts-cts`, `xon-xoff`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(Self::None),
+            "rts-cts" | "rtscts" | "hardware" => Some(Self::RtsCts),
+            "xon-xoff" | "xonxoff" | "software" => Some(Self::XonXoff),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::RtsCts => "rts-cts",
+            Self::XonXoff => "xon-xoff",
+        }
+    }
+}
+
 /// Stop bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum StopBits {
@@ -68,10 +126,7 @@ impl LineSettings {
             Parity::Odd => 'O',
             Parity::Even => 'E',
         };
-        let stop = match self.stop_bits {
-            StopBits::One => 1,
-            StopBits::Two => 2,
-        };
+        let stop = self.stop_bits.count();
         format!("{} {}{parity}{stop}", self.baud, self.data_bits)
     }
 
@@ -92,10 +147,7 @@ impl LineSettings {
         let bits = 1
             + u64::from(self.data_bits)
             + u64::from(self.parity != Parity::None)
-            + match self.stop_bits {
-                StopBits::One => 1,
-                StopBits::Two => 2,
-            };
+            + u64::from(self.stop_bits.count());
         (bits * 1_000_000).div_ceil(u64::from(self.baud.max(1)))
     }
 }

@@ -53,8 +53,26 @@ fn one() -> u32 {
 #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
-    /// `tcp-client`, `tcp-server` or `udp`.
+    /// `tcp-client`, `tcp-server`, `udp` or `serial`.
     pub kind: ConnectionKind,
+    /// `serial`: the port (`COM3`, `/dev/ttyUSB0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// `serial`: bits per second (default 115200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
+    /// `serial`: 5 to 8 (default 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_bits: Option<u8>,
+    /// `serial`: `none` (default), `odd`, `even`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parity: Option<String>,
+    /// `serial`: 1 (default) or 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_bits: Option<u8>,
+    /// `serial`: `none` (default), `rts-cts`, `xon-xoff`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
     /// `HOST:PORT` to connect or send to. UDP without it listens: sends answer the sender of
     /// the last datagram received. Not used by `tcp-server`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -107,6 +125,35 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// A serial connection's line settings (what is not given: 115200 8N1, no flow control),
+    /// or why they are wrong.
+    pub fn line_settings(&self) -> Result<crate::engine::serial::LineSettings, SequenceError> {
+        use crate::engine::serial::{Flow, LineSettings, Parity, StopBits};
+        let unknown = |setting, name: String| SequenceError::Unknown { setting, name };
+        let default = LineSettings::default();
+        let settings = LineSettings {
+            baud: self.baud.unwrap_or(default.baud),
+            data_bits: self.data_bits.unwrap_or(default.data_bits),
+            parity: match &self.parity {
+                None => default.parity,
+                Some(p) => {
+                    Parity::from_name(p).ok_or_else(|| unknown(Setting::Parity, p.clone()))?
+                }
+            },
+            stop_bits: match self.stop_bits {
+                None => default.stop_bits,
+                Some(n) => StopBits::from_count(n)
+                    .ok_or_else(|| unknown(Setting::StopBits, n.to_string()))?,
+            },
+            flow: match &self.flow {
+                None => default.flow,
+                Some(f) => Flow::from_name(f).ok_or_else(|| unknown(Setting::Flow, f.clone()))?,
+            },
+        };
+        settings.check().map_err(SequenceError::Line)?;
+        Ok(settings)
+    }
+
     /// The engine's TLS settings, or why they are wrong.
     pub fn tls_settings(&self) -> Result<Option<crate::engine::tls::TlsSettings>, SequenceError> {
         let kind = self.kind;
@@ -134,7 +181,7 @@ impl Connection {
             generate: self.tls_generate.then(Vec::new),
         };
         let settings = match kind {
-            ConnectionKind::Udp => Err(None),
+            ConnectionKind::Udp | ConnectionKind::Serial => Err(None),
             ConnectionKind::TcpClient => options.client().map(TlsSettings::Client).map_err(Some),
             ConnectionKind::TcpServer => {
                 options.server(None).map(TlsSettings::Server).map_err(Some)
@@ -156,6 +203,8 @@ pub enum ConnectionKind {
     /// Listen, wait for a client, and run the steps with it: a device simulator.
     TcpServer,
     Udp,
+    /// A serial port (`port`, with `baud` and the other line settings).
+    Serial,
 }
 
 /// One step: exactly one of `send`, `expect`, `wait_ms`.
@@ -229,6 +278,11 @@ pub enum SequenceError {
     ServerNeedsBind,
     #[error("connection: udp needs remote (where to send) or bind (where to listen)")]
     UdpNeedsAddress,
+    #[error("connection: serial needs port, such as \"COM3\" or \"/dev/ttyUSB0\"")]
+    SerialNeedsPort,
+    /// A line setting a port cannot take (`baud = 0`).
+    #[error("connection: {0}")]
+    Line(crate::engine::Reason),
     #[error("frame: only a TCP connection is framed (a datagram is one message)")]
     FrameForUdp,
     #[error("frame: {0}")]
@@ -239,7 +293,9 @@ pub enum SequenceError {
     TlsForTcpOnly,
     #[error("connection: {0}")]
     Tls(crate::engine::tls::TlsOptionError),
-    #[error("only a client sequence (tcp-client, or udp with a remote) can become a simulator")]
+    #[error(
+        "only a client sequence (tcp-client, udp with a remote, or serial) can become a simulator"
+    )]
     NotAClientSequence,
     #[error("step {n}: {problem}")]
     Step { n: usize, problem: StepProblem },
@@ -254,6 +310,9 @@ pub enum Setting {
     LineEnding,
     Checksum,
     Decoder,
+    Parity,
+    StopBits,
+    Flow,
 }
 
 impl std::fmt::Display for Setting {
@@ -263,6 +322,9 @@ impl std::fmt::Display for Setting {
             Self::LineEnding => "line_ending",
             Self::Checksum => "checksum",
             Self::Decoder => "decode",
+            Self::Parity => "parity",
+            Self::StopBits => "stop_bits",
+            Self::Flow => "flow",
         })
     }
 }
@@ -423,6 +485,12 @@ impl Sequence {
                 parse_host_port(&c.remote).map_err(SequenceError::Remote)?;
             }
             ConnectionKind::TcpServer | ConnectionKind::Udp => {}
+            ConnectionKind::Serial if c.port.as_deref().is_none_or(|p| p.trim().is_empty()) => {
+                return Err(SequenceError::SerialNeedsPort)
+            }
+            ConnectionKind::Serial => {
+                c.line_settings()?;
+            }
         }
         if let Some(bind) = &c.bind {
             parse_bind(bind).map_err(SequenceError::Bind)?;
@@ -544,6 +612,16 @@ impl Sequence {
                 echo: false,
                 options: SocketOptions::default(),
             },
+            ConnectionKind::Serial => SessionConfig::Serial {
+                port: c
+                    .port
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .ok_or(SequenceError::SerialNeedsPort)?
+                    .to_string(),
+                settings: c.line_settings()?,
+            },
         })
     }
 
@@ -570,6 +648,14 @@ impl Sequence {
             }
             // A datagram is one message whatever the decoder.
             (None, ConnectionKind::Udp) => Ok(None),
+            // On a serial line, Modbus RTU frames end at a silence as long as the baud says.
+            (None, ConnectionKind::Serial) => {
+                let line = self.connection.line_settings()?;
+                Ok(self
+                    .decoder()?
+                    .map(|d| line.frame_for(&d))
+                    .filter(|f| *f != FrameSpec::None))
+            }
             (None, _) => Ok(self
                 .decoder()?
                 .map(|d| d.default_frame())

@@ -21,6 +21,9 @@ impl Sequence {
         let kind = match c.kind {
             ConnectionKind::TcpClient => ConnectionKind::TcpServer,
             ConnectionKind::Udp if !c.remote.is_empty() => ConnectionKind::Udp,
+            // The device's side of a serial line: the same settings, on the port the tester
+            // picks (the other end of the cable, or of a pseudo-terminal pair).
+            ConnectionKind::Serial => ConnectionKind::Serial,
             _ => return Err(SequenceError::NotAClientSequence),
         };
         let encoding = self.encoding()?;
@@ -78,7 +81,13 @@ impl Sequence {
             connection: Connection {
                 kind,
                 remote: String::new(),
-                bind: Some(simulator_bind(&c.remote)),
+                bind: (kind != ConnectionKind::Serial).then(|| simulator_bind(&c.remote)),
+                port: c.port.clone(),
+                baud: c.baud,
+                data_bits: c.data_bits,
+                parity: c.parity.clone(),
+                stop_bits: c.stop_bits,
+                flow: c.flow.clone(),
                 encoding: c.encoding.clone(),
                 timeout_ms: Some(REQUEST_WAIT_MS),
                 frame: c.frame.clone(),

@@ -184,11 +184,34 @@ impl SequencePanel {
             ui.radio_value(&mut c.kind, ConnectionKind::TcpClient, t.tcp_client);
             ui.radio_value(&mut c.kind, ConnectionKind::TcpServer, t.simulator_kind);
             ui.radio_value(&mut c.kind, ConnectionKind::Udp, t.udp);
+            ui.radio_value(&mut c.kind, ConnectionKind::Serial, t.serial);
             encoding_combo(ui, "sequence_encoding", t.encoding, &mut self.encoding);
         });
         c.encoding = Some(self.encoding.label().to_string());
         let needs_remote = c.kind == ConnectionKind::TcpClient;
-        if c.kind != ConnectionKind::TcpServer {
+        if c.kind == ConnectionKind::Serial {
+            // The port and its baud here; the other line settings as the file says (8N1 when
+            // it says nothing).
+            ui.horizontal(|ui| {
+                let mut port = c.port.clone().unwrap_or_default();
+                let error = port.trim().is_empty().then_some(t.err_serial_port);
+                checked_field(ui, t.serial_port_label, &mut port, 160.0, error);
+                c.port = Some(port);
+                let label = ui.label(t.baud);
+                let mut baud = c.baud.unwrap_or(115_200);
+                if ui
+                    .add(egui::DragValue::new(&mut baud).range(1..=20_000_000))
+                    .labelled_by(label.id)
+                    .changed()
+                    || c.baud.is_some()
+                {
+                    c.baud = Some(baud);
+                }
+                if let Ok(line) = c.line_settings() {
+                    ui.label(line.short());
+                }
+            });
+        } else if c.kind != ConnectionKind::TcpServer {
             let error = (needs_remote || !c.remote.is_empty())
                 .then(|| crate::engine::parse_host_port(&c.remote).err())
                 .flatten()
@@ -198,7 +221,7 @@ impl SequencePanel {
                 field.on_hover_text(t.udp_listen_hint);
             }
         }
-        if c.kind != ConnectionKind::TcpClient {
+        if !matches!(c.kind, ConnectionKind::TcpClient | ConnectionKind::Serial) {
             let mut bind = c.bind.clone().unwrap_or_default();
             let required = c.kind == ConnectionKind::TcpServer || c.remote.is_empty();
             let error = (required || !bind.is_empty())

@@ -243,6 +243,8 @@ fn a_serial_tab_talks_to_a_device_and_says_when_the_port_goes() {
         "{:#?}",
         shown_texts(&harness)
     );
+    // Recorded, the exchange becomes a serial sequence with the tab's port and line.
+    harness.state_mut().tabs[0].start_recording();
     harness.get_by_label("发送内容").click();
     harness.run_steps(1);
     harness.get_by_label("发送内容").type_text("AT\n");
@@ -258,6 +260,20 @@ fn a_serial_tab_talks_to_a_device_and_says_when_the_port_goes() {
         .filter(|t| t.contains("  RX  ") || t.contains("  TX  "))
         .collect();
     assert!(rows.iter().all(|r| !r.contains("0.0.0.0")), "{rows:#?}");
+    let recorded = harness.state_mut().tabs[0]
+        .stop_recording(Lang::Zh)
+        .expect("a serial tab records");
+    let text = recorded.to_toml();
+    assert!(text.contains("kind = \"serial\""), "{text}");
+    assert!(
+        text.contains("baud = 9600") && text.contains("parity = \"even\""),
+        "{text}"
+    );
+    let again = sockscope::sequence::Sequence::parse(&text).unwrap();
+    assert_eq!(again.connection.port.as_deref(), pair.a.to_str());
+    // (Written with escapes, as a person would type it.)
+    assert_eq!(again.steps[0].send.as_deref(), Some("AT\\n"));
+    assert!(again.steps[0].escapes);
     let _ = dev.kill();
     let _ = dev.wait();
     pair.pull();
@@ -389,4 +405,60 @@ fn a_modbus_rtu_answer_split_on_the_line_is_one_decoded_frame() {
         "FC03 Read Holding Registers unit 1 @10 ×2 → 44 45"
     );
     assert_eq!(answers[0]["fields"]["holding.11"], 45);
+}
+
+/// A sequence with `kind = "serial"` runs over a port: sends, expectations on framed lines,
+/// the line settings applied; a line setting the file gets wrong stops the run before the port
+/// is opened (exit 2, the setting named).
+#[test]
+fn a_serial_sequence_runs_against_a_device_on_the_port() {
+    let Some(pair) = PtyPair::new() else { return };
+    let mut dev = device(&pair.b, "", 8);
+    std::thread::sleep(Duration::from_millis(300));
+    let dir = temp_dir("serial-seq");
+    let path = dir.path().join("at.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"AT over serial\"\n\
+             [connection]\n\
+             kind = \"serial\"\n\
+             port = {port:?}\n\
+             baud = 19200\n\
+             parity = \"odd\"\n\
+             stop_bits = 2\n\
+             frame = \"line\"\n\
+             [[step]]\n\
+             send = \"AT\\n\"\n\
+             [[step]]\n\
+             expect = \"OK AT\"\n\
+             [[step]]\n\
+             send = \"AT+GMR\\n\"\n\
+             [[step]]\n\
+             expect = \"OK AT+GMR\"\n",
+            port = pair.a.display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = start(&["run", path.to_str().unwrap()]);
+    let (code, lines) = run.finish();
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("4 passed, 0 failed")),
+        "{lines:#?}"
+    );
+    let _ = dev.kill();
+    let _ = dev.wait();
+    // A parity the port cannot take: said before anything opens.
+    let bad = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("parity = \"odd\"", "parity = \"mark\"");
+    std::fs::write(&path, bad).unwrap();
+    let run = start(&["run", path.to_str().unwrap()]);
+    let (code, out) = run.finish_stderr();
+    assert_eq!(code, 2, "{out:#?}");
+    assert!(
+        out.iter().any(|l| l.contains("unknown parity 'mark'")),
+        "{out:#?}"
+    );
 }

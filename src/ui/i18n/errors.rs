@@ -268,13 +268,17 @@ pub fn sequence_error(lang: Lang, e: &crate::sequence::SequenceError) -> String 
         E::Bind(a) => format!("connection.bind:{}", address_error(lang, *a)),
         E::ServerNeedsBind => "connection.bind:tcp-server 需要监听地址,例如 \"0.0.0.0:502\"".into(),
         E::UdpNeedsAddress => "connection:udp 需要 remote(发往哪里)或 bind(在哪里监听)".into(),
+        E::SerialNeedsPort => {
+            "connection:serial 需要 port,例如 \"COM3\" 或 \"/dev/ttyUSB0\"".into()
+        }
+        E::Line(r) => format!("connection:{}", reason(lang, r)),
         E::FrameForUdp => "frame:只有 TCP 连接才分帧(一个数据报就是一条消息)".into(),
         E::Frame(f) => format!("frame:分帧设置无效 {}", frame_spec_text(f)),
         E::TlsOptionsWithoutTls => "connection:tls_… 选项需要 tls = true".into(),
         E::TlsForTcpOnly => "connection:TLS 只用于 TCP(tcp-client 或 tcp-server)".into(),
         E::Tls(t) => format!("connection:{}", tls_option_error(lang, t)),
         E::NotAClientSequence => {
-            "只有客户端序列(tcp-client,或带 remote 的 udp)可以变成模拟器".into()
+            "只有客户端序列(tcp-client、带 remote 的 udp 或 serial)可以变成模拟器".into()
         }
         E::Step { n, problem } => format!("第 {n} 步:{}", step_problem(lang, problem)),
         E::Rule { n, error } => format!("第 {n} 条规则:{}", rule_error(lang, error)),
@@ -288,6 +292,9 @@ fn unknown_setting(setting: crate::sequence::Setting, name: &str) -> String {
         S::LineEnding => "行尾",
         S::Checksum => "校验",
         S::Decoder => "解码方式",
+        S::Parity => "校验位(parity)",
+        S::StopBits => "停止位(stop_bits)",
+        S::Flow => "流控(flow)",
     };
     format!("未知的{what} '{name}'")
 }

@@ -14,8 +14,7 @@ impl SessionTab {
     /// Can this tab be recorded as a sequence? A client replays; a server (its first client
     /// after Record) or a UDP tab without a destination records the device's side: a simulator.
     pub fn recordable(&self) -> bool {
-        // (Sequence files have no serial kind yet.)
-        !matches!(self.settings.kind, SessionKind::Relay | SessionKind::Serial)
+        !matches!(self.settings.kind, SessionKind::Relay)
     }
 
     /// Asks the engine for a pcapng capture of what is sent and received from now on (its
@@ -121,8 +120,7 @@ impl SessionTab {
                 (ConnectionKind::Udp, String::new(), local())
             }
             SessionKind::Udp => (ConnectionKind::Udp, s.udp_dest.trim().to_string(), None),
-            // Sequence files have no serial kind yet: a serial tab does not record.
-            SessionKind::Serial => return None,
+            SessionKind::Serial => (ConnectionKind::Serial, String::new(), None),
         };
         let frame = Some(self.effective_frame())
             .filter(|f| *f != FrameSpec::None)
@@ -135,10 +133,17 @@ impl SessionTab {
             .flatten()
             .filter(|d| !matches!(d, crate::payload::decode::DecodeSpec::Protocol(_)))
             .map(|d| d.name().to_string());
+        let serial = (kind == ConnectionKind::Serial).then_some(s.serial);
         let connection = Connection {
             kind,
             remote,
             bind,
+            port: serial.map(|_| s.serial_port.trim().to_string()),
+            baud: serial.map(|l| l.baud),
+            data_bits: serial.map(|l| l.data_bits),
+            parity: serial.map(|l| l.parity.name().to_string()),
+            stop_bits: serial.map(|l| l.stop_bits.count()),
+            flow: serial.map(|l| l.flow.name().to_string()),
             encoding: Some(s.format.encoding.label().to_string()),
             timeout_ms: None,
             frame,

@@ -47,6 +47,12 @@ pub enum ScriptError {
     /// say where a call was when the limit struck: the function is named instead.)
     #[error("{function}: stopped: operation limit ({MAX_OPERATIONS} operations)")]
     TooLong { function: String },
+    /// A sequence's script step returned `false`: its check did not hold.
+    #[error("the step's check returned false")]
+    CheckFailed,
+    /// `every` in a sequence's script step (timers belong to session scripts).
+    #[error("every() runs in session scripts, not in a sequence step")]
+    NoTimersHere,
     /// A `send` in a UDP session with no destination and nothing received yet.
     #[error("send: no destination (set the session's destination, or wait for a datagram)")]
     NoDestination,
@@ -192,8 +198,17 @@ impl Script {
     /// Calls `name` (when the script defines it) and returns what it asked for; a failure
     /// leaves nothing half-done (its actions are dropped with it).
     pub fn call(&self, name: &str, args: impl rhai::FuncArgs) -> Result<Vec<Action>, ScriptError> {
+        self.call_value(name, args).map(|(_, actions)| actions)
+    }
+
+    /// Like [`Script::call`], with what the function returned (`()` when it is not defined).
+    pub fn call_value(
+        &self,
+        name: &str,
+        args: impl rhai::FuncArgs,
+    ) -> Result<(Dynamic, Vec<Action>), ScriptError> {
         if !self.defines(name) {
-            return Ok(Vec::new());
+            return Ok((Dynamic::UNIT, Vec::new()));
         }
         if let Ok(mut a) = self.actions.lock() {
             a.clear();
@@ -208,7 +223,7 @@ impl Script {
             .map(|mut a| std::mem::take(&mut *a))
             .unwrap_or_default();
         match result {
-            Ok(_) => Ok(actions),
+            Ok(value) => Ok((value, actions)),
             Err(e) => Err(run_error(&e, 0, name)),
         }
     }

@@ -8,6 +8,7 @@ mod record;
 mod report;
 mod rules;
 mod run;
+mod script;
 mod simulate;
 
 use outcome::describe;
@@ -35,6 +36,10 @@ pub struct Sequence {
     /// Shown in the report.
     #[serde(default)]
     pub name: String,
+    /// Functions (Rhai, docs/scripts.md) the steps' `script`s may call; `state` is kept across
+    /// the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
     /// Where to talk to.
     pub connection: Connection,
     /// Run all steps this many times.
@@ -223,6 +228,11 @@ pub struct Step {
     /// Time to wait, in ms.
     #[serde(default)]
     pub wait_ms: Option<u64>,
+    /// A few lines of script (docs/scripts.md) run with `frame` (what the last expectation
+    /// matched) and `fields` (its decoded fields): what it `reply`s or `send`s is sent; it
+    /// fails when it returns `false` or throws.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
     /// `send` is hex.
     #[serde(default)]
     pub hex: bool,
@@ -301,6 +311,9 @@ pub enum SequenceError {
     Step { n: usize, problem: StepProblem },
     #[error("rule {n}: {error}")]
     Rule { n: usize, error: RuleError },
+    /// The file's `script` does not parse.
+    #[error("script: {0}")]
+    Script(crate::script::ScriptError),
 }
 
 /// A setting named by its value in a file.
@@ -332,8 +345,12 @@ impl std::fmt::Display for Setting {
 /// What is wrong with one step.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StepProblem {
-    #[error("give exactly one of send, expect, wait_ms")]
+    #[error("give exactly one of send, expect, wait_ms, script")]
     NotOneAction,
+    #[error("{0}")]
+    Script(crate::script::ScriptError),
+    #[error("a script step cannot be turned around: write the simulator's side by hand")]
+    ScriptStep,
     #[error("unknown {setting} '{name}'")]
     Unknown { setting: Setting, name: String },
     #[error("{0}")]
@@ -437,6 +454,8 @@ enum Action {
     /// must be.
     Expect(Matcher, Duration, Option<crate::payload::decode::FieldTest>),
     Wait(Duration),
+    /// Run this function of the run's script.
+    Script(String),
 }
 
 /// A checked, compiled step.
@@ -496,13 +515,22 @@ impl Sequence {
             parse_bind(bind).map_err(SequenceError::Bind)?;
         }
         let default_timeout = Duration::from_millis(self.connection.timeout_ms.unwrap_or(2000));
+        self.step_scripts()?;
         self.steps
             .iter()
             .enumerate()
             .map(|(i, step)| {
                 let n = i + 1;
                 let err = |problem: StepProblem| SequenceError::Step { n, problem };
+                let others = step.send.is_some()
+                    || step.expect.is_some()
+                    || step.wait_ms.is_some()
+                    || step.field.is_some();
                 let action = match (&step.send, &step.expect, step.wait_ms) {
+                    _ if step.script.is_some() && others => {
+                        return Err(err(StepProblem::NotOneAction))
+                    }
+                    _ if step.script.is_some() => Action::Script(script::function_of(n)),
                     (Some(data), None, None) => {
                         Action::Send(step.send_spec().template(data, encoding).map_err(err)?)
                     }
@@ -552,7 +580,10 @@ impl Sequence {
                         (_, Some(p), _, None) => format!("expect {p}"),
                         (_, _, Some(ms), _) => format!("wait {ms} ms"),
                         (_, _, _, Some(t)) => format!("expect {t}"),
-                        _ => String::new(),
+                        _ => match step.script.as_deref().and_then(|s| s.lines().next()) {
+                            Some(first) => format!("script {}", first.trim()),
+                            None => String::new(),
+                        },
                     }
                 });
                 let expected = step.expect.as_ref().map(|p| {

@@ -71,6 +71,8 @@ pub enum StepFailure {
     NoMatch { within_ms: u128 },
     /// An expectation cut short, or a step that could not run: the connection ended.
     Closed(RunIssue),
+    /// A script step failed, or its check returned `false` (lines are the step's own).
+    Script(crate::script::ScriptError),
 }
 
 /// One line of the report.

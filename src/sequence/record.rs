@@ -93,6 +93,7 @@ impl Recorder {
         }
         Sequence {
             name: name.to_string(),
+            script: None,
             connection,
             repeat: 1,
             steps: copy.steps,

@@ -35,6 +35,7 @@ pub fn run_stoppable(
     mut on: impl FnMut(Progress<'_>),
 ) -> Result<Report, SequenceError> {
     let steps = sequence.prepare()?;
+    let scripts = sequence.step_scripts()?;
     let encoding = sequence.encoding()?;
     let session = engine.new_session_id();
     let config = sequence.session_config()?;
@@ -74,6 +75,7 @@ pub fn run_stoppable(
         decoder: sequence
             .decoder()?
             .map(crate::payload::decode::Decoder::new),
+        last: (Vec::new(), None),
     };
     // Numbers the sends, so {{counter}} counts through the whole run.
     let mut sends = 0u64;
@@ -167,19 +169,8 @@ pub fn run_stoppable(
                             }
                             Ok(bytes) => {
                                 let detail = describe(&bytes, encoding);
-                                // The decoder sees the request, to read its answer.
-                                if let Some(decoder) = runner.decoder.as_mut() {
-                                    let _ = decoder.decode(true, &bytes);
-                                }
-                                engine.send(Command::Send {
-                                    session,
-                                    target: target.clone(),
-                                    bytes,
-                                    repeat: None,
-                                    ack: Some(sends),
-                                });
                                 // Passes only once the bytes were written to the socket.
-                                match runner.wait_sent(sends) {
+                                match runner.send(&target, bytes, sends) {
                                     Ok(()) => (Outcome::Pass, detail),
                                     Err(why) => {
                                         let detail = format!("not sent: {why}; {detail}");
@@ -187,6 +178,39 @@ pub fn run_stoppable(
                                         (Outcome::Fail, detail)
                                     }
                                 }
+                            }
+                        }
+                    }
+                    Action::Script(function) => {
+                        let result = match &scripts {
+                            Some(s) => {
+                                runner.script_step(s, function, &target, &mut sends, encoding)
+                            }
+                            // (Not so: prepare() compiled a script for every script step;
+                            // should it be, the step could not run and fails.)
+                            None => Err((
+                                StepFailure::Script(crate::script::ScriptError::Run {
+                                    line: 0,
+                                    message: "the sequence's script was not compiled".into(),
+                                }),
+                                String::new(),
+                            )),
+                        };
+                        match result {
+                            Ok(detail) => (Outcome::Pass, detail),
+                            Err((why, detail)) => {
+                                let words = match &why {
+                                    StepFailure::Script(e) => e.to_string(),
+                                    StepFailure::NotSent(issue) => format!("not sent: {issue}"),
+                                    _ => String::new(),
+                                };
+                                failure = Some(why);
+                                let detail = if detail.is_empty() {
+                                    words
+                                } else {
+                                    format!("{words}; {detail}")
+                                };
+                                (Outcome::Fail, detail)
                             }
                         }
                     }
@@ -279,6 +303,9 @@ struct Runner<'a> {
     stop: Option<&'a std::sync::atomic::AtomicBool>,
     /// The connection's decoder, for expectations on fields (it sees sends and frames in order).
     decoder: Option<crate::payload::decode::Decoder>,
+    /// What the last expectation matched, and its meaning: a script step's `frame` and
+    /// `fields`.
+    last: (Vec<u8>, Option<crate::payload::decode::Decoded>),
 }
 
 /// How long a send step waits for the engine's word that its bytes were written: longer than
@@ -376,6 +403,73 @@ impl Runner<'_> {
         Ok((*conn, *peer, new))
     }
 
+    /// Sends `bytes` as send `tag` and waits until they were written (the decoder sees the
+    /// request first, to read its answer).
+    fn send(&mut self, target: &SendTarget, bytes: Vec<u8>, tag: u64) -> Result<(), RunIssue> {
+        if let Some(decoder) = self.decoder.as_mut() {
+            let _ = decoder.decode(true, &bytes);
+        }
+        self.engine.send(Command::Send {
+            session: self.session,
+            target: target.clone(),
+            bytes,
+            repeat: None,
+            ack: Some(tag),
+        });
+        self.wait_sent(tag)
+    }
+
+    /// A script step: calls its function with the last matched frame and its fields, sends
+    /// what it replies or sends (each waited for, as a send step's), keeps what it logs. The
+    /// detail lists both; a failure says why.
+    fn script_step(
+        &mut self,
+        scripts: &super::script::StepScripts,
+        function: &str,
+        target: &SendTarget,
+        sends: &mut u64,
+        encoding: TextEncoding,
+    ) -> Result<String, (StepFailure, String)> {
+        use crate::script::{Action as Do, ScriptError};
+        let fields = self
+            .last
+            .1
+            .as_ref()
+            .map(crate::script::fields_map)
+            .unwrap_or_default();
+        let frame = rhai::Blob::from(self.last.0.clone());
+        let (value, actions) = scripts
+            .script
+            .call_value(function, (frame, fields))
+            .map_err(|e| (StepFailure::Script(scripts.in_step(e)), String::new()))?;
+        let mut said = Vec::new();
+        for action in actions {
+            match action {
+                Do::Reply(bytes) | Do::Send(bytes) => {
+                    *sends += 1;
+                    said.push(format!("sent {}", describe(&bytes, encoding)));
+                    if let Err(why) = self.send(target, bytes, *sends) {
+                        return Err((StepFailure::NotSent(why), said.join("; ")));
+                    }
+                }
+                Do::Log(text) => said.push(text),
+                Do::Every { .. } => {
+                    return Err((
+                        StepFailure::Script(ScriptError::NoTimersHere),
+                        said.join("; "),
+                    ))
+                }
+            }
+        }
+        if value.as_bool() == Ok(false) {
+            return Err((
+                StepFailure::Script(ScriptError::CheckFailed),
+                said.join("; "),
+            ));
+        }
+        Ok(said.join("; "))
+    }
+
     /// Waits for the outcome of send `tag`: written, failed, or the session ended first.
     fn wait_sent(&mut self, tag: u64) -> Result<(), RunIssue> {
         let deadline = Instant::now() + SEND_STEP_LIMIT;
@@ -398,32 +492,49 @@ impl Runner<'_> {
 
     /// What satisfies `matcher`: framed, the first waiting frame that matches (those before it
     /// are passed over); else everything received since the last expectation.
+    /// The match is kept (with its meaning) for a script step.
     fn matched(
         &mut self,
         matcher: &Matcher,
         test: Option<&crate::payload::decode::FieldTest>,
     ) -> Option<Vec<u8>> {
         if !self.framed {
-            let hit = matcher.matches(&self.received)
-                && test.is_none_or(|t| self.means(t, &self.received.clone()));
-            return hit.then(|| self.received.clone());
+            if !matcher.matches(&self.received) {
+                return None;
+            }
+            let frame = self.received.clone();
+            let decoded = self.decode(&frame);
+            return self.hit(frame, decoded, test);
         }
         while let Some(frame) = self.frames.pop_front() {
             // Every frame goes through the decoder (a skipped answer still pairs its request).
-            let meant = test.is_none_or(|t| self.means(t, &frame));
-            if matcher.matches(&frame) && meant {
-                return Some(frame);
+            let decoded = self.decode(&frame);
+            if matcher.matches(&frame) {
+                if let Some(hit) = self.hit(frame, decoded, test) {
+                    return Some(hit);
+                }
             }
         }
         None
     }
 
-    /// Does `frame`, decoded, pass `test`?
-    fn means(&mut self, test: &crate::payload::decode::FieldTest, frame: &[u8]) -> bool {
-        self.decoder
-            .as_mut()
-            .and_then(|d| d.decode(false, frame).ok())
-            .is_some_and(|d| test.holds(&d))
+    /// A frame that matched its pattern: a hit when its meaning passes `test` (if any).
+    fn hit(
+        &mut self,
+        frame: Vec<u8>,
+        decoded: Option<crate::payload::decode::Decoded>,
+        test: Option<&crate::payload::decode::FieldTest>,
+    ) -> Option<Vec<u8>> {
+        if !test.is_none_or(|t| decoded.as_ref().is_some_and(|d| t.holds(d))) {
+            return None;
+        }
+        self.last = (frame.clone(), decoded);
+        Some(frame)
+    }
+
+    /// `frame`'s meaning, when the connection decodes.
+    fn decode(&mut self, frame: &[u8]) -> Option<crate::payload::decode::Decoded> {
+        self.decoder.as_mut()?.decode(false, frame).ok()
     }
 
     /// Takes events until `done` finds something, the deadline passes, or the session ends.

@@ -30,6 +30,9 @@ impl Sequence {
         let mut steps = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
             let err = |problem: StepProblem| SequenceError::Step { n: i + 1, problem };
+            if step.script.is_some() {
+                return Err(err(StepProblem::ScriptStep));
+            }
             let swapped = match (&step.send, &step.expect, step.wait_ms) {
                 (Some(_), None, None) if step.macros => {
                     return Err(err(StepProblem::ChangesPerSend));
@@ -78,6 +81,7 @@ impl Sequence {
             name: format!("{} (device simulator)", self.name)
                 .trim()
                 .to_string(),
+            script: None,
             connection: Connection {
                 kind,
                 remote: String::new(),

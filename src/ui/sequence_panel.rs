@@ -25,9 +25,13 @@ enum StepKind {
     Send,
     Expect,
     Wait,
+    Script,
 }
 
 fn kind_of(step: &Step) -> StepKind {
+    if step.script.is_some() {
+        return StepKind::Script;
+    }
     match (&step.send, &step.expect) {
         (Some(_), _) => StepKind::Send,
         (_, Some(_)) => StepKind::Expect,
@@ -74,6 +78,7 @@ impl Default for SequencePanel {
             open: false,
             sequence: Sequence {
                 name: "test".into(),
+                script: None,
                 connection: Connection {
                     kind: ConnectionKind::TcpClient,
                     remote: "127.0.0.1:9999".into(),
@@ -267,12 +272,14 @@ impl SequencePanel {
                             StepKind::Send => t.step_send,
                             StepKind::Expect => t.step_expect,
                             StepKind::Wait => t.step_wait,
+                            StepKind::Script => t.step_script,
                         })
                         .width(80.0)
                         .show_ui(ui, |ui| {
                             ui.selectable_value(&mut kind, StepKind::Send, t.step_send);
                             ui.selectable_value(&mut kind, StepKind::Expect, t.step_expect);
                             ui.selectable_value(&mut kind, StepKind::Wait, t.step_wait);
+                            ui.selectable_value(&mut kind, StepKind::Script, t.step_script);
                         })
                         .response
                         .accessible_name(format!("{} {}", t.step, i + 1));
@@ -302,6 +309,22 @@ impl SequencePanel {
                             ui.add(egui::DragValue::new(ms).range(0..=600_000).suffix(" ms"))
                                 .accessible_name(format!("{} {} {}", t.step, i + 1, t.step_wait));
                         }
+                        StepKind::Script => {
+                            let code = step.script.get_or_insert_with(String::new);
+                            ui.add(
+                                egui::TextEdit::multiline(code)
+                                    .code_editor()
+                                    .desired_rows(2)
+                                    .desired_width(300.0),
+                            )
+                            .on_hover_text(t.step_script_hint)
+                            .accessible_name(format!(
+                                "{} {} {}",
+                                t.step,
+                                i + 1,
+                                t.step_script
+                            ));
+                        }
                     }
                     let button = |ui: &mut egui::Ui, on: bool, text: &str, hint: &str| {
                         ui.add_enabled(on, egui::Button::new(text).small())
@@ -322,7 +345,7 @@ impl SequencePanel {
                         edit = Some(Edit::Remove(i));
                     }
                 });
-                if kind_of(step) != StepKind::Wait {
+                if !matches!(kind_of(step), StepKind::Wait | StepKind::Script) {
                     ui.indent("options", |ui| step_options_ui(ui, t, i, step));
                 }
             });
@@ -343,6 +366,7 @@ impl SequencePanel {
                 (StepKind::Send, t.add_send),
                 (StepKind::Expect, t.add_expect),
                 (StepKind::Wait, t.add_wait),
+                (StepKind::Script, t.add_script),
             ] {
                 if ui.button(label).clicked() {
                     self.sequence.steps.push(new_step(kind));
@@ -662,6 +686,11 @@ fn new_step(kind: StepKind) -> Step {
         },
         StepKind::Wait => Step {
             wait_ms: Some(100),
+            times: 1,
+            ..Step::default()
+        },
+        StepKind::Script => Step {
+            script: Some("true".into()),
             times: 1,
             ..Step::default()
         },

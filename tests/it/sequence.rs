@@ -581,3 +581,50 @@ fn a_step_the_closed_connection_stopped_is_failed_and_the_rest_not_run() {
     assert!(html.contains("expected: HI | 48 49"), "{html}");
     assert!(html.contains("3 passed, 1 failed, 1 not run"), "{html}");
 }
+
+/// Script steps: one builds the next send from the frame the last expectation matched (with a
+/// function from the file's `script` and `state` kept across steps), one checks a frame and
+/// fails when its check returns false; a step's script that does not parse is named with its
+/// own line before anything runs (exit 2).
+#[test]
+fn script_steps_compute_a_send_from_the_last_frame_and_check_one() {
+    let port = upper_case_device(1);
+    let text = format!(
+        "name = \"scripted\"\n\
+         script = '''\n\
+         fn twice(x) {{ x + x }}\n\
+         '''\n\
+         [connection]\n\
+         kind = \"tcp-client\"\n\
+         remote = \"127.0.0.1:{port}\"\n\
+         [[step]]\n\
+         send = \"abc\"\n\
+         [[step]]\n\
+         expect = \"ABC\"\n\
+         [[step]]\n\
+         script = '''\n\
+         let text = decode(frame, \"utf-8\");\n\
+         state.seen = text;\n\
+         log(`got ${{text}}`);\n\
+         send(twice(text.to_lower()));\n\
+         '''\n\
+         [[step]]\n\
+         expect = \"ABCABC\"\n\
+         [[step]]\n\
+         script = \"state.seen == \\\"ABC\\\" && decode(frame, \\\"utf-8\\\") == \\\"ABCABC\\\"\"\n\
+         [[step]]\n\
+         script = \"decode(frame, \\\"utf-8\\\") == \\\"XYZ\\\"\"\n"
+    );
+    let path = write_sequence("scripted.toml", &text);
+    let (code, out) = run(&path, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("5 passed, 1 failed"), "{out}");
+    assert!(out.contains("got ABC; sent abcabc"), "{out}");
+    assert!(out.contains("the step's check returned false"), "{out}");
+    // A step's script that does not parse: its own line, before anything is sent.
+    let broken = text.replace("state.seen = text;", "let = text;");
+    let path = write_sequence("scripted-broken.toml", &broken);
+    let (code, out) = run(&path, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("step 3: line 2, column"), "{out}");
+}

@@ -282,6 +282,7 @@ pub fn sequence_error(lang: Lang, e: &crate::sequence::SequenceError) -> String 
         }
         E::Step { n, problem } => format!("第 {n} 步:{}", step_problem(lang, problem)),
         E::Rule { n, error } => format!("第 {n} 条规则:{}", rule_error(lang, error)),
+        E::Script(e) => script_error(lang, e),
     }
 }
 
@@ -311,7 +312,9 @@ pub fn step_problem(lang: Lang, e: &crate::sequence::StepProblem) -> String {
     use crate::sequence::StepProblem as P;
     match (lang, e) {
         (Lang::En, _) => e.to_string(),
-        (Lang::Zh, P::NotOneAction) => "send、expect、wait_ms 三者只能给一个".into(),
+        (Lang::Zh, P::NotOneAction) => "send、expect、wait_ms、script 只能给一个".into(),
+        (Lang::Zh, P::Script(e)) => script_error(lang, e),
+        (Lang::Zh, P::ScriptStep) => "脚本步骤无法反转:请手工写出模拟器一方".into(),
         (Lang::Zh, P::Unknown { setting, name }) => unknown_setting(*setting, name),
         (Lang::Zh, P::Payload(p)) => payload_error(lang, p),
         (Lang::Zh, P::Pattern(m)) => matcher_error(lang, m),
@@ -416,6 +419,8 @@ pub fn script_error(lang: Lang, e: &crate::script::ScriptError) -> String {
         (Lang::Zh, S::TooBig { line, what }) => {
             format!("脚本第 {line} 行已停止:超过大小上限({what})")
         }
+        (Lang::Zh, S::CheckFailed) => "脚本步骤的检查返回 false".into(),
+        (Lang::Zh, S::NoTimersHere) => "every() 只用于会话脚本,不能用在序列步骤中".into(),
         (Lang::Zh, S::NoDestination) => {
             "脚本 send 未发送:没有目标地址(请设置会话的目标地址,或等收到数据报)".into()
         }
@@ -446,6 +451,7 @@ pub fn step_failure(lang: Lang, failure: &crate::sequence::StepFailure) -> Strin
         StepFailure::NotSent(issue) => format!("{} {}", t.seq_not_sent, run_issue(lang, issue)),
         StepFailure::NoMatch { within_ms } => format!("{} {within_ms} ms", t.seq_no_match),
         StepFailure::Closed(issue) => format!("{} {}", t.seq_conn_closed, run_issue(lang, issue)),
+        StepFailure::Script(e) => script_error(lang, e),
     }
 }
 

@@ -144,4 +144,18 @@ mod tests {
             "{e:?}"
         );
     }
+
+    /// The example in docs/sequences.md ("Script steps") is a sequence that can run.
+    #[test]
+    fn the_documented_example_compiles() {
+        let page = include_str!("../../docs/sequences.md");
+        let section = &page[page.find("## Script steps").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + 8;
+        let text = &section[start..start + section[start..].find("```").unwrap()];
+        let s = Sequence::parse(text).unwrap();
+        if let Err(e) = s.prepare() {
+            panic!("{e}");
+        }
+        assert_eq!(s.steps.iter().filter(|s| s.script.is_some()).count(), 2);
+    }
 }

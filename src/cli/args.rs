@@ -486,6 +486,11 @@ pub struct BridgeArgs {
     /// Where TCP clients connect: PORT, ADDR:PORT or [V6ADDR]:PORT.
     #[arg(long)]
     pub listen: String,
+    /// Speak RFC 2217 (Telnet Com Port Control): clients such as pyserial's
+    /// `rfc2217://HOST:PORT` set baud, data bits, parity, stop bits, flow, DTR, RTS and break;
+    /// each change is said.
+    #[arg(long)]
+    pub rfc2217: bool,
     #[command(flatten)]
     pub line: LineArgs,
     #[command(flatten)]

@@ -316,6 +316,10 @@ impl Printer {
                 format!("script: {text}"),
                 json!({"event": "script", "text": text}),
             ),
+            Event::LineChanged { peer, change, .. } => self.status(
+                format!("RFC 2217 {peer}: {change}"),
+                json!({"event": "line", "peer": peer.to_string(), "change": change.to_string()}),
+            ),
             // Only sequences ask for send outcomes; a failed send is also an error event.
             Event::SendResult { .. } => {}
             // The run says how its capture ended, after the session (see drive.rs).

@@ -85,6 +85,7 @@ pub(super) fn bridge(args: BridgeArgs) -> Result<ExitCode, CliError> {
             listen,
             port: args.port.clone(),
             settings,
+            rfc2217: args.rfc2217,
         },
         Replies::None,
         None,

@@ -67,6 +67,8 @@ pub enum SessionConfig {
         listen: SocketAddr,
         port: String,
         settings: super::serial::LineSettings,
+        /// Speak RFC 2217 (Telnet Com Port Control): the client sets the line remotely.
+        rfc2217: bool,
     },
     /// Open a serial port (`COM3`, `/dev/ttyUSB0`) with these line settings.
     Serial {
@@ -411,6 +413,14 @@ pub enum Event {
     Warning { session: SessionId, error: NetError },
     /// A line a session's script wrote (`log`, `print`).
     ScriptLog { session: SessionId, text: String },
+    /// A bridge's RFC 2217 client changed the serial line (baud, DTR…), or asked for what the
+    /// port cannot take; said after what passed before it.
+    LineChanged {
+        session: SessionId,
+        conn: ConnId,
+        peer: SocketAddr,
+        change: super::rfc2217::LineChange,
+    },
     /// The session ended; `error` says why when it failed.
     Closed {
         session: SessionId,
@@ -440,6 +450,7 @@ impl Event {
             | Event::Error { session, .. }
             | Event::Warning { session, .. }
             | Event::ScriptLog { session, .. }
+            | Event::LineChanged { session, .. }
             | Event::Closed { session, .. } => *session,
         }
     }

@@ -12,6 +12,7 @@ mod guard;
 mod messages;
 mod relay;
 mod resolve;
+pub mod rfc2217;
 mod rules;
 pub mod script;
 pub mod serial;

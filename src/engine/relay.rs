@@ -49,7 +49,7 @@ pub(crate) struct Relay {
     udp: Option<AbortOnDropHandle<()>>,
     target: String,
     /// A bridge: `target` is a serial port, opened per client with these settings.
-    serial: Option<super::serial::LineSettings>,
+    serial: Option<super::serial::BridgeTo>,
     conns: BTreeMap<ConnId, RelayConn>,
     ended_tx: UnboundedSender<ConnId>,
     ended: UnboundedReceiver<ConnId>,
@@ -92,7 +92,7 @@ pub(crate) async fn open(
     target: String,
     udp: bool,
     tls: Option<tls::TlsSettings>,
-    serial: Option<super::serial::LineSettings>,
+    serial: Option<super::serial::BridgeTo>,
 ) -> Result<Relay, NetError> {
     if serial.is_none() {
         super::resolve::parse_host_port(&target)?;
@@ -306,7 +306,7 @@ async fn relay_client(
     tls: RelayTls,
     counters: Arc<Counters>,
     ended: UnboundedSender<ConnId>,
-    serial: Option<super::serial::LineSettings>,
+    serial: Option<super::serial::BridgeTo>,
 ) {
     let client_handle = reset_handle(&client);
     let mut target_handle = None;
@@ -314,7 +314,7 @@ async fn relay_client(
     let reason = async {
         // A bridge: the "target" is a serial port, opened for this client (its lock makes it
         // one client at a time: the next is refused, said as the port being in use).
-        let (client, upstream, addr) = if let Some(settings) = serial {
+        let (client, upstream, addr) = if let Some(bridge) = serial {
             let client = match tls.listen {
                 Some(config) => {
                     let (secured, info) =
@@ -324,7 +324,21 @@ async fn relay_client(
                 }
                 None => Stream::Plain(client),
             };
-            let port = super::serial::open_stream(&target, settings)?;
+            let port = super::serial::open_stream(&target, bridge.settings)?;
+            if bridge.rfc2217 {
+                let (record, counters) = (&*record, &*counters);
+                return super::rfc2217::serve(
+                    &core,
+                    conn,
+                    record,
+                    counters,
+                    client,
+                    peer,
+                    port,
+                    bridge.settings,
+                )
+                .await;
+            }
             (
                 client,
                 Stream::Serial(Box::new(port)),

@@ -175,6 +175,14 @@ impl LineSettings {
     }
 }
 
+/// A bridge's serial side: the line settings each client's port opens with, and whether
+/// clients speak RFC 2217.
+#[derive(Clone, Copy, Debug)]
+pub struct BridgeTo {
+    pub settings: LineSettings,
+    pub rfc2217: bool,
+}
+
 /// Where a serial port's chunks say they came from: a port has no address, so the unspecified
 /// one stands in; the window and the CLI show the port's name instead.
 pub const NO_ADDRESS: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
@@ -217,30 +225,47 @@ pub(crate) fn open_stream(
         .check()
         .map_err(|r| NetError::because(NetErrorKind::InvalidAddress, r).at(port))?;
     let builder = tokio_serial::new(port, settings.baud)
-        .data_bits(match settings.data_bits {
-            5 => tokio_serial::DataBits::Five,
-            6 => tokio_serial::DataBits::Six,
-            7 => tokio_serial::DataBits::Seven,
-            _ => tokio_serial::DataBits::Eight,
-        })
-        .parity(match settings.parity {
-            Parity::None => tokio_serial::Parity::None,
-            Parity::Odd => tokio_serial::Parity::Odd,
-            Parity::Even => tokio_serial::Parity::Even,
-        })
-        .stop_bits(match settings.stop_bits {
-            StopBits::One => tokio_serial::StopBits::One,
-            StopBits::Two => tokio_serial::StopBits::Two,
-        })
-        .flow_control(match settings.flow {
-            Flow::None => tokio_serial::FlowControl::None,
-            Flow::RtsCts => tokio_serial::FlowControl::Hardware,
-            Flow::XonXoff => tokio_serial::FlowControl::Software,
-        });
+        .data_bits(data_bits(settings.data_bits))
+        .parity(parity(settings.parity))
+        .stop_bits(stop_bits(settings.stop_bits))
+        .flow_control(flow(settings.flow));
     // Opened exclusive (TIOCEXCL) and with an exclusive advisory lock (flock) on Unix, so a
     // second SockScope or pyserial with `exclusive=True` is refused, even as root; Windows
     // opens a port for one program only.
     builder.open_native_async().map_err(|e| port_error(port, e))
+}
+
+/// Our settings in the serial library's terms (one place for both the open and RFC 2217).
+pub(crate) fn data_bits(bits: u8) -> tokio_serial::DataBits {
+    match bits {
+        5 => tokio_serial::DataBits::Five,
+        6 => tokio_serial::DataBits::Six,
+        7 => tokio_serial::DataBits::Seven,
+        _ => tokio_serial::DataBits::Eight,
+    }
+}
+
+pub(crate) fn parity(parity: Parity) -> tokio_serial::Parity {
+    match parity {
+        Parity::None => tokio_serial::Parity::None,
+        Parity::Odd => tokio_serial::Parity::Odd,
+        Parity::Even => tokio_serial::Parity::Even,
+    }
+}
+
+pub(crate) fn stop_bits(stop: StopBits) -> tokio_serial::StopBits {
+    match stop {
+        StopBits::One => tokio_serial::StopBits::One,
+        StopBits::Two => tokio_serial::StopBits::Two,
+    }
+}
+
+pub(crate) fn flow(flow: Flow) -> tokio_serial::FlowControl {
+    match flow {
+        Flow::None => tokio_serial::FlowControl::None,
+        Flow::RtsCts => tokio_serial::FlowControl::Hardware,
+        Flow::XonXoff => tokio_serial::FlowControl::Software,
+    }
 }
 
 /// Why a port did not open, as data.

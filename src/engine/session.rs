@@ -164,7 +164,17 @@ pub(crate) fn spawn(
                 listen,
                 port,
                 settings,
-            } => match super::relay::open(&core, listen, port, false, tls, Some(settings)).await {
+                rfc2217,
+            } => match super::relay::open(
+                &core,
+                listen,
+                port,
+                false,
+                tls,
+                Some(super::serial::BridgeTo { settings, rfc2217 }),
+            )
+            .await
+            {
                 Ok(kind) => return drive(kind, core, rx).await,
                 Err(e) => e,
             },

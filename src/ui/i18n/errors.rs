@@ -554,6 +554,52 @@ pub fn address_error(lang: Lang, e: AddressError) -> &'static str {
     }
 }
 
+/// A change an RFC 2217 client made to a bridge's serial line, in the user's language.
+pub fn line_change(lang: Lang, change: &crate::engine::rfc2217::LineChange) -> String {
+    use crate::engine::rfc2217::LineChange as C;
+    use crate::engine::serial::{Flow, Parity};
+    if lang == Lang::En {
+        return change.to_string();
+    }
+    let on = |b: bool| if b { "开" } else { "关" };
+    match change {
+        C::Baud(b) => format!("波特率 {b}"),
+        C::DataBits(n) => format!("数据位 {n}"),
+        C::Parity(p) => format!(
+            "校验位 {}",
+            match p {
+                Parity::None => "无",
+                Parity::Odd => "奇",
+                Parity::Even => "偶",
+            }
+        ),
+        C::StopBits(s) => format!("停止位 {}", s.count()),
+        C::Flow(f) => format!(
+            "流控 {}",
+            match f {
+                Flow::None => "无",
+                Flow::RtsCts => "RTS/CTS",
+                Flow::XonXoff => "XON/XOFF",
+            }
+        ),
+        C::Dtr(b) => format!("DTR {}", on(*b)),
+        C::Rts(b) => format!("RTS {}", on(*b)),
+        C::Break(b) => format!("Break {}", on(*b)),
+        C::Purge(_) => "清空缓冲区".into(),
+        C::Refused { what, value } => {
+            let what = match *what {
+                "baud" => "波特率",
+                "data bits" => "数据位",
+                "parity" | "parity mark" => "校验位",
+                "flow control" => "流控",
+                "DTR" | "RTS" | "break" => what,
+                _ => "停止位",
+            };
+            format!("此串口无法设置{what}(值 {value}),保持原值")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,9 +13,9 @@ mod decoded;
 mod errors;
 pub use decoded::{decode_error, decoded_summary, protocol_error};
 pub use errors::{
-    addr_error, address_error, frame_encode_error, net_error, net_error_parts, payload_error,
-    reason, rule_error, run_issue, script_error, sequence_error, step_failure, step_problem,
-    subnet_error, tls_info, tls_option_error,
+    addr_error, address_error, frame_encode_error, line_change, net_error, net_error_parts,
+    payload_error, reason, rule_error, run_issue, script_error, sequence_error, step_failure,
+    step_problem, subnet_error, tls_info, tls_option_error,
 };
 
 /// The language of the window.

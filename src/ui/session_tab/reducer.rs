@@ -248,6 +248,12 @@ impl SessionTab {
                 self.log
                     .info(EntryKind::Info, format!("{} {text}", t.script_says));
             }
+            Event::LineChanged { peer, change, .. } => {
+                self.log.info(
+                    EntryKind::Info,
+                    format!("RFC 2217 {peer}: {}", i18n::line_change(lang, &change)),
+                );
+            }
             // The window does not ask for send outcomes; a failed send is an error event too.
             Event::SendResult { .. } => {}
             Event::Closed { error, .. } => {

@@ -180,7 +180,9 @@ fn refused_connection_and_bad_files() {
         ("syntax.toml", "[connection\n", "TOML"),
         ("two.toml", "[connection]\nkind=\"udp\"\nremote=\"127.0.0.1:9\"\n[[step]]\nsend=\"a\"\nexpect=\"b\"\n", "step 1: give exactly one of send, expect, wait_ms"),
         ("hex.toml", "[connection]\nkind=\"udp\"\nremote=\"127.0.0.1:9\"\n[[step]]\nsend=\"0G\"\nhex=true\n", "step 1: 'G' at position 2 is not a hex digit"),
-        ("kind.toml", "[connection]\nkind=\"serial\"\nremote=\"127.0.0.1:9\"\n", "unknown variant"),
+        ("kind.toml", "[connection]\nkind=\"modem\"\nremote=\"127.0.0.1:9\"\n", "unknown variant"),
+        ("serial.toml", "[connection]\nkind=\"serial\"\nbaud=9600\n", "serial needs port"),
+        ("baud.toml", "[connection]\nkind=\"serial\"\nport=\"/dev/ttyS0\"\nbaud=0\n", "baud"),
         ("typo.toml", "[connection]\nkind=\"udp\"\nremote=\"127.0.0.1:9\"\n[[step]]\nsned=\"a\"\n", "unknown field"),
     ] {
         let path = write_sequence(name, text);

@@ -754,10 +754,17 @@ mod tests {
             SequenceError::FrameForUdp,
             SequenceError::TlsForTcpOnly,
             SequenceError::NotAClientSequence,
+            SequenceError::SerialNeedsPort,
+            SequenceError::Line(crate::engine::Reason::BadBaud(0)),
             SequenceError::Step {
                 n: 2,
                 problem: StepProblem::ExpectsRegex,
             },
+            SequenceError::Step {
+                n: 3,
+                problem: StepProblem::ScriptStep,
+            },
+            SequenceError::Script(crate::script::ScriptError::CheckFailed),
         ] {
             let zh = sequence_error(Lang::Zh, &e);
             // Only the file's own key names (connection.bind, tcp-server, udp …) stay Latin.
@@ -769,6 +776,12 @@ mod tests {
                 "frame",
                 "tcp",
                 "client",
+                "serial",
+                "port",
+                "dev",
+                "ttyUSB",
+                "COM",
+                "false",
             ];
             let words: Vec<_> = latin_words(&zh)
                 .into_iter()

@@ -317,7 +317,11 @@ impl Printer {
                 json!({"event": "script", "text": text}),
             ),
             Event::LineChanged { peer, change, .. } => self.status(
-                format!("RFC 2217 {peer}: {change}"),
+                if *peer == crate::engine::serial::NO_ADDRESS {
+                    format!("{change}")
+                } else {
+                    format!("RFC 2217 {peer}: {change}")
+                },
                 json!({"event": "line", "peer": peer.to_string(), "change": change.to_string()}),
             ),
             // Only sequences ask for send outcomes; a failed send is also an error event.

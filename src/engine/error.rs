@@ -144,6 +144,8 @@ pub enum Reason {
     },
     #[error("{0} TLS handshakes already in progress: closed")]
     TooManyHandshakes(usize),
+    #[error("the port's control lines are still being switched: try again")]
+    LinesBusy,
     #[error("refused: already {0} clients")]
     TooManyClients(usize),
     #[error("refused: already {0} transfers at once")]

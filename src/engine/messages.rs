@@ -142,6 +142,11 @@ pub enum Command {
     CancelFile { session: SessionId },
     /// Disconnect one client of a server.
     Disconnect { session: SessionId, conn: ConnId },
+    /// A serial session: switch DTR or RTS, or send a break (said back as `LineChanged`).
+    SetLine {
+        session: SessionId,
+        control: super::serial::LineControl,
+    },
     /// Stop accepting; keep or close the connected clients.
     StopListening {
         session: SessionId,
@@ -475,6 +480,7 @@ pub(crate) fn session_of(command: &Command) -> SessionId {
         | Command::SendFile { session, .. }
         | Command::CancelFile { session }
         | Command::Disconnect { session, .. }
+        | Command::SetLine { session, .. }
         | Command::StopListening { session, .. }
         | Command::SetBroadcast { session, .. }
         | Command::JoinMulticast { session, .. }

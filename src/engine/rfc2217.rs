@@ -37,6 +37,10 @@ pub enum LineChange {
     Break(bool),
     /// The port's buffers emptied (1: received, 2: to send, 3: both).
     Purge(u8),
+    /// A break held this long, then the line released (the window's Send break).
+    BreakSent {
+        ms: u32,
+    },
     /// A value the port cannot take (`parity mark`, `stop bits 1.5`, a baud the driver
     /// refuses): the port keeps its setting and the client is told it.
     Refused {
@@ -58,6 +62,7 @@ impl std::fmt::Display for LineChange {
             Self::Rts(b) => write!(f, "RTS {}", on(*b)),
             Self::Break(b) => write!(f, "break {}", on(*b)),
             Self::Purge(what) => write!(f, "buffers emptied ({what})"),
+            Self::BreakSent { ms } => write!(f, "break sent ({ms} ms)"),
             Self::Refused { what, value } => {
                 write!(f, "{what} {value} not possible on this port: kept")
             }

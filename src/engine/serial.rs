@@ -175,6 +175,20 @@ impl LineSettings {
     }
 }
 
+/// A switch of an open port's control lines, from the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineControl {
+    Dtr(bool),
+    Rts(bool),
+    /// Hold the line in break for this long (at most [`MAX_BREAK_MS`]).
+    Break {
+        ms: u32,
+    },
+}
+
+/// The longest break a click sends.
+pub const MAX_BREAK_MS: u32 = 2_000;
+
 /// A bridge's serial side: the line settings each client's port opens with, and whether
 /// clients speak RFC 2217.
 #[derive(Clone, Copy, Debug)]

@@ -127,6 +127,14 @@ impl SessionKind for TcpClient {
                     conn.close();
                 }
             }
+            Command::SetLine { control, .. } => match &self.conn {
+                Some(conn) => {
+                    if let Err(e) = conn.line(control) {
+                        core.error(e);
+                    }
+                }
+                None => core.error(NetError::new(NetErrorKind::NotConnected, "not connected")),
+            },
             _ => core.error(NetError::because(
                 NetErrorKind::NotAvailable,
                 Reason::NotForThisKind(Transport::TcpClient),

@@ -74,6 +74,8 @@ pub(crate) struct ConnHandle {
     pub peer: SocketAddr,
     pub counters: Arc<Counters>,
     tx: mpsc::Sender<Outgoing>,
+    /// A serial port's control lines (DTR, RTS, break).
+    lines: mpsc::Sender<super::serial::LineControl>,
     close: CancellationToken,
     task: AbortOnDropHandle<()>,
 }
@@ -104,6 +106,13 @@ impl ConnHandle {
                 ),
             )),
         }
+    }
+
+    /// Switches a serial port's control line; a click while 8 are waiting is refused.
+    pub fn line(&self, control: super::serial::LineControl) -> Result<(), NetError> {
+        self.lines
+            .try_send(control)
+            .map_err(|_| NetError::because(NetErrorKind::Busy, Reason::LinesBusy))
     }
 
     /// A queue to stream into that waits while the peer is slow (for file sends).
@@ -246,6 +255,7 @@ pub(crate) fn spawn(
         });
     }
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
+    let (lines, lines_rx) = mpsc::channel(8);
     let close = core.cancel.child_token();
     let counters = Arc::new(Counters::default());
     let queue = tx.downgrade();
@@ -264,6 +274,7 @@ pub(crate) fn spawn(
         },
         stream,
         rx,
+        lines_rx,
         queue,
         ended,
     ));
@@ -272,6 +283,7 @@ pub(crate) fn spawn(
         peer,
         counters,
         tx,
+        lines,
         close,
         task: AbortOnDropHandle::new(task),
     }
@@ -409,6 +421,57 @@ impl Conn {
         }
     }
 
+    /// Switches a serial port's control line (or sends a break) and says what came of it,
+    /// after what was read and written before it.
+    async fn line_control(&mut self, stream: &mut Stream, control: super::serial::LineControl) {
+        use super::rfc2217::LineChange;
+        use super::serial::LineControl;
+        use tokio_serial::SerialPort;
+        let Stream::Serial(port) = stream else {
+            self.core.error(NetError::because(
+                NetErrorKind::NotAvailable,
+                Reason::NotForThisKind(super::Transport::TcpClient),
+            ));
+            return;
+        };
+        let (done, what, value) = match control {
+            LineControl::Dtr(on) => (
+                port.write_data_terminal_ready(on)
+                    .is_ok()
+                    .then_some(LineChange::Dtr(on)),
+                "DTR",
+                u32::from(on),
+            ),
+            LineControl::Rts(on) => (
+                port.write_request_to_send(on)
+                    .is_ok()
+                    .then_some(LineChange::Rts(on)),
+                "RTS",
+                u32::from(on),
+            ),
+            LineControl::Break { ms } => {
+                let ms = ms.min(super::serial::MAX_BREAK_MS);
+                let held = port.set_break().is_ok();
+                if held {
+                    tokio::time::sleep(Duration::from_millis(ms.into())).await;
+                }
+                let released = port.clear_break().is_ok();
+                (
+                    (held && released).then_some(LineChange::BreakSent { ms }),
+                    "break",
+                    ms,
+                )
+            }
+        };
+        self.record.flush();
+        self.core.sink.send(Event::LineChanged {
+            session: self.core.id,
+            conn: self.id,
+            peer: self.peer,
+            change: done.unwrap_or(LineChange::Refused { what, value }),
+        });
+    }
+
     /// Writes and counts. When the close is asked for meanwhile, the write gets [`DRAIN`] to
     /// finish (a peer that reads slowly still gets it); past that it is cut short.
     async fn write(
@@ -527,6 +590,7 @@ async fn run(
     mut conn: Conn,
     mut stream: Stream,
     mut outgoing: mpsc::Receiver<Outgoing>,
+    mut lines: mpsc::Receiver<super::serial::LineControl>,
     queue: mpsc::WeakSender<Outgoing>,
     ended: UnboundedSender<ConnId>,
 ) {
@@ -552,6 +616,7 @@ async fn run(
         tokio::select! {
             biased;
             () = conn.close.cancelled() => break CloseReason::LocalClosed,
+            Some(control) = lines.recv() => conn.line_control(&mut stream, control).await,
             Ok(()) = script_changed.changed() => {
                 if let Some(e) = conn.script_open(&mut stream, &queue).await {
                     break CloseReason::Failed(e);

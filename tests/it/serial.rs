@@ -260,6 +260,19 @@ fn a_serial_tab_talks_to_a_device_and_says_when_the_port_goes() {
         .filter(|t| t.contains("  RX  ") || t.contains("  TX  "))
         .collect();
     assert!(rows.iter().all(|r| !r.contains("0.0.0.0")), "{rows:#?}");
+    // The control lines: a break is sent; a pseudo-terminal has no DTR, and the log says so.
+    harness.get_by_label("发送 Break").click();
+    step_until(&mut harness, "the break said", |h| {
+        h.query_all_by_label_contains("已发送 Break(250 毫秒)")
+            .next()
+            .is_some()
+    });
+    harness.get_by_label("DTR").click();
+    step_until(&mut harness, "DTR refused", |h| {
+        h.query_all_by_label_contains("此串口无法设置DTR")
+            .next()
+            .is_some()
+    });
     let recorded = harness.state_mut().tabs[0]
         .stop_recording(Lang::Zh)
         .expect("a serial tab records");

@@ -213,6 +213,7 @@ pub fn reason(lang: Lang, r: &crate::engine::Reason) -> String {
             format!("{} 中已没有可用的文件名来保存 {name}", path(dir))
         }
         R::TooManyHandshakes(n) => format!("已有 {n} 个 TLS 握手在进行,已关闭"),
+        R::LinesBusy => "串口控制线正在切换,请稍后再试".into(),
         R::TooManyClients(n) => format!("已拒绝:已有 {n} 个客户端"),
         R::TooManyTransfers(n) => format!("已拒绝:已有 {n} 个传输同时进行"),
         R::GaveWayTo(peer) => format!("已关闭:它一直没有发送数据,而 {peer} 在等待空位"),
@@ -586,6 +587,7 @@ pub fn line_change(lang: Lang, change: &crate::engine::rfc2217::LineChange) -> S
         C::Rts(b) => format!("RTS {}", on(*b)),
         C::Break(b) => format!("Break {}", on(*b)),
         C::Purge(_) => "清空缓冲区".into(),
+        C::BreakSent { ms } => format!("已发送 Break({ms} 毫秒)"),
         C::Refused { what, value } => {
             let what = match *what {
                 "baud" => "波特率",
@@ -674,6 +676,7 @@ mod tests {
                 dir: p.clone(),
             },
             Reason::TooManyHandshakes(64),
+            Reason::LinesBusy,
             Reason::TooManyClients(256),
             Reason::TooManyTransfers(8),
             Reason::GaveWayTo("127.0.0.1:9".parse().unwrap()),

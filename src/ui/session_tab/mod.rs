@@ -125,6 +125,8 @@ pub struct SessionTab {
     pub probe: super::probe_panel::ProbePanel,
     /// The decoder, its protocol file and the Values panel.
     pub decoding: decoding::Decoding,
+    /// A serial tab's DTR and RTS as last switched (raised when a port opens).
+    pub lines: (bool, bool),
     /// The Script section's file and what the open session runs.
     pub scripting: scripting::Scripting,
     /// A serial tab's list of the system's ports.
@@ -190,6 +192,7 @@ impl SessionTab {
             capture_file: PathField::default(),
             decoding: decoding::Decoding::default(),
             scripting: scripting::Scripting::default(),
+            lines: (true, true),
             serial_ports: ports::PortList::default(),
             script_checked: None,
             probe: super::probe_panel::ProbePanel::default(),

@@ -249,10 +249,14 @@ impl SessionTab {
                     .info(EntryKind::Info, format!("{} {text}", t.script_says));
             }
             Event::LineChanged { peer, change, .. } => {
-                self.log.info(
-                    EntryKind::Info,
-                    format!("RFC 2217 {peer}: {}", i18n::line_change(lang, &change)),
-                );
+                let said = i18n::line_change(lang, &change);
+                // A serial tab's own port, or a bridge's RFC 2217 client.
+                let text = if peer == crate::engine::serial::NO_ADDRESS {
+                    said
+                } else {
+                    format!("RFC 2217 {peer}: {said}")
+                };
+                self.log.info(EntryKind::Info, text);
             }
             // The window does not ask for send outcomes; a failed send is an error event too.
             Event::SendResult { .. } => {}

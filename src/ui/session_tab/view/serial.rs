@@ -150,4 +150,33 @@ impl SessionTab {
             ui.colored_label(ERROR_COLOR, e);
         }
     }
+
+    /// An open port's control lines: DTR and RTS switches and Send break (what the port made
+    /// of each is said in the log).
+    pub(super) fn serial_lines_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Texts,
+        actions: &mut Vec<TabAction>,
+    ) {
+        use crate::engine::serial::LineControl;
+        let mut push = |control| {
+            actions.push(TabAction::Engine(Box::new(Command::SetLine {
+                session: self.id,
+                control,
+            })))
+        };
+        ui.horizontal(|ui| {
+            ui.label(t.lines_title).on_hover_text(t.lines_hint);
+            if ui.checkbox(&mut self.lines.0, t.line_dtr).changed() {
+                push(LineControl::Dtr(self.lines.0));
+            }
+            if ui.checkbox(&mut self.lines.1, t.line_rts).changed() {
+                push(LineControl::Rts(self.lines.1));
+            }
+            if ui.button(t.send_break).clicked() {
+                push(LineControl::Break { ms: 250 });
+            }
+        });
+    }
 }

@@ -35,6 +35,10 @@ impl SessionTab {
             });
             ui.separator();
         }
+        if self.settings.kind == SessionKind::Serial && self.is_active() {
+            self.serial_lines_ui(ui, t, actions);
+            ui.separator();
+        }
         self.counters_ui(ui, t, actions);
         // Decoding: what the frames mean, right under the counters.
         if !self.settings.decode.is_empty() {

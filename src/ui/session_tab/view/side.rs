@@ -101,13 +101,27 @@ impl SessionTab {
                     egui::Checkbox::new(&mut self.settings.script_on, t.script_on),
                 );
                 let label = ui.label(t.script_code);
-                ui.add(
-                    egui::TextEdit::multiline(&mut self.settings.script)
-                        .code_editor()
-                        .desired_rows(8)
-                        .desired_width(f32::INFINITY),
-                )
-                .labelled_by(label.id);
+                // Line numbers beside the code, so an error's line is found at a glance.
+                ui.horizontal_top(|ui| {
+                    let lines = self.settings.script.split('\n').count().max(8);
+                    let numbers: Vec<String> = (1..=lines).map(|n| n.to_string()).collect();
+                    ui.add_space(2.0);
+                    ui.vertical(|ui| {
+                        ui.add_space(2.0);
+                        ui.label(
+                            RichText::new(numbers.join("\n"))
+                                .monospace()
+                                .color(ui.visuals().weak_text_color()),
+                        );
+                    });
+                    ui.add(
+                        egui::TextEdit::multiline(&mut self.settings.script)
+                            .code_editor()
+                            .desired_rows(8)
+                            .desired_width(f32::INFINITY),
+                    )
+                    .labelled_by(label.id);
+                });
                 let running = self.scripting.running.as_ref();
                 if active {
                     ui.horizontal(|ui| {

@@ -175,6 +175,24 @@ impl LineSettings {
     }
 }
 
+/// Is `port` there now? Listed by the system, or (Unix) a device path that exists: a
+/// pseudo-terminal or a by-id link is not always in the list.
+pub fn port_present(port: &str, listed: &[PortInfo]) -> bool {
+    listed.iter().any(|p| p.name == port) || present_as_path(port)
+}
+
+// Unix: a port is a path (/dev/ttyUSB0, /dev/serial/by-id/…); Windows' COM names are not
+// paths, so there only the system's list says.
+#[cfg(unix)]
+fn present_as_path(port: &str) -> bool {
+    port.starts_with('/') && std::path::Path::new(port).exists()
+}
+
+#[cfg(not(unix))]
+fn present_as_path(_: &str) -> bool {
+    false
+}
+
 /// A switch of an open port's control lines, from the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineControl {

@@ -48,6 +48,20 @@ impl PtyPair {
         let _ = self.socat.kill();
         let _ = self.socat.wait();
     }
+
+    /// The pair again under the same names, as an adapter plugged back in.
+    fn plug_back(&mut self) {
+        self.pull();
+        let _ = std::fs::remove_file(&self.a);
+        let _ = std::fs::remove_file(&self.b);
+        self.socat = Command::new("socat")
+            .arg(format!("pty,raw,echo=0,link={}", self.a.display()))
+            .arg(format!("pty,raw,echo=0,link={}", self.b.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+    }
 }
 
 impl Drop for PtyPair {
@@ -573,4 +587,44 @@ fn a_serial_sequence_runs_against_a_device_on_the_port() {
         out.iter().any(|l| l.contains("unknown parity 'mark'")),
         "{out:#?}"
     );
+}
+
+/// A serial tab told to reopen by itself waits when its port vanishes and opens again when the
+/// same port returns (an adapter plugged back in).
+#[test]
+fn a_vanished_port_is_reopened_when_it_returns() {
+    use crate::gui::{app, step_until, type_into};
+    use egui_kittest::kittest::Queryable;
+    use sockscope::ui::i18n::Lang;
+    let Some(mut pair) = PtyPair::new() else {
+        return;
+    };
+    let mut harness = app(Lang::En);
+    harness.get_by_label("+ Serial").click();
+    harness.run_steps(3);
+    type_into(&mut harness, "Port", pair.a.to_str().unwrap());
+    harness.get_by_label("Reopen when the port returns").click();
+    harness.run_steps(1);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Button, "Open")
+        .click();
+    let open = |h: &egui_kittest::Harness<'static, sockscope::ui::SockScopeApp>| {
+        matches!(
+            h.state().tabs[0].state,
+            sockscope::ui::session_tab::TabState::Open { .. }
+        )
+    };
+    step_until(&mut harness, "the port open", open);
+    pair.pull();
+    step_until(&mut harness, "the port gone", |h| {
+        !h.state().tabs[0].is_active()
+    });
+    step_until(&mut harness, "waiting for the port", |h| {
+        h.query_all_by_label_contains("Waiting for the port to return")
+            .next()
+            .is_some()
+    });
+    assert!(!harness.state().tabs[0].is_active());
+    pair.plug_back();
+    step_until(&mut harness, "reopened", open);
 }

@@ -482,6 +482,8 @@ pub static EN: Texts = Texts {
     script_code: "Script code",
     script_hint: "Rhai: fn on_frame(frame, fields) { reply(…) } — see docs/scripts.md. Runs when the session opens; Apply script puts an edit in place while it is open.",
     script_ok: "The script is ready",
+    serial_reopen: "Reopen when the port returns",
+    port_waiting: "Waiting for the port to return: it reopens by itself (untick “Reopen when the port returns” to stop)",
     line_dtr: "DTR",
     line_rts: "RTS",
     send_break: "Send break",

@@ -1,7 +1,7 @@
 //! The system's serial ports, listed on a thread the tab owns (listing reads the system's
 //! device tables: never on the window's thread).
 
-use crate::engine::serial::{list_ports, PortInfo};
+use crate::engine::serial::{list_ports, port_present, PortInfo};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -11,8 +11,13 @@ pub struct PortList {
     pub ports: Vec<PortInfo>,
     /// A list was asked for at least once (a serial tab lists when first drawn).
     pub asked: bool,
-    running: Option<(JoinHandle<()>, mpsc::Receiver<Vec<PortInfo>>)>,
+    /// The port watched for (a vanished port to reopen), and whether the last listing found it.
+    pub found: Option<(String, bool)>,
+    running: Option<(JoinHandle<()>, mpsc::Receiver<Listing>)>,
 }
+
+/// A listing, and whether the watched port was in it.
+type Listing = (Vec<PortInfo>, Option<(String, bool)>);
 
 impl PortList {
     /// Is a listing under way?
@@ -22,6 +27,15 @@ impl PortList {
 
     /// Lists the ports again (unless a listing is under way).
     pub fn refresh(&mut self) {
+        self.list(None);
+    }
+
+    /// Lists the ports and looks for `port` (a vanished port the tab waits for).
+    pub fn look_for(&mut self, port: &str) {
+        self.list(Some(port.to_string()));
+    }
+
+    fn list(&mut self, watch: Option<String>) {
         self.asked = true;
         if self.running.is_some() {
             return;
@@ -32,7 +46,12 @@ impl PortList {
         if let Ok(thread) = std::thread::Builder::new()
             .name("sockscope-ports".into())
             .spawn(move || {
-                let _ = tx.send(list_ports().unwrap_or_default());
+                let ports = list_ports().unwrap_or_default();
+                let found = watch.map(|w| {
+                    let here = port_present(&w, &ports);
+                    (w, here)
+                });
+                let _ = tx.send((ports, found));
             })
         {
             self.running = Some((thread, rx));
@@ -42,8 +61,9 @@ impl PortList {
     /// Takes a finished listing.
     pub fn poll(&mut self) {
         let done = self.running.as_ref().and_then(|(_, rx)| rx.try_recv().ok());
-        if let Some(ports) = done {
+        if let Some((ports, found)) = done {
             self.ports = ports;
+            self.found = found;
             if let Some((thread, _)) = self.running.take() {
                 let _ = thread.join();
             }

@@ -72,6 +72,16 @@ impl SessionTab {
                     _ => format!("{peer} {}: {why}", t.client_left),
                 };
                 self.log.info(kind, text);
+                // A port that vanished is waited for, to reopen when it returns (if asked).
+                let vanished = matches!(&reason, CloseReason::Failed(e)
+                    if matches!(e.reason(), Some(crate::engine::Reason::PortVanished)));
+                if vanished
+                    && self.settings.kind == SessionKind::Serial
+                    && self.settings.serial_reopen
+                {
+                    self.port_wait = Some(Instant::now());
+                    self.log.info(EntryKind::Info, t.port_waiting.to_string());
+                }
             }
             Event::Secured { peer, info, .. } => {
                 let mut text = format!("{peer} TLS: {}", i18n::tls_info(lang, &info));

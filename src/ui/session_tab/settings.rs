@@ -91,6 +91,9 @@ pub struct TabSettings {
     pub serial_port: String,
     #[serde(default)]
     pub serial: crate::engine::serial::LineSettings,
+    /// Reopen the port by itself when it returns after vanishing (an adapter plugged back).
+    #[serde(default)]
+    pub serial_reopen: bool,
     /// The decoder: empty (none), a built-in one (`modbus-tcp`, `json`…) or `file`.
     #[serde(default)]
     pub decode: String,
@@ -163,6 +166,7 @@ impl TabSettings {
             script: String::new(),
             script_on: false,
             serial_port: String::new(),
+            serial_reopen: false,
             serial: crate::engine::serial::LineSettings::default(),
             tls: crate::ui::tls_panel::TlsForm::default(),
             tools_open: false,

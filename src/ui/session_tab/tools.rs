@@ -209,6 +209,7 @@ impl SessionTab {
         self.state = TabState::Opening;
         self.last_error = None;
         self.lines = (true, true);
+        self.port_wait = None;
         commands.push(Command::KeepReceived {
             session: self.id,
             limit_bytes: self.settings.keep_mib.saturating_mul(1 << 20),

@@ -179,4 +179,36 @@ impl SessionTab {
             }
         });
     }
+
+    /// Reopen by itself: the box, and while a vanished port is waited for, a look for it once
+    /// a second (on the port list's thread); found, the tab opens again.
+    pub(super) fn serial_reopen_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Texts,
+        actions: &mut Vec<TabAction>,
+    ) {
+        ui.checkbox(&mut self.settings.serial_reopen, t.serial_reopen);
+        // Unticked: no longer waited for.
+        if !self.settings.serial_reopen {
+            self.port_wait = None;
+        }
+        let Some(last) = self.port_wait else {
+            return;
+        };
+        let port = self.settings.serial_port.trim().to_string();
+        if let Some((watched, true)) = &self.serial_ports.found {
+            if *watched == port {
+                self.serial_ports.found = None;
+                self.port_wait = None;
+                actions.push(TabAction::Open);
+                return;
+            }
+        }
+        if last.elapsed() >= Duration::from_secs(1) && !self.serial_ports.busy() {
+            self.serial_ports.look_for(&port);
+            self.port_wait = Some(Instant::now());
+        }
+        ui.ctx().request_repaint_after(Duration::from_millis(250));
+    }
 }

@@ -35,8 +35,11 @@ impl SessionTab {
             });
             ui.separator();
         }
-        if self.settings.kind == SessionKind::Serial && self.is_active() {
-            self.serial_lines_ui(ui, t, actions);
+        if self.settings.kind == SessionKind::Serial {
+            if self.is_active() {
+                self.serial_lines_ui(ui, t, actions);
+            }
+            self.serial_reopen_ui(ui, t, actions);
             ui.separator();
         }
         self.counters_ui(ui, t, actions);

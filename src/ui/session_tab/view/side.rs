@@ -117,13 +117,30 @@ impl SessionTab {
                                 .color(ui.visuals().weak_text_color()),
                         );
                     });
-                    ui.add(
-                        egui::TextEdit::multiline(&mut self.settings.script)
-                            .code_editor()
-                            .desired_rows(8)
-                            .desired_width(f32::INFINITY),
-                    )
-                    .labelled_by(label.id);
+                    // Lines are not wrapped (a number is one line of the script); a long one
+                    // scrolls sideways.
+                    let mut layouter =
+                        |ui: &egui::Ui, text: &dyn egui::TextBuffer, _wrap_width: f32| {
+                            let job = egui::text::LayoutJob::simple(
+                                text.as_str().to_owned(),
+                                egui::TextStyle::Monospace.resolve(ui.style()),
+                                ui.visuals().text_color(),
+                                f32::INFINITY,
+                            );
+                            ui.fonts_mut(|f| f.layout_job(job))
+                        };
+                    egui::ScrollArea::horizontal()
+                        .id_salt(("script_code", self.id.0))
+                        .show(ui, |ui| {
+                            ui.add(
+                                egui::TextEdit::multiline(&mut self.settings.script)
+                                    .code_editor()
+                                    .desired_rows(8)
+                                    .desired_width(f32::INFINITY)
+                                    .layouter(&mut layouter),
+                            )
+                            .labelled_by(label.id);
+                        });
                 });
                 let running = self.scripting.running.as_ref();
                 if active {

@@ -241,6 +241,16 @@ fn a_script_typed_in_a_tab_answers_the_device() {
     });
     assert!(harness.query_by_label("Running in the session").is_some());
     // An edit, applied while open, answers the next frame.
+    // (The code sits in a sideways scroll area: the button under it brings it into view.)
+    harness.get_by_label("Apply script").scroll_to_me();
+    harness.run_steps(2);
+    for _ in 0..3 {
+        if harness.get_by_label("Script code").is_focused() {
+            break;
+        }
+        harness.get_by_label("Script code").click();
+        harness.run_steps(1);
+    }
     type_into(
         &mut harness,
         "Script code",

@@ -325,7 +325,8 @@ pub struct CommonArgs {
     #[arg(long, conflicts_with = "simulate")]
     pub rules: Option<std::path::PathBuf>,
     /// A session script (Rhai, docs/scripts.md): on_open, on_frame, on_close, reply, send,
-    /// log, every, state; checked before anything opens (tcp-client, tcp-server, udp, serial).
+    /// log, every, state; checked before anything opens (tcp-client, tcp-server, udp, serial;
+    /// a TCP relay's or bridge's script watches and logs).
     #[arg(long, value_name = "FILE")]
     pub script: Option<std::path::PathBuf>,
     /// Answer as the device of a recorded client sequence did (`--record`): each recorded

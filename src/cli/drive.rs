@@ -281,15 +281,10 @@ fn load_script(
     let Some(path) = &common.script else {
         return Ok(None);
     };
-    if !matches!(
-        config,
-        SessionConfig::TcpClient { .. }
-            | SessionConfig::TcpServer { .. }
-            | SessionConfig::Udp { .. }
-            | SessionConfig::Serial { .. }
-    ) {
+    // (A relay's and a bridge's script watches: see engine::script::watch.)
+    if matches!(config, SessionConfig::Relay { udp: true, .. }) {
         return Err(CliError::Usage(
-            "--script runs on tcp-client, tcp-server, udp and serial sessions (not yet relay)"
+            "--script runs on tcp-client, tcp-server, udp, serial, and TCP relays and bridges (not a UDP relay)"
                 .into(),
         ));
     }

@@ -10,6 +10,7 @@ use super::{
     sockets, CloseReason, Command, ConnId, CountersSnapshot, Event, NetError, NetErrorKind, Reason,
     SendTarget, SocketOptions, Transport,
 };
+use crate::payload::framing::FrameKind;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
@@ -208,6 +209,8 @@ async fn pipe(
             ),
         }
     };
+    // Whole frames (or, unframed, each read) for the session's script, which watches.
+    let mut to_script: Vec<Vec<u8>> = Vec::new();
     let result: Result<(), Option<NetError>> = async {
         loop {
             let deadline = record.lock().ok().and_then(|r| r.deadline());
@@ -243,17 +246,33 @@ async fn pipe(
             counters.add_rx(n);
             core.counters.add_rx(n);
             core.keep(Some(conn), data);
+            let watching = core.script.is_some();
             with_record(&mut |r| {
                 match framer.as_mut() {
                     Some(framer) => {
                         framer.push_with(data, &mut |bytes, kind| {
                             r.push_frame(from, bytes, kind, now);
+                            if watching && kind == FrameKind::Whole {
+                                to_script.push(bytes.to_vec());
+                            }
                         });
                     }
-                    None => r.received(from, data, now),
+                    None => {
+                        r.received(from, data, now);
+                        if watching {
+                            to_script.push(data.to_vec());
+                        }
+                    }
                 }
                 r.flush_if_due();
             });
+            if !to_script.is_empty() {
+                // What the script logs comes after what it saw.
+                with_record(&mut |r| r.flush());
+                for frame in to_script.drain(..) {
+                    super::script::watch(core, |s| s.frame(&frame));
+                }
+            }
             writer.write_all(data).await.map_err(failed_at(to))?;
             counters.add_tx(n);
             core.counters.add_tx(n);
@@ -310,6 +329,8 @@ async fn relay_client(
 ) {
     let client_handle = reset_handle(&client);
     let mut target_handle = None;
+    // The session's script (it watches) meets the client first.
+    super::script::watch(&core, |s| s.call("on_open"));
     let record: Record = Arc::new(std::sync::Mutex::new(Batcher::new(&core, Some(conn))));
     let reason = async {
         // A bridge: the "target" is a serial port, opened for this client (its lock makes it
@@ -417,6 +438,7 @@ async fn relay_client(
     if let Ok(mut record) = record.lock() {
         record.finish();
     }
+    super::script::watch(&core, |s| s.call("on_close"));
     core.announce(Event::ConnClosed {
         session: core.id,
         conn,

@@ -140,6 +140,32 @@ impl SessionScript {
     }
 }
 
+/// A relay's script watches what passes (both ways) and logs: its `on_open`, `on_frame` and
+/// `on_close` run, its log lines are said; a relay passes bytes unchanged, so a `reply`,
+/// `send` or `every` is refused (said once a second), never carried out.
+pub(crate) fn watch(
+    core: &SessionCore,
+    call: impl FnOnce(&SessionScript) -> Result<Vec<Action>, ScriptError>,
+) {
+    let Some(script) = core.script.current() else {
+        return;
+    };
+    match super::shared::beside_io(|| call(&script)) {
+        Err(e) => failed(core, &script, e),
+        Ok(actions) => {
+            for action in actions {
+                match action {
+                    Action::Log(text) => core.sink.send(Event::ScriptLog {
+                        session: core.id,
+                        text,
+                    }),
+                    _ => failed(core, &script, ScriptError::OnlyWatches),
+                }
+            }
+        }
+    }
+}
+
 /// Says a script's failure (once per distinct error per second); the session goes on.
 pub(crate) fn failed(core: &SessionCore, script: &SessionScript, error: ScriptError) {
     if script.say(&error) {

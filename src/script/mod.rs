@@ -47,6 +47,9 @@ pub enum ScriptError {
     /// say where a call was when the limit struck: the function is named instead.)
     #[error("{function}: stopped: operation limit ({MAX_OPERATIONS} operations)")]
     TooLong { function: String },
+    /// `reply`, `send` or `every` in a relay's script: a relay passes bytes unchanged.
+    #[error("a relay's script watches and logs: reply, send and every are not carried out")]
+    OnlyWatches,
     /// A sequence's script step returned `false`: its check did not hold.
     #[error("the step's check returned false")]
     CheckFailed,

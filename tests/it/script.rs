@@ -154,18 +154,19 @@ fn a_script_that_does_not_parse_stops_the_run_and_one_that_reaches_out_fails_wit
     );
     drop(c);
     let _ = interrupt(server);
-    // Not on a relay: said, not ignored.
+    // Not on a UDP relay: said, not ignored.
     let run = start(&[
         "relay",
         "127.0.0.1:0",
         "127.0.0.1:9",
+        "--udp",
         "--script",
         path.to_str().unwrap(),
     ]);
     let (code, stderr) = run.finish_stderr();
     assert_eq!(code, 2, "{stderr:?}");
     assert!(
-        stderr.iter().any(|l| l.contains("not yet relay")),
+        stderr.iter().any(|l| l.contains("not a UDP relay")),
         "{stderr:?}"
     );
 }
@@ -480,4 +481,59 @@ fn a_udp_script_sends_on_a_timer_to_the_destination_and_replies_to_senders() {
         .collect();
     assert_eq!(sent.len(), 4, "{lines:?}");
     assert_eq!(sent[3], "010300000001840a");
+}
+
+/// A relay's script watches both directions (frames from the client and from the target) and
+/// logs; a `reply` in it is refused and said, and nothing but the target's answer reaches the
+/// client.
+#[test]
+fn a_relay_s_script_watches_both_ways_and_does_not_send() {
+    let dir = temp_dir("script-relay");
+    let path = script_file(
+        &dir,
+        "fn on_frame(frame, fields) {\n\
+           let text = decode(frame, \"utf-8\");\n\
+           text.trim();\n\
+           log(\"saw \" + text);\n\
+           if text.contains(\"boom\") { reply(\"no\"); }\n\
+         }\n",
+    );
+    let target = crate::common::device(1, |r| r.to_ascii_uppercase());
+    let relay = start(&[
+        "relay",
+        "127.0.0.1:0",
+        &format!("127.0.0.1:{target}"),
+        "--frame",
+        "line",
+        "--script",
+        path.to_str().unwrap(),
+        "--output",
+        "jsonl",
+    ]);
+    let local = relay.opened_local();
+    let mut c = TcpStream::connect(local).unwrap();
+    c.write_all(b"hi\n").unwrap();
+    assert_eq!(line_of(&c), "HI\n");
+    c.write_all(b"boom\n").unwrap();
+    assert_eq!(line_of(&c), "BOOM\n");
+    drop(c);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = interrupt(relay);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"warning\"") && l.contains("watches and logs")),
+        "{lines:#?}"
+    );
+    let said: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "script")
+        .map(|v| v["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        said,
+        ["saw hi", "saw HI", "saw boom", "saw BOOM"],
+        "{lines:#?}"
+    );
 }

@@ -420,6 +420,9 @@ pub fn script_error(lang: Lang, e: &crate::script::ScriptError) -> String {
         (Lang::Zh, S::TooBig { line, what }) => {
             format!("脚本第 {line} 行已停止:超过大小上限({what})")
         }
+        (Lang::Zh, S::OnlyWatches) => {
+            "转发会话的脚本只观察和记录:reply、send、every 不会执行".into()
+        }
         (Lang::Zh, S::CheckFailed) => "脚本步骤的检查返回 false".into(),
         (Lang::Zh, S::NoTimersHere) => "every() 只用于会话脚本,不能用在序列步骤中".into(),
         (Lang::Zh, S::NoDestination) => {

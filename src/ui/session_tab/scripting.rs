@@ -69,15 +69,10 @@ impl SessionTab {
         self.script_checked.as_ref().and_then(|(_, p)| p.clone())
     }
 
-    /// Does this kind of tab run scripts (all but the relay)?
+    /// Does this kind of tab run scripts (all; a TCP relay's watches and logs, a UDP
+    /// relay's none)?
     pub fn scripts(&self) -> bool {
-        matches!(
-            self.settings.kind,
-            SessionKind::TcpClient
-                | SessionKind::TcpServer
-                | SessionKind::Udp
-                | SessionKind::Serial
-        )
+        !(self.settings.kind == SessionKind::Relay && self.settings.relay_udp)
     }
 
     /// The command that gives the engine the script for the next open or at once (none when

@@ -316,6 +316,10 @@ impl Printer {
                 format!("script: {text}"),
                 json!({"event": "script", "text": text}),
             ),
+            Event::ModemLines { lines, .. } => self.status(
+                lines.to_string(),
+                json!({"event": "modem", "cts": lines.cts, "dsr": lines.dsr, "ri": lines.ri, "cd": lines.cd}),
+            ),
             Event::LineChanged { peer, change, .. } => self.status(
                 if *peer == crate::engine::serial::NO_ADDRESS {
                     format!("{change}")

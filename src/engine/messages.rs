@@ -426,6 +426,12 @@ pub enum Event {
         peer: SocketAddr,
         change: super::rfc2217::LineChange,
     },
+    /// A serial port's modem lines changed (said once when the port opens, then on change).
+    ModemLines {
+        session: SessionId,
+        conn: ConnId,
+        lines: super::serial::ModemLines,
+    },
     /// The session ended; `error` says why when it failed.
     Closed {
         session: SessionId,
@@ -456,6 +462,7 @@ impl Event {
             | Event::Warning { session, .. }
             | Event::ScriptLog { session, .. }
             | Event::LineChanged { session, .. }
+            | Event::ModemLines { session, .. }
             | Event::Closed { session, .. } => *session,
         }
     }

@@ -204,6 +204,65 @@ pub enum LineControl {
     },
 }
 
+/// A port's modem lines as it reports them (`None`: the port does not say — a
+/// pseudo-terminal, some adapters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModemLines {
+    pub cts: Option<bool>,
+    pub dsr: Option<bool>,
+    pub ri: Option<bool>,
+    pub cd: Option<bool>,
+}
+
+impl ModemLines {
+    /// Reads them from `port`.
+    pub(crate) fn read(port: &mut tokio_serial::SerialStream) -> Self {
+        use tokio_serial::SerialPort;
+        Self {
+            cts: port.read_clear_to_send().ok(),
+            dsr: port.read_data_set_ready().ok(),
+            ri: port.read_ring_indicator().ok(),
+            cd: port.read_carrier_detect().ok(),
+        }
+    }
+
+    /// Does the port report any of them?
+    pub fn reported(&self) -> bool {
+        self.cts.is_some() || self.dsr.is_some() || self.ri.is_some() || self.cd.is_some()
+    }
+
+    /// Each line's name and state, in the order terminals show them.
+    pub fn each(&self) -> [(&'static str, Option<bool>); 4] {
+        [
+            ("CTS", self.cts),
+            ("DSR", self.dsr),
+            ("RI", self.ri),
+            ("CD", self.cd),
+        ]
+    }
+}
+
+impl std::fmt::Display for ModemLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.reported() {
+            return f.write_str("modem lines: not reported by this port");
+        }
+        f.write_str("modem lines:")?;
+        for (name, state) in self.each() {
+            let state = match state {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "?",
+            };
+            write!(f, " {name} {state}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How often an open port's modem lines are read.
+pub const MODEM_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The longest break a click sends.
 pub const MAX_BREAK_MS: u32 = 2_000;
 

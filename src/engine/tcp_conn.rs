@@ -608,6 +608,12 @@ async fn run(
     if let Some(reason) = conn.script_open(&mut stream, &queue).await {
         conn.core.error(reason);
     }
+    // A serial port's modem lines are read a few times a second and said when they change.
+    let mut modem = matches!(stream, Stream::Serial(_)).then(|| {
+        let mut tick = tokio::time::interval(super::serial::MODEM_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        (tick, None::<super::serial::ModemLines>)
+    });
     let reason = loop {
         let deadline = conn.record.deadline();
         let idle_at = idle_after
@@ -617,6 +623,24 @@ async fn run(
             biased;
             () = conn.close.cancelled() => break CloseReason::LocalClosed,
             Some(control) = lines.recv() => conn.line_control(&mut stream, control).await,
+            _ = async {
+                match modem.as_mut() {
+                    Some((tick, _)) => tick.tick().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let (Stream::Serial(port), Some((_, last))) = (&mut stream, modem.as_mut()) {
+                    let now = super::serial::ModemLines::read(port);
+                    if *last != Some(now) {
+                        *last = Some(now);
+                        conn.core.sink.send(Event::ModemLines {
+                            session: conn.core.id,
+                            conn: conn.id,
+                            lines: now,
+                        });
+                    }
+                }
+            }
             Ok(()) = script_changed.changed() => {
                 if let Some(e) = conn.script_open(&mut stream, &queue).await {
                     break CloseReason::Failed(e);

@@ -143,6 +143,10 @@ fn a_line_goes_out_and_its_answer_comes_back_framed_and_decoded() {
         ],
         "{lines:#?}"
     );
+    // A pseudo-terminal reports no modem lines: said once, as such.
+    let modem: Vec<&String> = lines.iter().filter(|l| l.contains("\"modem\"")).collect();
+    assert_eq!(modem.len(), 1, "{lines:#?}");
+    assert!(modem[0].contains("\"cts\":null"), "{modem:?}");
     // The answer, framed by line and decoded as key=value pairs ("OK" is not one).
     assert_eq!(data[1]["fields"]["temp"], 21.5);
     assert_eq!(data[1]["fields"]["hum"], 40);
@@ -274,6 +278,10 @@ fn a_serial_tab_talks_to_a_device_and_says_when_the_port_goes() {
         .filter(|t| t.contains("  RX  ") || t.contains("  TX  "))
         .collect();
     assert!(rows.iter().all(|r| !r.contains("0.0.0.0")), "{rows:#?}");
+    // The modem lines: a pseudo-terminal reports none, and the tab says so.
+    step_until(&mut harness, "the modem lines", |h| {
+        h.query_by_label_contains("此串口不报告").is_some()
+    });
     // The control lines: a break is sent; a pseudo-terminal has no DTR, and the log says so.
     harness.get_by_label("发送 Break").click();
     step_until(&mut harness, "the break said", |h| {

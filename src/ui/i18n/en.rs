@@ -482,6 +482,7 @@ pub static EN: Texts = Texts {
     script_code: "Script code",
     script_hint: "Rhai: fn on_frame(frame, fields) { reply(…) } — see docs/scripts.md. Runs when the session opens; Apply script puts an edit in place while it is open.",
     script_ok: "The script is ready",
+    modem_not_reported: "Modem lines (CTS, DSR, RI, CD): not reported by this port",
     serial_reopen: "Reopen when the port returns",
     port_waiting: "Waiting for the port to return: it reopens by itself (untick “Reopen when the port returns” to stop)",
     line_dtr: "DTR",

@@ -534,6 +534,7 @@ pub struct Texts {
     pub script_code: &'static str,
     pub script_hint: &'static str,
     pub script_ok: &'static str,
+    pub modem_not_reported: &'static str,
     pub serial_reopen: &'static str,
     pub port_waiting: &'static str,
     pub line_dtr: &'static str,

@@ -483,6 +483,7 @@ pub static ZH: Texts = Texts {
     script_code: "脚本代码",
     script_hint: "Rhai:fn on_frame(frame, fields) { reply(…) } —— 见 docs/scripts.md。打开会话时生效;会话打开时点“应用脚本”立即换上修改。",
     script_ok: "脚本可以运行",
+    modem_not_reported: "调制解调器信号(CTS、DSR、RI、CD):此串口不报告",
     serial_reopen: "串口恢复时自动重新打开",
     port_waiting: "等待串口恢复:恢复后自动重新打开(取消勾选“串口恢复时自动重新打开”可停止)",
     line_dtr: "DTR",

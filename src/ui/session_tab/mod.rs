@@ -125,6 +125,8 @@ pub struct SessionTab {
     pub probe: super::probe_panel::ProbePanel,
     /// The decoder, its protocol file and the Values panel.
     pub decoding: decoding::Decoding,
+    /// An open port's modem lines as last read.
+    pub modem: Option<crate::engine::serial::ModemLines>,
     /// A vanished port waited for (to reopen when it returns), and when it was last looked for.
     pub port_wait: Option<Instant>,
     /// A serial tab's DTR and RTS as last switched (raised when a port opens).
@@ -196,6 +198,7 @@ impl SessionTab {
             scripting: scripting::Scripting::default(),
             lines: (true, true),
             port_wait: None,
+            modem: None,
             serial_ports: ports::PortList::default(),
             script_checked: None,
             probe: super::probe_panel::ProbePanel::default(),

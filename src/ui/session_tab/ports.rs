@@ -11,6 +11,8 @@ pub struct PortList {
     pub ports: Vec<PortInfo>,
     /// A list was asked for at least once (a serial tab lists when first drawn).
     pub asked: bool,
+    /// When the last listing was asked for (the list follows ports coming and going).
+    pub listed_at: Option<std::time::Instant>,
     /// The port watched for (a vanished port to reopen), and whether the last listing found it.
     pub found: Option<(String, bool)>,
     running: Option<(JoinHandle<()>, mpsc::Receiver<Listing>)>,
@@ -35,8 +37,17 @@ impl PortList {
         self.list(Some(port.to_string()));
     }
 
+    /// Lists again when the last listing is older than `every` (ports plugged in or pulled
+    /// show up by themselves while the tab is drawn).
+    pub fn refresh_every(&mut self, every: std::time::Duration) {
+        if self.listed_at.is_none_or(|at| at.elapsed() >= every) {
+            self.refresh();
+        }
+    }
+
     fn list(&mut self, watch: Option<String>) {
         self.asked = true;
+        self.listed_at = Some(std::time::Instant::now());
         if self.running.is_some() {
             return;
         }

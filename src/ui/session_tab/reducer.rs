@@ -258,6 +258,8 @@ impl SessionTab {
                 self.log
                     .info(EntryKind::Info, format!("{} {text}", t.script_says));
             }
+            // Shown beside the control lines, not logged (a ringing line would fill the log).
+            Event::ModemLines { lines, .. } => self.modem = Some(lines),
             Event::LineChanged { peer, change, .. } => {
                 let said = i18n::line_change(lang, &change);
                 // A serial tab's own port, or a bridge's RFC 2217 client.

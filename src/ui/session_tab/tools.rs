@@ -210,6 +210,7 @@ impl SessionTab {
         self.last_error = None;
         self.lines = (true, true);
         self.port_wait = None;
+        self.modem = None;
         commands.push(Command::KeepReceived {
             session: self.id,
             limit_bytes: self.settings.keep_mib.saturating_mul(1 << 20),

@@ -19,9 +19,10 @@ impl SessionTab {
         errors: &EndpointErrors,
     ) {
         self.serial_ports.poll();
-        if !self.serial_ports.asked {
-            self.serial_ports.refresh();
-        }
+        // The list follows adapters plugged in and pulled: listed again every 2 s (on the
+        // list's own thread) while the tab is shown.
+        self.serial_ports.refresh_every(Duration::from_secs(2));
+        ui.ctx().request_repaint_after(Duration::from_secs(2));
         ui.vertical(|ui| {
             let label = ui.label(t.serial_port_label);
             ui.horizontal(|ui| {
@@ -177,6 +178,23 @@ impl SessionTab {
             if ui.button(t.send_break).clicked() {
                 push(LineControl::Break { ms: 250 });
             }
+        });
+        // The modem lines, live (● on, ○ off); a port that does not report them says so.
+        ui.horizontal(|ui| match self.modem {
+            Some(lines) if lines.reported() => {
+                for (name, state) in lines.each() {
+                    let (mark, color) = match state {
+                        Some(true) => ("●", crate::ui::widgets::OK_COLOR),
+                        Some(false) => ("○", ui.visuals().weak_text_color()),
+                        None => ("?", ui.visuals().weak_text_color()),
+                    };
+                    ui.colored_label(color, format!("{mark} {name}"));
+                }
+            }
+            Some(_) => {
+                ui.label(egui::RichText::new(t.modem_not_reported).small());
+            }
+            None => {}
         });
     }
 

@@ -492,6 +492,10 @@ pub struct BridgeArgs {
     /// each change is said.
     #[arg(long)]
     pub rfc2217: bool,
+    /// Share the port among this many TCP clients at once (what it sends reaches all; each
+    /// one's sends reach it). 1: one client at a time, the port opened per client.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_clients: u16,
     #[command(flatten)]
     pub line: LineArgs,
     #[command(flatten)]

@@ -205,11 +205,17 @@ impl Printer {
                     }
                 };
                 let peer = self.peer_text(*peer);
-                self.status(
-                    format!("{peer} disconnected: {why}"),
-                    json!({"event": "disconnected", "peer": peer, "conn": conn.0,
-                           "reason": why}),
-                );
+                let failed = matches!(reason, CloseReason::Failed(_));
+                if failed && matches!(self.format, OutputFormat::Summary) {
+                    // A failure is never silent, even when only the summary is printed.
+                    eprintln!("sockscope: {peer} disconnected: {why}");
+                } else {
+                    self.status(
+                        format!("{peer} disconnected: {why}"),
+                        json!({"event": "disconnected", "peer": peer, "conn": conn.0,
+                               "reason": why}),
+                    );
+                }
             }
             Event::Data {
                 chunks,

@@ -73,6 +73,11 @@ fn line_settings(port: &str, line: &LineArgs) -> Result<LineSettings, CliError> 
 pub(super) fn bridge(args: BridgeArgs) -> Result<ExitCode, CliError> {
     let settings = line_settings(&args.port, &args.line)?;
     let listen = crate::engine::parse_bind(&args.listen).map_err(CliError::address("--listen"))?;
+    if args.rfc2217 && args.max_clients > 1 {
+        return Err(CliError::Usage(
+            "--rfc2217 lets one client set the line: not with --max-clients above 1".into(),
+        ));
+    }
     if args.common.pcap.is_some() {
         return Err(CliError::Usage(
             "--pcap is for network sessions: a bridge's serial side has no packets".into(),
@@ -86,6 +91,7 @@ pub(super) fn bridge(args: BridgeArgs) -> Result<ExitCode, CliError> {
             port: args.port.clone(),
             settings,
             rfc2217: args.rfc2217,
+            max_clients: usize::from(args.max_clients),
         },
         Replies::None,
         None,

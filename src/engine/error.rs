@@ -146,6 +146,8 @@ pub enum Reason {
     TooManyHandshakes(usize),
     #[error("the port's control lines are still being switched: try again")]
     LinesBusy,
+    #[error("did not read what the port sent fast enough: let go, so the other clients are not held back")]
+    FellBehind,
     #[error("refused: already {0} clients")]
     TooManyClients(usize),
     #[error("refused: already {0} transfers at once")]

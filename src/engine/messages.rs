@@ -69,6 +69,8 @@ pub enum SessionConfig {
         settings: super::serial::LineSettings,
         /// Speak RFC 2217 (Telnet Com Port Control): the client sets the line remotely.
         rfc2217: bool,
+        /// Clients sharing the port at once (1: one at a time, the port opened per client).
+        max_clients: usize,
     },
     /// Open a serial port (`COM3`, `/dev/ttyUSB0`) with these line settings.
     Serial {

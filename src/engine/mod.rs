@@ -18,6 +18,7 @@ pub mod script;
 pub mod serial;
 mod session;
 mod shared;
+mod shared_port;
 mod sink;
 mod sockets;
 mod spool;

@@ -51,6 +51,8 @@ pub(crate) struct Relay {
     target: String,
     /// A bridge: `target` is a serial port, opened per client with these settings.
     serial: Option<super::serial::BridgeTo>,
+    /// A bridge with `max_clients` above 1: the port, opened once and shared.
+    shared: Option<Arc<super::shared_port::SharedPort>>,
     conns: BTreeMap<ConnId, RelayConn>,
     ended_tx: UnboundedSender<ConnId>,
     ended: UnboundedReceiver<ConnId>,
@@ -140,12 +142,22 @@ pub(crate) async fn open(
     // Unbounded, bounded in fact: one message per client that ends (at most MAX_RELAY_CLIENTS).
     #[allow(clippy::disallowed_methods)]
     let (ended_tx, ended) = unbounded_channel();
+    // A shared port is opened now: a port that is missing or busy stops the bridge opening.
+    let shared = match serial {
+        Some(bridge) if bridge.max_clients > 1 => Some(Arc::new(super::shared_port::open(
+            core,
+            &target,
+            bridge.settings,
+        )?)),
+        _ => None,
+    };
     let mut relay = Relay {
         tls,
         listener: None,
         udp: None,
         target,
         serial,
+        shared,
         conns: BTreeMap::new(),
         ended_tx,
         ended,
@@ -451,6 +463,60 @@ async fn relay_client(
     let _ = ended.send(conn);
 }
 
+/// A client of a bridge whose port is shared: its TLS (if any), then the shared port.
+#[allow(clippy::too_many_arguments)]
+async fn shared_client(
+    core: SessionCore,
+    conn: ConnId,
+    client: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<super::shared_port::SharedPort>,
+    tls: RelayTls,
+    counters: Arc<Counters>,
+    ended: UnboundedSender<ConnId>,
+) {
+    let record: Record = Arc::new(std::sync::Mutex::new(Batcher::new(&core, Some(conn))));
+    super::script::watch(&core, |s| s.call("on_open"));
+    let reason = async {
+        let client = match tls.listen {
+            Some(config) => {
+                let (secured, info) = tls::accept(config, client).await.map_err(|e| e.at(peer))?;
+                secured_event(&core, conn, peer, info);
+                Stream::Tls(Box::new(secured))
+            }
+            None => Stream::Plain(client),
+        };
+        shared
+            .serve(&core, conn, &record, &counters, client, peer)
+            .await
+    }
+    .await;
+    if let Ok(mut record) = record.lock() {
+        record.finish();
+    }
+    super::script::watch(&core, |s| s.call("on_close"));
+    core.announce(Event::ConnClosed {
+        session: core.id,
+        conn,
+        peer,
+        reason: match reason {
+            Ok(()) => CloseReason::PeerClosed,
+            Err(e) => CloseReason::Failed(e),
+        },
+    });
+    let _ = ended.send(conn);
+}
+
+impl Relay {
+    /// Clients at once: a bridge's own limit, else the relay's.
+    fn max_clients(&self) -> usize {
+        match self.serial {
+            Some(bridge) if bridge.max_clients > 1 => bridge.max_clients.min(MAX_RELAY_CLIENTS),
+            _ => MAX_RELAY_CLIENTS,
+        }
+    }
+}
+
 /// The upstream socket of one UDP client, and the task carrying its answers back.
 struct Upstream {
     socket: Arc<UdpSocket>,
@@ -575,12 +641,12 @@ impl SessionKind for Relay {
     async fn next(&mut self, core: &SessionCore) -> Step {
         tokio::select! {
             accepted = super::sockets::accept(&self.listener) => match accepted {
-                Ok((stream, peer)) if self.conns.len() >= MAX_RELAY_CLIENTS => {
+                Ok((stream, peer)) if self.conns.len() >= self.max_clients() => {
                     drop(stream);
                     core.error(
                         NetError::because(
                             NetErrorKind::Guard,
-                            Reason::TooManyClients(MAX_RELAY_CLIENTS),
+                            Reason::TooManyClients(self.max_clients()),
                         )
                         .at(peer),
                     );
@@ -595,7 +661,10 @@ impl SessionKind for Relay {
                         local: stream.local_addr().unwrap_or(peer),
                     });
                     let counters = Arc::new(Counters::default());
-                    let task = AbortOnDropHandle::new(tokio::spawn(relay_client(core.clone(), conn, stream, peer, self.target.clone(), self.tls.clone(), counters.clone(), self.ended_tx.clone(), self.serial)));
+                    let task = match &self.shared {
+                        Some(shared) => AbortOnDropHandle::new(tokio::spawn(shared_client(core.clone(), conn, stream, peer, shared.clone(), self.tls.clone(), counters.clone(), self.ended_tx.clone()))),
+                        None => AbortOnDropHandle::new(tokio::spawn(relay_client(core.clone(), conn, stream, peer, self.target.clone(), self.tls.clone(), counters.clone(), self.ended_tx.clone(), self.serial))),
+                    };
                     self.conns.insert(conn, RelayConn { peer, counters, task });
                 }
                 Err(e) => {
@@ -605,6 +674,18 @@ impl SessionKind for Relay {
             },
             Some(id) = self.ended.recv() => {
                 self.conns.remove(&id);
+            }
+            // A shared port that vanished ends the bridge (its clients end with it).
+            () = async {
+                match &self.shared {
+                    Some(shared) => shared.gone().cancelled().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                return Step::End(Some(NetError::because(
+                    NetErrorKind::PortMissing,
+                    Reason::PortVanished,
+                ).at(&self.target)));
             }
         }
         Step::Continue

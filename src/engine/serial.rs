@@ -272,6 +272,9 @@ pub const MAX_BREAK_MS: u32 = 2_000;
 pub struct BridgeTo {
     pub settings: LineSettings,
     pub rfc2217: bool,
+    /// Clients at once: 1 opens the port per client (the next is refused while it is held);
+    /// more open it once, shared (what it sends reaches all of them).
+    pub max_clients: usize,
 }
 
 /// Where a serial port's chunks say they came from: a port has no address, so the unspecified

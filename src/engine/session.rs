@@ -165,13 +165,18 @@ pub(crate) fn spawn(
                 port,
                 settings,
                 rfc2217,
+                max_clients,
             } => match super::relay::open(
                 &core,
                 listen,
                 port,
                 false,
                 tls,
-                Some(super::serial::BridgeTo { settings, rfc2217 }),
+                Some(super::serial::BridgeTo {
+                    settings,
+                    rfc2217,
+                    max_clients,
+                }),
             )
             .await
             {

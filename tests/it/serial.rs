@@ -381,6 +381,155 @@ fn a_bridge_connects_tcp_clients_to_the_port_one_at_a_time() {
     );
 }
 
+/// `bridge --max-clients 2`: two TCP clients share the port (what the device answers reaches
+/// both and is in the output once; either one's sends reach it); a third is refused with the
+/// reason; the port vanishing ends both clients and the bridge.
+#[test]
+fn a_shared_bridge_gives_every_client_the_port() {
+    use std::io::{BufRead, BufReader, Write};
+    let Some(mut pair) = PtyPair::new() else {
+        return;
+    };
+    let mut dev = device(&pair.b, "", 10);
+    let bridge = start(&[
+        "bridge",
+        pair.a.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--max-clients",
+        "2",
+        "--output",
+        "jsonl",
+    ]);
+    let local = bridge.opened_local();
+    let line_of = |c: &std::net::TcpStream| {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut line = String::new();
+        BufReader::new(c.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        line
+    };
+    let mut a = std::net::TcpStream::connect(local).unwrap();
+    let mut b = std::net::TcpStream::connect(local).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    a.write_all(b"AT\n").unwrap();
+    assert_eq!(line_of(&a), "OK AT\n");
+    assert_eq!(line_of(&b), "OK AT\n");
+    b.write_all(b"ATI\n").unwrap();
+    assert_eq!(line_of(&a), "OK ATI\n");
+    assert_eq!(line_of(&b), "OK ATI\n");
+    // A third client is one too many.
+    let c = std::net::TcpStream::connect(local).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 8];
+    assert!(matches!(
+        std::io::Read::read(&mut &c, &mut buf),
+        Ok(0) | Err(_)
+    ));
+    // The port goes: both clients are closed, and the bridge ends.
+    let _ = dev.kill();
+    let _ = dev.wait();
+    pair.pull();
+    for s in [&a, &b] {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert!(matches!(
+            std::io::Read::read(&mut &*s, &mut buf),
+            Ok(0) | Err(_)
+        ));
+    }
+    let (code, lines) = bridge.finish();
+    assert_eq!(code, 1, "{lines:#?}");
+    let data = data(&lines);
+    let answers = data.iter().filter(|d| d["text"] == "OK AT\n").count();
+    assert_eq!(answers, 1, "the port's data is recorded once: {data:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("already 2 clients")),
+        "{lines:#?}"
+    );
+}
+
+/// A shared bridge's client that stops reading while the device floods the port is let go
+/// with the reason; the client that reads goes on getting everything.
+#[test]
+fn a_shared_bridge_lets_go_of_a_client_that_does_not_read() {
+    use std::io::Read;
+    let Some(pair) = PtyPair::new() else { return };
+    let flood = format!(
+        "import os, time\n\
+         fd = os.open({port:?}, os.O_RDWR | os.O_NOCTTY)\n\
+         end = time.time() + 6\n\
+         chunk = b'x' * 4096\n\
+         while time.time() < end:\n\
+         \x20   os.write(fd, chunk)\n",
+        port = pair.b.display().to_string()
+    );
+    // (Summary output: the flood is not printed; a free port is picked first.)
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let bridge = start(&[
+        "bridge",
+        pair.a.to_str().unwrap(),
+        "--listen",
+        &listen,
+        "--max-clients",
+        "2",
+        "--output",
+        "summary",
+    ]);
+    crate::common::wait_listening(port);
+    let local: std::net::SocketAddr = listen.parse().unwrap();
+    let reader = std::net::TcpStream::connect(local).unwrap();
+    let silent = std::net::TcpStream::connect(local).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut dev = Command::new("python3")
+        .args(["-c", &flood])
+        .spawn()
+        .unwrap();
+    // The reader reads for 4 s and gets data all along.
+    reader
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let (mut got, start) = (0usize, Instant::now());
+    while start.elapsed() < Duration::from_secs(4) {
+        got += (&reader).read(&mut buf).unwrap();
+    }
+    assert!(got > 1 << 20, "the reader got only {got} bytes");
+    // The silent one was let go: its connection is closed (after what was queued for it).
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut drained = 0usize;
+    loop {
+        match (&silent).read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+        assert!(
+            drained < got + (64 << 20),
+            "the silent client was never let go"
+        );
+    }
+    let _ = dev.kill();
+    let _ = dev.wait();
+    drop((reader, silent));
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: kill() only sends a signal to the child we started.
+    unsafe { libc::kill(bridge.child.id() as i32, libc::SIGINT) };
+    // A client let go is a failure the run reports, with the reason: exit 1.
+    let (code, stderr) = bridge.finish_stderr();
+    assert_eq!(code, 1, "code {code}: {stderr:#?}");
+    assert!(
+        stderr.iter().any(|l| l.contains("not held back")),
+        "{stderr:#?}"
+    );
+}
+
 /// `bridge --rfc2217`: pyserial's `rfc2217://` client talks through the bridge (a 255 byte
 /// both ways), sets baud, parity and flow control remotely; the port takes the settings (read
 /// back with the TCGETS2 ioctl: serialport sets any baud through termios2) and the output says

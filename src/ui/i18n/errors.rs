@@ -214,6 +214,7 @@ pub fn reason(lang: Lang, r: &crate::engine::Reason) -> String {
         }
         R::TooManyHandshakes(n) => format!("已有 {n} 个 TLS 握手在进行,已关闭"),
         R::LinesBusy => "串口控制线正在切换,请稍后再试".into(),
+        R::FellBehind => "读取串口数据太慢:已断开,以免拖住其他客户端".into(),
         R::TooManyClients(n) => format!("已拒绝:已有 {n} 个客户端"),
         R::TooManyTransfers(n) => format!("已拒绝:已有 {n} 个传输同时进行"),
         R::GaveWayTo(peer) => format!("已关闭:它一直没有发送数据,而 {peer} 在等待空位"),
@@ -680,6 +681,7 @@ mod tests {
             },
             Reason::TooManyHandshakes(64),
             Reason::LinesBusy,
+            Reason::FellBehind,
             Reason::TooManyClients(256),
             Reason::TooManyTransfers(8),
             Reason::GaveWayTo("127.0.0.1:9".parse().unwrap()),

@@ -355,8 +355,9 @@ pub struct SendArgs {
     #[arg(long, default_value_t = 0)]
     pub gap: u64,
     /// Also send what arrives on standard input, as it arrives, line by line, after any
-    /// --send (text in the chosen encoding, with --escapes; hex lines with --hex); the session
-    /// stays open until standard input ends (tcp-client, serial).
+    /// --send (text in the chosen encoding, with --escapes; hex lines with --hex): tcp-client
+    /// and serial to the peer, udp to --to (these stay open until standard input ends),
+    /// tcp-server to every client.
     #[arg(long)]
     pub stdin: bool,
     /// The data is hex: `48 65 6C`, `48656C` or `0x48,0x65`.
@@ -388,6 +389,8 @@ pub struct TcpServerArgs {
     /// Exit after the first client disconnects.
     #[arg(long)]
     pub once: bool,
+    #[command(flatten)]
+    pub send: SendArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]

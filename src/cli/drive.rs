@@ -112,6 +112,8 @@ pub(super) struct Sends {
     send: SendArgs,
     encoding: TextEncoding,
     opened: bool,
+    /// Where each send goes (a server: every client).
+    target: SendTarget,
 }
 
 impl Sends {
@@ -132,7 +134,14 @@ impl Sends {
             send: send.clone(),
             encoding,
             opened: false,
+            target: SendTarget::Default,
         })
+    }
+
+    /// Sends to `target` instead of the session's peer.
+    pub fn to(mut self, target: SendTarget) -> Self {
+        self.target = target;
+        self
     }
 
     /// The session opened: sending starts now.
@@ -159,7 +168,7 @@ impl Sends {
             };
             engine.send(Command::SendTemplate {
                 session,
-                target: SendTarget::Default,
+                target: self.target.clone(),
                 template,
                 repeat: None,
             });
@@ -176,7 +185,7 @@ impl Sends {
                         match line_spec(&self.send).template(&line, self.encoding) {
                             Ok(template) => engine.send(Command::SendTemplate {
                                 session,
-                                target: SendTarget::Default,
+                                target: self.target.clone(),
                                 template,
                                 repeat: None,
                             }),
@@ -202,7 +211,16 @@ impl Sends {
 
 impl Run {
     /// Drives a one-connection run (tcp-client, serial) that sends `sends` once it is open.
-    pub fn drive_sends(&mut self, mut sends: Sends) -> ExitCode {
+    pub fn drive_sends(&mut self, sends: Sends) -> ExitCode {
+        self.drive_sends_and(sends, |_, _| Flow::Continue)
+    }
+
+    /// Like [`Run::drive_sends`], with `on` seeing each event too (a server's `--once`).
+    pub fn drive_sends_and(
+        &mut self,
+        mut sends: Sends,
+        mut on: impl FnMut(&Event, &EngineHandle) -> Flow,
+    ) -> ExitCode {
         let session = self.session;
         let opened = std::cell::Cell::new(false);
         self.drive(
@@ -212,11 +230,11 @@ impl Run {
                 }
                 sends.tick(engine, session)
             },
-            |event, _| {
+            |event, engine| {
                 if let Event::Opened { .. } = event {
                     opened.set(true);
                 }
-                Flow::Continue
+                on(event, engine)
             },
         )
     }

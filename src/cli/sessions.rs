@@ -24,16 +24,25 @@ pub(super) fn tcp_server(args: TcpServerArgs) -> Result<ExitCode, CliError> {
         echo: args.echo,
         options: SocketOptions::default(),
     };
+    if !args.send.send.is_empty() || args.send.gap > 0 {
+        return Err(CliError::Usage(
+            "tcp-server sends what arrives on --stdin to every client; --send and --gap have no client to go to when it opens".into(),
+        ));
+    }
+    let encoding = encoding(&args.common)?;
+    // Standard input's lines go to every client connected when each arrives; the server
+    // listens on after it ends.
+    let sends = Sends::new(&args.send, encoding, None)?.to(SendTarget::AllClients);
     let tls = args.tls.server()?;
     let mut run = Run::open_secured(
         &args.common,
-        encoding(&args.common)?,
+        encoding,
         config,
         Replies::Answers,
         Some(&args.framing),
         tls,
     )?;
-    Ok(run.drive(|_| (None, None), close_after_first_client(args.once)))
+    Ok(run.drive_sends_and(sends, close_after_first_client(args.once)))
 }
 
 pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
@@ -79,13 +88,32 @@ pub(super) fn tcp_client(args: TcpClientArgs) -> Result<ExitCode, CliError> {
 }
 
 pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
-    if args.send.stdin || args.send.gap > 0 {
+    if args.send.gap > 0 {
         return Err(CliError::Usage(
-            "--stdin and --gap are for tcp-client and serial (udp: one --send, --repeat)".into(),
+            "--gap is for tcp-client and serial (udp: one --send, --repeat, --interval)".into(),
         ));
+    }
+    if args.send.stdin && args.to.is_none() {
+        return Err(CliError::Usage("--stdin needs --to HOST:PORT".into()));
     }
     let encoding = encoding(&args.common)?;
     let mut payload = payload(&args.send, encoding)?;
+    // Standard input's lines, each a datagram to --to as it arrives (after --send); the run
+    // ends 500 ms (or --timeout) after standard input does.
+    let mut stdin_sends = match args.send.stdin {
+        true => {
+            let after = match args.timeout {
+                Some(t) => seconds("--timeout", t)?,
+                None => Duration::from_millis(500),
+            };
+            let lines_only = super::args::SendArgs {
+                send: Vec::new(),
+                ..args.send.clone()
+            };
+            Some(Sends::new(&lines_only, encoding, Some(after))?)
+        }
+        false => None,
+    };
     if let Some(to) = &args.to {
         destination("--to", to)?;
     }
@@ -145,15 +173,27 @@ pub(super) fn udp(args: UdpArgs) -> Result<ExitCode, CliError> {
     }
     let last_activity = Cell::new(Instant::now());
     let sending = Cell::new(false);
+    let opened = Cell::new(false);
     let mut received = 0u64;
     Ok(run.drive(
-        |_| {
-            let end = quiet_limit.and_then(|q| (!sending.get()).then(|| last_activity.get() + q));
-            (end, None)
+        |engine| match stdin_sends.as_mut() {
+            // With --stdin the run lasts as long as standard input (and the wait after it).
+            Some(lines) => {
+                if opened.take() {
+                    lines.opened();
+                }
+                lines.tick(engine, session)
+            }
+            None => {
+                let end =
+                    quiet_limit.and_then(|q| (!sending.get()).then(|| last_activity.get() + q));
+                (end, None)
+            }
         },
         |event, engine| {
             match event {
                 Event::Opened { .. } => {
+                    opened.set(true);
                     last_activity.set(Instant::now());
                     // Groups first: what is sent may be answered from them.
                     for group in &joins {

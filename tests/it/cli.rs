@@ -814,6 +814,102 @@ fn several_sends_keep_their_order_and_gap_and_stdin_lines_follow() {
     assert!(gap >= std::time::Duration::from_millis(250), "{gap:?}");
 }
 
+/// `tcp-server --stdin` sends each line typed to every client connected (netcat's `-l`, with
+/// many clients); `udp --stdin` sends each line as a datagram to `--to` and ends after standard
+/// input does; `--send` on a server (no client yet) and `--stdin` on udp without `--to` are
+/// refused.
+#[test]
+fn stdin_lines_reach_every_client_of_a_server_and_a_udp_destination() {
+    use std::io::{BufRead, BufReader, Write};
+    crate::common::watchdog();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "tcp-server",
+            &format!("127.0.0.1:{port}"),
+            "--stdin",
+            "--line-ending",
+            "lf",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::common::wait_listening(port);
+    let clients: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut stdin = server.stdin.take().unwrap();
+    stdin.write_all("hello 你好\n".as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    for c in &clients {
+        c.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(c.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "hello 你好\n");
+    }
+    // Standard input ending does not end a server: it listens on.
+    drop(stdin);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(server.try_wait().unwrap().is_none(), "the server ended");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut udp = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args([
+            "udp",
+            "--to",
+            &peer.local_addr().unwrap().to_string(),
+            "--stdin",
+            "--hex",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = udp.stdin.take().unwrap();
+    stdin.write_all(b"01 02\nFF\n").unwrap();
+    drop(stdin);
+    let mut buf = [0u8; 16];
+    let n = peer.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], [1, 2]);
+    let n = peer.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], [0xFF]);
+    let started = std::time::Instant::now();
+    let status = udp.wait().unwrap();
+    assert!(status.success());
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    // Refused before anything opens.
+    for (args, why) in [
+        (
+            &["tcp-server", "0", "--send", "x"][..],
+            "no client to go to",
+        ),
+        (&["udp", "--stdin"][..], "--stdin needs --to"),
+    ] {
+        let out = crate::common::sockscope().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// `udp --join` joins each group (IPv4 here) before anything is sent; a group that is not
 /// multicast is refused before anything opens.
 #[test]

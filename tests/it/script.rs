@@ -537,3 +537,57 @@ fn a_relay_s_script_watches_both_ways_and_does_not_send() {
         "{lines:#?}"
     );
 }
+
+/// Two SockScope scripts answering each other (a server's and a client's, each replying to
+/// every line) would bounce a line flat out: the reply limit pauses them and says so.
+#[test]
+fn two_scripts_answering_each_other_are_paused_by_the_reply_limit() {
+    let dir = temp_dir("script-loop");
+    let path = script_file(&dir, "fn on_frame(frame, fields) { reply(\"ping\\n\"); }\n");
+    let script = path.to_str().unwrap();
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--frame",
+        "line",
+        "--script",
+        script,
+        "--output",
+        "jsonl",
+    ]);
+    let local = server.opened_local().to_string();
+    let client = start(&[
+        "tcp-client",
+        &local,
+        "--frame",
+        "line",
+        "--script",
+        script,
+        "--send",
+        "ping\\n",
+        "--escapes",
+        "--wait",
+        "1500",
+        "--output",
+        "jsonl",
+    ]);
+    let (_, client_out) = client.finish();
+    // SAFETY: kill() only sends a signal to the child we started.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGINT) };
+    let (_, server_out) = server.finish();
+    let all: Vec<&String> = client_out.iter().chain(&server_out).collect();
+    assert!(
+        all.iter().any(|l| l.contains("automatic replies paused")),
+        "{all:?}"
+    );
+    // Paused, not flat out: about the limit's worth in 1.5 s, not tens of thousands.
+    let sent = |out: &[String]| {
+        out.iter()
+            .find(|l| l.contains("\"summary\""))
+            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .and_then(|v| v["tx_packets"].as_u64())
+            .unwrap_or(u64::MAX)
+    };
+    let (c, s) = (sent(&client_out), sent(&server_out));
+    assert!(c <= 400 && s <= 400, "client sent {c}, server sent {s}");
+}

@@ -596,3 +596,65 @@ fn a_pymodbus_client_sees_requests_and_replies_alternate() {
         &[(reassemble(&packets, client), reassemble(&packets, local))],
     );
 }
+
+/// A script's replies are sends like any other: a tcp-server whose script answers each request
+/// with it and its CRC has every request and reply in the capture, alternating, in time order
+/// (checked by our reader and, when installed, by tshark and capinfos).
+#[cfg(unix)]
+#[test]
+fn a_script_s_replies_are_in_the_capture() {
+    let dir = temp_dir("script-capture");
+    let script = dir.path().join("crc.rhai");
+    std::fs::write(
+        &script,
+        "fn on_frame(frame, fields) { let out = frame; out += crc16_modbus(frame); reply(out); }\n",
+    )
+    .unwrap();
+    let pcap = dir.path().join("script.pcapng");
+    let server = start(&[
+        "tcp-server",
+        "127.0.0.1:0",
+        "--script",
+        script.to_str().unwrap(),
+        "--frame",
+        "fixed:4",
+        "--reply-limit",
+        "0",
+        "--output",
+        "jsonl",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    let local = server.opened_local();
+    const TURNS: u8 = 10;
+    let mut stream = TcpStream::connect(local).unwrap();
+    let mut expected = Vec::new();
+    for i in 0..TURNS {
+        let request = vec![1, 3, 0, i];
+        stream.write_all(&request).unwrap();
+        let mut reply = request.clone();
+        sockscope::payload::Checksum::Crc16Modbus.append_to(&mut reply);
+        assert_eq!(read_n(&mut stream, reply.len()), reply);
+        expected.push((true, request));
+        expected.push((false, reply));
+    }
+    let client = stream.local_addr().unwrap();
+    drop(stream);
+    let lines = interrupt(server);
+    assert_eq!(
+        data_lines(&lines).len(),
+        2 * usize::from(TURNS),
+        "{lines:#?}"
+    );
+    let packets = read_in_time_order(&pcap);
+    assert_eq!(stream_payloads(&packets, client, local), expected);
+    let stream: Vec<Packet> = packets
+        .iter()
+        .filter(|p| p.0 == client || p.1 == client)
+        .cloned()
+        .collect();
+    wireshark_agrees(
+        &pcap,
+        &[(reassemble(&stream, client), reassemble(&stream, local))],
+    );
+}

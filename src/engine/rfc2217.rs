@@ -662,6 +662,11 @@ pub(crate) async fn serve(
                     r.received(NO_ADDRESS, piece, now);
                     r.flush_if_due();
                 });
+                if core.script.is_some() {
+                    // The session's script watches (a bridge passes bytes unchanged).
+                    with_record(&mut |r| r.flush());
+                    super::script::watch(core, |s| s.frame(piece));
+                }
                 out.clear();
                 escape(piece, &mut out);
                 client_write.write_all(&out).await.map_err(|e| NetError::from_io(&e).at(peer))?;
@@ -693,6 +698,12 @@ async fn to_port(
     if let Ok(mut r) = record.lock() {
         r.received(peer, piece, now);
         r.flush_if_due();
+    }
+    if core.script.is_some() {
+        if let Ok(mut r) = record.lock() {
+            r.flush();
+        }
+        super::script::watch(core, |s| s.frame(piece));
     }
     port.write_all(piece).await.map_err(|e| {
         super::NetError::because(

@@ -118,7 +118,12 @@ impl SharedPort {
                     if let Ok(mut r) = record.lock() {
                         r.received(peer, data, now);
                         r.flush_if_due();
+                        if core.script.is_some() {
+                            r.flush();
+                        }
                     }
+                    // The session's script watches (a bridge passes bytes unchanged).
+                    super::script::watch(core, |s| s.frame(data));
                     // The port sets the pace: a client that sends faster waits here.
                     if self.to_port.send(data.to_vec()).await.is_err() {
                         return Err(vanished());
@@ -176,6 +181,10 @@ async fn hub(
                 core.keep(None, data);
                 record.received(NO_ADDRESS, data, std::time::SystemTime::now());
                 record.flush_if_due();
+                if core.script.is_some() {
+                    record.flush();
+                    super::script::watch(&core, |s| s.frame(data));
+                }
                 let piece: Arc<[u8]> = Arc::from(data);
                 if let Ok(mut clients) = clients.lock() {
                     for (id, tx) in clients.iter() {

@@ -391,11 +391,17 @@ fn a_shared_bridge_gives_every_client_the_port() {
         return;
     };
     let mut dev = device(&pair.b, "", 10);
+    // A script watches what passes (and logs it).
+    let dir = temp_dir("shared-script");
+    let script = dir.path().join("watch.rhai");
+    std::fs::write(&script, "fn on_frame(f, x) { log(\"saw \" + hex(f)); }\n").unwrap();
     let bridge = start(&[
         "bridge",
         pair.a.to_str().unwrap(),
         "--listen",
         "127.0.0.1:0",
+        "--script",
+        script.to_str().unwrap(),
         "--max-clients",
         "2",
         "--output",
@@ -447,6 +453,22 @@ fn a_shared_bridge_gives_every_client_the_port() {
         lines.iter().any(|l| l.contains("already 2 clients")),
         "{lines:#?}"
     );
+    // "OK AT\n" from the port, seen by the script once.
+    // (Pieces joined: the port may hand a line over in two reads.)
+    let seen: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "script")
+        .map(|v| {
+            v["text"]
+                .as_str()
+                .unwrap_or("")
+                .trim_start_matches("saw ")
+                .to_string()
+        })
+        .collect();
+    let joined = seen.join(" ");
+    assert_eq!(joined.matches("4F 4B 20 41 54 0A").count(), 1, "{seen:#?}");
 }
 
 /// A shared bridge's client that stops reading while the device floods the port is let go

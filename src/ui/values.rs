@@ -192,7 +192,7 @@ pub fn chart_ui(
     let (paused, window) = (values.paused, values.window_s);
     let width = ui.available_width().max(100.0) as usize;
     egui_plot::Plot::new(("chart_plot", salt))
-        .legend(egui_plot::Legend::default())
+        .legend(egui_plot::Legend::default().follow_insertion_order(true))
         .allow_drag(paused)
         .allow_zoom(paused)
         .allow_scroll(paused)

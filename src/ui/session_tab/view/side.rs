@@ -253,7 +253,7 @@ impl SessionTab {
                 format!("{}/s", human_bytes(mark.value.max(0.0) as u64))
             })
             .y_axis_min_width(64.0)
-            .legend(egui_plot::Legend::default())
+            .legend(egui_plot::Legend::default().follow_insertion_order(true))
             .show(ui, |plot| {
                 plot.line(egui_plot::Line::new(t.rx, rx).color(RX_COLOR));
                 plot.line(egui_plot::Line::new(t.tx, tx).color(TX_COLOR));

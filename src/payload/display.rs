@@ -6,9 +6,13 @@ use std::fmt::Write as _;
 /// Decodes `bytes` and escapes control characters (`\r`, `\n`, `\t`, `\xHH`) so that one
 /// message stays one line and nothing invisible hides in it.
 pub fn text_for_display(bytes: &[u8], encoding: TextEncoding) -> String {
-    let decoded = encoding.decode(bytes);
-    let mut out = String::with_capacity(decoded.len());
-    for ch in decoded.chars() {
+    str_for_display(&encoding.decode(bytes))
+}
+
+/// Text with its control characters escaped (`\r`, `\n`, `\t`, `\xHH`): one line.
+pub fn str_for_display(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
         match ch {
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),

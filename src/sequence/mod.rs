@@ -573,8 +573,14 @@ impl Sequence {
                     Action::Expect(_, _, Some(test)) => Some(test.to_string()),
                     _ => None,
                 };
+                // A label is one line: a line break in the data is shown as `\n`.
+                let shown = crate::payload::display::str_for_display;
                 let label = step.name.clone().unwrap_or_else(|| {
-                    match (&step.send, &step.expect, step.wait_ms, &test) {
+                    let (send, expect) = (
+                        step.send.as_deref().map(shown),
+                        step.expect.as_deref().map(shown),
+                    );
+                    match (&send, &expect, step.wait_ms, &test) {
                         (Some(d), _, _, _) => format!("send {d}"),
                         (_, Some(p), _, Some(t)) => format!("expect {p}, {t}"),
                         (_, Some(p), _, None) => format!("expect {p}"),

@@ -536,12 +536,17 @@ impl SequencePanel {
         };
         // Only the label the run generated for this very step (the sequence may have been
         // edited since the run).
+        // (The run shows data on one line: control characters escaped.)
+        let shown = crate::payload::display::str_for_display;
         match (&step.name, &step.send, &step.expect, step.wait_ms) {
-            (None, Some(d), _, _) if r.label == format!("send {d}") => {
-                format!("{} {d}", t.seq_label_send)
+            (None, Some(d), _, _) if r.label == format!("send {}", shown(d)) => {
+                format!("{} {}", t.seq_label_send, shown(d))
             }
-            (None, _, Some(p), _) if r.label == format!("expect {p}") => {
-                format!("{} {p}", t.seq_label_expect)
+            (None, _, Some(p), _) if r.label == format!("expect {}", shown(p)) => {
+                format!("{} {}", t.seq_label_expect, shown(p))
+            }
+            (None, _, _, _) if step.script.is_some() && r.label.starts_with("script ") => {
+                format!("{} {}", t.seq_label_script, &r.label["script ".len()..])
             }
             (None, _, _, Some(ms)) if r.label == format!("wait {ms} ms") => {
                 format!("{} {ms} ms", t.seq_label_wait)

@@ -1644,7 +1644,8 @@ fn sequence_failures_are_said_in_the_users_language() {
     let port = device(1, |d| d.to_ascii_uppercase());
     let text = format!(
         "name = \"zh\"\n[connection]\nkind = \"tcp-client\"\nremote = \"127.0.0.1:{port}\"\n\
-         timeout_ms = 300\n[[step]]\nsend = \"hi\"\n[[step]]\nexpect = \"bye\"\n"
+         timeout_ms = 300\n[[step]]\nsend = \"hi\"\n[[step]]\nexpect = \"bye\"\n\
+         [[step]]\nsend = \"go\\n\"\n[[step]]\nscript = \"true\"\n"
     );
     let mut harness = app(Lang::Zh);
     harness.state_mut().sequences.open = true;
@@ -1666,6 +1667,13 @@ fn sequence_failures_are_said_in_the_users_language() {
         .is_some());
     assert!(harness
         .query_by_label_contains("通过  1. 发送 hi")
+        .is_some());
+    // A line break in the data is shown escaped; a script step is labelled in Chinese too.
+    assert!(harness
+        .query_by_label_contains("通过  3. 发送 go\\n")
+        .is_some());
+    assert!(harness
+        .query_by_label_contains("通过  4. 脚本 true")
         .is_some());
 
     // Nobody listens: the run stops before its first step, in Chinese.

@@ -224,6 +224,7 @@ pub static EN: Texts = Texts {
     add_expect: "+ Expect",
     add_wait: "+ Wait",
     step_script: "script",
+    seq_label_script: "script",
     add_script: "+ Script",
     step_script_hint: "A few lines of Rhai (docs/scripts.md) with frame (what the last expect matched) and fields: reply/send to send, log to note; returning false or throw fails the step",
     sequence_file: "Sequence file",

@@ -276,6 +276,7 @@ pub struct Texts {
     pub add_expect: &'static str,
     pub add_wait: &'static str,
     pub step_script: &'static str,
+    pub seq_label_script: &'static str,
     pub add_script: &'static str,
     pub step_script_hint: &'static str,
     pub sequence_file: &'static str,

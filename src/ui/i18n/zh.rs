@@ -224,6 +224,7 @@ pub static ZH: Texts = Texts {
     add_expect: "+ 期望",
     add_wait: "+ 等待",
     step_script: "脚本",
+    seq_label_script: "脚本",
     add_script: "+ 脚本",
     step_script_hint: "几行 Rhai 脚本(见 docs/scripts.md):frame 是上一个期望匹配到的帧,fields 是它解码后的字段;reply/send 发送,log 记录;返回 false 或 throw 则此步失败",
     sequence_file: "序列文件",

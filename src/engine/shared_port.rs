@@ -157,57 +157,68 @@ fn vanished() -> NetError {
 }
 
 /// The port's one owner: reads it (recorded once, under the port's name) and hands each piece
-/// to every client; writes what the clients send.
+/// to every client; writes what the clients send. Reading and writing go on at once (the port
+/// split in two), so a long write at a low baud never keeps the device's answers waiting in
+/// the system's buffer.
 async fn hub(
     core: SessionCore,
-    mut port: tokio_serial::SerialStream,
+    port: tokio_serial::SerialStream,
     mut from_clients: mpsc::Receiver<Vec<u8>>,
     clients: Clients,
     gone: CancellationToken,
 ) {
+    let (mut port_read, mut port_write) = tokio::io::split(port);
+    let writer = async {
+        while let Some(bytes) = from_clients.recv().await {
+            if port_write.write_all(&bytes).await.is_err() {
+                break;
+            }
+            core.counters.add_tx(bytes.len());
+        }
+    };
     let mut record = Batcher::new(&core, None);
-    let mut buf = ReadBuffer::new();
-    let mut behind = Vec::new();
-    loop {
-        let deadline = record.deadline();
-        tokio::select! {
-            read = port.read(buf.space()) => {
-                let n = match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let data = buf.filled(n);
-                core.counters.add_rx(n);
-                core.keep(None, data);
-                record.received(NO_ADDRESS, data, std::time::SystemTime::now());
-                record.flush_if_due();
-                if core.script.is_some() {
-                    record.flush();
-                    super::script::watch(&core, |s| s.frame(data));
-                }
-                let piece: Arc<[u8]> = Arc::from(data);
-                if let Ok(mut clients) = clients.lock() {
-                    for (id, tx) in clients.iter() {
-                        if tx.try_send(piece.clone()).is_err() {
-                            behind.push(*id);
+    let reader = async {
+        let mut buf = ReadBuffer::new();
+        let mut behind = Vec::new();
+        loop {
+            let deadline = record.deadline();
+            tokio::select! {
+                read = port_read.read(buf.space()) => {
+                    let n = match read {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let data = buf.filled(n);
+                    core.counters.add_rx(n);
+                    core.keep(None, data);
+                    record.received(NO_ADDRESS, data, std::time::SystemTime::now());
+                    record.flush_if_due();
+                    if core.script.is_some() {
+                        record.flush();
+                        super::script::watch(&core, |s| s.frame(data));
+                    }
+                    let piece: Arc<[u8]> = Arc::from(data);
+                    if let Ok(mut clients) = clients.lock() {
+                        for (id, tx) in clients.iter() {
+                            if tx.try_send(piece.clone()).is_err() {
+                                behind.push(*id);
+                            }
+                        }
+                        // Let go: its receiver ends, and it says why.
+                        for id in behind.drain(..) {
+                            clients.remove(&id);
                         }
                     }
-                    // Let go: its receiver ends, and it says why.
-                    for id in behind.drain(..) {
-                        clients.remove(&id);
-                    }
                 }
+                () = tokio::time::sleep_until(deadline.unwrap_or_else(std::time::Instant::now).into()),
+                    if deadline.is_some() => record.flush(),
             }
-            bytes = from_clients.recv() => {
-                let Some(bytes) = bytes else { break };
-                if port.write_all(&bytes).await.is_err() {
-                    break;
-                }
-                core.counters.add_tx(bytes.len());
-            }
-            () = tokio::time::sleep_until(deadline.unwrap_or_else(std::time::Instant::now).into()),
-                if deadline.is_some() => record.flush(),
         }
+    };
+    // Either side ending (the port gone, or the bridge closing) ends the hub.
+    tokio::select! {
+        () = writer => {}
+        () = reader => {}
     }
     record.finish();
     // The port is gone: every client ends, and the bridge with them.

@@ -799,3 +799,40 @@ fn rules_set_before_open_answer_a_device_that_speaks_first() {
     );
     engine.send(Command::Close { session });
 }
+
+/// A peer that echoes everything while we are still sending 32 MiB in one go: the client reads
+/// while it writes, so neither side waits on the other with full buffers (before, both
+/// blocked once the kernel's buffers filled), and every byte comes back in order.
+#[test]
+fn a_large_send_to_an_echoing_peer_does_not_deadlock() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let mut engine = TestEngine::new();
+    let session = engine.open(client_config(addr.to_string()));
+    engine.wait_opened(session);
+    let data: Vec<u8> = (0..32u32 << 20).map(|i| (i % 253) as u8).collect();
+    engine.send(Command::Send {
+        session,
+        target: SendTarget::Default,
+        bytes: data.clone(),
+        repeat: None,
+        ack: None,
+    });
+    let got = engine.wait_received(session, data.len());
+    assert!(got == data, "{} bytes back, not the same", got.len());
+}

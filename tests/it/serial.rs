@@ -807,3 +807,56 @@ fn a_vanished_port_is_reopened_when_it_returns() {
     pair.plug_back();
     step_until(&mut harness, "reopened", open);
 }
+
+/// A device that echoes everything: 1 MiB sent in one go comes back byte-exact. The device
+/// sits on the master side of a pseudo-terminal (no socat between) and blocks on its echo
+/// like a device without a buffer to spare: the session reads while it writes (before, both
+/// sides waited on each other past a few KiB; a real UART would have dropped the bytes).
+#[test]
+fn a_megabyte_to_an_echoing_device_comes_back_byte_exact() {
+    use crate::common::TestEngine;
+    use sockscope::engine::{SendTarget, SessionConfig};
+    use std::io::BufRead;
+    if !has("python3") {
+        eprintln!("python3 not installed: the echoing-device check did not run");
+        return;
+    }
+    // (It ends itself after 25 s whatever it is doing: a failing run never leaves it behind.)
+    let device = "import os, sys, time, signal\n\
+                  signal.alarm(25)\n\
+                  m, s = os.openpty()\n\
+                  print(os.ttyname(s), flush=True)\n\
+                  end = time.time() + 20\n\
+                  while time.time() < end:\n\
+                  \x20   data = os.read(m, 4096)\n\
+                  \x20   while data:\n\
+                  \x20       data = data[os.write(m, data):]\n";
+    let mut dev = Command::new("python3")
+        .args(["-c", device])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(dev.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let mut engine = TestEngine::new();
+    let session = engine.open(SessionConfig::Serial {
+        port: port.trim().to_string(),
+        settings: sockscope::engine::serial::LineSettings::default(),
+    });
+    engine.wait_opened(session);
+    let data: Vec<u8> = (0..1u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    engine.send(sockscope::engine::Command::Send {
+        session,
+        target: SendTarget::Default,
+        bytes: data.clone(),
+        repeat: None,
+        ack: None,
+    });
+    let got = engine.wait_received(session, data.len());
+    let _ = dev.kill();
+    let _ = dev.wait();
+    assert!(got == data, "{} bytes back, not the same", got.len());
+}

@@ -10,6 +10,7 @@ mod error;
 mod file_io;
 mod guard;
 mod messages;
+mod overlap;
 mod relay;
 mod resolve;
 pub mod rfc2217;

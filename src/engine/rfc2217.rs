@@ -604,6 +604,8 @@ pub(crate) async fn serve(
     let (mut telnet, mut state) = (Telnet::default(), Port::default());
     let (mut from_client, mut from_port) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
     let (mut data, mut requests, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    // What the port sends while a write to it waits (a slow line): taken as its reads.
+    let mut stash = super::overlap::Stash::default();
     let with_record = |f: &mut dyn FnMut(&mut super::batch::Batcher)| {
         if let Ok(mut r) = record.lock() {
             f(&mut r);
@@ -626,7 +628,7 @@ pub(crate) async fn serve(
                 // The data up to each request first, then the request: the order it was sent.
                 let mut done = 0;
                 for (at, request) in requests.drain(..) {
-                    to_port(&mut port, &data[done..at], peer, record, counters, core, conn).await?;
+                    to_port(&mut port, &mut stash, &data[done..at], peer, record, counters, core, conn).await?;
                     done = at;
                     out.clear();
                     let mut line = SerialLine { port: &mut port, settings };
@@ -645,16 +647,15 @@ pub(crate) async fn serve(
                         client_write.write_all(&out).await.map_err(|e| NetError::from_io(&e).at(peer))?;
                     }
                 }
-                to_port(&mut port, &data[done..], peer, record, counters, core, conn).await?;
+                to_port(&mut port, &mut stash, &data[done..], peer, record, counters, core, conn).await?;
             }
-            read = port.read(&mut from_port) => {
+            (read, now) = super::overlap::next_read_into(&mut stash, &mut port, &mut from_port) => {
                 let n = match read {
                     Ok(0) => return Err(vanished()),
                     Ok(n) => n,
                     Err(e) => return Err(vanished().caused_by(e)),
                 };
                 let piece = &from_port[..n];
-                let now = std::time::SystemTime::now();
                 counters.add_rx(n);
                 core.counters.add_rx(n);
                 core.keep(Some(conn), piece);
@@ -679,9 +680,12 @@ pub(crate) async fn serve(
     }
 }
 
-/// Client data for the port: recorded, kept, written and counted.
+/// Client data for the port: recorded, kept, written (reading the port meanwhile into
+/// `stash`) and counted.
+#[allow(clippy::too_many_arguments)]
 async fn to_port(
     port: &mut tokio_serial::SerialStream,
+    stash: &mut super::overlap::Stash,
     piece: &[u8],
     peer: std::net::SocketAddr,
     record: &std::sync::Mutex<super::batch::Batcher>,
@@ -689,7 +693,6 @@ async fn to_port(
     core: &super::shared::SessionCore,
     conn: super::ConnId,
 ) -> Result<(), super::NetError> {
-    use tokio::io::AsyncWriteExt;
     if piece.is_empty() {
         return Ok(());
     }
@@ -705,13 +708,15 @@ async fn to_port(
         }
         super::script::watch(core, |s| s.frame(piece));
     }
-    port.write_all(piece).await.map_err(|e| {
-        super::NetError::because(
-            super::NetErrorKind::PortMissing,
-            super::Reason::PortVanished,
-        )
-        .caused_by(e)
-    })?;
+    super::overlap::write_reading(port, piece, stash)
+        .await
+        .map_err(|e| {
+            super::NetError::because(
+                super::NetErrorKind::PortMissing,
+                super::Reason::PortVanished,
+            )
+            .caused_by(e)
+        })?;
     counters.add_tx(piece.len());
     core.counters.add_tx(piece.len());
     Ok(())

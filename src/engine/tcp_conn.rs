@@ -1,6 +1,7 @@
 //! One TCP connection: a task that reads, batches, keeps, echoes and writes.
 
 use super::batch::Batcher;
+use super::overlap::{next_read_into, write_reading, Stash};
 use super::shared::SessionCore;
 use super::stats::Counters;
 use super::{CloseReason, ConnId, Event, NetError, NetErrorKind, Reason};
@@ -9,14 +10,14 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
 /// Read buffer of a new connection: small, so a thousand quiet clients cost little memory.
-const READ_BUFFER_START: usize = 8 << 10;
+pub(crate) const READ_BUFFER_START: usize = 8 << 10;
 /// Largest read buffer: large reads keep up with loopback floods.
 const READ_BUFFER_MAX: usize = 256 << 10;
 
@@ -303,102 +304,13 @@ struct Conn {
     stash: Stash,
 }
 
-/// What a connection read while it was writing: a peer that answers as it is written to (an
-/// echoing device; a serial line, which has no flow control) is never left unread — else the
-/// two wait on each other (a pseudo-terminal, TCP with full buffers) or a UART drops bytes.
-#[derive(Default)]
-struct Stash {
-    items: std::collections::VecDeque<Stashed>,
-    /// Bytes held (past [`MAX_STASH`] a write stops reading: the peer then waits on us).
-    bytes: usize,
-    /// The peer's end (or an error) was read: nothing more is read while writing.
-    ended: bool,
-}
-
-enum Stashed {
-    Data(Vec<u8>, std::time::SystemTime),
-    /// The peer closed (`Ok`) or the read failed.
-    End(std::io::Result<()>),
-}
-
-/// The most a write holds of what it read meanwhile.
-const MAX_STASH: usize = 64 << 20;
-/// A read made while writing takes at most this much (it fits any read buffer).
-const STASH_READ: usize = READ_BUFFER_START;
-
-/// One step of a write that reads meanwhile.
-enum Progress {
-    Wrote(std::io::Result<usize>),
-    Read(std::io::Result<usize>),
-}
-
-/// Writes all of `bytes`; while the stream cannot take more, what arrives is read into
-/// `stash` (with the time it came) for the connection's loop.
-async fn write_reading(
-    stream: &mut Stream,
-    mut bytes: &[u8],
-    stash: &mut Stash,
-) -> std::io::Result<()> {
-    use std::pin::Pin;
-    use std::task::Poll;
-    // Allocated only when a write has to wait (most complete at once).
-    let mut space: Option<Vec<u8>> = None;
-    while !bytes.is_empty() {
-        let reading = !stash.ended && stash.bytes < MAX_STASH;
-        let step = std::future::poll_fn(|cx| {
-            if let Poll::Ready(r) = Pin::new(&mut *stream).poll_write(cx, bytes) {
-                return Poll::Ready(Progress::Wrote(r));
-            }
-            if reading {
-                let space = space.get_or_insert_with(|| vec![0; STASH_READ]);
-                let mut read = tokio::io::ReadBuf::new(space);
-                if let Poll::Ready(r) = Pin::new(&mut *stream).poll_read(cx, &mut read) {
-                    return Poll::Ready(Progress::Read(r.map(|()| read.filled().len())));
-                }
-            }
-            Poll::Pending
-        })
-        .await;
-        match step {
-            Progress::Wrote(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Progress::Wrote(Ok(n)) => bytes = &bytes[n..],
-            Progress::Wrote(Err(e)) => return Err(e),
-            Progress::Read(Ok(0)) => {
-                stash.ended = true;
-                stash.items.push_back(Stashed::End(Ok(())));
-            }
-            Progress::Read(Ok(n)) => {
-                let data = space.as_ref().map(|s| s[..n].to_vec()).unwrap_or_default();
-                stash.bytes += n;
-                stash
-                    .items
-                    .push_back(Stashed::Data(data, std::time::SystemTime::now()));
-            }
-            Progress::Read(Err(e)) => {
-                stash.ended = true;
-                stash.items.push_back(Stashed::End(Err(e)));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The next read: what a write stashed first, in order, else the stream's; with when it came.
 async fn next_read(
     stash: &mut Stash,
     stream: &mut Stream,
     buf: &mut ReadBuffer,
 ) -> (std::io::Result<usize>, std::time::SystemTime) {
-    match stash.items.pop_front() {
-        Some(Stashed::Data(data, at)) => {
-            stash.bytes -= data.len();
-            let n = data.len().min(buf.space().len());
-            buf.space()[..n].copy_from_slice(&data[..n]);
-            (Ok(n), at)
-        }
-        Some(Stashed::End(result)) => (result.map(|()| 0), std::time::SystemTime::now()),
-        None => (stream.read(buf.space()).await, std::time::SystemTime::now()),
-    }
+    next_read_into(stash, stream, buf.space()).await
 }
 
 /// Why a write did not complete.

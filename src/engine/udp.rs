@@ -159,15 +159,20 @@ pub(crate) async fn open(
     let stop = Arc::new(AtomicBool::new(false));
     let last_sender = Arc::new(Mutex::new(None));
     let record: Record = Arc::new(Mutex::new(Batcher::new(core, None)));
-    // A script's `send` goes to the destination, resolved now (a name that does not resolve
-    // is said when a send is tried, as before).
-    let mut dest = None;
-    if let Some(text) = default_dest.as_ref().filter(|_| core.script.is_some()) {
-        dest = resolve(text)
-            .await
-            .ok()
-            .and_then(|found| for_socket(&found, local.is_ipv6()));
-    }
+    // A script's `send` goes to the destination, known now: an address as typed (so a script
+    // applied later has it too), or a name looked up when the session opens with a script (a
+    // name that does not resolve is said when a send is tried, as before).
+    let dest = match default_dest.as_deref() {
+        Some(text) => match text.trim().parse::<SocketAddr>() {
+            Ok(addr) => for_socket(&[addr], local.is_ipv6()),
+            Err(_) if core.script.is_some() => resolve(text)
+                .await
+                .ok()
+                .and_then(|found| for_socket(&found, local.is_ipv6())),
+            Err(_) => None,
+        },
+        None => None,
+    };
     let script = ScriptIo {
         socket: socket.clone(),
         core: core.clone(),

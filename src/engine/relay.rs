@@ -348,15 +348,7 @@ async fn relay_client(
         // A bridge: the "target" is a serial port, opened for this client (its lock makes it
         // one client at a time: the next is refused, said as the port being in use).
         let (client, upstream, addr) = if let Some(bridge) = serial {
-            let client = match tls.listen {
-                Some(config) => {
-                    let (secured, info) =
-                        tls::accept(config, client).await.map_err(|e| e.at(peer))?;
-                    secured_event(&core, conn, peer, info);
-                    Stream::Tls(Box::new(secured))
-                }
-                None => Stream::Plain(client),
-            };
+            let client = accept_client(&core, conn, peer, tls.listen, client).await?;
             let port = super::serial::open_stream(&target, bridge.settings)?;
             if bridge.rfc2217 {
                 let (record, counters) = (&*record, &*counters);
@@ -388,15 +380,7 @@ async fn relay_client(
                 return Err(refuse_itself(&target));
             }
             // The client's TLS first (it is waiting), then the target's.
-            let client = match tls.listen {
-                Some(config) => {
-                    let (secured, info) =
-                        tls::accept(config, client).await.map_err(|e| e.at(peer))?;
-                    secured_event(&core, conn, peer, info);
-                    Stream::Tls(Box::new(secured))
-                }
-                None => Stream::Plain(client),
-            };
+            let client = accept_client(&core, conn, peer, tls.listen, client).await?;
             let upstream =
                 super::sockets::connect(addr, Duration::from_secs(5), &SocketOptions::default())
                     .await?;
@@ -447,10 +431,42 @@ async fn relay_client(
     }
     drop(client_handle);
     drop(target_handle);
+    relayed_end(&core, conn, peer, &record, reason, &ended);
+}
+
+/// The client's side of a relayed connection: its TLS handshake (said) when the relay
+/// listens with TLS, else the plain socket.
+async fn accept_client(
+    core: &SessionCore,
+    conn: ConnId,
+    peer: SocketAddr,
+    listen: Option<Arc<rustls::ServerConfig>>,
+    client: tokio::net::TcpStream,
+) -> Result<Stream, NetError> {
+    match listen {
+        Some(config) => {
+            let (secured, info) = tls::accept(config, client).await.map_err(|e| e.at(peer))?;
+            secured_event(core, conn, peer, info);
+            Ok(Stream::Tls(Box::new(secured)))
+        }
+        None => Ok(Stream::Plain(client)),
+    }
+}
+
+/// A relayed connection has ended: its record finished, the script told, the close said (after
+/// everything that passed), the relay told.
+fn relayed_end(
+    core: &SessionCore,
+    conn: ConnId,
+    peer: SocketAddr,
+    record: &Record,
+    reason: Result<(), NetError>,
+    ended: &UnboundedSender<ConnId>,
+) {
     if let Ok(mut record) = record.lock() {
         record.finish();
     }
-    super::script::watch(&core, |s| s.call("on_close"));
+    super::script::watch(core, |s| s.call("on_close"));
     core.announce(Event::ConnClosed {
         session: core.id,
         conn,
@@ -478,33 +494,13 @@ async fn shared_client(
     let record: Record = Arc::new(std::sync::Mutex::new(Batcher::new(&core, Some(conn))));
     super::script::watch(&core, |s| s.call("on_open"));
     let reason = async {
-        let client = match tls.listen {
-            Some(config) => {
-                let (secured, info) = tls::accept(config, client).await.map_err(|e| e.at(peer))?;
-                secured_event(&core, conn, peer, info);
-                Stream::Tls(Box::new(secured))
-            }
-            None => Stream::Plain(client),
-        };
+        let client = accept_client(&core, conn, peer, tls.listen, client).await?;
         shared
             .serve(&core, conn, &record, &counters, client, peer)
             .await
     }
     .await;
-    if let Ok(mut record) = record.lock() {
-        record.finish();
-    }
-    super::script::watch(&core, |s| s.call("on_close"));
-    core.announce(Event::ConnClosed {
-        session: core.id,
-        conn,
-        peer,
-        reason: match reason {
-            Ok(()) => CloseReason::PeerClosed,
-            Err(e) => CloseReason::Failed(e),
-        },
-    });
-    let _ = ended.send(conn);
+    relayed_end(&core, conn, peer, &record, reason, &ended);
 }
 
 impl Relay {

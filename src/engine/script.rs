@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct ScriptSlot {
     current: Arc<RwLock<Option<Arc<SessionScript>>>>,
+    /// Whether there is one (read per packet, so without the lock).
+    present: Arc<std::sync::atomic::AtomicBool>,
     /// Bumped at each change, so connections hear of it.
     changed: Arc<watch::Sender<u64>>,
 }
@@ -40,6 +42,7 @@ impl std::fmt::Debug for ScriptSlot {
 impl ScriptSlot {
     pub fn new(script: Option<Arc<SessionScript>>) -> Self {
         Self {
+            present: Arc::new(std::sync::atomic::AtomicBool::new(script.is_some())),
             current: Arc::new(RwLock::new(script)),
             changed: Arc::new(watch::channel(0).0),
         }
@@ -51,7 +54,7 @@ impl ScriptSlot {
     }
 
     pub fn is_some(&self) -> bool {
-        self.current.read().is_ok_and(|s| s.is_some())
+        self.present.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Is `script` still the one running (a timer of a replaced script stops)?
@@ -64,6 +67,8 @@ impl ScriptSlot {
     /// Puts `script` in place (none: stops scripting) and tells the connections.
     pub fn replace(&self, script: Option<Arc<SessionScript>>) {
         if let Ok(mut s) = self.current.write() {
+            self.present
+                .store(script.is_some(), std::sync::atomic::Ordering::Relaxed);
             *s = script;
         }
         self.changed.send_modify(|n| *n += 1);

@@ -486,8 +486,9 @@ impl Sequence {
         })
     }
 
-    /// Checks every step, so a bad file fails before anything is sent.
-    fn prepare(&self) -> Result<Vec<Prepared>, SequenceError> {
+    /// Checks every step, so a bad file fails before anything is sent; the steps ready to run,
+    /// and the run's script when steps have one.
+    fn prepare(&self) -> Result<(Vec<Prepared>, Option<script::StepScripts>), SequenceError> {
         let encoding = self.encoding()?;
         let c = &self.connection;
         match c.kind {
@@ -515,8 +516,9 @@ impl Sequence {
             parse_bind(bind).map_err(SequenceError::Bind)?;
         }
         let default_timeout = Duration::from_millis(self.connection.timeout_ms.unwrap_or(2000));
-        self.step_scripts()?;
-        self.steps
+        let scripts = self.step_scripts()?;
+        let steps = self
+            .steps
             .iter()
             .enumerate()
             .map(|(i, step)| {
@@ -613,7 +615,8 @@ impl Sequence {
                     times: step.times.max(1),
                 })
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((steps, scripts))
     }
 }
 

@@ -34,8 +34,7 @@ pub fn run_stoppable(
     stop: Option<&std::sync::atomic::AtomicBool>,
     mut on: impl FnMut(Progress<'_>),
 ) -> Result<Report, SequenceError> {
-    let steps = sequence.prepare()?;
-    let scripts = sequence.step_scripts()?;
+    let (steps, scripts) = sequence.prepare()?;
     let encoding = sequence.encoding()?;
     let session = engine.new_session_id();
     let config = sequence.session_config()?;

@@ -387,6 +387,37 @@ fn a_bridge_connects_tcp_clients_to_the_port_one_at_a_time() {
 #[test]
 fn a_shared_bridge_gives_every_client_the_port() {
     use std::io::{BufRead, BufReader, Write};
+    // Out of range, or with --rfc2217 (one client sets the line): refused before anything opens.
+    for args in [
+        &[
+            "bridge",
+            "/dev/null",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-clients",
+            "0",
+        ][..],
+        &[
+            "bridge",
+            "/dev/null",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-clients",
+            "257",
+        ][..],
+        &[
+            "bridge",
+            "/dev/null",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-clients",
+            "2",
+            "--rfc2217",
+        ][..],
+    ] {
+        let out = crate::common::sockscope().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
     let Some(mut pair) = PtyPair::new() else {
         return;
     };

@@ -9,8 +9,6 @@ use std::thread::JoinHandle;
 #[derive(Default)]
 pub struct PortList {
     pub ports: Vec<PortInfo>,
-    /// A list was asked for at least once (a serial tab lists when first drawn).
-    pub asked: bool,
     /// When the last listing was asked for (the list follows ports coming and going).
     pub listed_at: Option<std::time::Instant>,
     /// The port watched for (a vanished port to reopen), and whether the last listing found it.
@@ -46,7 +44,6 @@ impl PortList {
     }
 
     fn list(&mut self, watch: Option<String>) {
-        self.asked = true;
         self.listed_at = Some(std::time::Instant::now());
         if self.running.is_some() {
             return;

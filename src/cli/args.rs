@@ -53,6 +53,11 @@ pub enum CliCommand {
     /// Send traffic at a set rate (packets or bits per second) or flat out, for a count or a
     /// duration; the achieved rate is shown each second and in the final JSON line.
     Generate(GenerateArgs),
+    /// Connect to a WebSocket server (ws://, wss://): one row per message (text or binary),
+    /// pings answered, closes said with their code.
+    WsClient(super::ws::WsClientArgs),
+    /// Listen for WebSocket clients (many at once), upgrading each from HTTP.
+    WsServer(super::ws::WsServerArgs),
 }
 
 /// `sockscope generate`.

@@ -18,8 +18,10 @@ mod sequence;
 mod serial;
 mod sessions;
 mod tls;
+mod ws;
 
 pub use args::*;
+pub use ws::{WsArgs, WsClientArgs, WsServerArgs};
 
 use crate::engine::AddressError;
 use std::path::PathBuf;
@@ -108,6 +110,8 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::TlsCert(args) => tls::tls_cert(&args),
         CliCommand::Probe(args) => probe::run(&args),
         CliCommand::Generate(args) => generate::run(&args),
+        CliCommand::WsClient(args) => ws::ws_client(args),
+        CliCommand::WsServer(args) => ws::ws_server(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("sockscope: error: {error}");

@@ -264,6 +264,9 @@ impl Printer {
                                 if let Some(dt) = frame.dt {
                                     fields.insert("dt_ms".into(), json!(dt.as_secs_f64() * 1e3));
                                 }
+                                if let Some(message) = frame.message {
+                                    fields.insert("message".into(), json!(message_name(message)));
+                                }
                             }
                             if let (Some(decoded), Some(fields)) = (&decoded, line.as_object_mut())
                             {
@@ -291,9 +294,13 @@ impl Printer {
                                 None if self.format == OutputFormat::Hex => encode_hex(bytes),
                                 None => text_for_display(bytes, self.encoding),
                             };
+                            let kind = frame
+                                .and_then(|f| f.message)
+                                .map(|m| format!(" {}", message_name(m)))
+                                .unwrap_or_default();
                             let _ = writeln!(
                                 self.out,
-                                "[{}] {} {} ({} B): {}",
+                                "[{}] {} {} ({} B{kind}): {}",
                                 clock(chunk.time),
                                 dir_name(chunk.dir).to_uppercase(),
                                 self.peer_text(chunk.peer),
@@ -380,6 +387,13 @@ impl Printer {
                            "sha256": sha256, "resumed_from": resumed_from}),
                 );
             }
+            Event::Ws {
+                peer,
+                conn,
+                time,
+                note,
+                ..
+            } => self.ws_note(*peer, *conn, *time, note),
             Event::Closed { error: None, .. } => {}
         }
         if matches!(event, Event::Closed { .. }) {
@@ -408,6 +422,74 @@ impl Printer {
     /// Flushes stdout.
     pub fn flush(&mut self) {
         let _ = self.out.flush();
+    }
+}
+
+impl Printer {
+    /// A WebSocket connection's upgrade, ping, pong or close: a line of its own, in order.
+    fn ws_note(
+        &mut self,
+        peer: std::net::SocketAddr,
+        conn: crate::engine::ConnId,
+        time: SystemTime,
+        note: &crate::engine::ws::WsNote,
+    ) {
+        use crate::engine::ws::WsNote;
+        let headers = |h: &[(String, String)]| {
+            serde_json::Value::Object(h.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+        };
+        let value = match note {
+            WsNote::Request {
+                dir,
+                line,
+                headers: h,
+            } => json!({"event": "ws", "op": "request",
+                "dir": dir_name(*dir), "line": line, "headers": headers(h)}),
+            WsNote::Response {
+                dir,
+                status,
+                reason,
+                headers: h,
+            } => json!({"event": "ws",
+                "op": "response", "dir": dir_name(*dir), "status": status, "reason": reason,
+                "headers": headers(h)}),
+            WsNote::Upgraded {
+                subprotocol,
+                path,
+                user_agent,
+            } => json!({"event": "ws",
+                "op": "open", "subprotocol": subprotocol, "path": path, "user_agent": user_agent}),
+            WsNote::Ping {
+                dir,
+                len,
+                automatic,
+            } => json!({"event": "ws", "op": "ping",
+                "dir": dir_name(*dir), "len": len, "automatic": automatic}),
+            WsNote::Pong {
+                dir,
+                len,
+                rtt,
+                automatic,
+            } => json!({"event": "ws", "op": "pong",
+                "dir": dir_name(*dir), "len": len, "automatic": automatic,
+                "rtt_ms": rtt.map(|r| r.as_secs_f64() * 1e3)}),
+            WsNote::Close { dir, code, reason } => json!({"event": "ws", "op": "close",
+                "dir": dir_name(*dir), "code": code, "reason": reason,
+                "meaning": code.map(crate::engine::ws::close_code_words)}),
+        };
+        let mut value = value;
+        value["time"] = json!(rfc3339(time));
+        value["peer"] = json!(peer.to_string());
+        value["conn"] = json!(conn.0);
+        self.status(format!("[{}] {peer} {note}", clock(time)), value);
+    }
+}
+
+/// A message's kind as the output names it.
+fn message_name(kind: crate::engine::MessageKind) -> &'static str {
+    match kind {
+        crate::engine::MessageKind::Text => "text",
+        crate::engine::MessageKind::Binary => "binary",
     }
 }
 

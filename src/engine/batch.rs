@@ -6,7 +6,7 @@
 
 use super::capture::Tap;
 use super::sink::EventSink;
-use super::{Chunk, ConnId, Direction, Event, FrameInfo, FrameMark, SessionId};
+use super::{Chunk, ConnId, Direction, Event, FrameInfo, FrameMark, MessageKind, SessionId};
 use crate::payload::framing::FrameKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,6 +81,29 @@ impl Batcher {
         kind: FrameKind,
         time: SystemTime,
     ) {
+        self.push_marked(peer, bytes, kind, None, time);
+    }
+
+    /// Adds one received message of a message transport (a WebSocket message): a frame of its
+    /// own, with its kind.
+    pub fn push_message(
+        &mut self,
+        peer: SocketAddr,
+        bytes: &[u8],
+        message: MessageKind,
+        time: SystemTime,
+    ) {
+        self.push_marked(peer, bytes, FrameKind::Whole, Some(message), time);
+    }
+
+    fn push_marked(
+        &mut self,
+        peer: SocketAddr,
+        bytes: &[u8],
+        kind: FrameKind,
+        message: Option<MessageKind>,
+        time: SystemTime,
+    ) {
         let dt = self
             .last_frame
             .and_then(|last| time.duration_since(last).ok());
@@ -89,7 +112,7 @@ impl Batcher {
             return;
         }
         self.bytes += bytes.len();
-        let info = FrameInfo { kind, dt };
+        let info = FrameInfo { kind, dt, message };
         match self.chunks.last_mut() {
             Some(last)
                 if last.time == time
@@ -123,6 +146,36 @@ impl Batcher {
     /// replies alike.
     pub fn sent(&mut self, peer: SocketAddr, data: &[u8], time: SystemTime) {
         self.push(Direction::Tx, peer, data, time);
+    }
+
+    /// Adds one message sent on a message transport: one chunk, marked with its kind.
+    pub fn sent_message(
+        &mut self,
+        peer: SocketAddr,
+        data: &[u8],
+        message: MessageKind,
+        time: SystemTime,
+    ) {
+        if !self.keeps(data.len()) {
+            return;
+        }
+        self.bytes += data.len();
+        let info = FrameInfo {
+            kind: FrameKind::Whole,
+            dt: None,
+            message: Some(message),
+        };
+        self.chunks.push(Chunk {
+            dir: Direction::Tx,
+            peer,
+            time,
+            bytes: data.to_vec(),
+            frames: vec![FrameMark {
+                end: data.len(),
+                info,
+            }],
+        });
+        self.after_the_end();
     }
 
     /// Adds a write the log does not show (a file streamed over the session, shown as its

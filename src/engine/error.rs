@@ -84,6 +84,8 @@ pub enum Transport {
     Udp,
     Relay,
     FileTransfer,
+    WsClient,
+    WsServer,
 }
 
 impl std::fmt::Display for Transport {
@@ -94,6 +96,8 @@ impl std::fmt::Display for Transport {
             Self::Udp => "UDP session",
             Self::Relay => "relay",
             Self::FileTransfer => "file transfer",
+            Self::WsClient => "WebSocket client",
+            Self::WsServer => "WebSocket server",
         })
     }
 }
@@ -180,6 +184,8 @@ pub enum Reason {
     ClientSendsToItsHost,
     #[error("no such port (is the adapter plugged in?)")]
     PortMissing,
+    #[error("{0}")]
+    WebSocket(super::ws::WsFailure),
     #[error("the port is in use by another program")]
     PortBusy,
     #[error("the port went away (the adapter was pulled, or the device closed it)")]

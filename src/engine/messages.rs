@@ -77,6 +77,10 @@ pub enum SessionConfig {
         port: String,
         settings: super::serial::LineSettings,
     },
+    /// A WebSocket client (`ws://`, `wss://`): one connection whose unit is a message.
+    WsClient(super::ws::WsClientConfig),
+    /// A WebSocket server: many clients, each upgraded from HTTP.
+    WsServer(super::ws::WsServerConfig),
 }
 
 /// Where a send goes.
@@ -283,6 +287,17 @@ pub struct FrameInfo {
     pub kind: crate::payload::framing::FrameKind,
     /// Time since the previous frame of the same connection (`None` for the first).
     pub dt: Option<Duration>,
+    /// On a message transport (WebSocket): what kind of message the frame is.
+    pub message: Option<MessageKind>,
+}
+
+/// What a message of a message transport carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// UTF-8 text (a WebSocket text message).
+    Text,
+    /// Bytes (a WebSocket binary message).
+    Binary,
 }
 
 /// Why a connection ended.
@@ -434,6 +449,15 @@ pub enum Event {
         conn: ConnId,
         lines: super::serial::ModemLines,
     },
+    /// What a WebSocket connection said besides its messages (the upgrade's request and
+    /// response, pings, pongs, closes): a row of its own, after what crossed before it.
+    Ws {
+        session: SessionId,
+        conn: ConnId,
+        peer: SocketAddr,
+        time: SystemTime,
+        note: super::ws::WsNote,
+    },
     /// The session ended; `error` says why when it failed.
     Closed {
         session: SessionId,
@@ -465,6 +489,7 @@ impl Event {
             | Event::ScriptLog { session, .. }
             | Event::LineChanged { session, .. }
             | Event::ModemLines { session, .. }
+            | Event::Ws { session, .. }
             | Event::Closed { session, .. } => *session,
         }
     }

@@ -30,12 +30,13 @@ mod tcp_server;
 pub mod tls;
 mod transfer;
 mod udp;
+pub mod ws;
 
 pub use error::{Awaited, NetError, NetErrorKind, Reason, Transport};
 pub use guard::{DEFAULT_REPLY_LIMIT_PER_S, PAUSE as REPLY_PAUSE};
 pub use messages::{
-    Chunk, CloseReason, Command, ConnId, Direction, Event, FrameInfo, FrameMark, Repeat,
-    SendTarget, SessionConfig, SessionId, SessionStats,
+    Chunk, CloseReason, Command, ConnId, Direction, Event, FrameInfo, FrameMark, MessageKind,
+    Repeat, SendTarget, SessionConfig, SessionId, SessionStats,
 };
 pub use resolve::{
     parse_bind, parse_host, parse_host_port, parse_port, resolve_first_blocking, AddressError,

@@ -183,6 +183,14 @@ pub(crate) fn spawn(
                 Ok(kind) => return drive(kind, core, rx).await,
                 Err(e) => e,
             },
+            SessionConfig::WsClient(cfg) => match super::ws::open_client(&core, cfg, tls).await {
+                Ok(kind) => return drive(kind, core, rx).await,
+                Err(e) => e,
+            },
+            SessionConfig::WsServer(cfg) => match super::ws::open_server(&core, cfg, tls) {
+                Ok(kind) => return drive(kind, core, rx).await,
+                Err(e) => e,
+            },
             SessionConfig::SendFile(cfg) => {
                 let job = super::transfer::send_job(&core, cfg);
                 return run_job(&core, rx, job).await;

@@ -225,6 +225,38 @@ impl tokio::io::AsyncWrite for Stream {
     }
 }
 
+/// What a connection writes to, one unit at a time: bytes on a byte stream (TCP, TLS, a
+/// serial port), one message on a message transport (WebSocket). Echo, rules and scripts write
+/// through it, so they work the same on every transport.
+pub(crate) trait Wire: Send {
+    /// Writes one unit whole; a byte stream reads meanwhile into `stash` (see `overlap.rs`).
+    /// Returns what kind of message went, on a message transport.
+    fn put<'a>(
+        &'a mut self,
+        bytes: &'a [u8],
+        stash: &'a mut Stash,
+    ) -> impl std::future::Future<Output = std::io::Result<Option<super::MessageKind>>> + Send + 'a;
+}
+
+impl Wire for Stream {
+    async fn put(
+        &mut self,
+        bytes: &[u8],
+        stash: &mut Stash,
+    ) -> std::io::Result<Option<super::MessageKind>> {
+        write_reading(self, bytes, stash).await.map(|()| None)
+    }
+}
+
+/// The channels a new connection's loop is handed.
+pub(crate) struct ConnParts {
+    pub outgoing: mpsc::Receiver<Outgoing>,
+    pub lines: mpsc::Receiver<super::serial::LineControl>,
+    /// The connection's own queue (weak: it does not keep the connection open), for delayed
+    /// replies and script timers.
+    pub queue: mpsc::WeakSender<Outgoing>,
+}
+
 /// Starts the task of a new connection and announces it (and, over TLS, what the handshake
 /// agreed).
 pub(crate) fn spawn(
@@ -235,12 +267,32 @@ pub(crate) fn spawn(
     tls: Option<super::tls::TlsInfo>,
     ended: UnboundedSender<ConnId>,
 ) -> ConnHandle {
-    let id = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     // A serial port has no address: the unspecified one stands in (consumers show the port).
     let local = stream
         .tcp()
         .and_then(|s| s.local_addr().ok())
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    start(core, peer, local, echo, tls, move |conn, parts| {
+        run(conn, stream, parts, ended)
+    })
+}
+
+/// Starts a connection's task (`run` is its loop, over whatever stream the transport has):
+/// gives it an id, announces it (and, over TLS, what the handshake agreed), and makes its
+/// queues.
+pub(crate) fn start<F, Fut>(
+    core: &SessionCore,
+    peer: SocketAddr,
+    local: SocketAddr,
+    echo: bool,
+    tls: Option<super::tls::TlsInfo>,
+    run: F,
+) -> ConnHandle
+where
+    F: FnOnce(Conn, ConnParts) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let id = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     core.announce(Event::ConnOpened {
         session: core.id,
         conn: id,
@@ -274,11 +326,11 @@ pub(crate) fn spawn(
             record: Batcher::new(core, Some(id)),
             stash: Stash::default(),
         },
-        stream,
-        rx,
-        lines_rx,
-        queue,
-        ended,
+        ConnParts {
+            outgoing: rx,
+            lines: lines_rx,
+            queue,
+        },
     ));
     ConnHandle {
         id,
@@ -291,17 +343,19 @@ pub(crate) fn spawn(
     }
 }
 
-struct Conn {
-    core: SessionCore,
-    id: ConnId,
-    peer: SocketAddr,
-    echo: bool,
-    counters: Arc<Counters>,
-    close: CancellationToken,
+/// One connection's state, whatever its transport: what echo, rules, scripts and the record
+/// need.
+pub(crate) struct Conn {
+    pub core: SessionCore,
+    pub id: ConnId,
+    pub peer: SocketAddr,
+    pub echo: bool,
+    pub counters: Arc<Counters>,
+    pub close: CancellationToken,
     /// Every read and write of the connection, in order.
-    record: Batcher,
+    pub record: Batcher,
     /// What arrived while a write was under way, for the loop to take as reads.
-    stash: Stash,
+    pub stash: Stash,
 }
 
 /// The next read: what a write stashed first, in order, else the stream's; with when it came.
@@ -314,7 +368,7 @@ async fn next_read(
 }
 
 /// Why a write did not complete.
-enum WriteError {
+pub(crate) enum WriteError {
     /// The close was asked for while the write waited on a peer that is not reading.
     Interrupted,
     Failed(NetError),
@@ -323,9 +377,9 @@ enum WriteError {
 impl Conn {
     /// Sends what the session's rules answer to the bytes just read (each within the loop
     /// guard): at once, or after the rule's delay through the connection's own queue.
-    async fn auto_reply(
+    pub async fn auto_reply<W: Wire>(
         &mut self,
-        stream: &mut Stream,
+        stream: &mut W,
         data: &[u8],
         queue: &mpsc::WeakSender<Outgoing>,
     ) -> Result<(), WriteError> {
@@ -362,9 +416,9 @@ impl Conn {
     /// Carries out what a script call asked for: its sends written now (under the reply
     /// limit, recorded like any write), its log lines said, its timers started (each calls its
     /// function until the connection closes, its sends through the connection's queue).
-    async fn script_actions(
+    async fn script_actions<W: Wire>(
         &mut self,
-        stream: &mut Stream,
+        stream: &mut W,
         script: &Arc<super::script::SessionScript>,
         result: Result<Vec<crate::script::Action>, crate::script::ScriptError>,
         queue: &mpsc::WeakSender<Outgoing>,
@@ -421,9 +475,9 @@ impl Conn {
 
     /// Runs the script's `on_open` for this connection (when there is a script); a write that
     /// failed ends the connection with its error.
-    async fn script_open(
+    pub async fn script_open<W: Wire>(
         &mut self,
-        stream: &mut Stream,
+        stream: &mut W,
         queue: &mpsc::WeakSender<Outgoing>,
     ) -> Option<NetError> {
         let script = self.core.script.current()?;
@@ -487,14 +541,14 @@ impl Conn {
 
     /// Writes and counts. When the close is asked for meanwhile, the write gets [`DRAIN`] to
     /// finish (a peer that reads slowly still gets it); past that it is cut short.
-    async fn write(
+    pub async fn write<W: Wire>(
         &mut self,
-        stream: &mut Stream,
+        stream: &mut W,
         bytes: &[u8],
         report: bool,
     ) -> Result<(), WriteError> {
         let written = {
-            let write = write_reading(stream, bytes, &mut self.stash);
+            let write = stream.put(bytes, &mut self.stash);
             tokio::pin!(write);
             tokio::select! {
                 written = &mut write => written,
@@ -504,24 +558,26 @@ impl Conn {
                 },
             }
         };
-        written.map_err(|e| WriteError::Failed(NetError::from_io(&e)))?;
-        self.sent(bytes, report);
+        let message = written.map_err(|e| WriteError::Failed(NetError::from_io(&e)))?;
+        self.sent(bytes, report, message);
         Ok(())
     }
 
     /// Counts a write that completed and records it (a file's bytes only for a capture).
-    fn sent(&mut self, bytes: &[u8], report: bool) {
+    pub fn sent(&mut self, bytes: &[u8], report: bool, message: Option<super::MessageKind>) {
         let now = std::time::SystemTime::now();
         self.counters.add_tx(bytes.len());
         self.core.counters.add_tx(bytes.len());
-        if report {
+        if let (Some(kind), true) = (message, report) {
+            self.record.sent_message(self.peer, bytes, kind, now);
+        } else if report {
             self.record.sent(self.peer, bytes, now);
         } else {
             self.record.sent_unshown(self.peer, bytes, now);
         }
     }
 
-    fn not_sent(&self, ack: Option<u64>, why: &str) {
+    pub fn not_sent(&self, ack: Option<u64>, why: &str) {
         self.core.send_result(
             ack,
             Err(NetError::new(
@@ -534,7 +590,10 @@ impl Conn {
 
 /// Whether a write (echo, automatic reply) ended the connection, and why; an interrupted write
 /// is noted so the connection ends in a reset.
-fn ended_by(written: Result<(), WriteError>, interrupted: &mut bool) -> Option<CloseReason> {
+pub(crate) fn ended_by(
+    written: Result<(), WriteError>,
+    interrupted: &mut bool,
+) -> Option<CloseReason> {
     match written {
         Ok(()) => None,
         Err(WriteError::Interrupted) => {
@@ -601,14 +660,12 @@ async fn timer_send(
     q.send(message).await.is_ok()
 }
 
-async fn run(
-    mut conn: Conn,
-    mut stream: Stream,
-    mut outgoing: mpsc::Receiver<Outgoing>,
-    mut lines: mpsc::Receiver<super::serial::LineControl>,
-    queue: mpsc::WeakSender<Outgoing>,
-    ended: UnboundedSender<ConnId>,
-) {
+async fn run(mut conn: Conn, mut stream: Stream, parts: ConnParts, ended: UnboundedSender<ConnId>) {
+    let ConnParts {
+        mut outgoing,
+        mut lines,
+        queue,
+    } = parts;
     let mut buf = ReadBuffer::new();
     let mut framer = conn.core.framer();
     // Whole frames the rules are to look at (only when there are rules).
@@ -772,7 +829,7 @@ async fn run(
             let write = stream.write_all(&m.bytes);
             match tokio::time::timeout_at(until, write).await {
                 Ok(Ok(())) => {
-                    conn.sent(&m.bytes, m.report);
+                    conn.sent(&m.bytes, m.report, None);
                     conn.core.send_result(m.ack, Ok(()));
                 }
                 _ => {
@@ -796,32 +853,39 @@ async fn run(
         }
     }
     drop(stream);
-    // The script hears of the close (what it says goes to the log; nothing can be sent now).
-    if let Some(script) = conn.core.script.current() {
-        match super::shared::beside_io(|| script.call("on_close")) {
-            Ok(actions) => {
-                for action in actions {
-                    if let crate::script::Action::Log(text) = action {
-                        conn.core.sink.send(Event::ScriptLog {
-                            session: conn.core.id,
-                            text,
-                        });
+    conn.finish(reason, &ended);
+}
+
+impl Conn {
+    /// The end every connection shares: the script hears of the close (what it says goes to
+    /// the log; nothing can be sent now), the record is finished (everything read and written,
+    /// sends drained at the close included, before the close), the close is announced.
+    pub fn finish(mut self, reason: CloseReason, ended: &UnboundedSender<ConnId>) {
+        if let Some(script) = self.core.script.current() {
+            match super::shared::beside_io(|| script.call("on_close")) {
+                Ok(actions) => {
+                    for action in actions {
+                        if let crate::script::Action::Log(text) = action {
+                            self.core.sink.send(Event::ScriptLog {
+                                session: self.core.id,
+                                text,
+                            });
+                        }
                     }
                 }
+                Err(e) => super::script::failed(&self.core, &script, e),
             }
-            Err(e) => super::script::failed(&conn.core, &script, e),
         }
+        if let Ok(mut peers) = self.core.peers.lock() {
+            peers.remove(&self.id);
+        }
+        self.record.finish();
+        self.core.announce(Event::ConnClosed {
+            session: self.core.id,
+            conn: self.id,
+            peer: self.peer,
+            reason,
+        });
+        let _ = ended.send(self.id);
     }
-    if let Ok(mut peers) = conn.core.peers.lock() {
-        peers.remove(&conn.id);
-    }
-    // Everything read and written, sends drained at the close included, before the close.
-    conn.record.finish();
-    conn.core.announce(Event::ConnClosed {
-        session: conn.core.id,
-        conn: conn.id,
-        peer: conn.peer,
-        reason,
-    });
-    let _ = ended.send(conn.id);
 }

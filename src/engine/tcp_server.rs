@@ -19,7 +19,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 /// A listening (or formerly listening) TCP server session.
 pub(crate) struct TcpServer {
     listener: Option<TcpListener>,
-    conns: BTreeMap<ConnId, ConnHandle>,
+    clients: Clients,
     ended_tx: UnboundedSender<ConnId>,
     ended: UnboundedReceiver<ConnId>,
     echo: bool,
@@ -77,7 +77,7 @@ pub(crate) fn open(
     let (secured_tx, secured) = mpsc::channel(MAX_HANDSHAKES);
     Ok(TcpServer {
         listener: Some(listener),
-        conns: BTreeMap::new(),
+        clients: Clients::default(),
         ended_tx,
         ended,
         echo,
@@ -137,7 +137,7 @@ impl SessionKind for TcpServer {
                                 None,
                                 self.ended_tx.clone(),
                             );
-                            self.conns.insert(conn.id, conn);
+                            self.clients.conns.insert(conn.id, conn);
                         }
                         Some(config) => self.shake_hands(core, config.clone(), stream, peer),
                     }
@@ -149,13 +149,13 @@ impl SessionKind for TcpServer {
                 }
             },
             Some(id) = self.ended.recv() => {
-                self.conns.remove(&id);
+                self.clients.conns.remove(&id);
             }
             Some((peer, done)) = self.secured.recv() => match done {
                 Ok((stream, info)) => {
                     let conn =
                         tcp_conn::spawn(core, stream, peer, self.echo, Some(info), self.ended_tx.clone());
-                    self.conns.insert(conn.id, conn);
+                    self.clients.conns.insert(conn.id, conn);
                 }
                 // The server goes on; the log says who failed and why.
                 Err(e) => core.error(e.at(peer)),
@@ -171,6 +171,65 @@ impl SessionKind for TcpServer {
         bytes: &[u8],
         ack: Option<u64>,
     ) -> Result<Sent, NetError> {
+        self.clients.send(target, bytes, ack).await
+    }
+
+    async fn command(&mut self, core: &SessionCore, command: Command) {
+        match command {
+            Command::Disconnect { conn, .. } => self.clients.disconnect(core, conn),
+            Command::StopListening { keep_clients, .. } => {
+                if self.listener.take().is_some() {
+                    core.sink.send(Event::ListenStopped { session: core.id });
+                }
+                if !keep_clients {
+                    self.clients.close();
+                }
+            }
+            _ => core.error(NetError::because(
+                NetErrorKind::NotAvailable,
+                Reason::NotForThisKind(Transport::TcpServer),
+            )),
+        }
+    }
+
+    async fn file_sink(
+        &mut self,
+        _core: &SessionCore,
+        target: &SendTarget,
+    ) -> Result<FileSink, NetError> {
+        self.clients.file_sink(target)
+    }
+
+    fn conn_stats(&self) -> Vec<(ConnId, CountersSnapshot)> {
+        self.clients.stats()
+    }
+
+    fn reset_stats(&self) {
+        self.clients.reset_stats();
+    }
+
+    async fn shutdown(mut self, _core: &SessionCore) {
+        self.listener = None;
+        self.clients.close_all().await;
+    }
+}
+
+/// A server's connected clients (TCP or WebSocket): sends to one or all, disconnects,
+/// counters, the end.
+#[derive(Default)]
+pub(crate) struct Clients {
+    pub conns: BTreeMap<ConnId, ConnHandle>,
+}
+
+impl Clients {
+    /// Sends to one client or all of them, each getting its copy; the first failure is
+    /// reported after trying all.
+    pub async fn send(
+        &self,
+        target: &SendTarget,
+        bytes: &[u8],
+        ack: Option<u64>,
+    ) -> Result<Sent, NetError> {
         match target {
             SendTarget::Default | SendTarget::AllClients => {
                 if self.conns.is_empty() {
@@ -179,7 +238,6 @@ impl SessionKind for TcpServer {
                         "no client is connected",
                     ));
                 }
-                // Every client gets its copy; report the first failure after trying all.
                 let mut first_error = None;
                 for conn in self.conns.values() {
                     if let Err(e) = conn.send(bytes, ack).await {
@@ -202,37 +260,24 @@ impl SessionKind for TcpServer {
         }
     }
 
-    async fn command(&mut self, core: &SessionCore, command: Command) {
-        match command {
-            Command::Disconnect { conn, .. } => match self.conns.get(&conn) {
-                Some(c) => c.close(),
-                None => core.error(NetError::new(
-                    NetErrorKind::NotConnected,
-                    "that client is no longer connected",
-                )),
-            },
-            Command::StopListening { keep_clients, .. } => {
-                if self.listener.take().is_some() {
-                    core.sink.send(Event::ListenStopped { session: core.id });
-                }
-                if !keep_clients {
-                    for conn in self.conns.values() {
-                        conn.close();
-                    }
-                }
-            }
-            _ => core.error(NetError::because(
-                NetErrorKind::NotAvailable,
-                Reason::NotForThisKind(Transport::TcpServer),
+    pub fn disconnect(&self, core: &SessionCore, conn: ConnId) {
+        match self.conns.get(&conn) {
+            Some(c) => c.close(),
+            None => core.error(NetError::new(
+                NetErrorKind::NotConnected,
+                "that client is no longer connected",
             )),
         }
     }
 
-    async fn file_sink(
-        &mut self,
-        _core: &SessionCore,
-        target: &SendTarget,
-    ) -> Result<FileSink, NetError> {
+    /// Asks every client to close.
+    pub fn close(&self) {
+        for conn in self.conns.values() {
+            conn.close();
+        }
+    }
+
+    pub fn file_sink(&self, target: &SendTarget) -> Result<FileSink, NetError> {
         let queues: Vec<_> = match target {
             SendTarget::Conn(id) => self.conns.get(id).map(|c| c.queue()).into_iter().collect(),
             _ => self.conns.values().map(|c| c.queue()).collect(),
@@ -246,21 +291,20 @@ impl SessionKind for TcpServer {
         Ok(FileSink::Tcp(queues))
     }
 
-    fn conn_stats(&self) -> Vec<(ConnId, CountersSnapshot)> {
+    pub fn stats(&self) -> Vec<(ConnId, CountersSnapshot)> {
         self.conns
             .values()
             .map(|c| (c.id, c.counters.snapshot()))
             .collect()
     }
 
-    fn reset_stats(&self) {
+    pub fn reset_stats(&self) {
         for c in self.conns.values() {
             c.counters.reset();
         }
     }
 
-    async fn shutdown(mut self, _core: &SessionCore) {
-        self.listener = None;
+    pub async fn close_all(&mut self) {
         tcp_conn::close_all(std::mem::take(&mut self.conns).into_values()).await;
     }
 }

@@ -186,6 +186,8 @@ pub fn reason(lang: Lang, r: &crate::engine::Reason) -> String {
                 T::Udp => "UDP 会话",
                 T::Relay => "转发会话",
                 T::FileTransfer => "文件传输会话",
+                T::WsClient => "WebSocket 客户端",
+                T::WsServer => "WebSocket 服务端",
             };
             format!("{t}不支持这个操作")
         }
@@ -248,6 +250,7 @@ pub fn reason(lang: Lang, r: &crate::engine::Reason) -> String {
         R::ServerSendsToClients => "TCP 服务端只能发给已连接的客户端".into(),
         R::ClientSendsToItsHost => "TCP 客户端只能发给它所连接的主机".into(),
         R::PortMissing => "没有这个串口(适配器插好了吗?)".into(),
+        R::WebSocket(e) => super::ws_failure(lang, e),
         R::PortBusy => "串口正被其他程序占用".into(),
         R::PortVanished => "串口不见了(适配器被拔出,或设备关闭了它)".into(),
         R::Script(e) => script_error(lang, e),

@@ -11,12 +11,14 @@ pub use zh::ZH;
 
 mod decoded;
 mod errors;
+mod ws;
 pub use decoded::{decode_error, decoded_summary, protocol_error};
 pub use errors::{
     addr_error, address_error, frame_encode_error, line_change, net_error, net_error_parts,
     payload_error, reason, rule_error, run_issue, script_error, sequence_error, step_failure,
     step_problem, subnet_error, tls_info, tls_option_error,
 };
+pub use ws::{ws_failure, ws_note};
 
 /// The language of the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -254,6 +254,10 @@ impl SessionTab {
                 self.log
                     .info(EntryKind::Error, i18n::net_error(lang, &error));
             }
+            Event::Ws { peer, note, .. } => {
+                let text = format!("{peer} {}", i18n::ws_note(lang, &note));
+                self.log.info(EntryKind::Info, text);
+            }
             Event::ScriptLog { text, .. } => {
                 self.log
                     .info(EntryKind::Info, format!("{} {text}", t.script_says));

@@ -185,6 +185,7 @@ pub(super) fn ws_client(args: WsClientArgs) -> Result<ExitCode, CliError> {
         if let Event::Data { chunks, .. } = event {
             received += chunks
                 .iter()
+                .filter(|c| c.dir == crate::engine::Direction::Rx)
                 .flat_map(|c| c.pieces())
                 .filter(|(_, f)| f.is_some_and(|f| f.message.is_some()))
                 .count() as u64;

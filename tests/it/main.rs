@@ -31,3 +31,4 @@ mod sequence;
 mod serial;
 mod timeline;
 mod tls;
+mod websocket;

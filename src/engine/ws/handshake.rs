@@ -64,24 +64,33 @@ pub(super) async fn client(
     headers.extend(config.headers.iter().cloned());
     // tungstenite reads the scheme from the request's address; the line sent is the path.
     let scheme = if url.secure { "wss" } else { "ws" };
-    let mut request = tungstenite::http::Request::builder()
-        .method("GET")
-        .uri(format!("{scheme}://{}{}", url.host_header(), url.path));
-    for (k, v) in &headers {
-        request = request.header(k.as_str(), v.as_str());
-    }
-    let request = request.body(()).map_err(|e| {
-        failure(
-            NetErrorKind::InvalidAddress,
-            WsFailure::BadHeader(e.to_string()),
-        )
-    })?;
+    let bad_header = |e: String| failure(NetErrorKind::InvalidAddress, WsFailure::BadHeader(e));
+    let build = || {
+        let mut request = tungstenite::http::Request::builder()
+            .method("GET")
+            .uri(format!("{scheme}://{}{}", url.host_header(), url.path));
+        for (k, v) in &headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        request.body(()).map_err(|e| bad_header(e.to_string()))
+    };
+    // The log shows the request as tungstenite writes it (its order, its names' case).
+    let (wire, _) = tungstenite::handshake::client::generate_request(build()?)
+        .map_err(|e| bad_header(e.to_string()))?;
+    let wire = String::from_utf8_lossy(&wire).into_owned();
+    let mut lines = wire.lines();
+    let line = lines.next().unwrap_or_default().to_string();
+    let sent_headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let request = build()?;
     let mut notes = vec![(
         SystemTime::now(),
         WsNote::Request {
             dir: Direction::Tx,
-            line: format!("GET {} HTTP/1.1", url.path),
-            headers,
+            line,
+            headers: sent_headers,
         },
     )];
     let shake =
@@ -218,9 +227,11 @@ pub(super) async fn server(
         let line = format!("{method} {path} HTTP/1.1");
         let refusal = if !method.eq_ignore_ascii_case("GET") {
             Some((405, "Method Not Allowed"))
-        } else if !has_token("Upgrade", "websocket") || !has_token("Connection", "upgrade") {
-            Some((426, "Upgrade Required"))
-        } else if header("Sec-WebSocket-Version") != Some("13") {
+        } else if !has_token("Upgrade", "websocket")
+            || !has_token("Connection", "upgrade")
+            || header("Sec-WebSocket-Version") != Some("13")
+        {
+            // A plain HTTP request, or a WebSocket version other than 13.
             Some((426, "Upgrade Required"))
         } else if header("Sec-WebSocket-Key").is_none() {
             Some((400, "Bad Request"))

@@ -278,14 +278,8 @@ impl SockScopeApp {
                 ui.heading("SockScope");
                 ui.separator();
                 ui.label(t.new_session);
-                for kind in [
-                    SessionKind::TcpClient,
-                    SessionKind::TcpServer,
-                    SessionKind::Udp,
-                    SessionKind::Relay,
-                    SessionKind::Serial,
-                ] {
-                    if ui.button(format!("+ {}", kind.label(t))).clicked() {
+                for kind in SessionKind::NEW {
+                    if ui.button(format!("+ {}", kind.new_label(t))).clicked() {
                         self.add_tab(kind);
                     }
                 }
@@ -487,7 +481,12 @@ impl SockScopeApp {
             .tabs
             .iter()
             .find(|tab| tab.id == prompt.purpose.tab())
-            .filter(|tab| tab.settings.kind == SessionKind::TcpServer)
+            .filter(|tab| {
+                matches!(
+                    tab.settings.kind,
+                    SessionKind::TcpServer | SessionKind::WsServer
+                )
+            })
             .map(|tab| {
                 tab.clients
                     .iter()

@@ -14,6 +14,7 @@ mod settings;
 mod tools;
 mod transport;
 mod view;
+mod ws;
 
 pub use actions::TabAction;
 pub use settings::{HistoryItem, QuickCommand, SessionKind, TabSettings};

@@ -12,10 +12,7 @@ impl SessionTab {
                 self.state = TabState::Open {
                     local,
                     peer,
-                    listening: matches!(
-                        self.settings.kind,
-                        SessionKind::TcpServer | SessionKind::Relay
-                    ),
+                    listening: self.settings.kind.listens(),
                 };
                 self.last_error = None;
                 let text = match (self.settings.kind, peer) {
@@ -26,7 +23,9 @@ impl SessionTab {
                         self.settings.serial.short()
                     ),
                     (_, Some(p)) => format!("{} {p} ({local})", t.connected_to),
-                    (SessionKind::TcpServer, None) => format!("{} {local}", t.listening_on),
+                    (SessionKind::TcpServer | SessionKind::WsServer, None) => {
+                        format!("{} {local}", t.listening_on)
+                    }
                     (SessionKind::Relay, None) => {
                         format!("{} {local} → {}", t.relaying, self.settings.udp_dest.trim())
                     }
@@ -43,10 +42,7 @@ impl SessionTab {
                         counters: CountersSnapshot::default(),
                     },
                 );
-                if matches!(
-                    self.settings.kind,
-                    SessionKind::TcpServer | SessionKind::Relay
-                ) {
+                if self.settings.kind.listens() {
                     self.log
                         .info(EntryKind::Info, format!("{peer} {}", t.client_connected));
                 }

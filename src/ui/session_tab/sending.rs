@@ -8,7 +8,8 @@ impl SessionTab {
             SessionKind::TcpClient | SessionKind::Relay | SessionKind::Serial => {
                 SendTarget::Default
             }
-            SessionKind::TcpServer => self
+            SessionKind::WsClient => SendTarget::Default,
+            SessionKind::TcpServer | SessionKind::WsServer => self
                 .send_to
                 .map_or(SendTarget::AllClients, SendTarget::Conn),
             SessionKind::Udp if self.reply_to_last => SendTarget::LastSender,

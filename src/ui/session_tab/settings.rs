@@ -15,6 +15,10 @@ pub enum SessionKind {
     Relay,
     /// A serial port (COM3, /dev/ttyUSB0).
     Serial,
+    /// Connects to a WebSocket server (ws://, wss://).
+    WsClient,
+    /// Accepts WebSocket clients.
+    WsServer,
 }
 
 impl SessionKind {
@@ -26,7 +30,40 @@ impl SessionKind {
             SessionKind::Udp => t.udp,
             SessionKind::Relay => t.relay,
             SessionKind::Serial => t.serial,
+            SessionKind::WsClient => t.ws_client,
+            SessionKind::WsServer => t.ws_server,
         }
+    }
+
+    /// The toolbar's "+ …" buttons, in order (a WebSocket tab switches client/server itself).
+    pub const NEW: [SessionKind; 6] = [
+        SessionKind::TcpClient,
+        SessionKind::TcpServer,
+        SessionKind::Udp,
+        SessionKind::Relay,
+        SessionKind::Serial,
+        SessionKind::WsClient,
+    ];
+
+    /// The toolbar button's text.
+    pub fn new_label(self, t: &Texts) -> &'static str {
+        match self {
+            SessionKind::WsClient | SessionKind::WsServer => t.websocket,
+            kind => kind.label(t),
+        }
+    }
+
+    /// Accepts clients (a client list, "listening" once open).
+    pub fn listens(self) -> bool {
+        matches!(
+            self,
+            SessionKind::TcpServer | SessionKind::Relay | SessionKind::WsServer
+        )
+    }
+
+    /// A WebSocket tab: its unit is a message.
+    pub fn websocket(self) -> bool {
+        matches!(self, SessionKind::WsClient | SessionKind::WsServer)
     }
 }
 
@@ -102,6 +139,9 @@ pub struct TabSettings {
     pub protocol_path: String,
     /// TLS of a TCP client or server.
     pub tls: crate::ui::tls_panel::TlsForm,
+    /// A WebSocket tab's address, headers, subprotocols, path and options.
+    #[serde(default)]
+    pub ws: super::ws::WsForm,
     /// The side panel's tools (save, keep, capture, record, probe, send file) are unfolded.
     pub tools_open: bool,
 }
@@ -132,10 +172,12 @@ impl TabSettings {
             remote_port: "8080".into(),
             local_addr: "0.0.0.0".into(),
             local_port: match kind {
-                SessionKind::TcpServer => "8080".into(),
+                SessionKind::TcpServer | SessionKind::WsServer => "8080".into(),
                 SessionKind::Relay => "9000".into(),
                 SessionKind::Udp => "7788".into(),
-                SessionKind::TcpClient | SessionKind::Serial => String::new(),
+                SessionKind::TcpClient | SessionKind::Serial | SessionKind::WsClient => {
+                    String::new()
+                }
             },
             udp_dest: "127.0.0.1:8080".into(),
             echo: false,
@@ -169,6 +211,7 @@ impl TabSettings {
             serial_reopen: false,
             serial: crate::engine::serial::LineSettings::default(),
             tls: crate::ui::tls_panel::TlsForm::default(),
+            ws: super::ws::WsForm::default(),
             tools_open: false,
         }
     }

@@ -14,7 +14,11 @@ impl SessionTab {
     /// Can this tab be recorded as a sequence? A client replays; a server (its first client
     /// after Record) or a UDP tab without a destination records the device's side: a simulator.
     pub fn recordable(&self) -> bool {
-        !matches!(self.settings.kind, SessionKind::Relay)
+        // A sequence has no WebSocket connection kind yet.
+        !matches!(
+            self.settings.kind,
+            SessionKind::Relay | SessionKind::WsClient | SessionKind::WsServer
+        )
     }
 
     /// Asks the engine for a pcapng capture of what is sent and received from now on (its
@@ -121,6 +125,7 @@ impl SessionTab {
             }
             SessionKind::Udp => (ConnectionKind::Udp, s.udp_dest.trim().to_string(), None),
             SessionKind::Serial => (ConnectionKind::Serial, String::new(), None),
+            SessionKind::WsClient | SessionKind::WsServer => return None,
         };
         let frame = Some(self.effective_frame())
             .filter(|f| *f != FrameSpec::None)
@@ -183,6 +188,8 @@ impl SessionTab {
             | SessionKind::Udp
             | SessionKind::Serial => true,
             SessionKind::Relay => !self.settings.relay_udp,
+            // Each message is a frame already.
+            SessionKind::WsClient | SessionKind::WsServer => false,
         }
     }
 
@@ -193,7 +200,14 @@ impl SessionTab {
     ) -> Result<Option<crate::engine::tls::TlsSettings>, &'static str> {
         match self.settings.kind {
             SessionKind::TcpClient => self.tls.client(&self.settings.tls, t),
-            SessionKind::TcpServer => self.tls.server(&self.settings.tls, t),
+            // wss:// is TLS; the TLS section says how the server is checked.
+            SessionKind::WsClient if self.settings.ws.secure() => {
+                self.tls.client(&self.settings.tls, t)
+            }
+            SessionKind::WsClient => Ok(None),
+            SessionKind::TcpServer | SessionKind::WsServer => {
+                self.tls.server(&self.settings.tls, t)
+            }
             SessionKind::Relay if !self.settings.relay_udp => self.tls.relay(&self.settings.tls, t),
             SessionKind::Udp | SessionKind::Relay | SessionKind::Serial => Ok(None),
         }

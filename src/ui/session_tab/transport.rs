@@ -37,6 +37,7 @@ impl SessionTab {
         let end = match s.kind {
             SessionKind::TcpClient => format!("{}:{}", s.remote_host.trim(), port(&s.remote_port)),
             SessionKind::Serial => s.serial_port.trim().to_string(),
+            SessionKind::WsClient => s.ws.url.trim().to_string(),
             _ => format!(":{}", port(&s.local_port)),
         };
         format!("{} {end}", s.kind.label(t))
@@ -67,7 +68,18 @@ impl SessionTab {
                     Ok(_) => None,
                 };
             }
-            SessionKind::TcpServer | SessionKind::Udp | SessionKind::Relay => {
+            SessionKind::WsClient => {
+                let ws = s.ws.errors(t, true);
+                e.host = ws.url.or(ws.headers).or(ws.ping);
+            }
+            SessionKind::TcpServer
+            | SessionKind::Udp
+            | SessionKind::Relay
+            | SessionKind::WsServer => {
+                if s.kind == SessionKind::WsServer {
+                    let ws = s.ws.errors(t, false);
+                    e.dest = ws.path.or(ws.ping);
+                }
                 e.local = match s.local_addr.trim().parse::<IpAddr>() {
                     Ok(ip) if ip.is_unspecified() || local_ips.contains(&ip) => None,
                     _ => Some(t.err_local),
@@ -128,6 +140,14 @@ impl SessionTab {
                 target: s.udp_dest.trim().to_string(),
                 udp: s.relay_udp,
             },
+            SessionKind::WsClient => SessionConfig::WsClient(s.ws.client_config()?),
+            SessionKind::WsServer => SessionConfig::WsServer(s.ws.server_config(
+                SocketAddr::new(
+                    s.local_addr.trim().parse().ok()?,
+                    parse_port(&s.local_port).ok()?,
+                ),
+                s.echo,
+            )),
             SessionKind::Serial => SessionConfig::Serial {
                 port: s.serial_port.trim().to_string(),
                 settings: s.serial,

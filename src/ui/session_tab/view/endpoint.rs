@@ -39,7 +39,11 @@ impl SessionTab {
                     );
                 }
                 SessionKind::Serial => self.serial_endpoint_ui(ui, t, &errors),
-                SessionKind::TcpServer | SessionKind::Udp | SessionKind::Relay => {
+                SessionKind::WsClient => self.ws_client_ui(ui, t),
+                SessionKind::TcpServer
+                | SessionKind::Udp
+                | SessionKind::Relay
+                | SessionKind::WsServer => {
                     ui.vertical(|ui| {
                         let label = ui.label(t.local_addr);
                         ui.horizontal(|ui| {
@@ -94,7 +98,12 @@ impl SessionTab {
             });
             if self.frames() {
                 ui.add_enabled_ui(!active, |ui| self.framing_ui(ui, t, errors.framing));
+            }
+            if self.frames() || self.settings.kind.websocket() {
                 self.decode_ui(ui, lang, files, errors.decode, actions);
+            }
+            if self.settings.kind == SessionKind::WsServer {
+                ui.add_enabled_ui(!active, |ui| self.ws_server_ui(ui, t));
             }
             if self.settings.kind == SessionKind::Relay {
                 checked_field(
@@ -129,8 +138,8 @@ impl SessionTab {
                 ui.add_space(ui.spacing().interact_size.y);
                 ui.horizontal(|ui| {
                     let (open_text, close_text) = match self.settings.kind {
-                        SessionKind::TcpClient => (t.connect, t.disconnect),
-                        SessionKind::TcpServer => (t.listen, t.stop),
+                        SessionKind::TcpClient | SessionKind::WsClient => (t.connect, t.disconnect),
+                        SessionKind::TcpServer | SessionKind::WsServer => (t.listen, t.stop),
                         SessionKind::Udp => (t.open_udp, t.close_udp),
                         SessionKind::Relay => (t.start_relay, t.stop),
                         SessionKind::Serial => (t.open_port, t.close_port),
@@ -160,8 +169,16 @@ impl SessionTab {
                         .client_ui(ui, t, &mut self.settings.tls, errors.tls)
                 });
             }
+            // wss://: how the server is checked.
+            SessionKind::WsClient if self.settings.ws.secure() => {
+                ui.add_enabled_ui(!active, |ui| {
+                    self.tls
+                        .client_ui(ui, t, &mut self.settings.tls, errors.tls)
+                });
+            }
+            SessionKind::WsClient => {}
             // The fingerprint stays copyable while listening.
-            SessionKind::TcpServer => {
+            SessionKind::TcpServer | SessionKind::WsServer => {
                 self.tls
                     .server_ui(ui, t, &mut self.settings.tls, errors.tls, active)
             }
@@ -313,10 +330,12 @@ impl SessionTab {
                 let green = OK_COLOR;
                 match (self.settings.kind, peer) {
                     (_, Some(p)) => (format!("{} {p}", t.state_connected), green),
-                    (SessionKind::TcpServer, _) if *listening => {
+                    (SessionKind::TcpServer | SessionKind::WsServer, _) if *listening => {
                         (format!("{} {local}", t.state_listening), green)
                     }
-                    (SessionKind::TcpServer, _) => (t.state_not_listening.into(), WARN_COLOR),
+                    (SessionKind::TcpServer | SessionKind::WsServer, _) => {
+                        (t.state_not_listening.into(), WARN_COLOR)
+                    }
                     (SessionKind::Serial, _) => (
                         format!(
                             "{} {} {}",

@@ -12,6 +12,7 @@ mod send;
 mod serial;
 mod side;
 mod values;
+mod ws;
 
 use super::*;
 use eframe::egui;

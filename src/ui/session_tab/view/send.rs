@@ -38,7 +38,10 @@ impl SessionTab {
                 &mut f.checksum,
             );
         });
-        if self.settings.kind == SessionKind::TcpServer {
+        if matches!(
+            self.settings.kind,
+            SessionKind::TcpServer | SessionKind::WsServer
+        ) {
             ui.horizontal(|ui| {
                 ui.label(t.send_to);
                 let selected = match self.send_to.and_then(|c| self.clients.get(&c)) {

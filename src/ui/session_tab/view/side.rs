@@ -23,10 +23,7 @@ impl SessionTab {
         request: &mut Option<TabRequest>,
     ) {
         let t = lang.t();
-        if matches!(
-            self.settings.kind,
-            SessionKind::TcpServer | SessionKind::Relay
-        ) {
+        if self.settings.kind.listens() {
             // A fixed height: nothing below moves when clients come and go.
             let size = egui::vec2(ui.available_width(), CLIENTS_HEIGHT);
             ui.allocate_ui_with_layout(size, egui::Layout::top_down(egui::Align::Min), |ui| {
@@ -322,7 +319,9 @@ impl SessionTab {
         // A UDP relay's datagrams do not say which client they are for: not captured; a serial
         // port has no packets.
         let capturable = !(self.settings.kind == SessionKind::Relay && self.settings.relay_udp)
-            && self.settings.kind != SessionKind::Serial;
+            && self.settings.kind != SessionKind::Serial
+            // A capture of a WebSocket session would need its framing: not offered yet.
+            && !self.settings.kind.websocket();
         if capturable {
             match &self.capture {
                 Some(path) => {

@@ -520,4 +520,6 @@ pub static EN: Texts = Texts {
     err_ws_header: "A header is \"Name: value\"",
     err_ws_ping: "A number of milliseconds, at least 1",
     err_ws_path: "A path starts with /",
+    ws_msg_text: "text",
+    ws_msg_binary: "binary",
 };

@@ -574,4 +574,6 @@ pub struct Texts {
     pub err_ws_header: &'static str,
     pub err_ws_ping: &'static str,
     pub err_ws_path: &'static str,
+    pub ws_msg_text: &'static str,
+    pub ws_msg_binary: &'static str,
 }

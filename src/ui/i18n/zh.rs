@@ -521,4 +521,6 @@ pub static ZH: Texts = Texts {
     err_ws_header: "请求头格式为 \"名称: 值\"",
     err_ws_ping: "填写毫秒数,至少为 1",
     err_ws_path: "路径以 / 开头",
+    ws_msg_text: "文本",
+    ws_msg_binary: "二进制",
 };

@@ -9,6 +9,20 @@ pub fn format_row(
     encoding: TextEncoding,
     limit: usize,
 ) -> String {
+    format_row_with(entry, display, encoding, limit, MESSAGE_WORDS_EN)
+}
+
+/// The words for a text and a binary message (WebSocket), in English.
+pub const MESSAGE_WORDS_EN: [&str; 2] = ["text", "binary"];
+
+/// [`format_row`], with a message's kind said in `words` (text, binary).
+pub fn format_row_with(
+    entry: &LogEntry,
+    display: DisplayMode,
+    encoding: TextEncoding,
+    limit: usize,
+    words: [&str; 2],
+) -> String {
     let mut out = clock(entry.time);
     let tag = match entry.kind {
         EntryKind::Rx => "RX",
@@ -34,18 +48,24 @@ pub fn format_row(
         return out;
     }
     let shown = &entry.bytes[..entry.bytes.len().min(limit)];
+    // A message (WebSocket): its kind beside its size.
+    let message = match entry.frame.and_then(|f| f.message) {
+        Some(crate::engine::MessageKind::Text) => format!(", {}", words[0]),
+        Some(crate::engine::MessageKind::Binary) => format!(", {}", words[1]),
+        None => String::new(),
+    };
     match entry.frame.and_then(|f| f.dt) {
         // A frame: its size and the time since the previous frame (µs; exact in the detail).
         Some(dt) => {
             let _ = write!(
                 out,
-                "({} B, Δt {:.3} ms)  ",
+                "({} B{message}, Δt {:.3} ms)  ",
                 entry.bytes.len(),
                 dt.as_secs_f64() * 1e3
             );
         }
         None => {
-            let _ = write!(out, "({} B)  ", entry.bytes.len());
+            let _ = write!(out, "({} B{message})  ", entry.bytes.len());
         }
     }
     if let Some(d) = &entry.decoded {

@@ -6,7 +6,7 @@
 
 mod format;
 
-pub use format::{format_row, write_log};
+pub use format::{format_row, format_row_with, write_log};
 
 use super::i18n::{Lang, Texts};
 use super::widgets::room_for;
@@ -107,6 +107,8 @@ pub struct LogView {
     /// How data is shown.
     pub display: DisplayMode,
     /// Encoding of shown text.
+    /// How a text and a binary message are said (the user's language).
+    pub message_words: [&'static str; 2],
     pub encoding: TextEncoding,
     /// Freeze the view (entries still arrive and are kept).
     pub paused: Option<u64>,
@@ -157,6 +159,7 @@ impl Default for LogView {
             held_bytes: 0,
             display: DisplayMode::Text,
             encoding: TextEncoding::Utf8,
+            message_words: format::MESSAGE_WORDS_EN,
             paused: None,
             auto_scroll: true,
             wrap: false,
@@ -290,7 +293,13 @@ impl LogView {
 
     /// The one-line text of a row.
     pub fn row_text(&self, entry: &LogEntry, limit: usize) -> String {
-        format_row(entry, self.display, self.encoding, limit)
+        format_row_with(
+            entry,
+            self.display,
+            self.encoding,
+            limit,
+            self.message_words,
+        )
     }
 
     /// Sequence numbers of the rows to show, honouring filter and pause.

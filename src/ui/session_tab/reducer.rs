@@ -5,6 +5,7 @@ impl SessionTab {
     /// Takes in one engine event of this session.
     pub fn on_event(&mut self, event: Event, lang: Lang) {
         let t = lang.t();
+        self.log.message_words = [t.ws_msg_text, t.ws_msg_binary];
         match event {
             Event::Opened { local, peer, .. } => {
                 self.kept |= self.settings.keep_mib > 0;

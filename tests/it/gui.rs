@@ -648,6 +648,9 @@ fn english_words(text: &str) -> Vec<String> {
         "xHH",
         "TCP",
         "UDP",
+        // Protocol names, as Chinese tools write them too.
+        "WebSocket",
+        "Origin",
         "TLS",
         "SNI",
         "ALPN",

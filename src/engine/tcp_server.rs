@@ -58,19 +58,7 @@ pub(crate) fn open(
         }
         None => None,
     };
-    let with_addr = |e: std::io::Error| NetError::from_io(&e).at(bind);
-    let socket = sockets::new_socket(&bind, false).map_err(with_addr)?;
-    options.apply(&socket, true).map_err(with_addr)?;
-    socket.bind(&bind.into()).map_err(with_addr)?;
-    socket.listen(1024).map_err(with_addr)?;
-    socket.set_nonblocking(true).map_err(with_addr)?;
-    let listener = TcpListener::from_std(socket.into()).map_err(with_addr)?;
-    let local = listener.local_addr().map_err(with_addr)?;
-    core.announce(Event::Opened {
-        session: core.id,
-        local,
-        peer: None,
-    });
+    let listener = listen(core, bind, options)?;
     // Unbounded, bounded in fact: one message per connection that ends.
     #[allow(clippy::disallowed_methods)]
     let (ended_tx, ended) = unbounded_channel();
@@ -87,6 +75,29 @@ pub(crate) fn open(
         secured_tx,
         secured,
     })
+}
+
+/// Binds and listens where the user said (TCP and WebSocket servers alike) and says the
+/// session is open; "address in use" and the like come back before anything is shown open.
+pub(crate) fn listen(
+    core: &SessionCore,
+    bind: SocketAddr,
+    options: &SocketOptions,
+) -> Result<TcpListener, NetError> {
+    let with_addr = |e: std::io::Error| NetError::from_io(&e).at(bind);
+    let socket = sockets::new_socket(&bind, false).map_err(with_addr)?;
+    options.apply(&socket, true).map_err(with_addr)?;
+    socket.bind(&bind.into()).map_err(with_addr)?;
+    socket.listen(1024).map_err(with_addr)?;
+    socket.set_nonblocking(true).map_err(with_addr)?;
+    let listener = TcpListener::from_std(socket.into()).map_err(with_addr)?;
+    let local = listener.local_addr().map_err(with_addr)?;
+    core.announce(Event::Opened {
+        session: core.id,
+        local,
+        peer: None,
+    });
+    Ok(listener)
 }
 
 impl TcpServer {

@@ -64,20 +64,7 @@ pub(crate) fn open(
         }
         None => None,
     };
-    let bind = config.bind;
-    let with_addr = |e: std::io::Error| NetError::from_io(&e).at(bind);
-    let socket = sockets::new_socket(&bind, false).map_err(with_addr)?;
-    config.options.apply(&socket, true).map_err(with_addr)?;
-    socket.bind(&bind.into()).map_err(with_addr)?;
-    socket.listen(1024).map_err(with_addr)?;
-    socket.set_nonblocking(true).map_err(with_addr)?;
-    let listener = TcpListener::from_std(socket.into()).map_err(with_addr)?;
-    let local = listener.local_addr().map_err(with_addr)?;
-    core.announce(Event::Opened {
-        session: core.id,
-        local,
-        peer: None,
-    });
+    let listener = crate::engine::tcp_server::listen(core, config.bind, &config.options)?;
     // Unbounded, bounded in fact: one message per connection that ends.
     #[allow(clippy::disallowed_methods)]
     let (ended_tx, ended) = unbounded_channel();
